@@ -1,0 +1,89 @@
+"""An order as synced from the merchant's order system (contract: Orders)."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from domain.money import Amount, has_valid_precision
+
+Identifier = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")
+
+
+class StrictModel(BaseModel):
+    """Unknown fields are refused: nobody mass-assigns ``status`` or ``refund``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderLine(StrictModel):
+    line_id: str = Identifier
+    sku: str = Field(min_length=1, max_length=128)
+    product_id: str = Field("", max_length=128)
+    title: str = Field("", max_length=500)
+    category: str = Field("", max_length=64)
+    kind: Literal["physical", "virtual"] = "physical"
+    quantity: int = Field(ge=1, le=100_000)
+    unit_price: Amount = Field(ge=0)
+    final_sale: bool = False
+
+
+class Payment(StrictModel):
+    payment_id: str = Identifier
+    method: Literal["card", "wallet", "gift_card", "store_credit"]
+    amount: Amount = Field(ge=0)
+    provider_ref: str = Field("", max_length=256)
+
+
+class Address(StrictModel):
+    name: str = Field("", max_length=200)
+    line1: str = Field("", max_length=300)
+    line2: str = Field("", max_length=300)
+    city: str = Field("", max_length=120)
+    region: str = Field("", max_length=120)
+    postal_code: str = Field("", max_length=32)
+    country: str = Field("", max_length=2)
+    phone: str = Field("", max_length=40)
+    email: str = Field("", max_length=254)
+
+
+class OrderIn(StrictModel):
+    """The body of ``PUT /v1/orders/{order_id}``."""
+
+    customer_id: str = Identifier
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    placed_at: AwareDatetime
+    fulfillment_status: Literal["unfulfilled", "shipped", "delivered"]
+    delivered_at: AwareDatetime | None = None
+    lines: list[OrderLine] = Field(min_length=1, max_length=500)
+    payments: list[Payment] = Field(default_factory=list, max_length=50)
+    shipping_address: Address | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "OrderIn":
+        ids = [line.line_id for line in self.lines]
+        if len(ids) != len(set(ids)):
+            raise ValueError("line_id values must be unique within an order")
+        for line in self.lines:
+            if not has_valid_precision(line.unit_price, self.currency):
+                raise ValueError(f"line {line.line_id}: unit_price has more decimals than {self.currency} allows")
+        for payment in self.payments:
+            if not has_valid_precision(payment.amount, self.currency):
+                raise ValueError(f"payment {payment.payment_id}: amount has more decimals than {self.currency} allows")
+        if self.fulfillment_status == "delivered" and self.delivered_at is None:
+            raise ValueError("delivered_at is required when fulfillment_status is delivered")
+        return self
+
+
+class Order(OrderIn):
+    """An order with its id, as the workflow and the policy see it."""
+
+    order_id: str
+
+    def line(self, line_id: str) -> OrderLine | None:
+        return next((line for line in self.lines if line.line_id == line_id), None)
+
+
+def order_reference_time(order: Order) -> datetime:
+    """The window runs from delivery; an undelivered order counts from when it was placed."""
+    return order.delivered_at or order.placed_at

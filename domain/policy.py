@@ -1,0 +1,182 @@
+"""The return policy as data, and the pure function that applies it.
+
+``evaluate`` is the only place a return is judged. Preview, create and the
+workflow all call it with the same inputs (order, request, policy, risk, the
+time of the request), so they always agree.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from domain.money import Amount, percent_of, quantize
+from domain.orders import Order, StrictModel, order_reference_time
+from domain.returns import Fee, Reason, ReturnRequest
+
+Risk = Literal["low", "medium", "high"]
+
+
+class CategoryRule(StrictModel):
+    """Overrides of the defaults for the lines of one category."""
+
+    window_days: int | None = Field(None, ge=0, le=3650)
+    window_hours: int | None = Field(None, ge=0, le=87600)
+    reasons: list[Reason] | None = None
+    evidence_required: bool | None = None
+    restocking_fee_percent: Amount | None = Field(None, ge=0, le=100)
+
+
+class Policy(StrictModel):
+    window_days: int = Field(30, ge=0, le=3650)
+    no_reason_window_days: int = Field(7, ge=0, le=3650)
+    customer_reasons: list[Reason] = Field(
+        default_factory=lambda: [Reason.CHANGED_MIND, Reason.SIZE_FIT, Reason.BETTER_PRICE, Reason.OTHER]
+    )
+    return_shipping_fee: Amount = Field(Decimal("5.99"), ge=0)
+    restocking_fee_percent: Amount = Field(Decimal("0"), ge=0, le=100)
+    store_credit_bonus_percent: Amount = Field(Decimal("10"), ge=0, le=100)
+    auto_approve_max_amount: Amount = Field(Decimal("200.00"), ge=0)
+    evidence_required_over_amount: Amount = Field(Decimal("500.00"), ge=0)
+    keep_item_max_amount: Amount = Field(Decimal("0.00"), ge=0)
+    review_risk_levels: list[Risk] = Field(default_factory=lambda: ["high"])
+    refund_trigger: Literal["inspection", "receipt", "first_scan"] = "inspection"
+    ship_by_days: int = Field(14, ge=1, le=365)
+    review_sla_hours: int = Field(48, ge=1, le=8760)
+    inspection_sla_hours: int = Field(72, ge=1, le=8760)
+    categories: dict[str, CategoryRule] = Field(
+        default_factory=lambda: {
+            "fresh": CategoryRule(
+                window_hours=24,
+                reasons=[Reason.QUALITY_ISSUE, Reason.DAMAGED, Reason.WRONG_ITEM, Reason.MISSING_ITEM],
+                evidence_required=True,
+            ),
+            "electronics": CategoryRule(window_days=15, restocking_fee_percent=Decimal("15")),
+        }
+    )
+
+
+DEFAULT_POLICY = Policy()
+
+
+class LineEvaluation(BaseModel):
+    line_id: str
+    eligible: bool
+    code: str | None = None
+    message: str | None = None
+    liability: Literal["merchant", "customer"] = "merchant"
+    amount: Amount = Decimal(0)
+    fees: list[Fee] = Field(default_factory=list)
+    refund_estimate: Amount = Decimal(0)
+
+
+class Evaluation(BaseModel):
+    """The policy's answer for one request: per line, and for the whole return."""
+
+    eligible: bool
+    outcome: Literal["auto_approved", "needs_review", "rejected"]
+    rules: list[str]
+    risk: Risk
+    lines: list[LineEvaluation]
+    currency: str
+    fees: list[Fee]
+    refund_estimate: Amount
+    keep_item: bool
+    resolutions: list[str]
+    logistics_methods: list[str]
+
+
+class Ineligible(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _window(policy: Policy, category: CategoryRule | None, customer_liable: bool) -> tuple[timedelta, str]:
+    if category and category.window_hours is not None:
+        return timedelta(hours=category.window_hours), f"{category.window_hours} hours"
+    days = category.window_days if category and category.window_days is not None else policy.window_days
+    if customer_liable:
+        days = min(days, policy.no_reason_window_days)
+    return timedelta(days=days), f"{days} days"
+
+
+def _check_line(order: Order, request: ReturnRequest, index: int, policy: Policy, now: datetime,
+                already_returned: dict[str, int]) -> LineEvaluation:
+    wanted = request.lines[index]
+    line = order.line(wanted.line_id)
+    if line is None:
+        raise Ineligible("unknown_line", f"order {order.order_id} has no line {wanted.line_id}")
+    category = policy.categories.get(line.category)
+    customer_liable = wanted.reason in policy.customer_reasons
+    liability: Literal["merchant", "customer"] = "customer" if customer_liable else "merchant"
+    returnable = line.quantity - already_returned.get(line.line_id, 0)
+    if wanted.quantity > returnable:
+        raise Ineligible("quantity_exceeds_returnable",
+                         f"only {returnable} of line {line.line_id} can still be returned")
+    if line.final_sale:
+        raise Ineligible("final_sale", f"line {line.line_id} was a final sale")
+    if category and category.reasons is not None and wanted.reason not in category.reasons:
+        allowed = ", ".join(r.value for r in category.reasons)
+        raise Ineligible("reason_not_allowed", f"{line.category} items can be returned only for: {allowed}")
+    window, window_words = _window(policy, category, customer_liable)
+    if now > order_reference_time(order) + window:
+        raise Ineligible("window_expired", f"the {window_words} return window for line {line.line_id} has passed")
+    amount = quantize(line.unit_price * wanted.quantity, order.currency)
+    needs_evidence = (category is not None and category.evidence_required) or amount > policy.evidence_required_over_amount
+    if needs_evidence and not wanted.evidence:
+        raise Ineligible("evidence_required", f"line {line.line_id} needs photos or other evidence")
+    restocking = (category.restocking_fee_percent if category and category.restocking_fee_percent is not None
+                  else policy.restocking_fee_percent)
+    fees = []
+    if customer_liable and restocking > 0:
+        fees.append(Fee(kind="restocking", amount=percent_of(amount, restocking, order.currency)))
+    return LineEvaluation(line_id=line.line_id, eligible=True, liability=liability, amount=amount, fees=fees,
+                          refund_estimate=amount - sum((f.amount for f in fees), Decimal(0)))
+
+
+def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime, *,
+             risk: Risk = "low", already_returned: dict[str, int] | None = None) -> Evaluation:
+    """Judge ``request`` against ``policy`` at ``now``; pure and deterministic.
+
+    ``already_returned`` maps line ids to units claimed by earlier returns.
+    """
+    lines: list[LineEvaluation] = []
+    rules: list[str] = []
+    for index, wanted in enumerate(request.lines):
+        try:
+            lines.append(_check_line(order, request, index, policy, now, already_returned or {}))
+        except Ineligible as refusal:
+            lines.append(LineEvaluation(line_id=wanted.line_id, eligible=False, code=refusal.code,
+                                        message=refusal.message))
+            rules.append(refusal.message)
+    eligible = all(line.eligible for line in lines)
+    total = sum((line.amount for line in lines), Decimal(0))
+    fees = [fee for line in lines for fee in line.fees]
+    if any(line.liability == "customer" for line in lines if line.eligible) and policy.return_shipping_fee > 0:
+        shipping = min(policy.return_shipping_fee, total - sum((f.amount for f in fees), Decimal(0)))
+        fees.append(Fee(kind="return_shipping", amount=shipping))
+        rules.append(f"the customer pays {shipping} {order.currency} return shipping (reason is the customer's choice)")
+    refund = max(total - sum((f.amount for f in fees), Decimal(0)), Decimal(0))
+    keep_item = eligible and total <= policy.keep_item_max_amount
+    if not eligible:
+        outcome: Literal["auto_approved", "needs_review", "rejected"] = "rejected"
+    elif total > policy.auto_approve_max_amount:
+        outcome = "needs_review"
+        rules.append(f"worth {total} {order.currency}, above the {policy.auto_approve_max_amount} auto-approval limit")
+    elif risk in policy.review_risk_levels:
+        outcome = "needs_review"
+        rules.append(f"customer risk is {risk}")
+    else:
+        outcome = "auto_approved"
+        rules.append(f"within policy and under the {policy.auto_approve_max_amount} auto-approval limit")
+    if keep_item:
+        rules.append(f"worth at most {policy.keep_item_max_amount} {order.currency}: the customer keeps the item")
+    return Evaluation(
+        eligible=eligible, outcome=outcome, rules=rules, risk=risk, lines=lines, currency=order.currency,
+        fees=fees, refund_estimate=refund, keep_item=keep_item,
+        resolutions=["refund", "store_credit"],
+        logistics_methods=["none"] if keep_item else ["pickup", "drop_off", "mail"],
+    )

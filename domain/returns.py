@@ -1,0 +1,183 @@
+"""A return: what the caller asks for and the state the workflow keeps.
+
+``ReturnView`` is the Return of the contract; the workflow holds one, writes it
+to the read model at every transition, and the API serves it from there.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, HttpUrl
+
+from domain.money import Amount
+from domain.orders import Identifier, StrictModel
+
+
+class Reason(StrEnum):
+    DEFECTIVE = "defective"
+    DAMAGED = "damaged"
+    WRONG_ITEM = "wrong_item"
+    MISSING_ITEM = "missing_item"
+    NOT_AS_DESCRIBED = "not_as_described"
+    QUALITY_ISSUE = "quality_issue"
+    CHANGED_MIND = "changed_mind"
+    SIZE_FIT = "size_fit"
+    BETTER_PRICE = "better_price"
+    NOT_RECEIVED = "not_received"
+    OTHER = "other"
+
+
+class Status(StrEnum):
+    REQUESTED = "requested"
+    UNDER_REVIEW = "under_review"
+    APPROVED = "approved"
+    AWAITING_SHIPMENT = "awaiting_shipment"
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+    INSPECTED = "inspected"
+    REFUND_PENDING = "refund_pending"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    NEEDS_ATTENTION = "needs_attention"
+
+
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.REJECTED, Status.CANCELED, Status.EXPIRED})
+CANCELABLE_STATUSES = frozenset(
+    {Status.REQUESTED, Status.UNDER_REVIEW, Status.APPROVED, Status.AWAITING_SHIPMENT}
+)
+
+Condition = Literal["as_new", "opened", "damaged", "not_as_described", "missing"]
+Disposition = Literal["restock", "refurbish", "liquidate", "dispose", "return_to_customer"]
+LogisticsMethod = Literal["pickup", "drop_off", "mail", "none"]
+
+
+# ---- what the caller sends -------------------------------------------------
+
+
+class RequestedLine(StrictModel):
+    line_id: str = Identifier
+    quantity: int = Field(ge=1, le=100_000)
+    reason: Reason
+    comment: str = Field("", max_length=2000)
+    evidence: list[HttpUrl] = Field(default_factory=list, max_length=20)
+
+
+class ExchangeItem(StrictModel):
+    line_id: str = Identifier
+    sku: str = Field(min_length=1, max_length=128)
+
+
+class PickupSlot(StrictModel):
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class LogisticsRequest(StrictModel):
+    method: LogisticsMethod = "mail"
+    pickup_slot: PickupSlot | None = None
+
+
+class ReturnRequest(StrictModel):
+    """The body of ``POST /v1/returns`` and ``POST /v1/returns/preview``."""
+
+    order_id: str = Identifier
+    lines: list[RequestedLine] = Field(min_length=1, max_length=100)
+    resolution: Literal["refund", "store_credit", "exchange"] = "refund"
+    exchange_items: list[ExchangeItem] = Field(default_factory=list, max_length=100)
+    logistics: LogisticsRequest = Field(default_factory=LogisticsRequest)
+    channel: Literal["storefront", "customer_service", "api"] = "api"
+
+
+class InspectedLine(StrictModel):
+    line_id: str = Identifier
+    condition: Condition
+    disposition: Disposition
+    note: str = Field("", max_length=2000)
+
+
+class Inspection(StrictModel):
+    """The body of ``POST /v1/returns/{id}/inspection``."""
+
+    lines: list[InspectedLine] = Field(min_length=1, max_length=100)
+
+
+class CancelRequest(StrictModel):
+    note: str = Field("", max_length=2000)
+
+
+# ---- what the workflow keeps and the API shows -------------------------------
+
+
+class Fee(BaseModel):
+    kind: Literal["return_shipping", "restocking"]
+    amount: Amount
+
+
+class Decision(BaseModel):
+    outcome: Literal["auto_approved", "needs_review", "approved", "rejected"]
+    rules: list[str] = Field(default_factory=list)
+    risk: Literal["low", "medium", "high"] = "low"
+
+
+class ReturnLine(BaseModel):
+    line_id: str
+    quantity: int
+    reason: Reason
+    liability: Literal["merchant", "customer"]
+    unit_price: Amount
+    sku: str = ""
+    condition: Condition | None = None
+    disposition: Disposition | None = None
+
+
+class Logistics(BaseModel):
+    method: LogisticsMethod
+    carrier: str | None = None
+    tracking_number: str | None = None
+    label_url: str | None = None
+    ship_by: datetime | None = None
+
+
+class RefundPart(BaseModel):
+    """One movement of money back to one tender; its key makes the call idempotent."""
+
+    payment_id: str
+    amount: Amount
+    idempotency_key: str
+    status: Literal["pending", "succeeded", "failed"] = "pending"
+    provider_refund_id: str | None = None
+
+
+class Refund(BaseModel):
+    method: Literal["original", "store_credit"] = "original"
+    amount: Amount
+    currency: str
+    fees: list[Fee] = Field(default_factory=list)
+    status: Literal["pending", "succeeded", "failed"] = "pending"
+    parts: list[RefundPart] = Field(default_factory=list)
+
+
+class TimelineEntry(BaseModel):
+    status: Status
+    at: datetime
+    note: str = ""
+
+
+class ReturnView(BaseModel):
+    id: str
+    order_id: str
+    customer_id: str
+    type: Literal["return", "exchange", "cancellation", "refund_only"] = "return"
+    status: Status
+    priority: Literal["normal", "high"] = "normal"
+    lines: list[ReturnLine]
+    decision: Decision
+    logistics: Logistics
+    refund: Refund
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    policy_version: int
+    created_at: datetime
+    updated_at: datetime

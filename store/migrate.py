@@ -1,0 +1,26 @@
+"""Apply the Alembic migrations to a database (``returnflow db upgrade``, the stack, the tests)."""
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def upgrade(url: str) -> None:
+    """Bring the schema to the newest revision. Safe to call on every start."""
+    command.upgrade(alembic_config(url), "head")
+
+
+async def upgrade_async(url: str) -> None:
+    # env.py runs its own event loop, so it needs a thread when one is already running.
+    await asyncio.to_thread(upgrade, url)

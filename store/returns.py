@@ -1,0 +1,124 @@
+"""The read model of returns and the claims returns hold on order lines."""
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.returns import ReturnView
+from store.db import as_utc
+from store.tables import OrderLineRow, ReturnClaim, ReturnRow
+
+
+class NotReturnable(Exception):
+    def __init__(self, line_id: str):
+        super().__init__(f"line {line_id} has no more returnable units")
+        self.line_id = line_id
+
+
+async def claim_units(session: AsyncSession, return_id: str, order_id: str, units: dict[str, int]) -> None:
+    """Hold ``units`` (line id → quantity) for a return; a repeat for the same return is a no-op.
+
+    Raises ``NotReturnable`` (and the caller's transaction rolls back) when a line
+    has fewer units left than asked.
+    """
+    held = set((await session.scalars(select(ReturnClaim.line_id).where(ReturnClaim.return_id == return_id))).all())
+    for line_id, quantity in units.items():
+        if line_id in held:
+            continue
+        claimed = await session.execute(
+            update(OrderLineRow)
+            .where(OrderLineRow.order_id == order_id, OrderLineRow.line_id == line_id,
+                   OrderLineRow.claimed_quantity + quantity <= OrderLineRow.quantity)
+            .values(claimed_quantity=OrderLineRow.claimed_quantity + quantity)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotReturnable(line_id)
+        session.add(ReturnClaim(return_id=return_id, line_id=line_id, order_id=order_id, quantity=quantity))
+
+
+async def release_units(session: AsyncSession, return_id: str) -> None:
+    """Give back every unit a return holds (compensation); a repeat is a no-op."""
+    claims = (await session.scalars(select(ReturnClaim).where(ReturnClaim.return_id == return_id))).all()
+    for claim in claims:
+        await session.execute(
+            update(OrderLineRow)
+            .where(OrderLineRow.order_id == claim.order_id, OrderLineRow.line_id == claim.line_id)
+            .values(claimed_quantity=OrderLineRow.claimed_quantity - claim.quantity)
+        )
+    await session.execute(delete(ReturnClaim).where(ReturnClaim.return_id == return_id))
+
+
+async def save_return(session: AsyncSession, view: ReturnView, revision: int) -> None:
+    """Write the workflow's view of a return unless a newer revision is already stored."""
+    row = await session.get(ReturnRow, view.id, with_for_update=True)
+    fields = dict(
+        order_id=view.order_id, customer_id=view.customer_id, status=view.status.value,
+        tracking_number=view.logistics.tracking_number, document=view.model_dump(mode="json"),
+        revision=revision, created_at=view.created_at, updated_at=view.updated_at,
+    )
+    if row is None:
+        session.add(ReturnRow(id=view.id, **fields))
+    elif row.revision < revision:
+        for name, value in fields.items():
+            setattr(row, name, value)
+
+
+async def get_return(session: AsyncSession, return_id: str) -> ReturnView | None:
+    row = await session.get(ReturnRow, return_id)
+    return ReturnView.model_validate(row.document) if row else None
+
+
+async def find_by_tracking_number(session: AsyncSession, tracking_number: str) -> str | None:
+    return await session.scalar(select(ReturnRow.id).where(ReturnRow.tracking_number == tracking_number))
+
+
+@dataclass(frozen=True)
+class ReturnFilter:
+    status: str | None = None
+    order_id: str | None = None
+    customer_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(created_at: datetime, return_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{as_utc(created_at).isoformat()}|{return_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, return_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return as_utc(datetime.fromisoformat(created)), return_id
+    except (ValueError, UnicodeDecodeError):
+        raise BadCursor("cursor is not one this API handed out") from None
+
+
+async def list_returns(session: AsyncSession, where: ReturnFilter, limit: int,
+                       cursor: str | None) -> tuple[list[ReturnView], str | None]:
+    """Newest first, keyset-paginated on (created_at, id)."""
+    query = select(ReturnRow)
+    for column, value in ((ReturnRow.status, where.status), (ReturnRow.order_id, where.order_id),
+                          (ReturnRow.customer_id, where.customer_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if where.created_from:
+        query = query.where(ReturnRow.created_at >= where.created_from)
+    if where.created_to:
+        query = query.where(ReturnRow.created_at < where.created_to)
+    if cursor:
+        after_created, after_id = decode_cursor(cursor)
+        query = query.where(or_(ReturnRow.created_at < after_created,
+                                and_(ReturnRow.created_at == after_created, ReturnRow.id < after_id)))
+    rows = (await session.scalars(
+        query.order_by(ReturnRow.created_at.desc(), ReturnRow.id.desc()).limit(limit + 1)
+    )).all()
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    return [ReturnView.model_validate(row.document) for row in page], next_cursor
