@@ -1,1 +1,64 @@
-"""Worker entry point."""
+"""The worker: runs ReturnWorkflow and its activities for the task queue.
+
+``python worker.py`` reads its settings from the environment (see the README).
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.partners import PartnerActivities
+from activities.read_model import ReadModelActivities
+from connectors.carrier import HttpCarrier
+from connectors.payments import HttpPayments
+from connectors.warehouse import HttpWarehouse
+from returnflow.interceptors import LoggingInterceptor
+from returnflow.logging import configure_logging
+from returnflow.settings import Settings, get_settings
+from returnflow.temporal import connect
+from store.db import Database
+from workflows.return_workflow import ReturnWorkflow
+
+WORKFLOWS = [ReturnWorkflow]
+
+
+@asynccontextmanager
+async def build_worker(client: Client, settings: Settings, database: Database) -> AsyncIterator[Worker]:
+    """A worker wired to the partners named in ``settings``; the caller runs it."""
+    async with httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as http:
+        partners = PartnerActivities(
+            database,
+            carrier=HttpCarrier(http, settings.sandbox_url),
+            warehouse=HttpWarehouse(http, settings.sandbox_url),
+            payments=HttpPayments(http, settings.sandbox_url),
+        )
+        yield Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=WORKFLOWS,
+            activities=[*ReadModelActivities(database).all(), *partners.all()],
+            interceptors=[LoggingInterceptor()],
+        )
+
+
+async def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    database = Database(settings.effective_database_url)
+    client = await connect(settings)
+    structlog.get_logger().info("worker starting", task_queue=settings.task_queue,
+                                temporal=settings.temporal_address)
+    try:
+        async with build_worker(client, settings, database) as worker:
+            await worker.run()
+    finally:
+        await database.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -125,7 +125,7 @@ def _check_line(order: Order, request: ReturnRequest, index: int, policy: Policy
     if now > order_reference_time(order) + window:
         raise Ineligible("window_expired", f"the {window_words} return window for line {line.line_id} has passed")
     amount = quantize(line.unit_price * wanted.quantity, order.currency)
-    needs_evidence = (category is not None and category.evidence_required) or amount > policy.evidence_required_over_amount
+    needs_evidence = bool(category and category.evidence_required) or amount > policy.evidence_required_over_amount
     if needs_evidence and not wanted.evidence:
         raise Ineligible("evidence_required", f"line {line.line_id} needs photos or other evidence")
     restocking = (category.restocking_fee_percent if category and category.restocking_fee_percent is not None
@@ -180,3 +180,24 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
         resolutions=["refund", "store_credit"],
         logistics_methods=["none"] if keep_item else ["pickup", "drop_off", "mail"],
     )
+
+
+def logistics_problem(evaluation: Evaluation, request: ReturnRequest) -> str | None:
+    """Why the requested logistics method cannot be used, or None when it can."""
+    method = request.logistics.method
+    if method not in evaluation.logistics_methods:
+        offered = ", ".join(evaluation.logistics_methods)
+        return f"logistics method {method!r} is not offered for this return (offered: {offered})"
+    if method == "pickup" and request.logistics.pickup_slot is None:
+        return "a pickup needs a pickup_slot"
+    return None
+
+
+def refusal_errors(evaluation: Evaluation, request: ReturnRequest) -> list[dict[str, str]]:
+    """The contract's ``errors[]`` for a request the policy refuses; empty when it may go ahead."""
+    errors = [{"line_id": line.line_id, "code": line.code or "ineligible", "message": line.message or ""}
+              for line in evaluation.lines if not line.eligible]
+    problem = logistics_problem(evaluation, request)
+    if problem:
+        errors.append({"field": "logistics.method", "code": "logistics_not_offered", "message": problem})
+    return errors

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, HttpUrl
+from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, model_validator
 
 from domain.money import Amount
 from domain.orders import Identifier, StrictModel
@@ -89,6 +89,13 @@ class ReturnRequest(StrictModel):
     exchange_items: list[ExchangeItem] = Field(default_factory=list, max_length=100)
     logistics: LogisticsRequest = Field(default_factory=LogisticsRequest)
     channel: Literal["storefront", "customer_service", "api"] = "api"
+
+    @model_validator(mode="after")
+    def _one_entry_per_line(self) -> "ReturnRequest":
+        ids = [line.line_id for line in self.lines]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each line_id may appear once; add the quantities together")
+        return self
 
 
 class InspectedLine(StrictModel):

@@ -12,7 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RETURNFLOW_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="RETURNFLOW_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     data_dir: Path = Field(Path(".data"), description="Folder for the embedded databases and dev keys.")
     database_url: str = Field(

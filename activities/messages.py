@@ -1,0 +1,85 @@
+"""Names and payloads of the activities, shared by the workflow and the worker.
+
+One pydantic model per argument, as ``temporalio.contrib.pydantic`` wants.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from domain.money import Amount
+from domain.returns import ReturnView
+
+OPEN_RETURN = "open_return"
+SAVE_RETURN = "save_return"
+RELEASE_UNITS = "release_units"
+BOOK_SHIPMENT = "book_shipment"
+CANCEL_SHIPMENT = "cancel_shipment"
+WAREHOUSE_INTAKE = "warehouse_intake"
+REFUND_PAYMENT = "refund_payment"
+
+# ApplicationError types the workflow reacts to.
+NOT_RETURNABLE = "NotReturnable"
+
+
+class SnapshotOfReturn(BaseModel):
+    """The full read-model document and its revision (later revisions win)."""
+
+    view: ReturnView
+    revision: int
+
+
+class OpenReturn(SnapshotOfReturn):
+    """Claim the units and write the first read-model row, in one transaction."""
+
+    units: dict[str, int]
+
+
+class ReturnRef(BaseModel):
+    return_id: str
+
+
+class BookShipment(BaseModel):
+    """The pickup address is read from the order in the store, so it never enters Temporal history."""
+
+    return_id: str
+    order_id: str
+    method: Literal["pickup", "drop_off", "mail"]
+    pickup_slot: dict[str, datetime] | None = None
+
+
+class ShipmentBooked(BaseModel):
+    carrier: str
+    tracking_number: str
+    label_url: str
+
+
+class CancelShipment(BaseModel):
+    return_id: str
+    tracking_number: str
+
+
+class IntakeItem(BaseModel):
+    sku: str
+    quantity: int
+    condition: str
+    disposition: str
+
+
+class WarehouseIntake(BaseModel):
+    return_id: str
+    lines: list[IntakeItem]
+
+
+class RefundPayment(BaseModel):
+    return_id: str
+    idempotency_key: str
+    payment_id: str
+    provider_ref: str
+    amount: Amount
+    currency: str
+
+
+class RefundIssued(BaseModel):
+    refund_id: str

@@ -1,0 +1,83 @@
+"""Activities that call the merchant's partners: carrier, warehouse, payments.
+
+Every call carries an idempotency key derived from the return id and the step,
+so Temporal's retries can never book, restock or refund twice. A partner that
+cannot answer raises ``PartnerUnavailable`` and Temporal retries; a partner
+that says no becomes a non-retryable ``ApplicationError`` the workflow handles.
+"""
+
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.messages import (
+    BOOK_SHIPMENT,
+    CANCEL_SHIPMENT,
+    REFUND_PAYMENT,
+    WAREHOUSE_INTAKE,
+    BookShipment,
+    CancelShipment,
+    RefundIssued,
+    RefundPayment,
+    ShipmentBooked,
+    WarehouseIntake,
+)
+from connectors.carrier import Carrier, ShipmentRequest
+from connectors.errors import PartnerRejected
+from connectors.payments import Payments, RefundRequest
+from connectors.warehouse import IntakeLine, IntakeRequest, Warehouse
+from store.db import Database
+from store.orders import get_order
+
+T = TypeVar("T")
+
+
+async def _refusals_are_final(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except PartnerRejected as refusal:
+        raise ApplicationError(refusal.message, type=refusal.code, non_retryable=True) from None
+
+
+class PartnerActivities:
+    def __init__(self, database: Database, carrier: Carrier, warehouse: Warehouse, payments: Payments):
+        self._database = database
+        self._carrier = carrier
+        self._warehouse = warehouse
+        self._payments = payments
+
+    @activity.defn(name=BOOK_SHIPMENT)
+    async def book_shipment(self, booking: BookShipment) -> ShipmentBooked:
+        async with self._database.sessions() as session:
+            found = await get_order(session, booking.order_id)
+        address = found[0].shipping_address if found else None
+        shipment = await _refusals_are_final(self._carrier.create_shipment(ShipmentRequest(
+            idempotency_key=f"{booking.return_id}:shipment", reference=booking.return_id, method=booking.method,
+            pickup_slot=booking.pickup_slot, from_address=address.model_dump() if address else None,
+        )))
+        return ShipmentBooked(carrier=shipment.carrier, tracking_number=shipment.tracking_number,
+                              label_url=shipment.label_url)
+
+    @activity.defn(name=CANCEL_SHIPMENT)
+    async def cancel_shipment(self, cancel: CancelShipment) -> None:
+        await _refusals_are_final(self._carrier.cancel_shipment(cancel.tracking_number))
+
+    @activity.defn(name=WAREHOUSE_INTAKE)
+    async def warehouse_intake(self, intake: WarehouseIntake) -> None:
+        await _refusals_are_final(self._warehouse.intake(IntakeRequest(
+            idempotency_key=f"{intake.return_id}:intake", reference=intake.return_id,
+            lines=[IntakeLine(**item.model_dump()) for item in intake.lines],
+        )))
+
+    @activity.defn(name=REFUND_PAYMENT)
+    async def refund_payment(self, refund: RefundPayment) -> RefundIssued:
+        result = await _refusals_are_final(self._payments.refund(RefundRequest(
+            idempotency_key=refund.idempotency_key, payment_id=refund.payment_id, provider_ref=refund.provider_ref,
+            amount=refund.amount, currency=refund.currency, reference=refund.return_id,
+        )))
+        return RefundIssued(refund_id=result.refund_id)
+
+    def all(self) -> list:
+        return [self.book_shipment, self.cancel_shipment, self.warehouse_intake, self.refund_payment]

@@ -1,0 +1,52 @@
+"""``POST /v1/carrier-events``: carrier scans, forwarded to the return as a Signal."""
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import AwareDatetime, BaseModel, Field
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.auth import allow
+from api.deps import Session, Temporal
+from api.problems import Problem
+from domain.orders import StrictModel
+from store import returns
+from workflows.messages import CarrierScan
+from workflows.return_workflow import ReturnWorkflow
+
+router = APIRouter(prefix="/v1/carrier-events", tags=["carrier"])
+
+
+class CarrierEvent(StrictModel):
+    tracking_number: str = Field(min_length=1, max_length=128)
+    event: Literal["picked_up", "in_transit", "delivered", "exception"]
+    occurred_at: AwareDatetime
+
+
+class CarrierEventAccepted(BaseModel):
+    return_id: str
+    accepted: bool
+    received_at: datetime
+
+
+@router.post("", status_code=202, response_model=CarrierEventAccepted,
+             dependencies=[Depends(allow("service"))])
+async def carrier_event(body: CarrierEvent, session: Session,
+                        temporal: Temporal) -> CarrierEventAccepted:
+    """Duplicate or late scans are harmless: the return only moves forward."""
+    return_id = await returns.find_by_tracking_number(session, body.tracking_number)
+    if return_id is None:
+        raise Problem(404, f"no return ships with tracking number {body.tracking_number}")
+    scan = CarrierScan(tracking_number=body.tracking_number, event=body.event, occurred_at=body.occurred_at)
+    try:
+        await temporal.get_workflow_handle(return_id).signal(ReturnWorkflow.carrier_scan, scan)
+        accepted = True
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise Problem(503, "the workflow engine did not answer; try again", headers={"Retry-After": "5"}) \
+                from None
+        accepted = False  # the return has already ended; a late scan changes nothing
+    return CarrierEventAccepted(return_id=return_id, accepted=accepted, received_at=datetime.now().astimezone())
+
+

@@ -1,0 +1,52 @@
+"""``PUT/GET /v1/orders/{order_id}``: orders synced from the order system."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from api.auth import allow
+from api.deps import Session
+from api.problems import Problem
+from domain.orders import Order, OrderIn, OrderLine
+from store import orders
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+OrderId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+class OrderLineOut(OrderLine):
+    returnable_quantity: int
+
+
+class OrderOut(Order):
+    lines: list[OrderLineOut]  # type: ignore[assignment]
+
+
+def _present(order: Order, claimed: dict[str, int]) -> OrderOut:
+    data = order.model_dump()
+    for line in data["lines"]:
+        line["returnable_quantity"] = line["quantity"] - claimed.get(line["line_id"], 0)
+    return OrderOut.model_validate(data)
+
+
+@router.put("/{order_id}", response_model=OrderOut, dependencies=[Depends(allow("service"))],
+            responses={201: {"description": "Created"}, 200: {"description": "Replaced"}})
+async def put_order(order_id: OrderId, body: OrderIn, session: Session, response: Response) -> OrderOut:
+    """Insert or replace an order. Lines that returns already hold cannot shrink below what they hold (409)."""
+    try:
+        created = await orders.upsert_order(session, order_id, body)
+    except orders.OrderConflict as conflict:
+        raise Problem(409, str(conflict)) from None
+    await session.flush()
+    found = await orders.get_order(session, order_id)
+    assert found is not None
+    response.status_code = 201 if created else 200
+    return _present(*found)
+
+
+@router.get("/{order_id}", response_model=OrderOut, dependencies=[Depends(allow("service", "operator"))])
+async def get_order(order_id: OrderId, session: Session) -> OrderOut:
+    found = await orders.get_order(session, order_id)
+    if found is None:
+        raise Problem(404, f"no order {order_id}")
+    return _present(*found)

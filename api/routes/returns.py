@@ -1,0 +1,130 @@
+"""Returns: preview, create (Update-with-Start), read, list, and the human steps."""
+
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import AwareDatetime, BaseModel
+from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
+
+from api.auth import allow
+from api.deps import AppSettings, Session, Temporal
+from api.problems import Problem
+from api.workflow_calls import problem_for_rpc_error, problem_for_update_failure, update_return
+from domain.policy import Evaluation, evaluate, refusal_errors
+from domain.returns import CancelRequest, Inspection, ReturnRequest, ReturnView, Status
+from store import orders, policies, returns
+from workflows.messages import ReviewDecision, StartReturn
+from workflows.return_workflow import ReturnWorkflow
+
+router = APIRouter(prefix="/v1/returns", tags=["returns"])
+ReturnId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+class ReturnPage(BaseModel):
+    items: list[ReturnView]
+    next_cursor: str | None
+
+
+async def _judge(request: Request, body: ReturnRequest) -> tuple[StartReturn, Evaluation]:
+    """Load what the decision needs and make it; nothing is written."""
+    async with request.app.state.database.sessions() as session:
+        found = await orders.get_order(session, body.order_id)
+        if found is None:
+            raise Problem(422, f"there is no order {body.order_id}",
+                          [{"field": "order_id", "code": "unknown_order", "message": "no such order"}])
+        order, claimed = found
+        version, policy = await policies.current_policy(session)
+    now = datetime.now(UTC)
+    start = StartReturn(return_id="ret_" + secrets.token_hex(10), order=order, request=body, policy=policy,
+                        policy_version=version, requested_at=now, already_returned=claimed)
+    return start, evaluate(order, body, policy, now, already_returned=claimed)
+
+
+@router.post("/preview", response_model=Evaluation, dependencies=[Depends(allow("service"))])
+async def preview_return(body: ReturnRequest, request: Request) -> Evaluation:
+    """What the policy would decide for this request, with no side effects."""
+    _, evaluation = await _judge(request, body)
+    return evaluation
+
+
+@router.post("", status_code=201, response_model=ReturnView, dependencies=[Depends(allow("service"))])
+async def create_return(body: ReturnRequest, request: Request, temporal: Temporal,
+                        settings: AppSettings) -> ReturnView:
+    """Start the return's workflow and answer with the policy's decision already made."""
+    start, evaluation = await _judge(request, body)
+    errors = refusal_errors(evaluation, body)
+    if errors:
+        raise Problem(422, "the return is not eligible", errors)
+    operation = WithStartWorkflowOperation(
+        ReturnWorkflow.run, start, id=start.return_id, task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        static_summary=f"Return for order {body.order_id}",
+    )
+    try:
+        return await temporal.execute_update_with_start_workflow(
+            ReturnWorkflow.decision, start_workflow_operation=operation)
+    except WorkflowUpdateFailedError as failure:
+        raise problem_for_update_failure(failure) from None
+    except RPCError as error:
+        raise problem_for_rpc_error(error) from None
+
+
+@router.get("/{return_id}", response_model=ReturnView,
+            dependencies=[Depends(allow("service", "operator"))])
+async def get_return(return_id: ReturnId, session: Session) -> ReturnView:
+    view = await returns.get_return(session, return_id)
+    if view is None:
+        raise Problem(404, f"no return {return_id}")
+    return view
+
+
+@router.get("", response_model=ReturnPage, dependencies=[Depends(allow("service", "operator"))])
+async def list_returns(
+    session: Session,
+    status: Status | None = None,
+    order_id: Annotated[str | None, Query(max_length=128)] = None,
+    customer_id: Annotated[str | None, Query(max_length=128)] = None,
+    created_from: AwareDatetime | None = None,
+    created_to: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ReturnPage:
+    """Newest first. Pass ``next_cursor`` back as ``cursor`` for the next page."""
+    where = returns.ReturnFilter(status=status.value if status else None, order_id=order_id,
+                                 customer_id=customer_id, created_from=created_from, created_to=created_to)
+    try:
+        items, next_cursor = await returns.list_returns(session, where, limit, cursor)
+    except returns.BadCursor as bad:
+        raise Problem(422, str(bad), [{"field": "cursor", "code": "invalid_cursor", "message": str(bad)}]) from None
+    return ReturnPage(items=items, next_cursor=next_cursor)
+
+
+async def _existing(request: Request, return_id: str) -> None:
+    async with request.app.state.database.sessions() as session:
+        if await returns.get_return(session, return_id) is None:
+            raise Problem(404, f"no return {return_id}")
+
+
+@router.post("/{return_id}/cancel", response_model=ReturnView, dependencies=[Depends(allow("service"))])
+async def cancel_return(return_id: ReturnId, body: CancelRequest, request: Request, temporal: Temporal) -> ReturnView:
+    """Cancel before the parcel moves: the carrier booking is cancelled and the units released. 409 after."""
+    await _existing(request, return_id)
+    return await update_return(temporal, return_id, "cancel", body)
+
+
+@router.post("/{return_id}/review", response_model=ReturnView, dependencies=[Depends(allow("operator"))])
+async def review_return(return_id: ReturnId, body: ReviewDecision, request: Request,
+                        temporal: Temporal) -> ReturnView:
+    await _existing(request, return_id)
+    return await update_return(temporal, return_id, "review", body)
+
+
+@router.post("/{return_id}/inspection", response_model=ReturnView, dependencies=[Depends(allow("operator"))])
+async def inspect_return(return_id: ReturnId, body: Inspection, request: Request, temporal: Temporal) -> ReturnView:
+    """Record each line's condition and disposition; 409 unless the return is ``received``."""
+    await _existing(request, return_id)
+    return await update_return(temporal, return_id, "inspect", body)

@@ -1,0 +1,43 @@
+"""Payments connector: refund (part of) a captured payment, at most once per idempotency key."""
+
+from typing import Protocol
+
+import httpx
+from pydantic import BaseModel, Field, field_validator
+
+from connectors.http import PartnerHttp, parse_result
+from domain.money import Amount
+
+
+class RefundRequest(BaseModel):
+    idempotency_key: str = Field(min_length=1)
+    payment_id: str = Field(min_length=1)
+    provider_ref: str
+    amount: Amount = Field(gt=0, description='Sent as a decimal string ("19.99"), never a float.')
+    currency: str = Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code; sent upper-case.")
+    reference: str = Field(min_length=1, description="The return's id.")
+
+    @field_validator("currency")
+    @classmethod
+    def _upper(cls, currency: str) -> str:
+        return currency.upper()
+
+
+class RefundResult(BaseModel):
+    refund_id: str
+    status: str
+
+
+class Payments(Protocol):
+    async def refund(self, request: RefundRequest) -> RefundResult: ...
+
+
+class HttpPayments:
+    """``POST {base}/payments/refunds``."""
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+        self._http = PartnerHttp("payments", client, base_url)
+
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        body = await self._http.call("POST", "/payments/refunds", json=request.model_dump(mode="json"))
+        return parse_result("payments", RefundResult, body)

@@ -1,0 +1,28 @@
+"""How a refund is split across the tenders an order was paid with."""
+
+from decimal import Decimal
+
+from domain.orders import Payment
+
+# Money goes back to the tenders the customer can spend anywhere first: card and
+# wallet, then gift card, then store credit. Each tender gets at most what it paid.
+TENDER_ORDER = ("card", "wallet", "gift_card", "store_credit")
+
+
+def allocate_refund(amount: Decimal, payments: list[Payment]) -> list[tuple[Payment, Decimal]]:
+    """Split ``amount`` over ``payments``; the parts sum to ``amount`` unless the payments are short."""
+    parts: list[tuple[Payment, Decimal]] = []
+    left = amount
+    for payment in sorted(payments, key=lambda p: TENDER_ORDER.index(p.method)):
+        if left <= 0:
+            break
+        share = min(left, payment.amount)
+        if share > 0:
+            parts.append((payment, share))
+            left -= share
+    return parts
+
+
+def refund_idempotency_key(return_id: str, payment_id: str) -> str:
+    """One key per return and tender: a retried or replayed refund can never pay out twice."""
+    return f"{return_id}:refund:{payment_id}"

@@ -1,0 +1,435 @@
+"""The dev stack: everything returnflow needs, in one terminal (``returnflow stack``).
+
+It prepares the data folder and the database, then starts four processes in
+order, each only once the one before it is ready:
+
+    temporal   the Temporal dev server (SQLite file in the data folder) with its UI
+    sandbox    the sandbox partners (order system, warehouse, carrier, payments, notifications)
+    worker     worker.py, polling the task queue
+    api        the FastAPI app under uvicorn
+
+Their output is shown prefixed with their name. Once all are ready it prints
+the URLs and two API keys (kept in ``<data_dir>/dev-keys.json`` so a restart
+reuses them, like it reuses the Temporal, app and sandbox databases). Ctrl-C
+or SIGTERM stops the processes in reverse order and exits 0; if one of them
+dies on its own, the rest are stopped and the exit code is 1.
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from returnflow import temporal
+from returnflow.cli import prepare_database, redacted, run_async
+from returnflow.settings import Settings
+from returnflow.temporal_binaries import TemporalBinaryNotFound, temporal_cli_path
+from store.api_keys import Role, create_api_key, role_for_key
+from store.db import Database
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository: worker.py and the packages live here
+READY_TIMEOUT = 60.0  # seconds a component may take to become ready
+STOP_TIMEOUT = 10.0  # seconds a component gets between SIGTERM and SIGKILL
+POLL_INTERVAL = 0.5
+SEARCH_ATTRIBUTES = {"ReturnStatus": "Keyword"}  # registered on the dev server at every start (idempotent)
+DEV_KEY_ROLES: tuple[Role, ...] = ("service", "operator")
+COLORS = {"temporal": "35", "sandbox": "33", "worker": "36", "api": "32", "stack": "1"}
+
+
+class StackError(Exception):
+    """Something that stops the stack from starting or running; the message says what."""
+
+
+@dataclass
+class Component:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    is_ready: Callable[[], bool]  # one probe, called repeatedly until it returns True
+    ports: list[tuple[str, int]]  # must be free before the component starts
+    quiet_when_stopping: bool = False  # drop its output once asked to stop (shutdown noise)
+    stopping: bool = field(default=False, repr=False)
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    pump: threading.Thread | None = field(default=None, repr=False)
+
+
+def run_stack(settings: Settings) -> int:
+    """Run the stack until Ctrl-C/SIGTERM (returns 0) or a failure (returns 1)."""
+    settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
+    return Stack(settings).run()
+
+
+# --- the components ----------------------------------------------------------------------------
+
+
+def build_components(settings: Settings) -> list[Component]:
+    return [temporal_server(settings), sandbox(settings), worker(settings), api(settings)]
+
+
+def temporal_server(settings: Settings) -> Component:
+    host, port = split_host_port(settings.temporal_address)
+    argv = [
+        temporal_cli_path(), "server", "start-dev",
+        "--db-filename", str(settings.data_dir / "temporal.db"),
+        "--ip", host, "--port", str(port), "--ui-port", str(settings.temporal_ui_port),
+        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+        "--log-level", "warn",
+        "--namespace", settings.temporal_namespace,
+    ]  # fmt: skip
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        argv += ["--search-attribute", f"{name}={kind}"]
+    return Component(
+        name="temporal",
+        argv=argv,
+        env=child_env(settings),
+        is_ready=lambda: port_open(connect_host(host), port) and run_async(temporal_ready(settings)),
+        ports=[(connect_host(host), port), (connect_host(host), settings.temporal_ui_port)],
+        quiet_when_stopping=True,  # the dev server logs a screenful of poll errors while it shuts down
+    )
+
+
+def sandbox(settings: Settings) -> Component:
+    url = urlsplit(settings.sandbox_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    return Component(
+        name="sandbox",
+        argv=[sys.executable, "-m", "sandbox"],
+        env=child_env(
+            settings,
+            RETURNFLOW_SANDBOX_HOST=host,
+            RETURNFLOW_SANDBOX_PORT=str(port),
+            RETURNFLOW_SANDBOX_DB=str(settings.data_dir / "sandbox.db"),
+        ),
+        is_ready=lambda: http_ok(settings.sandbox_url.rstrip("/") + "/health"),
+        ports=[(host, port)],
+    )
+
+
+def worker(settings: Settings) -> Component:
+    return Component(
+        name="worker",
+        argv=[sys.executable, str(ROOT / "worker.py")],
+        env=child_env(settings),
+        is_ready=lambda: run_async(worker_polling(settings)),
+        ports=[],
+    )
+
+
+def api(settings: Settings) -> Component:
+    argv = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
+    argv += ["--host", settings.api_host, "--port", str(settings.api_port)]
+    return Component(
+        name="api",
+        argv=argv,
+        env=child_env(settings),
+        is_ready=lambda: http_ok(api_url(settings) + "/healthz"),
+        ports=[(connect_host(settings.api_host), settings.api_port)],
+    )
+
+
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The parent's environment plus the settings as resolved here, so every process agrees."""
+    env = dict(os.environ)
+    for name, info in Settings.model_fields.items():
+        variable = info.validation_alias if isinstance(info.validation_alias, str) else f"RETURNFLOW_{name.upper()}"
+        env[variable] = str(getattr(settings, name))
+    if settings.log_format == "auto" and sys.stdout.isatty():
+        env["RETURNFLOW_LOG_FORMAT"] = "console"  # their output goes through a pipe, but ends up on a terminal
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+# --- readiness probes --------------------------------------------------------------------------
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def http_ok(url: str) -> bool:
+    try:
+        # trust_env=False: a proxy from the environment must not stand between us and 127.0.0.1.
+        return httpx.get(url, timeout=2, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def temporal_ready(settings: Settings) -> bool:
+    """The dev server answers and has created the namespace."""
+    try:
+        client = await connect(settings)
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=settings.temporal_namespace), timeout=timedelta(seconds=5)
+        )
+        return True
+    except Exception:
+        return False
+
+
+async def worker_polling(settings: Settings) -> bool:
+    """The worker is ready when Temporal sees it polling the task queue."""
+    try:
+        client = await connect(settings)
+        response = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=settings.temporal_namespace,
+                task_queue=TaskQueue(name=settings.task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            ),
+            timeout=timedelta(seconds=5),
+        )
+        return len(response.pollers) > 0
+    except Exception:
+        return False
+
+
+async def connect(settings: Settings) -> Client:
+    return await asyncio.wait_for(temporal.connect(settings), timeout=10)
+
+
+# --- dev keys ----------------------------------------------------------------------------------
+
+
+def ensure_dev_keys(settings: Settings) -> dict[str, str]:
+    """role -> secret; reuses ``dev-keys.json`` while its keys still work, else creates new ones."""
+    path = settings.data_dir / "dev-keys.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    keys = run_async(_usable_keys(settings.effective_database_url, stored))
+    if keys != stored:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            json.dump(keys, file, indent=2)
+    path.chmod(0o600)
+    return {role: entry["key"] for role, entry in keys.items()}
+
+
+async def _usable_keys(url: str, stored: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    keys: dict[str, dict[str, str]] = {}
+    database = Database(url)
+    try:
+        async with database.transaction() as session:
+            for role in DEV_KEY_ROLES:
+                entry = stored.get(role) or {}
+                if await role_for_key(session, entry.get("key", "")) == role:
+                    keys[role] = entry
+                else:
+                    key_id, secret = await create_api_key(session, role, label="dev stack")
+                    keys[role] = {"id": key_id, "key": secret}
+    finally:
+        await database.dispose()
+    return keys
+
+
+# --- running them ------------------------------------------------------------------------------
+
+
+class Stack:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.components: list[Component] = []
+        self.stop_requested = threading.Event()
+        self.output_lock = threading.Lock()
+        self.colored = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        self.width = max(len(name) for name in COLORS)
+
+    def run(self) -> int:
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        try:
+            keys = self.prepare()
+            self.components = build_components(self.settings)
+            for component in self.components:
+                if self.stop_requested.is_set():
+                    break
+                self.start(component)
+                self.wait_until_ready(component)
+            if not self.stop_requested.is_set():
+                self._write(banner(self.settings, keys))
+                self.watch()
+            self.say("stopping")
+            return 0
+        except (StackError, TemporalBinaryNotFound) as error:
+            self.say(f"error: {error}")
+            return 1
+        finally:
+            self.stop_all()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def prepare(self) -> dict[str, str]:
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = settings.effective_database_url
+        self.say(f"data in {settings.data_dir}; app database {redacted(url)}")
+        try:
+            prepare_database(settings)
+            return ensure_dev_keys(settings)
+        except Exception as error:
+            raise StackError(f"could not prepare the app database {redacted(url)}: {error}") from error
+
+    def start(self, component: Component) -> None:
+        for host, port in component.ports:
+            if port_open(host, port):
+                raise StackError(
+                    f"{host}:{port} is already in use, so {component.name} cannot start there "
+                    "(is another stack running? Ports are set with RETURNFLOW_* variables, see the README)"
+                )
+        self.say(f"starting {component.name}")
+        try:
+            component.process = subprocess.Popen(
+                component.argv,
+                cwd=ROOT,
+                env=component.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                process_group=0,  # its own group: Ctrl-C reaches only us, and we stop the children in order
+            )
+        except OSError as error:
+            raise StackError(f"could not start {component.name} ({component.argv[0]}): {error}") from error
+        assert component.process.stdout is not None
+        component.pump = threading.Thread(target=self._pump, args=(component,), daemon=True)
+        component.pump.start()
+
+    def wait_until_ready(self, component: Component) -> None:
+        assert component.process is not None
+        started = time.monotonic()
+        deadline = started + READY_TIMEOUT
+        while not self.stop_requested.is_set():
+            code = component.process.poll()
+            if code is not None:
+                raise StackError(f"{component.name} exited with code {code} before it was ready (see its output above)")
+            if component.is_ready():
+                self.say(f"{component.name} is ready ({time.monotonic() - started:.1f} s)")
+                return
+            if time.monotonic() > deadline:
+                raise StackError(f"{component.name} was not ready after {READY_TIMEOUT:.0f} s")
+            self.stop_requested.wait(POLL_INTERVAL)
+
+    def watch(self) -> None:
+        """Return when a stop is requested; raise if a component exits on its own."""
+        while not self.stop_requested.wait(POLL_INTERVAL):
+            for component in self.components:
+                assert component.process is not None
+                code = component.process.poll()
+                if code is not None:
+                    raise StackError(f"{component.name} exited unexpectedly with code {code}; stopping the stack")
+
+    def stop_all(self) -> None:
+        for component in reversed(self.components):
+            self.stop(component)
+
+    def stop(self, component: Component) -> None:
+        process = component.process
+        if process is None:
+            return
+        if process.poll() is None:
+            self.say(f"stopping {component.name}")
+            component.stopping = True
+            _signal_group(process, signal.SIGTERM)
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.say(f"{component.name} did not stop within {STOP_TIMEOUT:.0f} s; killing it")
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+        if component.pump is not None:
+            component.pump.join(timeout=2)  # let its last lines through
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        # Only set the flag: the main thread notices it within POLL_INTERVAL and stops everything.
+        self.stop_requested.set()
+
+    # --- output ---
+
+    def _pump(self, component: Component) -> None:
+        """Copy a component's output to ours, line by line, prefixed with its name."""
+        assert component.process is not None and component.process.stdout is not None
+        stream = component.process.stdout
+        prefix = self._prefix(component.name)
+        for line in iter(stream.readline, b""):
+            if not (component.stopping and component.quiet_when_stopping):
+                self._write(prefix + line.decode(errors="replace").rstrip("\r\n"))
+        stream.close()
+
+    def say(self, message: str) -> None:
+        self._write(self._prefix("stack") + message)
+
+    def _prefix(self, name: str) -> str:
+        label = f"{name:<{self.width}} | "
+        return f"\033[{COLORS.get(name, '0')}m{label}\033[0m" if self.colored else label
+
+    def _write(self, text: str) -> None:
+        with self.output_lock:
+            try:
+                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+            except (OSError, ValueError):
+                pass  # stdout went away (closed pipe); keep draining the children anyway
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def split_host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise StackError(f"RETURNFLOW_TEMPORAL_ADDRESS must be host:port, not {address!r}")
+    return host, int(port)
+
+
+def connect_host(host: str) -> str:
+    """Where to reach a server bound to ``host`` (a wildcard bind is reached on loopback)."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
+
+
+def api_url(settings: Settings) -> str:
+    return f"http://{connect_host(settings.api_host)}:{settings.api_port}"
+
+
+def banner(settings: Settings, keys: dict[str, str]) -> str:
+    temporal_host, _ = split_host_port(settings.temporal_address)
+    return "\n".join(
+        [
+            "",
+            "returnflow dev stack is ready",
+            f"  API           {api_url(settings)}",
+            f"  API docs      {api_url(settings)}/docs",
+            f"  Temporal UI   http://{connect_host(temporal_host)}:{settings.temporal_ui_port}",
+            f"  Sandbox       {settings.sandbox_url}",
+            f"  Data          {settings.data_dir}  (delete it to start afresh)",
+            "",
+            "  API keys for this stack (also in dev-keys.json in the data folder):",
+            f"  export SERVICE_KEY={keys['service']}",
+            f"  export OPERATOR_KEY={keys['operator']}",
+            "",
+            "Ctrl-C stops everything.",
+            "",
+        ]
+    )

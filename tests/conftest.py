@@ -1,0 +1,114 @@
+"""Shared fixtures: real databases, the real sandbox partners, real Temporal servers.
+
+Database-backed tests run twice, on SQLite and on PostgreSQL (a fresh database
+per run on the local server; set RETURNFLOW_TEST_POSTGRES_URL to use another).
+When CI=true a missing PostgreSQL fails the run instead of skipping.
+"""
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from returnflow.settings import Settings
+from returnflow.temporal import data_converter
+from returnflow.temporal_binaries import temporal_cli_path, test_server_path
+from sandbox.app import create_app as create_sandbox_app
+from store.db import Database
+from store.migrate import upgrade_async
+from tests.asgi_server import serve_app
+from worker import build_worker
+
+POSTGRES_URL = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """Create a throw-away database on the PostgreSQL server and drop it afterwards."""
+    name = "returnflow_test_" + secrets.token_hex(4)
+    try:
+        admin = await asyncpg.connect(POSTGRES_URL)
+    except (OSError, asyncpg.PostgresError) as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable at {POSTGRES_URL}: {error}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {error}")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        base = POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
+    """A migrated app database, once per backend per test session."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "returnflow.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        await upgrade_async(url)
+        db = Database(url)
+        yield db
+        await db.dispose()
+        return
+    async with fresh_postgres_database() as url:
+        await upgrade_async(url)
+        db = Database(url)
+        yield db
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+async def sandbox_url() -> AsyncIterator[str]:
+    """The sandbox partners, served over real HTTP (in memory)."""
+    async with serve_app(create_sandbox_app()) as url:
+        yield url
+
+
+@pytest.fixture
+async def sandbox(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the sandbox; faults injected by a test are cleared after it."""
+    async with httpx.AsyncClient(base_url=sandbox_url) as client:
+        yield client
+        await client.delete("/sandbox/faults")
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(), test_server_existing_path=test_server_path())
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def local_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (in memory): Update-with-Start, Schedules, visibility."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=data_converter(), dev_server_existing_path=temporal_cli_path(),
+        dev_server_log_level="error")
+    yield env
+    await env.shutdown()
+
+
+def settings_for(sandbox_url: str, database: Database) -> Settings:
+    return Settings(sandbox_url=sandbox_url, database_url=database.url,
+                    task_queue="returnflow-test-" + secrets.token_hex(4))
+
+
+@asynccontextmanager
+async def running_worker(client: Client, settings: Settings, database: Database) -> AsyncIterator[Worker]:
+    async with build_worker(client, settings, database) as worker, worker:
+        yield worker
+
+
+HISTORIES = Path(__file__).parent / "histories"

@@ -1,0 +1,95 @@
+"""The ``returnflow`` command line: API keys and migrations against an embedded SQLite database.
+
+These tests are sync on purpose: the CLI runs its own event loop.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from typer.testing import CliRunner
+
+from returnflow.cli import app
+from returnflow.settings import Settings
+from store.api_keys import hash_key, role_for_key
+from store.db import Database
+from store.tables import ApiKey
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("RETURNFLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DATABASE_URL", "")  # SQLite in the data folder, whatever the environment says
+    return tmp_path / "data"
+
+
+def role_of(secret: str) -> str | None:
+    async def lookup() -> str | None:
+        async with database() as session:
+            return await role_for_key(session, secret)
+
+    return asyncio.run(lookup())
+
+
+def id_of(secret: str) -> str | None:
+    async def lookup() -> str | None:
+        async with database() as session:
+            return await session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_key(secret)))
+
+    return asyncio.run(lookup())
+
+
+@asynccontextmanager
+async def database() -> AsyncIterator[AsyncSession]:
+    db = Database(Settings().effective_database_url)
+    try:
+        async with db.transaction() as session:
+            yield session
+    finally:
+        await db.dispose()
+
+
+def test_db_upgrade_creates_the_embedded_database(data_dir: Path) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert (data_dir / "returnflow.db").exists()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0  # safe to repeat
+
+
+@pytest.mark.parametrize("role", ["service", "operator"])
+def test_created_key_is_printed_alone_and_authenticates(data_dir: Path, role: str) -> None:
+    result = runner.invoke(app, ["keys", "create", "--role", role, "--label", "test"])
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip()
+    assert secret and "\n" not in secret and " " not in secret
+    assert role_of(secret) == role
+    assert role_of(secret + "x") is None
+
+
+def test_revoked_key_no_longer_authenticates(data_dir: Path) -> None:
+    created = runner.invoke(app, ["keys", "create", "--role", "service"])
+    secret = created.stdout.strip()
+    key_id = id_of(secret)
+    assert key_id is not None and key_id in created.stderr
+
+    revoked = runner.invoke(app, ["keys", "revoke", key_id])
+    assert revoked.exit_code == 0, revoked.output
+    assert role_of(secret) is None
+
+    again = runner.invoke(app, ["keys", "revoke", key_id])
+    assert again.exit_code == 1
+    assert "No active key" in again.stderr
+
+
+def test_unknown_role_is_a_usage_error(data_dir: Path) -> None:
+    result = runner.invoke(app, ["keys", "create", "--role", "admin"])
+    assert result.exit_code == 2
+    assert "service" in result.stderr and "operator" in result.stderr
+    assert result.stdout == ""

@@ -1,0 +1,188 @@
+"""ReturnWorkflow on the time-skipping server: timers, compensation, validators.
+
+The partners are the real sandbox over HTTP and the read model is a real
+database; only the clock is fast-forwarded.
+"""
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.policy import DEFAULT_POLICY
+from domain.returns import CancelRequest, Inspection, ReturnView, Status
+from store.db import Database
+from store.orders import get_order
+from store.returns import get_return
+from tests.conftest import running_worker, settings_for
+from tests.factories import NOW, start_for, stored_order
+from workflows.messages import STATUS_CONFLICT, CarrierScan, ReviewDecision
+from workflows.return_workflow import ReturnWorkflow
+
+NEEDS_REVIEW = DEFAULT_POLICY.model_copy(update={"auto_approve_max_amount": Decimal("10")})
+
+
+@dataclass
+class Harness:
+    temporal: Client
+    task_queue: str
+    started: list[WorkflowHandle] = field(default_factory=list)
+
+
+@pytest.fixture
+async def client(time_skipping_env: WorkflowEnvironment, sandbox_url: str,
+                 database: Database) -> AsyncIterator[Harness]:
+    settings = settings_for(sandbox_url, database)
+    harness = Harness(time_skipping_env.client, settings.task_queue)
+    async with running_worker(time_skipping_env.client, settings, database):
+        yield harness
+    # A workflow left waiting on a queue nobody polls would stop the test server from skipping time.
+    for handle in harness.started:
+        with contextlib.suppress(RPCError):
+            await handle.terminate("test finished")
+
+
+async def start(client: Harness, database: Database, **request) -> WorkflowHandle:
+    order = await stored_order(database)
+    begin = start_for(order, **request)
+    handle = await client.temporal.start_workflow(ReturnWorkflow.run, begin, id=begin.return_id,
+                                                  task_queue=client.task_queue)
+    client.started.append(handle)
+    return handle
+
+
+async def view_of(handle: WorkflowHandle) -> ReturnView:
+    while (view := await handle.query(ReturnWorkflow.view)) is None:
+        await asyncio.sleep(0.05)
+    return view
+
+
+async def reach(handle: WorkflowHandle, status: Status) -> ReturnView:
+    for _ in range(200):
+        view = await view_of(handle)
+        if view.status == status:
+            return view
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{handle.id} never reached {status}; it is {view.status}")
+
+
+async def scan(handle: WorkflowHandle, tracking: str, event: str) -> None:
+    await handle.signal(ReturnWorkflow.carrier_scan, CarrierScan(tracking_number=tracking, event=event,
+                                                                  occurred_at=NOW))
+
+
+async def shipment(sandbox: httpx.AsyncClient, tracking: str) -> dict:
+    items = (await sandbox.get("/carrier/shipments")).json()["items"]
+    return next(s for s in items if s["tracking_number"] == tracking)
+
+
+async def test_unshipped_return_expires_after_ship_by_and_undoes_everything(
+        client, database: Database, sandbox: httpx.AsyncClient) -> None:
+    handle = await start(client, database)
+    booked = await reach(handle, Status.AWAITING_SHIPMENT)
+    assert booked.logistics.ship_by is not None
+
+    final = await handle.result()  # the time-skipping server jumps the 14 days
+
+    assert final.status == Status.EXPIRED
+    assert (await shipment(sandbox, booked.logistics.tracking_number))["status"] == "canceled"
+    async with database.sessions() as session:
+        stored = await get_return(session, handle.id)
+        order, claimed = await get_order(session, final.order_id)
+    assert stored is not None and stored.status == Status.EXPIRED
+    assert claimed["L1"] == 0, "the expired return gave its units back"
+
+
+async def test_cancel_before_shipping_cancels_the_booking(client, database: Database,
+                                                          sandbox: httpx.AsyncClient) -> None:
+    handle = await start(client, database)
+    booked = await reach(handle, Status.AWAITING_SHIPMENT)
+
+    canceled = await handle.execute_update(ReturnWorkflow.cancel, CancelRequest(note="found a better one"))
+
+    assert canceled.status == Status.CANCELED
+    assert canceled.timeline[-1].note == "found a better one"
+    assert (await shipment(sandbox, booked.logistics.tracking_number))["status"] == "canceled"
+
+
+async def test_cancel_in_transit_is_a_conflict(client, database: Database) -> None:
+    handle = await start(client, database)
+    booked = await reach(handle, Status.AWAITING_SHIPMENT)
+    await scan(handle, booked.logistics.tracking_number, "picked_up")
+    await reach(handle, Status.IN_TRANSIT)
+
+    with pytest.raises(WorkflowUpdateFailedError) as rejected:
+        await handle.execute_update(ReturnWorkflow.cancel, CancelRequest())
+
+    assert isinstance(rejected.value.cause, ApplicationError)
+    assert rejected.value.cause.type == STATUS_CONFLICT
+
+
+async def test_inspection_before_receipt_is_a_conflict(client, database: Database) -> None:
+    handle = await start(client, database)
+    await reach(handle, Status.AWAITING_SHIPMENT)
+
+    with pytest.raises(WorkflowUpdateFailedError) as rejected:
+        await handle.execute_update(ReturnWorkflow.inspect, Inspection.model_validate(
+            {"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}))
+
+    assert rejected.value.cause.type == STATUS_CONFLICT
+
+
+async def test_full_saga_refunds_once(client, database: Database, sandbox: httpx.AsyncClient) -> None:
+    handle = await start(client, database)
+    booked = await reach(handle, Status.AWAITING_SHIPMENT)
+    tracking = booked.logistics.tracking_number
+    for event in ("picked_up", "picked_up", "in_transit", "delivered", "delivered"):
+        await scan(handle, tracking, event)
+    await reach(handle, Status.RECEIVED)
+    await handle.execute_update(ReturnWorkflow.inspect, Inspection.model_validate(
+        {"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}))
+
+    final = await handle.result()
+
+    assert final.status == Status.COMPLETED
+    assert final.refund.status == "succeeded" and str(final.refund.amount) == "19.99"
+    refunds = [r for r in (await sandbox.get("/payments/refunds")).json()["items"] if r["reference"] == handle.id]
+    assert len(refunds) == 1 and refunds[0]["amount"] == "19.99"
+    assert [t.status for t in final.timeline] == [
+        Status.REQUESTED, Status.APPROVED, Status.AWAITING_SHIPMENT, Status.IN_TRANSIT, Status.RECEIVED,
+        Status.INSPECTED, Status.REFUND_PENDING, Status.COMPLETED]
+
+
+async def test_review_sla_breach_escalates_and_stays_reviewable(
+        client, database: Database, time_skipping_env: WorkflowEnvironment) -> None:
+    handle = await start(client, database, policy=NEEDS_REVIEW)
+    await reach(handle, Status.UNDER_REVIEW)
+
+    await time_skipping_env.sleep(timedelta(hours=49))
+    escalated = await reach(handle, Status.NEEDS_ATTENTION)
+    assert escalated.priority == "high"
+
+    approved = await handle.execute_update(ReturnWorkflow.review, ReviewDecision(decision="approve", note="ok"))
+    assert approved.decision.outcome == "approved"
+    await reach(handle, Status.AWAITING_SHIPMENT)
+
+
+async def test_rejected_review_ends_rejected_and_releases_units(client, database: Database) -> None:
+    handle = await start(client, database, policy=NEEDS_REVIEW)
+    await reach(handle, Status.UNDER_REVIEW)
+
+    await handle.execute_update(ReturnWorkflow.review, ReviewDecision(decision="reject", note="worn"))
+    final = await handle.result()
+
+    assert final.status == Status.REJECTED and final.timeline[-1].note == "worn"
+    async with database.sessions() as session:
+        _, claimed = await get_order(session, final.order_id)
+    assert claimed["L1"] == 0
+    with pytest.raises(Exception):
+        await handle.execute_update(ReturnWorkflow.review, ReviewDecision(decision="approve"))

@@ -1,0 +1,406 @@
+"""ReturnWorkflow: one return, from request to refund, as a saga.
+
+decide → (review) → book the carrier → wait for the parcel → receive → inspect →
+warehouse intake → refund → completed.
+
+Every forward step with an effect outside registers its undo in
+``self._compensations``; cancel, expiry, rejection or a workflow cancellation
+runs them in reverse. Every wait has a timer. Reviewers, warehouse staff and
+customers act through Updates (validated before they enter history), carrier
+scans arrive as Signals, and ``view`` is the Query of the current state.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from decimal import Decimal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import messages as act
+    from domain.policy import Evaluation, evaluate, refusal_errors
+    from domain.refunds import allocate_refund, refund_idempotency_key
+    from domain.returns import (
+        CANCELABLE_STATUSES,
+        FINAL_STATUSES,
+        CancelRequest,
+        Decision,
+        Inspection,
+        Logistics,
+        Refund,
+        RefundPart,
+        ReturnLine,
+        ReturnView,
+        Status,
+        TimelineEntry,
+    )
+    from workflows.messages import (
+        INELIGIBLE,
+        INVALID_INPUT,
+        STATUS_CONFLICT,
+        WORKFLOW_NAME,
+        CarrierScan,
+        ReviewDecision,
+        StartReturn,
+    )
+
+# How long a parcel may travel before a person is asked to look.
+TRANSIT_SLA = timedelta(days=30)
+
+LOCAL = dict(start_to_close_timeout=timedelta(seconds=15))
+PARTNER = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    # Partners get a day to come back; after that a person must act.
+    schedule_to_close_timeout=timedelta(days=1),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)),
+)
+
+# Scan events mapped to how far the parcel has got.
+SCAN_STAGE = {"picked_up": 1, "in_transit": 1, "delivered": 2}
+
+
+class ReturnStopped(Exception):
+    """Ends the forward path early (cancel, expiry, rejection); compensations run."""
+
+    def __init__(self, status: Status, note: str):
+        super().__init__(note)
+        self.status = status
+        self.note = note
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class ReturnWorkflow:
+    @workflow.init
+    def __init__(self, start: StartReturn) -> None:
+        self._start = start
+        self._view: ReturnView | None = None
+        self._refusal: ApplicationError | None = None
+        self._revision = 0
+        self._compensations: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        # The saga step we are in; the shown status can differ (needs_attention).
+        self._stage = Status.REQUESTED
+        self._cancel: CancelRequest | None = None
+        self._review: ReviewDecision | None = None
+        self._inspection: Inspection | None = None
+        self._scan_stage = 0
+        self._carrier_exceptions: list[str] = []
+
+    # ---- the saga ---------------------------------------------------------
+
+    @workflow.run
+    async def run(self, start: StartReturn) -> ReturnView:
+        evaluation = evaluate(start.order, start.request, start.policy, start.requested_at,
+                              already_returned=start.already_returned)
+        problem = self._ineligibility(evaluation)
+        if problem:
+            self._refusal = problem
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            raise problem
+        view = self._open_view(evaluation)
+        try:
+            await workflow.execute_local_activity(
+                act.OPEN_RETURN, act.OpenReturn(view=view, revision=self._next_revision(),
+                                                units={ln.line_id: ln.quantity for ln in view.lines}), **LOCAL)
+        except ActivityError as failure:
+            self._refusal = ApplicationError("some units are no longer returnable",
+                                             *getattr(failure.cause, "details", ()), type=INELIGIBLE,
+                                             non_retryable=True)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            raise self._refusal from None
+        self._view = view
+        self._compensations.append(("release the held units", self._release_units))
+        try:
+            await self._forward(evaluation)
+        except ReturnStopped as stop:
+            await self._compensate()
+            await self._transition(stop.status, stop.note)
+        except asyncio.CancelledError:
+            # Temporal cancellation (an operator in the UI): undo, record, and end canceled.
+            await asyncio.shield(asyncio.ensure_future(self._stop_on_cancellation()))
+            raise
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view
+
+    async def _forward(self, evaluation: Evaluation) -> None:
+        if evaluation.outcome == "needs_review":
+            await self._await_review()
+        if not evaluation.keep_item:
+            await self._book_shipment()
+            await self._await_scan(1, self._ship_by_timeout(), on_timeout=self._expire)
+            await self._transition(Status.IN_TRANSIT)
+            await self._await_scan(2, TRANSIT_SLA, on_timeout=self._escalate_transit)
+            await self._transition(Status.RECEIVED)
+            await self._await_inspection()
+            await self._intake()
+        await self._refund()
+
+    async def _await_review(self) -> None:
+        await self._transition(Status.UNDER_REVIEW)
+        sla = timedelta(hours=self._start.policy.review_sla_hours)
+        if not await self._wait(lambda: self._review is not None, sla):
+            await self._escalate(f"no review within {self._start.policy.review_sla_hours} hours")
+            await self._wait(lambda: self._review is not None, None)
+        assert self._review is not None
+        if self._review.decision == "reject":
+            raise ReturnStopped(Status.REJECTED, self._review.note or "rejected by a reviewer")
+        self.view_model.decision.outcome = "approved"
+        await self._transition(Status.APPROVED, self._review.note)
+
+    async def _book_shipment(self) -> None:
+        self._stop_if_canceled()
+        view = self.view_model
+        booked = await workflow.execute_activity(
+            act.BOOK_SHIPMENT,
+            act.BookShipment(return_id=view.id, order_id=view.order_id, method=view.logistics.method,
+                             pickup_slot=self._pickup_slot()),
+            result_type=act.ShipmentBooked, **PARTNER)
+        tracking = booked.tracking_number
+        self._compensations.append(("cancel the shipment", lambda: self._cancel_shipment(tracking)))
+        view.logistics = Logistics(method=view.logistics.method, carrier=booked.carrier, tracking_number=tracking,
+                                   label_url=booked.label_url, ship_by=workflow.now() + self._ship_by_timeout())
+        await self._transition(Status.AWAITING_SHIPMENT)
+
+    async def _await_scan(self, stage: int, within: timedelta,
+                          on_timeout: Callable[[], Awaitable[None]]) -> None:
+        if not await self._wait(lambda: self._scan_stage >= stage, within):
+            await on_timeout()
+            await self._wait(lambda: self._scan_stage >= stage, None)
+
+    async def _expire(self) -> None:
+        raise ReturnStopped(Status.EXPIRED, f"not shipped within {self._start.policy.ship_by_days} days")
+
+    async def _escalate_transit(self) -> None:
+        await self._escalate(f"parcel not delivered {TRANSIT_SLA.days} days after pickup")
+
+    async def _await_inspection(self) -> None:
+        sla_hours = self._start.policy.inspection_sla_hours
+        if not await self._wait(lambda: self._inspection is not None, timedelta(hours=sla_hours)):
+            await self._escalate(f"not inspected within {sla_hours} hours of receipt")
+            await self._wait(lambda: self._inspection is not None, None)
+
+    async def _intake(self) -> None:
+        view = self.view_model
+        items = [act.IntakeItem(sku=ln.sku, quantity=ln.quantity, condition=ln.condition or "",
+                                disposition=ln.disposition or "") for ln in view.lines]
+        await workflow.execute_activity(
+            act.WAREHOUSE_INTAKE, act.WarehouseIntake(return_id=view.id, lines=items), **PARTNER)
+
+    async def _refund(self) -> None:
+        self._stop_if_canceled()
+        view = self.view_model
+        refund = view.refund
+        refund.parts = [
+            RefundPart(payment_id=payment.payment_id, amount=amount,
+                       idempotency_key=refund_idempotency_key(view.id, payment.payment_id))
+            for payment, amount in allocate_refund(refund.amount, self._start.order.payments)
+        ]
+        await self._transition(Status.REFUND_PENDING)
+        payments = {p.payment_id: p for p in self._start.order.payments}
+        for part in refund.parts:
+            try:
+                issued = await workflow.execute_activity(
+                    act.REFUND_PAYMENT,
+                    act.RefundPayment(return_id=view.id, idempotency_key=part.idempotency_key,
+                                      payment_id=part.payment_id, amount=part.amount, currency=refund.currency,
+                                      provider_ref=payments[part.payment_id].provider_ref),
+                    result_type=act.RefundIssued, **PARTNER)
+            except ActivityError as failure:
+                part.status = refund.status = "failed"
+                await self._escalate(f"refund to {part.payment_id} failed: {failure.cause or failure}")
+                return
+            part.status, part.provider_refund_id = "succeeded", issued.refund_id
+        if sum((p.amount for p in refund.parts), Decimal(0)) < refund.amount:
+            refund.status = "failed"
+            await self._escalate("the order's payments do not cover the refund")
+            return
+        refund.status = "succeeded"
+        await self._transition(Status.COMPLETED, f"refunded {refund.amount} {refund.currency}")
+
+    # ---- compensation -----------------------------------------------------
+
+    async def _compensate(self) -> None:
+        """Undo in reverse order; an undo that fails is noted for a person, the rest still run."""
+        while self._compensations:
+            what, undo = self._compensations.pop()
+            try:
+                await undo()
+            except Exception as failure:
+                workflow.logger.warning("compensation failed", extra={"step": what, "error": str(failure)})
+                self.view_model.timeline.append(
+                    TimelineEntry(status=self.view_model.status, at=workflow.now(), note=f"could not {what}"))
+
+    async def _stop_on_cancellation(self) -> None:
+        await self._compensate()
+        await self._transition(Status.CANCELED, "the workflow was cancelled")
+
+    async def _release_units(self) -> None:
+        await workflow.execute_local_activity(act.RELEASE_UNITS, act.ReturnRef(return_id=self.view_model.id), **LOCAL)
+
+    async def _cancel_shipment(self, tracking_number: str) -> None:
+        await workflow.execute_activity(
+            act.CANCEL_SHIPMENT, act.CancelShipment(return_id=self.view_model.id, tracking_number=tracking_number),
+            **PARTNER)
+
+    # ---- waiting ----------------------------------------------------------
+
+    async def _wait(self, done: Callable[[], bool], within: timedelta | None) -> bool:
+        """Wait for ``done`` with a timer; True if it happened, False on timeout.
+
+        A cancel request or a carrier exception wakes the wait: the first stops
+        the saga, the second is escalated and the wait goes on.
+        """
+        deadline = workflow.now() + within if within is not None else None
+        while True:
+            remaining = (deadline - workflow.now()) if deadline is not None else None
+            try:
+                await workflow.wait_condition(
+                    lambda: done() or self._cancel is not None or bool(self._carrier_exceptions),
+                    timeout=remaining)
+            except TimeoutError:
+                return False
+            self._stop_if_canceled()
+            if self._carrier_exceptions:
+                await self._escalate(f"carrier reported: {self._carrier_exceptions.pop(0)}")
+                continue
+            return True
+
+    def _stop_if_canceled(self) -> None:
+        if self._cancel is not None:
+            raise ReturnStopped(Status.CANCELED, self._cancel.note or "canceled on request")
+
+    # ---- the read model ---------------------------------------------------
+
+    @property
+    def view_model(self) -> ReturnView:
+        assert self._view is not None, "the return has not been opened"
+        return self._view
+
+    def _next_revision(self) -> int:
+        self._revision += 1
+        return self._revision
+
+    async def _transition(self, status: Status, note: str = "") -> None:
+        view = self.view_model
+        if status != Status.NEEDS_ATTENTION:  # escalation shows on the status; the saga step stays
+            self._stage = status
+        view.status, view.updated_at = status, workflow.now()
+        view.timeline.append(TimelineEntry(status=status, at=view.updated_at, note=note))
+        workflow.set_current_details(f"**{status.value}** {note}")
+        await workflow.execute_local_activity(
+            act.SAVE_RETURN, act.SnapshotOfReturn(view=view, revision=self._next_revision()), **LOCAL)
+
+    async def _escalate(self, note: str) -> None:
+        self.view_model.priority = "high"
+        await self._transition(Status.NEEDS_ATTENTION, note)
+
+    def _open_view(self, evaluation: Evaluation) -> ReturnView:
+        start, request, order = self._start, self._start.request, self._start.order
+        now = workflow.now()
+        lines = []
+        for wanted, judged in zip(request.lines, evaluation.lines, strict=True):
+            ordered = order.line(wanted.line_id)
+            assert ordered is not None
+            lines.append(ReturnLine(line_id=wanted.line_id, quantity=wanted.quantity, reason=wanted.reason,
+                                    liability=judged.liability, unit_price=ordered.unit_price, sku=ordered.sku))
+        approved = evaluation.outcome == "auto_approved"
+        self._stage = Status.APPROVED if approved else Status.REQUESTED
+        timeline = [TimelineEntry(status=Status.REQUESTED, at=start.requested_at, note="")]
+        if approved:
+            timeline.append(TimelineEntry(status=Status.APPROVED, at=now, note="; ".join(evaluation.rules)))
+        return ReturnView(
+            id=start.return_id, order_id=order.order_id, customer_id=order.customer_id,
+            type="refund_only" if evaluation.keep_item else "return",
+            status=Status.APPROVED if approved else Status.REQUESTED,
+            lines=lines,
+            decision=Decision(outcome=evaluation.outcome, rules=evaluation.rules, risk=evaluation.risk),
+            logistics=Logistics(method="none" if evaluation.keep_item else request.logistics.method),
+            refund=Refund(amount=evaluation.refund_estimate, currency=order.currency, fees=evaluation.fees),
+            timeline=timeline, policy_version=start.policy_version, created_at=start.requested_at, updated_at=now,
+        )
+
+    def _ineligibility(self, evaluation: Evaluation) -> ApplicationError | None:
+        errors = refusal_errors(evaluation, self._start.request)
+        if not errors:
+            return None
+        return ApplicationError("the return is not eligible", *errors, type=INELIGIBLE, non_retryable=True)
+
+    def _ship_by_timeout(self) -> timedelta:
+        return timedelta(days=self._start.policy.ship_by_days)
+
+    def _pickup_slot(self) -> dict | None:
+        slot = self._start.request.logistics.pickup_slot
+        return {"start": slot.start, "end": slot.end} if slot else None
+
+    # ---- handlers ---------------------------------------------------------
+
+    @workflow.update
+    async def decision(self) -> ReturnView:
+        """Answers once the policy has decided (used with Update-with-Start by ``POST /v1/returns``)."""
+        await workflow.wait_condition(lambda: self._view is not None or self._refusal is not None)
+        if self._refusal is not None:
+            raise self._refusal
+        return self.view_model
+
+    @workflow.update
+    async def cancel(self, request: CancelRequest) -> ReturnView:
+        self._cancel = request
+        await workflow.wait_condition(lambda: self._stage in FINAL_STATUSES)
+        if self._stage != Status.CANCELED:
+            raise ApplicationError(f"the return ended {self._stage.value} before it could be canceled",
+                                   type=STATUS_CONFLICT)
+        return self.view_model
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancelRequest) -> None:
+        if self._stage not in CANCELABLE_STATUSES or self._cancel is not None:
+            raise ApplicationError(f"a return that is {self._stage.value} can no longer be canceled",
+                                   type=STATUS_CONFLICT)
+
+    @workflow.update
+    async def review(self, review: ReviewDecision) -> ReturnView:
+        self._review = review
+        await workflow.wait_condition(lambda: self._stage != Status.UNDER_REVIEW)
+        return self.view_model
+
+    @review.validator
+    def _validate_review(self, review: ReviewDecision) -> None:
+        if self._stage != Status.UNDER_REVIEW or self._review is not None:
+            raise ApplicationError(f"a return that is {self._stage.value} is not waiting for review",
+                                   type=STATUS_CONFLICT)
+
+    @workflow.update
+    async def inspect(self, inspection: Inspection) -> ReturnView:
+        by_line = {ln.line_id: ln for ln in inspection.lines}
+        for line in self.view_model.lines:
+            line.condition, line.disposition = by_line[line.line_id].condition, by_line[line.line_id].disposition
+        self._inspection = inspection
+        await self._transition(Status.INSPECTED, "; ".join(ln.note for ln in inspection.lines if ln.note))
+        return self.view_model
+
+    @inspect.validator
+    def _validate_inspection(self, inspection: Inspection) -> None:
+        if self._stage != Status.RECEIVED or self._inspection is not None:
+            raise ApplicationError(f"a return that is {self._stage.value} cannot be inspected", type=STATUS_CONFLICT)
+        expected = {ln.line_id for ln in self.view_model.lines}
+        given = [ln.line_id for ln in inspection.lines]
+        if sorted(given) != sorted(expected):
+            raise ApplicationError(
+                "inspect every line of the return exactly once",
+                *[{"line_id": lid, "code": "unknown_line"} for lid in given if lid not in expected],
+                *[{"line_id": lid, "code": "line_not_inspected"} for lid in expected if lid not in given],
+                type=INVALID_INPUT)
+
+    @workflow.signal
+    def carrier_scan(self, scan: CarrierScan) -> None:
+        """Scans may repeat or arrive out of order; only progress counts."""
+        if scan.event == "exception":
+            self._carrier_exceptions.append(f"exception at {scan.occurred_at.isoformat()}")
+            return
+        self._scan_stage = max(self._scan_stage, SCAN_STAGE[scan.event])
+
+    @workflow.query
+    def view(self) -> ReturnView | None:
+        return self._view
