@@ -64,7 +64,7 @@ def start_for(order: Order, policy: Policy = DEFAULT_POLICY, requested_at: datet
               **request: Any) -> StartReturn:
     """What ``POST /v1/returns`` would start, for a workflow test that starts it directly."""
     return StartReturn(
-        return_id="ret_" + secrets.token_hex(10), order=order,
+        return_id="ret_" + secrets.token_hex(10), order=order.model_copy(update={"shipping_address": None}),
         request=ReturnRequest.model_validate(return_body(order_id=order.order_id, **request)),
         policy=policy, policy_version=1, requested_at=requested_at or NOW,
     )

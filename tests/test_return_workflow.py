@@ -5,6 +5,7 @@ database; only the clock is fast-forwarded.
 """
 
 import asyncio
+import os
 import contextlib
 from dataclasses import dataclass, field
 from collections.abc import AsyncIterator
@@ -23,7 +24,7 @@ from domain.returns import CancelRequest, Inspection, ReturnView, Status
 from store.db import Database
 from store.orders import get_order
 from store.returns import get_return
-from tests.conftest import running_worker, settings_for
+from tests.conftest import HISTORIES, running_worker, settings_for
 from tests.factories import NOW, start_for, stored_order
 from workflows.messages import STATUS_CONFLICT, CarrierScan, ReviewDecision
 from workflows.return_workflow import ReturnWorkflow
@@ -60,6 +61,13 @@ async def start(client: Harness, database: Database, **request) -> WorkflowHandl
     return handle
 
 
+async def keep_history(handle: WorkflowHandle, name: str) -> None:
+    """With RETURNFLOW_RECORD_HISTORIES=1, save the run's history for the replay tests."""
+    if os.environ.get("RETURNFLOW_RECORD_HISTORIES") == "1":
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())
+
+
 async def view_of(handle: WorkflowHandle) -> ReturnView:
     while (view := await handle.query(ReturnWorkflow.view)) is None:
         await asyncio.sleep(0.05)
@@ -94,6 +102,7 @@ async def test_unshipped_return_expires_after_ship_by_and_undoes_everything(
     final = await handle.result()  # the time-skipping server jumps the 14 days
 
     assert final.status == Status.EXPIRED
+    await keep_history(handle, "expired")
     assert (await shipment(sandbox, booked.logistics.tracking_number))["status"] == "canceled"
     async with database.sessions() as session:
         stored = await get_return(session, handle.id)
@@ -110,6 +119,8 @@ async def test_cancel_before_shipping_cancels_the_booking(client, database: Data
     canceled = await handle.execute_update(ReturnWorkflow.cancel, CancelRequest(note="found a better one"))
 
     assert canceled.status == Status.CANCELED
+    await handle.result()
+    await keep_history(handle, "canceled")
     assert canceled.timeline[-1].note == "found a better one"
     assert (await shipment(sandbox, booked.logistics.tracking_number))["status"] == "canceled"
 
@@ -151,6 +162,7 @@ async def test_full_saga_refunds_once(client, database: Database, sandbox: httpx
     final = await handle.result()
 
     assert final.status == Status.COMPLETED
+    await keep_history(handle, "completed")
     assert final.refund.status == "succeeded" and str(final.refund.amount) == "19.99"
     refunds = [r for r in (await sandbox.get("/payments/refunds")).json()["items"] if r["reference"] == handle.id]
     assert len(refunds) == 1 and refunds[0]["amount"] == "19.99"
@@ -181,8 +193,9 @@ async def test_rejected_review_ends_rejected_and_releases_units(client, database
     final = await handle.result()
 
     assert final.status == Status.REJECTED and final.timeline[-1].note == "worn"
+    await keep_history(handle, "rejected")
     async with database.sessions() as session:
         _, claimed = await get_order(session, final.order_id)
     assert claimed["L1"] == 0
-    with pytest.raises(Exception):
+    with pytest.raises(RPCError):  # the workflow has ended: nothing left to review
         await handle.execute_update(ReturnWorkflow.review, ReviewDecision(decision="approve"))

@@ -39,7 +39,9 @@ async def _judge(request: Request, body: ReturnRequest) -> tuple[StartReturn, Ev
         order, claimed = found
         version, policy = await policies.current_policy(session)
     now = datetime.now(UTC)
-    start = StartReturn(return_id="ret_" + secrets.token_hex(10), order=order, request=body, policy=policy,
+    # The address stays in the store (the carrier activity reads it); it never enters workflow history.
+    without_address = order.model_copy(update={"shipping_address": None})
+    start = StartReturn(return_id="ret_" + secrets.token_hex(10), order=without_address, request=body, policy=policy,
                         policy_version=version, requested_at=now, already_returned=claimed)
     return start, evaluate(order, body, policy, now, already_returned=claimed)
 
