@@ -5,10 +5,10 @@ database; only the clock is fast-forwarded.
 """
 
 import asyncio
-import os
 import contextlib
-from dataclasses import dataclass, field
+import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -69,9 +69,12 @@ async def keep_history(handle: WorkflowHandle, name: str) -> None:
 
 
 async def view_of(handle: WorkflowHandle) -> ReturnView:
-    while (view := await handle.query(ReturnWorkflow.view)) is None:
+    for _ in range(200):
+        view = await handle.query(ReturnWorkflow.view)
+        if view is not None:
+            return view
         await asyncio.sleep(0.05)
-    return view
+    raise AssertionError(f"{handle.id} never opened")
 
 
 async def reach(handle: WorkflowHandle, status: Status) -> ReturnView:
@@ -106,7 +109,7 @@ async def test_unshipped_return_expires_after_ship_by_and_undoes_everything(
     assert (await shipment(sandbox, booked.logistics.tracking_number))["status"] == "canceled"
     async with database.sessions() as session:
         stored = await get_return(session, handle.id)
-        order, claimed = await get_order(session, final.order_id)
+        _, claimed = await get_order(session, final.order_id)
     assert stored is not None and stored.status == Status.EXPIRED
     assert claimed["L1"] == 0, "the expired return gave its units back"
 
