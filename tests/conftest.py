@@ -14,6 +14,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -26,6 +28,7 @@ from store.db import Database
 from store.migrate import upgrade_async
 from tests.asgi_server import serve_app
 from worker import build_worker
+from workflows.messages import SEARCH_ATTRIBUTES
 
 POSTGRES_URL = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -86,6 +89,9 @@ async def sandbox(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(), test_server_existing_path=test_server_path())
+    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=env.client.namespace,
+        search_attributes={key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SEARCH_ATTRIBUTES}))
     yield env
     await env.shutdown()
 
@@ -95,7 +101,7 @@ async def local_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (in memory): Update-with-Start, Schedules, visibility."""
     env = await WorkflowEnvironment.start_local(
         data_converter=data_converter(), dev_server_existing_path=temporal_cli_path(),
-        dev_server_log_level="error")
+        dev_server_log_level="error", search_attributes=SEARCH_ATTRIBUTES)
     yield env
     await env.shutdown()
 

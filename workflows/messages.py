@@ -4,12 +4,17 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from temporalio.common import SearchAttributeKey
 
 from domain.orders import Order, StrictModel
 from domain.policy import Policy
 from domain.returns import ReturnRequest
 
 WORKFLOW_NAME = "ReturnWorkflow"
+
+# Shown and filterable in Temporal UI (`ReturnStatus = "needs_attention"`). Carries no personal data.
+RETURN_STATUS = SearchAttributeKey.for_keyword("ReturnStatus")
+SEARCH_ATTRIBUTES = [RETURN_STATUS]
 
 
 class StartReturn(BaseModel):

@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         INELIGIBLE,
         INVALID_INPUT,
+        RETURN_STATUS,
         STATUS_CONFLICT,
         WORKFLOW_NAME,
         CarrierScan,
@@ -111,6 +112,7 @@ class ReturnWorkflow:
             await workflow.wait_condition(workflow.all_handlers_finished)
             raise self._refusal from None
         self._view = view
+        self._show(view.status, "")
         self._compensations.append(("release the held units", self._release_units))
         try:
             await self._forward(evaluation)
@@ -288,9 +290,14 @@ class ReturnWorkflow:
             self._stage = status
         view.status, view.updated_at = status, workflow.now()
         view.timeline.append(TimelineEntry(status=status, at=view.updated_at, note=note))
-        workflow.set_current_details(f"**{status.value}** {note}")
+        self._show(status, note)
         await workflow.execute_local_activity(
             act.SAVE_RETURN, act.SnapshotOfReturn(view=view, revision=self._next_revision()), **LOCAL)
+
+    def _show(self, status: Status, note: str) -> None:
+        """What operators see in Temporal UI: the status as a search attribute and as current details."""
+        workflow.upsert_search_attributes([RETURN_STATUS.value_set(status.value)])
+        workflow.set_current_details(f"**{status.value}** {note}".strip())
 
     async def _escalate(self, note: str) -> None:
         self.view_model.priority = "high"

@@ -1,0 +1,1 @@
+"""Throughput benchmark: returns over the HTTP API against a bare Temporal baseline (``./scripts/bench``)."""

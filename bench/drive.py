@@ -1,0 +1,184 @@
+"""The HTTP script: a backend, a carrier and a warehouse driving returns to ``completed``.
+
+For each return, exactly as those parties would over the public API:
+
+    POST /v1/returns                       (service)   -> 201, auto-approved
+    GET  /v1/returns/{id} until awaiting_shipment      -> tracking number
+    POST /v1/carrier-events picked_up, then delivered   (service)
+    GET  /v1/returns/{id} until received
+    POST /v1/returns/{id}/inspection        (operator)
+    GET  /v1/returns/{id} until completed
+
+Orders are PUT beforehand (timed on their own, not part of returns/s).
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+
+class StuckReturn(Exception):
+    pass
+
+
+@dataclass
+class ReturnRun:
+    """One return's clock readings (``time.perf_counter`` seconds) and step latencies."""
+
+    return_id: str = ""
+    started: float = 0.0  # just before POST /v1/returns
+    finished: float = 0.0  # when GET first showed completed
+    create: float = 0.0  # POST /v1/returns
+    to_shipment: float = 0.0  # from the 201 until awaiting_shipment is visible
+    carrier: float = 0.0  # both carrier-event POSTs
+    to_received: float = 0.0  # from the delivered scan until received is visible
+    inspection: float = 0.0  # POST inspection
+    to_completed: float = 0.0  # from the inspection's answer until completed is visible
+    polls: int = 0
+    requests: int = 0
+
+
+@dataclass
+class ReturnsResult:
+    runs: list[ReturnRun]
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        """First create to last completed."""
+        if not self.runs:
+            return 0.0
+        return max(r.finished for r in self.runs) - min(r.started for r in self.runs)
+
+
+def order_body(customer_id: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "customer_id": customer_id, "currency": "USD",
+        "placed_at": (now - timedelta(days=5)).isoformat(),
+        "fulfillment_status": "delivered", "delivered_at": (now - timedelta(days=2)).isoformat(),
+        "lines": [{"line_id": "L1", "sku": "TEE-RED-M", "product_id": "TEE", "title": "Red tee",
+                   "category": "apparel", "kind": "physical", "quantity": 1, "unit_price": "19.99"}],
+        "payments": [{"payment_id": "p1", "method": "card", "amount": "19.99", "provider_ref": "ch_bench"}],
+        "shipping_address": {"name": "Ada Lovelace", "line1": "1 Analytical St", "city": "London",
+                             "postal_code": "N1 1AA", "country": "GB"},
+    }
+
+
+RETURN_BODY = {"lines": [{"line_id": "L1", "quantity": 1, "reason": "defective"}],
+               "resolution": "refund", "logistics": {"method": "mail"}, "channel": "api"}
+INSPECTION = {"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}
+
+
+class Driver:
+    def __init__(self, api_url: str, service_key: str, operator_key: str, *,
+                 poll_interval: float = 0.02, step_timeout: float = 120.0):
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        self.service = httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {service_key}"},
+                                         timeout=60, limits=limits)
+        self.operator = httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {operator_key}"},
+                                          timeout=60, limits=limits)
+        self.poll_interval = poll_interval
+        self.step_timeout = step_timeout
+
+    async def close(self) -> None:
+        await self.service.aclose()
+        await self.operator.aclose()
+
+    async def put_orders(self, prefix: str, count: int, concurrency: int) -> list[str]:
+        ids = [f"{prefix}-{i:05d}" for i in range(count)]
+
+        async def put(order_id: str) -> None:
+            response = await self.service.put(f"/v1/orders/{order_id}", json=order_body(f"C-{order_id}"))
+            _expect(response, 201)
+
+        await run_at_most(concurrency, [put(i) for i in ids])
+        return ids
+
+    async def drive_return(self, order_id: str) -> ReturnRun:
+        run = ReturnRun()
+        run.started = time.perf_counter()
+        created = await self.service.post("/v1/returns", json={"order_id": order_id, **RETURN_BODY},
+                                          headers={"Idempotency-Key": f"bench-{order_id}"})
+        mark = time.perf_counter()
+        run.create, run.requests = mark - run.started, 1
+        run.return_id = _expect(created, 201)["id"]
+
+        shipped = await self._wait_for(run, "awaiting_shipment")
+        run.to_shipment, mark = _lap(mark)
+        tracking = shipped["logistics"]["tracking_number"]
+        for event in ("picked_up", "delivered"):
+            scan = {"tracking_number": tracking, "event": event, "occurred_at": datetime.now(UTC).isoformat()}
+            _expect(await self.service.post("/v1/carrier-events", json=scan), 202)
+            run.requests += 1
+        run.carrier, mark = _lap(mark)
+
+        await self._wait_for(run, "received")
+        run.to_received, mark = _lap(mark)
+        _expect(await self.operator.post(f"/v1/returns/{run.return_id}/inspection", json=INSPECTION), 200)
+        run.requests += 1
+        run.inspection, mark = _lap(mark)
+
+        await self._wait_for(run, "completed")
+        run.finished = time.perf_counter()
+        run.to_completed = run.finished - mark
+        return run
+
+    async def _wait_for(self, run: ReturnRun, status: str) -> dict[str, Any]:
+        deadline = time.perf_counter() + self.step_timeout
+        while True:
+            response = await self.service.get(f"/v1/returns/{run.return_id}")
+            run.polls += 1
+            run.requests += 1
+            body = _expect(response, 200)
+            if body["status"] == status:
+                return body
+            if time.perf_counter() > deadline:
+                raise StuckReturn(f"{run.return_id} stayed {body['status']} for {self.step_timeout:.0f} s "
+                                  f"waiting for {status}")
+            await asyncio.sleep(self.poll_interval)
+
+
+async def drive_returns(driver: Driver, order_ids: list[str], concurrency: int) -> ReturnsResult:
+    """Drive one return per order, ``concurrency`` at a time; failures are collected, not raised."""
+    result = ReturnsResult(runs=[])
+
+    async def one(order_id: str) -> None:
+        try:
+            result.runs.append(await driver.drive_return(order_id))
+        except (StuckReturn, UnexpectedResponse, httpx.HTTPError) as failure:
+            result.failures.append(f"{order_id}: {failure!r}")
+
+    await run_at_most(concurrency, [one(i) for i in order_ids])
+    return result
+
+
+async def run_at_most(concurrency: int, jobs: list[Any]) -> None:
+    """Await the coroutines in ``jobs``, never more than ``concurrency`` at once."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def gated(job: Any) -> None:
+        async with gate:
+            await job
+
+    await asyncio.gather(*(gated(job) for job in jobs))
+
+
+class UnexpectedResponse(Exception):
+    pass
+
+
+def _expect(response: httpx.Response, status: int) -> Any:
+    if response.status_code != status:
+        raise UnexpectedResponse(f"{response.request.method} {response.request.url.path} answered "
+                                 f"{response.status_code}, expected {status}: {response.text[:300]}")
+    return response.json()
+
+
+def _lap(mark: float) -> tuple[float, float]:
+    now = time.perf_counter()
+    return now - mark, now

@@ -1,0 +1,140 @@
+"""Bring the whole returnflow stack up in this process, on one Temporal dev server, and tear it down.
+
+    async with running_stack() as stack:
+        ... stack.api_url, stack.service_key, stack.client ...
+
+Everything lives in a temporary folder that is deleted afterwards: Temporal's
+SQLite file (WAL, synchronous=normal, as ``./scripts/stack`` runs it) and the
+app's SQLite database. The sandbox partners are in memory, served over real
+HTTP; so is the API. The return worker and the bare worker run as tasks of
+this event loop (in-process), like the API and the driver.
+"""
+
+import asyncio
+import contextlib
+import secrets
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app as create_api_app
+from bench.bare_workflow import TASK_QUEUE as BARE_TASK_QUEUE
+from bench.bare_workflow import BareWorkflow, noop
+from returnflow.settings import Settings
+from returnflow.temporal import data_converter
+from returnflow.temporal_binaries import temporal_cli_path
+from sandbox.app import create_app as create_sandbox_app
+from store.api_keys import create_api_key
+from store.db import Database
+from store.migrate import upgrade_async
+from worker import build_worker
+
+# Registered the way ./scripts/stack registers them, in case the workflow sets them.
+SEARCH_ATTRIBUTES = {"ReturnStatus": "Keyword"}
+
+
+@dataclass
+class Stack:
+    client: Client
+    api_url: str
+    sandbox_url: str
+    service_key: str
+    operator_key: str
+    settings: Settings
+    workdir: Path
+
+
+@contextlib.asynccontextmanager
+async def running_stack() -> AsyncIterator[Stack]:
+    async with contextlib.AsyncExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="returnflow-bench-")))
+
+        extra_args = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+        for name, kind in SEARCH_ATTRIBUTES.items():
+            extra_args += ["--search-attribute", f"{name}={kind}"]
+        env = await WorkflowEnvironment.start_local(
+            data_converter=data_converter(),
+            dev_server_existing_path=temporal_cli_path(),
+            dev_server_database_filename=str(workdir / "temporal.db"),
+            dev_server_extra_args=extra_args,
+            dev_server_log_level="error",
+        )
+        stack.push_async_callback(env.shutdown)
+
+        sandbox_url = await stack.enter_async_context(serve(create_sandbox_app()))
+
+        url = f"sqlite+aiosqlite:///{workdir / 'returnflow.db'}"
+        await upgrade_async(url)
+        # One engine per role, as in production where the API and the worker are separate processes.
+        api_db, worker_db = Database(url), Database(url)
+        stack.push_async_callback(api_db.dispose)
+        stack.push_async_callback(worker_db.dispose)
+        async with api_db.transaction() as session:
+            _, service_key = await create_api_key(session, "service", "bench")
+            _, operator_key = await create_api_key(session, "operator", "bench")
+
+        settings = Settings(sandbox_url=sandbox_url, database_url=url, data_dir=workdir,
+                            task_queue="returnflow-bench-" + secrets.token_hex(4), log_level="WARNING")
+        worker = await stack.enter_async_context(build_worker(env.client, settings, worker_db))
+        await stack.enter_async_context(worker)
+        await stack.enter_async_context(Worker(env.client, task_queue=BARE_TASK_QUEUE, workflows=[BareWorkflow],
+                                               activities=[noop]))
+
+        api_url = await stack.enter_async_context(
+            serve(create_api_app(settings, temporal=env.client, database=api_db)))
+        yield Stack(client=env.client, api_url=api_url, sandbox_url=sandbox_url, service_key=service_key,
+                    operator_key=operator_key, settings=settings, workdir=workdir)
+
+
+# --- a real HTTP server for an ASGI app, on a free port (like tests/asgi_server.py) ------------------
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # leave Ctrl-C to asyncio.run
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn (lifespan on) on a port the OS picks; yields the base URL."""
+    # IPPROTO_TCP explicitly, or asyncio leaves TCP_NODELAY off and every request waits on delayed ACKs.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    server = _Server(uvicorn.Config(app, lifespan="on", log_level="warning", log_config=None,
+                                    access_log=False, timeout_graceful_shutdown=2))
+    task = asyncio.create_task(_serve(server, sock))
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                if task.done():
+                    task.result()  # raises what stopped it
+                    raise RuntimeError("the app stopped before it started")
+                await asyncio.sleep(0.01)
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        sock.close()
+
+
+async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
+    try:
+        await server.serve(sockets=[sock])
+    except SystemExit as exc:  # how uvicorn reports a failed startup
+        raise RuntimeError(f"uvicorn exited with status {exc.code}") from None
