@@ -40,7 +40,7 @@ class Policy(StrictModel):
     auto_approve_max_amount: Amount = Field(Decimal("200.00"), ge=0)
     evidence_required_over_amount: Amount = Field(Decimal("500.00"), ge=0)
     keep_item_max_amount: Amount = Field(Decimal("0.00"), ge=0)
-    review_risk_levels: list[Risk] = Field(default_factory=lambda: ["high"])
+    review_risk_levels: list[Risk] = Field(default_factory=lambda: list[Risk](["high"]))
     refund_trigger: Literal["inspection", "receipt", "first_scan"] = "inspection"
     ship_by_days: int = Field(14, ge=1, le=365)
     review_sla_hours: int = Field(48, ge=1, le=8760)

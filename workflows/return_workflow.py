@@ -14,12 +14,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities import messages as act
     from domain.policy import Evaluation, evaluate, refusal_errors
     from domain.refunds import allocate_refund, refund_idempotency_key
@@ -51,16 +54,28 @@ with workflow.unsafe.imports_passed_through():
 # How long a parcel may travel before a person is asked to look.
 TRANSIT_SLA = timedelta(days=30)
 
-LOCAL = dict(start_to_close_timeout=timedelta(seconds=15))
-PARTNER = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    # Partners get a day to come back; after that a person must act.
-    schedule_to_close_timeout=timedelta(days=1),
-    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)),
-)
+STORE_CALL_TIMEOUT = timedelta(seconds=15)
+PARTNER_CALL_TIMEOUT = timedelta(seconds=30)
+# Partners get a day to come back, retried with backoff; after that a person must act.
+PARTNER_GIVE_UP_AFTER = timedelta(days=1)
+PARTNER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+
+T = TypeVar("T")
 
 # Scan events mapped to how far the parcel has got.
 SCAN_STAGE = {"picked_up": 1, "in_transit": 1, "delivered": 2}
+
+
+async def _store(activity: str, arg: BaseModel) -> None:
+    """A short database write, run as a local activity (no extra round trip through the server)."""
+    await workflow.execute_local_activity(activity, arg, start_to_close_timeout=STORE_CALL_TIMEOUT)
+
+
+async def _partner(activity: str, arg: BaseModel, result_type: type[T] | None = None) -> T:
+    """A call to a partner, retried with backoff for up to a day."""
+    return await workflow.execute_activity(
+        activity, arg, result_type=result_type, start_to_close_timeout=PARTNER_CALL_TIMEOUT,
+        schedule_to_close_timeout=PARTNER_GIVE_UP_AFTER, retry_policy=PARTNER_RETRY)
 
 
 class ReturnStopped(Exception):
@@ -102,9 +117,8 @@ class ReturnWorkflow:
             raise problem
         view = self._open_view(evaluation)
         try:
-            await workflow.execute_local_activity(
-                act.OPEN_RETURN, act.OpenReturn(view=view, revision=self._next_revision(),
-                                                units={ln.line_id: ln.quantity for ln in view.lines}), **LOCAL)
+            await _store(act.OPEN_RETURN, act.OpenReturn(view=view, revision=self._next_revision(),
+                                                         units={ln.line_id: ln.quantity for ln in view.lines}))
         except ActivityError as failure:
             self._refusal = ApplicationError("some units are no longer returnable",
                                              *getattr(failure.cause, "details", ()), type=INELIGIBLE,
@@ -154,11 +168,11 @@ class ReturnWorkflow:
     async def _book_shipment(self) -> None:
         self._stop_if_canceled()
         view = self.view_model
-        booked = await workflow.execute_activity(
+        booked = await _partner(
             act.BOOK_SHIPMENT,
             act.BookShipment(return_id=view.id, order_id=view.order_id, method=view.logistics.method,
                              pickup_slot=self._pickup_slot()),
-            result_type=act.ShipmentBooked, **PARTNER)
+            act.ShipmentBooked)
         tracking = booked.tracking_number
         self._compensations.append(("cancel the shipment", lambda: self._cancel_shipment(tracking)))
         view.logistics = Logistics(method=view.logistics.method, carrier=booked.carrier, tracking_number=tracking,
@@ -187,8 +201,7 @@ class ReturnWorkflow:
         view = self.view_model
         items = [act.IntakeItem(sku=ln.sku, quantity=ln.quantity, condition=ln.condition or "",
                                 disposition=ln.disposition or "") for ln in view.lines]
-        await workflow.execute_activity(
-            act.WAREHOUSE_INTAKE, act.WarehouseIntake(return_id=view.id, lines=items), **PARTNER)
+        await _partner(act.WAREHOUSE_INTAKE, act.WarehouseIntake(return_id=view.id, lines=items))
 
     async def _refund(self) -> None:
         self._stop_if_canceled()
@@ -203,12 +216,12 @@ class ReturnWorkflow:
         payments = {p.payment_id: p for p in self._start.order.payments}
         for part in refund.parts:
             try:
-                issued = await workflow.execute_activity(
+                issued = await _partner(
                     act.REFUND_PAYMENT,
                     act.RefundPayment(return_id=view.id, idempotency_key=part.idempotency_key,
                                       payment_id=part.payment_id, amount=part.amount, currency=refund.currency,
                                       provider_ref=payments[part.payment_id].provider_ref),
-                    result_type=act.RefundIssued, **PARTNER)
+                    act.RefundIssued)
             except ActivityError as failure:
                 part.status = refund.status = "failed"
                 await self._escalate(f"refund to {part.payment_id} failed: {failure.cause or failure}")
@@ -239,12 +252,11 @@ class ReturnWorkflow:
         await self._transition(Status.CANCELED, "the workflow was cancelled")
 
     async def _release_units(self) -> None:
-        await workflow.execute_local_activity(act.RELEASE_UNITS, act.ReturnRef(return_id=self.view_model.id), **LOCAL)
+        await _store(act.RELEASE_UNITS, act.ReturnRef(return_id=self.view_model.id))
 
     async def _cancel_shipment(self, tracking_number: str) -> None:
-        await workflow.execute_activity(
-            act.CANCEL_SHIPMENT, act.CancelShipment(return_id=self.view_model.id, tracking_number=tracking_number),
-            **PARTNER)
+        await _partner(act.CANCEL_SHIPMENT,
+                       act.CancelShipment(return_id=self.view_model.id, tracking_number=tracking_number))
 
     # ---- waiting ----------------------------------------------------------
 
@@ -291,8 +303,7 @@ class ReturnWorkflow:
         view.status, view.updated_at = status, workflow.now()
         view.timeline.append(TimelineEntry(status=status, at=view.updated_at, note=note))
         self._show(status, note)
-        await workflow.execute_local_activity(
-            act.SAVE_RETURN, act.SnapshotOfReturn(view=view, revision=self._next_revision()), **LOCAL)
+        await _store(act.SAVE_RETURN, act.SnapshotOfReturn(view=view, revision=self._next_revision()))
 
     def _show(self, status: Status, note: str) -> None:
         """What operators see in Temporal UI: the status as a search attribute and as current details."""
