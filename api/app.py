@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.problems import install_problem_handlers
+from api.request_log import log_requests
 from api.routes import carrier_events, orders, returns
 from returnflow.logging import configure_logging
 from returnflow.settings import Settings, get_settings
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.middleware("http")(log_requests)
     for module in (orders, returns, carrier_events):
         app.include_router(module.router)
 

@@ -153,7 +153,7 @@ def summarize(args: argparse.Namespace, bare: dict[str, Any], bare_events: int, 
     per_s = len(runs) / wall if wall else 0.0
 
     def mean(pick: Callable[[Any], float]) -> float:
-        return round(sum(pick(r) for r in runs) / len(runs), 2) if runs else 0.0
+        return sum(pick(r) for r in runs) / len(runs) if runs else 0.0
 
     steps = {name: {"mean_ms": round(mean(lambda r, n=name: getattr(r, n)) * 1000, 1),
                     **percentiles([getattr(r, name) for r in runs])}
@@ -172,8 +172,8 @@ def summarize(args: argparse.Namespace, bare: dict[str, Any], bare_events: int, 
             "wall_s": round(wall, 2),
             "return_latency_ms": percentiles([r.finished - r.started for r in runs]),
             "steps": steps,
-            "http_requests_per_return": mean(lambda r: r.requests),
-            "polls_per_return": mean(lambda r: r.polls),
+            "http_requests_per_return": round(mean(lambda r: r.requests), 1),
+            "polls_per_return": round(mean(lambda r: r.polls), 1),
             "python_cpu_s": round(usage["python_cpu_s"], 2),
             "temporal_server_cpu_s": round(usage.get("temporal_server_cpu_s", 0.0), 2),
         },

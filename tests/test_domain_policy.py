@@ -380,7 +380,7 @@ def test_every_decision_explains_itself_in_plain_sentences(evaluation):
 PROPERTY = settings(max_examples=200, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 CATEGORIES = ["apparel", "electronics", "fresh", "home", ""]
-prices = st.decimals(min_value=0, max_value=1500, places=2, allow_nan=False, allow_infinity=False)
+PRICES = st.decimals(min_value=0, max_value=1500, places=2, allow_nan=False, allow_infinity=False).map(str)
 
 
 def sometimes(value, otherwise, one_in=5):
@@ -388,33 +388,45 @@ def sometimes(value, otherwise, one_in=5):
     return st.sampled_from([otherwise] * (one_in - 1) + [value])
 
 
+# Strategies are built once: hypothesis spends most of its time on strategy bookkeeping otherwise.
+RARELY_TRUE = sometimes(True, False)
+RARELY_ONE_MORE = sometimes(1, 0)
+RARELY_UNKNOWN = sometimes(["L9"], [], one_in=8)
+MOSTLY_EVIDENCE = sometimes(None, EVIDENCE)
+LINE_COUNTS = st.integers(1, 4)
+QUANTITIES = st.integers(1, 5)
+ANY_CATEGORY = st.sampled_from(CATEGORIES)
+ANY_REASON = st.sampled_from([reason.value for reason in Reason])
+ANY_RISK = st.sampled_from(["low", "medium", "high"])
+RECENT = st.timedeltas(timedelta(0), 6 * DAY)
+DELIVERED_AGO = st.one_of(RECENT, RECENT, RECENT, st.none(), st.timedeltas(timedelta(0), 40 * DAY))
+PLACED_BEFORE_DELIVERY = st.timedeltas(timedelta(0), 8 * DAY)
+SHIPPING_FEES = st.decimals(min_value=0, max_value=50, places=2).map(str)
+PERCENTS = st.decimals(min_value=0, max_value=100, places=1).map(str)
+KEEP_ITEM_LIMITS = st.sampled_from(["0.00", "10.00", "50.00"])
+AUTO_APPROVE_LIMITS = st.sampled_from(["0.00", "200.00", "1000.00"])
+
+
 @st.composite
 def scenarios(draw):
     """Any order, any request against it (sometimes an unknown line), any policy tweak, any time and risk."""
-    count = draw(st.integers(1, 4))
-    lines = [item(f"L{i}", category=draw(st.sampled_from(CATEGORIES)), quantity=draw(st.integers(1, 5)),
-                  unit_price=str(draw(prices)), final_sale=draw(sometimes(True, False)))
+    count = draw(LINE_COUNTS)
+    lines = [item(f"L{i}", category=draw(ANY_CATEGORY), quantity=draw(QUANTITIES), unit_price=draw(PRICES),
+                  final_sale=draw(RARELY_TRUE))
              for i in range(count)]
-    recent = st.timedeltas(timedelta(0), 6 * DAY)
-    delivered_ago = draw(st.one_of(recent, recent, recent, st.none(), st.timedeltas(timedelta(0), 40 * DAY)))
-    order = make_order(*lines, delivered_ago=delivered_ago, placed_ago=draw(st.timedeltas(timedelta(0), 8 * DAY)))
+    order = make_order(*lines, delivered_ago=draw(DELIVERED_AGO), placed_ago=draw(PLACED_BEFORE_DELIVERY))
     known = [line["line_id"] for line in lines]
-    ids = draw(st.lists(st.sampled_from(known), min_size=1, max_size=count, unique=True))
-    ids += draw(sometimes(["L9"], [], one_in=8))
+    ids = draw(st.lists(st.sampled_from(known), min_size=1, max_size=count, unique=True)) + draw(RARELY_UNKNOWN)
     quantity = {line["line_id"]: line["quantity"] for line in lines}
-    wanted = [want(line_id, quantity=draw(st.integers(1, quantity.get(line_id, 1) + draw(sometimes(1, 0)))),
-                   reason=draw(st.sampled_from(list(Reason))).value, evidence=draw(sometimes(None, EVIDENCE)))
+    wanted = [want(line_id, quantity=draw(st.integers(1, quantity.get(line_id, 1) + draw(RARELY_ONE_MORE))),
+                   reason=draw(ANY_REASON), evidence=draw(MOSTLY_EVIDENCE))
               for line_id in ids]
     request = make_request(*wanted)
-    policy = make_policy(
-        return_shipping_fee=str(draw(st.decimals(min_value=0, max_value=50, places=2))),
-        restocking_fee_percent=str(draw(st.decimals(min_value=0, max_value=100, places=1))),
-        keep_item_max_amount=draw(st.sampled_from(["0.00", "10.00", "50.00"])),
-        auto_approve_max_amount=draw(st.sampled_from(["0.00", "200.00", "1000.00"])),
-    )
-    already = {line_id: draw(st.integers(0, quantity[line_id])) for line_id in known if draw(sometimes(True, False))}
-    risk = draw(st.sampled_from(["low", "medium", "high"]))
-    return order, request, policy, risk, already
+    policy = make_policy(return_shipping_fee=draw(SHIPPING_FEES), restocking_fee_percent=draw(PERCENTS),
+                         keep_item_max_amount=draw(KEEP_ITEM_LIMITS),
+                         auto_approve_max_amount=draw(AUTO_APPROVE_LIMITS))
+    already = {line_id: draw(st.integers(0, quantity[line_id])) for line_id in known if draw(RARELY_TRUE)}
+    return order, request, policy, draw(ANY_RISK), already
 
 
 def _paid_for(order, request):

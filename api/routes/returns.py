@@ -13,6 +13,7 @@ from temporalio.service import RPCError
 from api.auth import allow
 from api.deps import AppSettings, Session, Temporal
 from api.problems import Problem
+from api.request_log import bind_return
 from api.workflow_calls import problem_for_rpc_error, problem_for_update_failure, update_return
 from domain.policy import Evaluation, evaluate, refusal_errors
 from domain.returns import CancelRequest, Inspection, ReturnRequest, ReturnView, Status
@@ -58,6 +59,7 @@ async def create_return(body: ReturnRequest, request: Request, temporal: Tempora
                         settings: AppSettings) -> ReturnView:
     """Start the return's workflow and answer with the policy's decision already made."""
     start, evaluation = await _judge(request, body)
+    bind_return(start.return_id)
     errors = refusal_errors(evaluation, body)
     if errors:
         raise Problem(422, "the return is not eligible", errors)
@@ -78,6 +80,7 @@ async def create_return(body: ReturnRequest, request: Request, temporal: Tempora
 @router.get("/{return_id}", response_model=ReturnView,
             dependencies=[Depends(allow("service", "operator"))])
 async def get_return(return_id: ReturnId, session: Session) -> ReturnView:
+    bind_return(return_id)
     view = await returns.get_return(session, return_id)
     if view is None:
         raise Problem(404, f"no return {return_id}")
@@ -106,6 +109,7 @@ async def list_returns(
 
 
 async def _existing(request: Request, return_id: str) -> None:
+    bind_return(return_id)
     async with request.app.state.database.sessions() as session:
         if await returns.get_return(session, return_id) is None:
             raise Problem(404, f"no return {return_id}")
