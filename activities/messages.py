@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from domain.money import Amount
-from domain.returns import ReturnView
+from domain.returns import ReturnRequest, ReturnView
 
 OPEN_RETURN = "open_return"
 SAVE_RETURN = "save_return"
@@ -34,6 +34,7 @@ class OpenReturn(SnapshotOfReturn):
     """Claim the units and write the first read-model row, in one transaction."""
 
     units: dict[str, int]
+    request: ReturnRequest | None = None
 
 
 class ReturnRef(BaseModel):

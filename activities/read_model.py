@@ -26,7 +26,7 @@ class ReadModelActivities:
         try:
             async with self._database.transaction() as session:
                 await returns.claim_units(session, opening.view.id, opening.view.order_id, opening.units)
-                await returns.save_return(session, opening.view, opening.revision)
+                await returns.save_return(session, opening.view, opening.revision, request=opening.request)
         except returns.NotReturnable as refusal:
             detail = {"line_id": refusal.line_id, "code": "quantity_exceeds_returnable", "message": str(refusal)}
             raise ApplicationError(str(refusal), detail, type=NOT_RETURNABLE, non_retryable=True) from None

@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import Problem
-from store.api_keys import Role, role_for_key
+from store.api_keys import Role, find_key
 
 bearer = HTTPBearer(auto_error=False, description="An API key (`returnflow keys create`).")
 
@@ -15,6 +15,12 @@ bearer = HTTPBearer(auto_error=False, description="An API key (`returnflow keys 
 @dataclass(frozen=True)
 class Caller:
     role: Role
+    key_id: str
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this caller."""
+        return f"{self.role}:{self.key_id}"
 
 
 async def authenticate(
@@ -23,10 +29,10 @@ async def authenticate(
     if credentials is None or not credentials.credentials:
         raise Problem(401, "send Authorization: Bearer <API key>", headers={"WWW-Authenticate": "Bearer"})
     async with request.app.state.database.sessions() as session:
-        role = await role_for_key(session, credentials.credentials)
-    if role is None:
+        key = await find_key(session, credentials.credentials)
+    if key is None:
         raise Problem(401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"})
-    return Caller(role=role)
+    return Caller(role=key.role, key_id=key.id)  # type: ignore[arg-type]
 
 
 def allow(*roles: Role):

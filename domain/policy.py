@@ -5,6 +5,7 @@ workflow all call it with the same inputs (order, request, policy, risk, the
 time of the request), so they always agree.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -13,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from domain.money import Amount, percent_of, quantize
 from domain.orders import Order, StrictModel, order_reference_time
-from domain.returns import Fee, Reason, ReturnRequest
+from domain.returns import Fee, Reason, RequestedLine, ReturnRequest
+from domain.risk import RiskAssessment, RiskRules
 
 Risk = Literal["low", "medium", "high"]
 
@@ -45,6 +47,7 @@ class Policy(StrictModel):
     ship_by_days: int = Field(14, ge=1, le=365)
     review_sla_hours: int = Field(48, ge=1, le=8760)
     inspection_sla_hours: int = Field(72, ge=1, le=8760)
+    risk: RiskRules = Field(default_factory=RiskRules)
     categories: dict[str, CategoryRule] = Field(
         default_factory=lambda: {
             "fresh": CategoryRule(
@@ -58,6 +61,9 @@ class Policy(StrictModel):
 
 
 DEFAULT_POLICY = Policy()
+
+# Refusals staff may override (with a reason); the others protect invariants and never bend.
+OVERRIDABLE = frozenset({"window_expired", "final_sale", "reason_not_allowed", "evidence_required"})
 
 
 class LineEvaluation(BaseModel):
@@ -75,109 +81,158 @@ class Evaluation(BaseModel):
     """The policy's answer for one request: per line, and for the whole return."""
 
     eligible: bool
-    outcome: Literal["auto_approved", "needs_review", "rejected"]
+    outcome: Literal["auto_approved", "needs_review", "approved", "rejected"]
     rules: list[str]
     risk: Risk
+    risk_reasons: list[str] = Field(default_factory=list)
     lines: list[LineEvaluation]
     currency: str
     fees: list[Fee]
     refund_estimate: Amount
+    store_credit_estimate: Amount
+    deposit: Amount = Decimal(0)
     keep_item: bool
     resolutions: list[str]
     logistics_methods: list[str]
 
 
-class Ineligible(Exception):
+class Refused(Exception):
+    """A line that can never be returned as asked (no override possible)."""
+
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
         self.message = message
 
 
+@dataclass
+class _LineVerdict:
+    evaluation: LineEvaluation
+    objections: list[tuple[str, str]]  # (code, message) that staff may override
+    wants_evidence_review: bool
+
+
 def _window(policy: Policy, category: CategoryRule | None, customer_liable: bool) -> tuple[timedelta, str]:
     if category and category.window_hours is not None:
-        return timedelta(hours=category.window_hours), f"{category.window_hours} hours"
+        return timedelta(hours=category.window_hours), f"{category.window_hours}-hour"
     days = category.window_days if category and category.window_days is not None else policy.window_days
     if customer_liable:
         days = min(days, policy.no_reason_window_days)
-    return timedelta(days=days), f"{days} days"
+    return timedelta(days=days), f"{days}-day"
 
 
-def _check_line(order: Order, request: ReturnRequest, index: int, policy: Policy, now: datetime,
-                already_returned: dict[str, int]) -> LineEvaluation:
-    wanted = request.lines[index]
+def _judge_line(order: Order, wanted: RequestedLine, policy: Policy, now: datetime,
+                already_returned: dict[str, int]) -> _LineVerdict:
     line = order.line(wanted.line_id)
     if line is None:
-        raise Ineligible("unknown_line", f"order {order.order_id} has no line {wanted.line_id}")
-    category = policy.categories.get(line.category)
-    customer_liable = wanted.reason in policy.customer_reasons
-    liability: Literal["merchant", "customer"] = "customer" if customer_liable else "merchant"
+        raise Refused("unknown_line", f"order {order.order_id} has no line {wanted.line_id}")
     returnable = line.quantity - already_returned.get(line.line_id, 0)
     if wanted.quantity > returnable:
-        raise Ineligible("quantity_exceeds_returnable",
-                         f"only {returnable} of line {line.line_id} can still be returned")
+        raise Refused("quantity_exceeds_returnable", f"only {returnable} of line {line.line_id} can still be returned")
+    category = policy.categories.get(line.category)
+    customer_liable = wanted.reason in policy.customer_reasons
+    objections: list[tuple[str, str]] = []
     if line.final_sale:
-        raise Ineligible("final_sale", f"line {line.line_id} was a final sale")
+        objections.append(("final_sale", f"line {line.line_id} was a final sale"))
     if category and category.reasons is not None and wanted.reason not in category.reasons:
         allowed = ", ".join(r.value for r in category.reasons)
-        raise Ineligible("reason_not_allowed", f"{line.category} items can be returned only for: {allowed}")
+        objections.append(("reason_not_allowed", f"{line.category} items can be returned only for: {allowed}"))
     window, window_words = _window(policy, category, customer_liable)
     if now > order_reference_time(order) + window:
-        raise Ineligible("window_expired", f"the {window_words} return window for line {line.line_id} has passed")
+        objections.append(("window_expired", f"the {window_words} return window for line {line.line_id} has passed"))
+    if category and category.evidence_required and not wanted.evidence:
+        objections.append(("evidence_required", f"{line.category} returns need photos or other evidence"))
     amount = quantize(line.unit_price * wanted.quantity, order.currency)
-    needs_evidence = bool(category and category.evidence_required) or amount > policy.evidence_required_over_amount
-    if needs_evidence and not wanted.evidence:
-        raise Ineligible("evidence_required", f"line {line.line_id} needs photos or other evidence")
     restocking = (category.restocking_fee_percent if category and category.restocking_fee_percent is not None
                   else policy.restocking_fee_percent)
     fees = []
     if customer_liable and restocking > 0:
         fees.append(Fee(kind="restocking", amount=percent_of(amount, restocking, order.currency)))
-    return LineEvaluation(line_id=line.line_id, eligible=True, liability=liability, amount=amount, fees=fees,
-                          refund_estimate=amount - sum((f.amount for f in fees), Decimal(0)))
+    return _LineVerdict(
+        LineEvaluation(line_id=line.line_id, eligible=True, liability="customer" if customer_liable else "merchant",
+                       amount=amount, fees=fees, refund_estimate=amount - sum((f.amount for f in fees), Decimal(0))),
+        objections,
+        wants_evidence_review=amount > policy.evidence_required_over_amount and not wanted.evidence,
+    )
+
+
+def _sum(fees: list[Fee]) -> Decimal:
+    return sum((f.amount for f in fees), Decimal(0))
 
 
 def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime, *,
-             risk: Risk = "low", already_returned: dict[str, int] | None = None) -> Evaluation:
+             risk: RiskAssessment | None = None, already_returned: dict[str, int] | None = None) -> Evaluation:
     """Judge ``request`` against ``policy`` at ``now``; pure and deterministic.
 
-    ``already_returned`` maps line ids to units claimed by earlier returns.
+    ``already_returned`` maps line ids to units claimed by earlier returns;
+    ``risk`` is the customer's assessment (low when not given).
     """
+    risk = risk or RiskAssessment()
     lines: list[LineEvaluation] = []
     rules: list[str] = []
-    for index, wanted in enumerate(request.lines):
+    evidence_review = False
+    for wanted in request.lines:
         try:
-            lines.append(_check_line(order, request, index, policy, now, already_returned or {}))
-        except Ineligible as refusal:
+            verdict = _judge_line(order, wanted, policy, now, already_returned or {})
+        except Refused as refusal:
             lines.append(LineEvaluation(line_id=wanted.line_id, eligible=False, code=refusal.code,
                                         message=refusal.message))
             rules.append(refusal.message)
+            continue
+        judged = verdict.evaluation
+        if verdict.objections and request.override:
+            rules += [f"{message} (overridden by staff: {request.override_reason})"
+                      for _, message in verdict.objections]
+        elif verdict.objections:
+            judged.eligible, (judged.code, judged.message) = False, verdict.objections[0]
+            rules += [message for _, message in verdict.objections]
+        evidence_review = evidence_review or verdict.wants_evidence_review
+        lines.append(judged)
     eligible = all(line.eligible for line in lines)
-    total = sum((line.amount for line in lines), Decimal(0))
-    fees = [fee for line in lines for fee in line.fees]
-    if any(line.liability == "customer" for line in lines if line.eligible) and policy.return_shipping_fee > 0:
-        shipping = min(policy.return_shipping_fee, total - sum((f.amount for f in fees), Decimal(0)))
+    returned = [line for line in lines if line.eligible]
+    total = sum((line.amount for line in returned), Decimal(0))
+    fees = [fee for line in returned for fee in line.fees]
+    if any(line.liability == "customer" for line in returned) and policy.return_shipping_fee > 0:
+        shipping = min(policy.return_shipping_fee, total - _sum(fees))
         fees.append(Fee(kind="return_shipping", amount=shipping))
-        rules.append(f"the customer pays {shipping} {order.currency} return shipping (reason is the customer's choice)")
-    refund = max(total - sum((f.amount for f in fees), Decimal(0)), Decimal(0))
+        rules.append(f"the customer pays {shipping} {order.currency} return shipping (the reason is the customer's)")
+    refund = max(total - _sum(fees), Decimal(0))
     keep_item = eligible and total <= policy.keep_item_max_amount
+    deposit = Decimal(0)
+    review_reasons = []
+    if total > policy.auto_approve_max_amount:
+        review_reasons.append(
+            f"worth {total} {order.currency}, above the {policy.auto_approve_max_amount} auto-approval limit")
+    if evidence_review:
+        review_reasons.append(f"no evidence for items worth more than {policy.evidence_required_over_amount} "
+                              f"{order.currency}: a reviewer decides")
+    if risk.level in policy.review_risk_levels:
+        if risk.serial_returner and policy.risk.serial_returner_action == "deposit":
+            deposit = percent_of(refund, policy.risk.deposit_percent, order.currency)
+            rules.append(f"serial returner: {deposit} {order.currency} of the refund is held until inspection")
+        else:
+            review_reasons.append(f"customer risk is {risk.level}: " + "; ".join(risk.reasons))
+    outcome: Literal["auto_approved", "needs_review", "approved", "rejected"]
     if not eligible:
-        outcome: Literal["auto_approved", "needs_review", "rejected"] = "rejected"
-    elif total > policy.auto_approve_max_amount:
+        outcome = "rejected"
+    elif request.override:
+        outcome = "approved"
+        rules.append(f"approved by staff: {request.override_reason}")
+    elif review_reasons:
         outcome = "needs_review"
-        rules.append(f"worth {total} {order.currency}, above the {policy.auto_approve_max_amount} auto-approval limit")
-    elif risk in policy.review_risk_levels:
-        outcome = "needs_review"
-        rules.append(f"customer risk is {risk}")
+        rules += review_reasons
     else:
         outcome = "auto_approved"
-        rules.append(f"within policy and under the {policy.auto_approve_max_amount} auto-approval limit")
+        rules.append(f"within policy and at most the {policy.auto_approve_max_amount} auto-approval limit")
     if keep_item:
         rules.append(f"worth at most {policy.keep_item_max_amount} {order.currency}: the customer keeps the item")
     return Evaluation(
-        eligible=eligible, outcome=outcome, rules=rules, risk=risk, lines=lines, currency=order.currency,
-        fees=fees, refund_estimate=refund, keep_item=keep_item,
-        resolutions=["refund", "store_credit"],
+        eligible=eligible, outcome=outcome, rules=rules, risk=risk.level, risk_reasons=risk.reasons, lines=lines,
+        currency=order.currency, fees=fees, refund_estimate=refund,
+        store_credit_estimate=refund + percent_of(refund, policy.store_credit_bonus_percent, order.currency),
+        deposit=deposit, keep_item=keep_item,
+        # Store credit and exchanges are decided here but not yet carried out by the saga.
+        resolutions=["refund"],
         logistics_methods=["none"] if keep_item else ["pickup", "drop_off", "mail"],
     )
 
@@ -200,4 +255,8 @@ def refusal_errors(evaluation: Evaluation, request: ReturnRequest) -> list[dict[
     problem = logistics_problem(evaluation, request)
     if problem:
         errors.append({"field": "logistics.method", "code": "logistics_not_offered", "message": problem})
+    if request.resolution not in evaluation.resolutions:
+        errors.append({"field": "resolution", "code": "resolution_not_offered",
+                       "message": f"{request.resolution!r} is not offered yet (offered: "
+                                  f"{', '.join(evaluation.resolutions)})"})
     return errors

@@ -74,6 +74,12 @@ class PickupSlot(StrictModel):
     start: AwareDatetime
     end: AwareDatetime
 
+    @model_validator(mode="after")
+    def _ordered(self) -> "PickupSlot":
+        if self.end <= self.start:
+            raise ValueError("a pickup slot must end after it starts")
+        return self
+
 
 class LogisticsRequest(StrictModel):
     method: LogisticsMethod = "mail"
@@ -89,12 +95,16 @@ class ReturnRequest(StrictModel):
     exchange_items: list[ExchangeItem] = Field(default_factory=list, max_length=100)
     logistics: LogisticsRequest = Field(default_factory=LogisticsRequest)
     channel: Literal["storefront", "customer_service", "api"] = "api"
+    override: bool = Field(False, description="Staff only: approve what the policy would refuse.")
+    override_reason: str = Field("", max_length=500)
 
     @model_validator(mode="after")
-    def _one_entry_per_line(self) -> "ReturnRequest":
+    def _consistent(self) -> "ReturnRequest":
         ids = [line.line_id for line in self.lines]
         if len(ids) != len(set(ids)):
             raise ValueError("each line_id may appear once; add the quantities together")
+        if self.override and len(self.override_reason.strip()) < 3:
+            raise ValueError("an override needs an override_reason")
         return self
 
 
@@ -127,6 +137,7 @@ class Decision(BaseModel):
     outcome: Literal["auto_approved", "needs_review", "approved", "rejected"]
     rules: list[str] = Field(default_factory=list)
     risk: Literal["low", "medium", "high"] = "low"
+    risk_reasons: list[str] = Field(default_factory=list)
 
 
 class ReturnLine(BaseModel):
@@ -158,11 +169,20 @@ class RefundPart(BaseModel):
     provider_refund_id: str | None = None
 
 
+class Hold(BaseModel):
+    """Part of the refund kept back until inspection (a serial returner's deposit)."""
+
+    kind: Literal["deposit"] = "deposit"
+    amount: Amount
+    status: Literal["held", "released", "kept"] = "held"
+
+
 class Refund(BaseModel):
     method: Literal["original", "store_credit"] = "original"
     amount: Amount
     currency: str
     fees: list[Fee] = Field(default_factory=list)
+    holds: list[Hold] = Field(default_factory=list)
     status: Literal["pending", "succeeded", "failed"] = "pending"
     parts: list[RefundPart] = Field(default_factory=list)
 

@@ -30,11 +30,15 @@ async def create_api_key(session: AsyncSession, role: Role, label: str = "") -> 
     return key_id, secret
 
 
-async def role_for_key(session: AsyncSession, secret: str) -> Role | None:
+async def find_key(session: AsyncSession, secret: str) -> ApiKey | None:
+    """The live key with this secret, or None (unknown or revoked)."""
     row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(secret)))
-    if row is None or row.revoked_at is not None:
-        return None
-    return row.role  # type: ignore[return-value]
+    return None if row is None or row.revoked_at is not None else row
+
+
+async def role_for_key(session: AsyncSession, secret: str) -> Role | None:
+    row = await find_key(session, secret)
+    return row.role if row else None  # type: ignore[return-value]
 
 
 async def revoke_api_key(session: AsyncSession, key_id: str) -> bool:

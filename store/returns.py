@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.returns import ReturnView
+from domain.returns import ReturnRequest, ReturnView
 from store.db import as_utc
 from store.tables import OrderLineRow, ReturnClaim, ReturnRow
 
@@ -51,8 +51,12 @@ async def release_units(session: AsyncSession, return_id: str) -> None:
     await session.execute(delete(ReturnClaim).where(ReturnClaim.return_id == return_id))
 
 
-async def save_return(session: AsyncSession, view: ReturnView, revision: int) -> None:
-    """Write the workflow's view of a return unless a newer revision is already stored."""
+async def save_return(session: AsyncSession, view: ReturnView, revision: int,
+                      request: ReturnRequest | None = None) -> None:
+    """Write the workflow's view of a return unless a newer revision is already stored.
+
+    ``request`` (what the caller asked for) is kept from the first write on.
+    """
     row = await session.get(ReturnRow, view.id, with_for_update=True)
     fields = dict(
         order_id=view.order_id, customer_id=view.customer_id, status=view.status.value,
@@ -60,7 +64,7 @@ async def save_return(session: AsyncSession, view: ReturnView, revision: int) ->
         revision=revision, created_at=view.created_at, updated_at=view.updated_at,
     )
     if row is None:
-        session.add(ReturnRow(id=view.id, **fields))
+        session.add(ReturnRow(id=view.id, request=request.model_dump(mode="json") if request else None, **fields))
     elif row.revision < revision:
         for name, value in fields.items():
             setattr(row, name, value)

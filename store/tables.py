@@ -81,6 +81,8 @@ class ReturnRow(Base):
     status: Mapped[str] = mapped_column(String(32), index=True)
     tracking_number: Mapped[str | None] = mapped_column(String(128), index=True)
     document: Mapped[dict[str, Any]]
+    # What the caller asked for, kept so a candidate policy can be simulated against real history.
+    request: Mapped[dict[str, Any] | None]
     # Bumped by every write; a late, retried write of an older state never overwrites a newer one.
     revision: Mapped[int]
     created_at: Mapped[datetime]
@@ -92,3 +94,15 @@ class PolicyVersion(Base):
     version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     document: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who did what that bypassed or changed the rules (overrides, policy changes, key changes)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    details: Mapped[dict[str, Any]]

@@ -177,8 +177,8 @@ async def test_malformed_json_and_credentials(api: Callers) -> None:
     wrong = httpx.AsyncClient(base_url=str(api.service.base_url), headers={"Authorization": "Bearer nope"})
     async with wrong:
         assert (await wrong.get("/v1/returns")).status_code == 401
-    operator_creates = await api.operator.post("/v1/returns", json=return_body())
-    assert operator_creates.status_code == 403
+    operator_reviews_nothing = await api.service.post("/v1/returns/ret_unknown/review", json={"decision": "approve"})
+    assert operator_reviews_nothing.status_code == 403, "reviewing is for operators"
     assert (await api.service.get("/v1/returns/ret_unknown")).status_code == 404
 
 

@@ -9,6 +9,7 @@ from temporalio.common import SearchAttributeKey
 from domain.orders import Order, StrictModel
 from domain.policy import Policy
 from domain.returns import ReturnRequest
+from domain.risk import RiskAssessment
 
 WORKFLOW_NAME = "ReturnWorkflow"
 
@@ -31,6 +32,7 @@ class StartReturn(BaseModel):
     policy_version: int
     requested_at: datetime
     already_returned: dict[str, int] = Field(default_factory=dict)
+    risk: RiskAssessment = Field(default_factory=RiskAssessment)
 
 
 class CarrierScan(BaseModel):

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         FINAL_STATUSES,
         CancelRequest,
         Decision,
+        Hold,
         Inspection,
         Logistics,
         Refund,
@@ -109,7 +110,7 @@ class ReturnWorkflow:
     @workflow.run
     async def run(self, start: StartReturn) -> ReturnView:
         evaluation = evaluate(start.order, start.request, start.policy, start.requested_at,
-                              already_returned=start.already_returned)
+                              risk=start.risk, already_returned=start.already_returned)
         problem = self._ineligibility(evaluation)
         if problem:
             self._refusal = problem
@@ -118,7 +119,8 @@ class ReturnWorkflow:
         view = self._open_view(evaluation)
         try:
             await _store(act.OPEN_RETURN, act.OpenReturn(view=view, revision=self._next_revision(),
-                                                         units={ln.line_id: ln.quantity for ln in view.lines}))
+                                                         units={ln.line_id: ln.quantity for ln in view.lines},
+                                                         request=start.request))
         except ActivityError as failure:
             self._refusal = ApplicationError("some units are no longer returnable",
                                              *getattr(failure.cause, "details", ()), type=INELIGIBLE,
@@ -203,16 +205,31 @@ class ReturnWorkflow:
                                 disposition=ln.disposition or "") for ln in view.lines]
         await _partner(act.WAREHOUSE_INTAKE, act.WarehouseIntake(return_id=view.id, lines=items))
 
+    def _settle_holds(self) -> str:
+        """A deposit comes back when every item arrived as sold; otherwise the merchant keeps it."""
+        refund = self.view_model.refund
+        as_sold = all(ln.condition in (None, "as_new", "opened") for ln in self.view_model.lines)
+        notes = []
+        for hold in refund.holds:
+            if hold.status != "held":
+                continue
+            hold.status = "released" if as_sold else "kept"
+            if not as_sold:
+                refund.amount -= hold.amount
+                notes.append(f"deposit of {hold.amount} {refund.currency} kept: items not as sold")
+        return "; ".join(notes)
+
     async def _refund(self) -> None:
         self._stop_if_canceled()
         view = self.view_model
         refund = view.refund
+        held_back = self._settle_holds()
         refund.parts = [
             RefundPart(payment_id=payment.payment_id, amount=amount,
                        idempotency_key=refund_idempotency_key(view.id, payment.payment_id))
             for payment, amount in allocate_refund(refund.amount, self._start.order.payments)
         ]
-        await self._transition(Status.REFUND_PENDING)
+        await self._transition(Status.REFUND_PENDING, held_back)
         payments = {p.payment_id: p for p in self._start.order.payments}
         for part in refund.parts:
             try:
@@ -323,7 +340,7 @@ class ReturnWorkflow:
             assert ordered is not None
             lines.append(ReturnLine(line_id=wanted.line_id, quantity=wanted.quantity, reason=wanted.reason,
                                     liability=judged.liability, unit_price=ordered.unit_price, sku=ordered.sku))
-        approved = evaluation.outcome == "auto_approved"
+        approved = evaluation.outcome in ("auto_approved", "approved")
         self._stage = Status.APPROVED if approved else Status.REQUESTED
         timeline = [TimelineEntry(status=Status.REQUESTED, at=start.requested_at, note="")]
         if approved:
@@ -333,9 +350,11 @@ class ReturnWorkflow:
             type="refund_only" if evaluation.keep_item else "return",
             status=Status.APPROVED if approved else Status.REQUESTED,
             lines=lines,
-            decision=Decision(outcome=evaluation.outcome, rules=evaluation.rules, risk=evaluation.risk),
+            decision=Decision(outcome=evaluation.outcome, rules=evaluation.rules, risk=evaluation.risk,
+                              risk_reasons=evaluation.risk_reasons),
             logistics=Logistics(method="none" if evaluation.keep_item else request.logistics.method),
-            refund=Refund(amount=evaluation.refund_estimate, currency=order.currency, fees=evaluation.fees),
+            refund=Refund(amount=evaluation.refund_estimate, currency=order.currency, fees=evaluation.fees,
+                          holds=[Hold(amount=evaluation.deposit)] if evaluation.deposit else []),
             timeline=timeline, policy_version=start.policy_version, created_at=start.requested_at, updated_at=now,
         )
 

@@ -1,7 +1,7 @@
 """Returns: preview, create (Update-with-Start), read, list, and the human steps."""
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -10,14 +10,16 @@ from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedEr
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from api.auth import allow
+from api.auth import Caller, allow
 from api.deps import AppSettings, Session, Temporal
 from api.problems import Problem
 from api.request_log import bind_return
 from api.workflow_calls import problem_for_rpc_error, problem_for_update_failure, update_return
 from domain.policy import Evaluation, evaluate, refusal_errors
 from domain.returns import CancelRequest, Inspection, ReturnRequest, ReturnView, Status
-from store import orders, policies, returns
+from domain.risk import assess
+from store import audit, orders, policies, returns
+from store.customers import customer_history
 from workflows.messages import ReviewDecision, StartReturn
 from workflows.return_workflow import ReturnWorkflow
 
@@ -32,6 +34,7 @@ class ReturnPage(BaseModel):
 
 async def _judge(request: Request, body: ReturnRequest) -> tuple[StartReturn, Evaluation]:
     """Load what the decision needs and make it; nothing is written."""
+    now = datetime.now(UTC)
     async with request.app.state.database.sessions() as session:
         found = await orders.get_order(session, body.order_id)
         if found is None:
@@ -39,25 +42,31 @@ async def _judge(request: Request, body: ReturnRequest) -> tuple[StartReturn, Ev
                           [{"field": "order_id", "code": "unknown_order", "message": "no such order"}])
         order, claimed = found
         version, policy = await policies.current_policy(session)
-    now = datetime.now(UTC)
+        since = now - timedelta(days=policy.risk.lookback_days)
+        risk = assess(await customer_history(session, order.customer_id, since), policy.risk)
     # The address stays in the store (the carrier activity reads it); it never enters workflow history.
     without_address = order.model_copy(update={"shipping_address": None})
     start = StartReturn(return_id="ret_" + secrets.token_hex(10), order=without_address, request=body, policy=policy,
-                        policy_version=version, requested_at=now, already_returned=claimed)
-    return start, evaluate(order, body, policy, now, already_returned=claimed)
+                        policy_version=version, requested_at=now, already_returned=claimed, risk=risk)
+    return start, evaluate(order, body, policy, now, risk=risk, already_returned=claimed)
 
 
-@router.post("/preview", response_model=Evaluation, dependencies=[Depends(allow("service"))])
-async def preview_return(body: ReturnRequest, request: Request) -> Evaluation:
+@router.post("/preview", response_model=Evaluation)
+async def preview_return(body: ReturnRequest, request: Request,
+                         _caller: Annotated[Caller, Depends(allow("service", "operator"))]) -> Evaluation:
     """What the policy would decide for this request, with no side effects."""
     _, evaluation = await _judge(request, body)
     return evaluation
 
 
-@router.post("", status_code=201, response_model=ReturnView, dependencies=[Depends(allow("service"))])
-async def create_return(body: ReturnRequest, request: Request, temporal: Temporal,
-                        settings: AppSettings) -> ReturnView:
-    """Start the return's workflow and answer with the policy's decision already made."""
+@router.post("", status_code=201, response_model=ReturnView)
+async def create_return(body: ReturnRequest, request: Request, temporal: Temporal, settings: AppSettings,
+                        caller: Annotated[Caller, Depends(allow("service", "operator"))]) -> ReturnView:
+    """Start the return's workflow and answer with the policy's decision already made.
+
+    Staff may set ``override`` (with ``override_reason``) to approve what the policy
+    refuses; the override is written to the audit trail.
+    """
     start, evaluation = await _judge(request, body)
     bind_return(start.return_id)
     errors = refusal_errors(evaluation, body)
@@ -69,12 +78,17 @@ async def create_return(body: ReturnRequest, request: Request, temporal: Tempora
         static_summary=f"Return for order {body.order_id}",
     )
     try:
-        return await temporal.execute_update_with_start_workflow(
+        view: ReturnView = await temporal.execute_update_with_start_workflow(
             ReturnWorkflow.decision, start_workflow_operation=operation)
     except WorkflowUpdateFailedError as failure:
         raise problem_for_update_failure(failure) from None
     except RPCError as error:
         raise problem_for_rpc_error(error) from None
+    if body.override:
+        async with request.app.state.database.transaction() as session:
+            await audit.record(session, caller.actor, "return.override", view.id, reason=body.override_reason,
+                               overridden=[rule for rule in evaluation.rules if "overridden by staff" in rule])
+    return view
 
 
 @router.get("/{return_id}", response_model=ReturnView,

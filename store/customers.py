@@ -1,0 +1,31 @@
+"""A customer's history in the store, as the risk assessment needs it."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.returns import ReturnView
+from domain.risk import CustomerHistory
+from store.tables import OrderRow, ReturnRow
+
+BAD_CONDITIONS = frozenset({"not_as_described", "missing"})
+NOT_RETURNED = frozenset({"rejected", "canceled", "expired"})
+
+
+async def customer_history(session: AsyncSession, customer_id: str, since: datetime) -> CustomerHistory:
+    orders = await session.scalar(
+        select(func.count()).select_from(OrderRow).where(OrderRow.customer_id == customer_id,
+                                                         OrderRow.placed_at >= since)) or 0
+    documents = (await session.scalars(
+        select(ReturnRow.document).where(ReturnRow.customer_id == customer_id, ReturnRow.created_at >= since)
+    )).all()
+    views = [ReturnView.model_validate(doc) for doc in documents]
+    kept = [view for view in views if view.status.value not in NOT_RETURNED]
+    return CustomerHistory(
+        orders=orders,
+        returns=len(kept),
+        value_returned=sum((view.refund.amount for view in kept), Decimal(0)),
+        bad_inspections=sum(1 for view in kept for line in view.lines if line.condition in BAD_CONDITIONS),
+    )
