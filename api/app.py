@@ -8,7 +8,7 @@ from temporalio.client import Client
 
 from api.problems import install_problem_handlers
 from api.request_log import log_requests
-from api.routes import carrier_events, orders, returns
+from api.routes import carrier_events, orders, policy, returns
 from returnflow.logging import configure_logging
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import connect
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     )
     install_problem_handlers(app)
     app.middleware("http")(log_requests)
-    for module in (orders, returns, carrier_events):
+    for module in (orders, returns, carrier_events, policy):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -42,6 +42,10 @@ def percent_of(amount: Decimal, percent: Decimal, currency: str) -> Decimal:
     return quantize(amount * percent / Decimal(100), currency)
 
 
+# Far above any real order, and well inside Decimal's 28-digit precision.
+MAX_AMOUNT = Decimal(10) ** 12
+
+
 def _parse_amount(value: Any) -> Any:
     # Floats are refused on purpose: 0.1 + 0.2 is how refunds end up a cent off.
     if isinstance(value, float):
@@ -51,9 +55,12 @@ def _parse_amount(value: Any) -> Any:
             parsed = Decimal(value.strip())
         except ArithmeticError:
             raise ValueError(f"{value!r} is not a decimal amount") from None
-        if not parsed.is_finite():
+        value = parsed
+    if isinstance(value, Decimal | int):
+        if not Decimal(value).is_finite():
             raise ValueError(f"{value!r} is not a finite amount")
-        return parsed
+        if abs(Decimal(value)) >= MAX_AMOUNT:
+            raise ValueError(f"amounts must be below {MAX_AMOUNT:,}")
     return value
 
 

@@ -64,6 +64,9 @@ class OrderIn(StrictModel):
         ids = [line.line_id for line in self.lines]
         if len(ids) != len(set(ids)):
             raise ValueError("line_id values must be unique within an order")
+        payment_ids = [payment.payment_id for payment in self.payments]
+        if len(payment_ids) != len(set(payment_ids)):
+            raise ValueError("payment_id values must be unique within an order")
         for line in self.lines:
             if not has_valid_precision(line.unit_price, self.currency):
                 raise ValueError(f"line {line.line_id}: unit_price has more decimals than {self.currency} allows")

@@ -8,9 +8,9 @@ time of the request), so they always agree.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
 from domain.money import Amount, percent_of, quantize
 from domain.orders import Order, StrictModel, order_reference_time
@@ -25,6 +25,13 @@ class CategoryRule(StrictModel):
 
     window_days: int | None = Field(None, ge=0, le=3650)
     window_hours: int | None = Field(None, ge=0, le=87600)
+
+    @field_validator("window_hours")
+    @classmethod
+    def _one_window(cls, hours: int | None, info: ValidationInfo) -> int | None:
+        if hours is not None and info.data.get("window_days") is not None:
+            raise ValueError("give window_days or window_hours, not both")
+        return hours
     reasons: list[Reason] | None = None
     evidence_required: bool | None = None
     restocking_fee_percent: Amount | None = Field(None, ge=0, le=100)
@@ -48,7 +55,15 @@ class Policy(StrictModel):
     review_sla_hours: int = Field(48, ge=1, le=8760)
     inspection_sla_hours: int = Field(72, ge=1, le=8760)
     risk: RiskRules = Field(default_factory=RiskRules)
-    categories: dict[str, CategoryRule] = Field(
+
+    @field_validator("no_reason_window_days")
+    @classmethod
+    def _no_reason_window_fits(cls, days: int, info: ValidationInfo) -> int:
+        window = info.data.get("window_days")
+        if window is not None and days > window:
+            raise ValueError(f"the no-reason window ({days} days) cannot be longer than window_days ({window})")
+        return days
+    categories: dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], CategoryRule] = Field(
         default_factory=lambda: {
             "fresh": CategoryRule(
                 window_hours=24,
@@ -113,8 +128,12 @@ class _LineVerdict:
 
 
 def _window(policy: Policy, category: CategoryRule | None, customer_liable: bool) -> tuple[timedelta, str]:
+    """The return window for a line; a customer's own reason never gets more than the no-reason window."""
     if category and category.window_hours is not None:
-        return timedelta(hours=category.window_hours), f"{category.window_hours}-hour"
+        hours = category.window_hours
+        if customer_liable:
+            hours = min(hours, policy.no_reason_window_days * 24)
+        return timedelta(hours=hours), f"{hours}-hour"
     days = category.window_days if category and category.window_days is not None else policy.window_days
     if customer_liable:
         days = min(days, policy.no_reason_window_days)
@@ -197,7 +216,7 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
         fees.append(Fee(kind="return_shipping", amount=shipping))
         rules.append(f"the customer pays {shipping} {order.currency} return shipping (the reason is the customer's)")
     refund = max(total - _sum(fees), Decimal(0))
-    keep_item = eligible and total <= policy.keep_item_max_amount
+    keep_item = eligible and total < policy.keep_item_max_amount
     deposit = Decimal(0)
     review_reasons = []
     if total > policy.auto_approve_max_amount:
@@ -225,7 +244,7 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
         outcome = "auto_approved"
         rules.append(f"within policy and at most the {policy.auto_approve_max_amount} auto-approval limit")
     if keep_item:
-        rules.append(f"worth at most {policy.keep_item_max_amount} {order.currency}: the customer keeps the item")
+        rules.append(f"worth less than {policy.keep_item_max_amount} {order.currency}: the customer keeps the item")
     return Evaluation(
         eligible=eligible, outcome=outcome, rules=rules, risk=risk.level, risk_reasons=risk.reasons, lines=lines,
         currency=order.currency, fees=fees, refund_estimate=refund,

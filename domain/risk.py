@@ -8,7 +8,7 @@ decision.
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from domain.money import Amount
 from domain.orders import StrictModel
@@ -23,6 +23,14 @@ class RiskRules(StrictModel):
     min_orders_for_rate: int = Field(3, ge=1, le=1000, description="Below this many orders the rate is not judged.")
     medium_return_rate: Amount = Field(Decimal("0.30"), ge=0, le=1)
     high_return_rate: Amount = Field(Decimal("0.60"), ge=0, le=1)
+
+    @field_validator("high_return_rate")
+    @classmethod
+    def _high_above_medium(cls, high: Decimal, info: ValidationInfo) -> Decimal:
+        medium = info.data.get("medium_return_rate")
+        if medium is not None and high < medium:
+            raise ValueError("high_return_rate cannot be below medium_return_rate")
+        return high
     serial_returns: int = Field(10, ge=1, le=10_000, description="This many returns in the lookback is serial.")
     bad_inspections_high: int = Field(2, ge=1, le=1000)
     serial_returner_action: Literal["review", "deposit"] = "review"

@@ -17,9 +17,16 @@ async def current_policy(session: AsyncSession) -> tuple[int, Policy]:
     return row.version, Policy.model_validate(row.document)
 
 
+
 async def save_policy(session: AsyncSession, policy: Policy) -> int:
     """Store ``policy`` as the next version and return that version."""
     latest = await session.scalar(select(func.max(PolicyVersion.version)))
     version = (latest or 1) + 1
     session.add(PolicyVersion(version=version, document=policy.model_dump(mode="json"), created_at=datetime.now(UTC)))
     return version
+
+
+async def policy_version(session: AsyncSession, version: int) -> Policy:
+    """A given version; version 1 is the default when it was never stored."""
+    row = await session.get(PolicyVersion, version)
+    return Policy.model_validate(row.document) if row else DEFAULT_POLICY

@@ -7,8 +7,13 @@ from datetime import datetime
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.policy import Policy
 from domain.returns import ReturnRequest, ReturnView
+from domain.risk import RiskAssessment
+from domain.simulation import RecordedReturn
 from store.db import as_utc
+from store.orders import get_order
+from store.policies import policy_version
 from store.tables import OrderLineRow, ReturnClaim, ReturnRow
 
 
@@ -126,3 +131,29 @@ async def list_returns(session: AsyncSession, where: ReturnFilter, limit: int,
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
     return [ReturnView.model_validate(row.document) for row in page], next_cursor
+
+
+async def recorded_returns(session: AsyncSession, created_from: datetime | None, created_to: datetime | None,
+                           limit: int) -> list[RecordedReturn]:
+    """Returns of a period with what they asked for, their order and the policy they ran under."""
+    query = select(ReturnRow).where(ReturnRow.request.is_not(None))
+    if created_from:
+        query = query.where(ReturnRow.created_at >= created_from)
+    if created_to:
+        query = query.where(ReturnRow.created_at < created_to)
+    rows = (await session.scalars(query.order_by(ReturnRow.created_at.desc()).limit(limit))).all()
+    policies: dict[int, Policy] = {}
+    recorded = []
+    for row in rows:
+        view = ReturnView.model_validate(row.document)
+        found = await get_order(session, row.order_id)
+        if found is None:
+            continue
+        if view.policy_version not in policies:
+            policies[view.policy_version] = await policy_version(session, view.policy_version)
+        recorded.append(RecordedReturn(
+            return_id=row.id, order=found[0], request=ReturnRequest.model_validate(row.request),
+            requested_at=view.created_at, policy_version=view.policy_version, policy=policies[view.policy_version],
+            risk=RiskAssessment(level=view.decision.risk, reasons=view.decision.risk_reasons),
+        ))
+    return recorded

@@ -20,12 +20,15 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.app import create_app
 from returnflow.settings import Settings
 from returnflow.temporal import data_converter
 from returnflow.temporal_binaries import temporal_cli_path, test_server_path
 from sandbox.app import create_app as create_sandbox_app
+from store.api_keys import create_api_key
 from store.db import Database
 from store.migrate import upgrade_async
+from tests.api_client import Callers
 from tests.asgi_server import serve_app
 from worker import build_worker
 from workflows.messages import SEARCH_ATTRIBUTES
@@ -118,3 +121,20 @@ async def running_worker(client: Client, settings: Settings, database: Database)
 
 
 HISTORIES = Path(__file__).parent / "histories"
+
+
+@pytest.fixture
+async def api(local_env: WorkflowEnvironment, database: Database, sandbox_url: str) -> AsyncIterator[Callers]:
+    settings = settings_for(sandbox_url, database)
+    async with database.transaction() as session:
+        _, service_key = await create_api_key(session, "service")
+        _, operator_key = await create_api_key(session, "operator")
+    app = create_app(settings, temporal=local_env.client, database=database)
+    async with running_worker(local_env.client, settings, database), serve_app(app) as base_url:
+        def client(key: str | None = None) -> httpx.AsyncClient:
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
+
+        async with client(service_key) as service, client(operator_key) as operator, client() as anonymous, \
+                httpx.AsyncClient(base_url=sandbox_url) as sandbox:
+            yield Callers(service, operator, anonymous, sandbox)

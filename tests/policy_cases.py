@@ -11,6 +11,7 @@ from typing import Any
 from domain.orders import Order
 from domain.policy import DEFAULT_POLICY, Evaluation, Policy, evaluate
 from domain.returns import ReturnRequest
+from domain.risk import Level, RiskAssessment
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -47,12 +48,20 @@ def want(line_id: str = "L1", quantity: int = 1, reason: str = "defective",
 
 
 def make_request(*lines: dict[str, Any], method: str = "mail", pickup_slot: dict[str, str] | None = None,
-                 resolution: str = "refund") -> ReturnRequest:
+                 resolution: str = "refund", override_reason: str | None = None) -> ReturnRequest:
+    """A return request; ``override_reason`` makes it a staff override."""
     logistics: dict[str, Any] = {"method": method}
     if pickup_slot is not None:
         logistics["pickup_slot"] = pickup_slot
-    return ReturnRequest.model_validate({"order_id": "O1", "lines": list(lines) or [want()],
-                                         "resolution": resolution, "logistics": logistics})
+    body: dict[str, Any] = {"order_id": "O1", "lines": list(lines) or [want()], "resolution": resolution,
+                            "logistics": logistics}
+    if override_reason is not None:
+        body |= {"override": True, "override_reason": override_reason}
+    return ReturnRequest.model_validate(body)
+
+
+def risk_of(level: Level, *reasons: str, serial_returner: bool = False) -> RiskAssessment:
+    return RiskAssessment(level=level, reasons=list(reasons), serial_returner=serial_returner)
 
 
 def make_policy(**overrides: Any) -> Policy:
@@ -63,13 +72,15 @@ def make_policy(**overrides: Any) -> Policy:
 def judge_one(*, category: str = "apparel", unit_price: str = "20.00", quantity: int = 1, reason: str = "defective",
               evidence: list[str] | None = None, delivered_ago: timedelta | None = 2 * DAY,
               placed_ago: timedelta = 40 * DAY, final_sale: bool = False, currency: str = "USD",
-              policy: Policy = DEFAULT_POLICY, risk: Any = "low", method: str = "mail") -> Evaluation:
+              policy: Policy = DEFAULT_POLICY, risk: Level | RiskAssessment = "low", method: str = "mail",
+              override_reason: str | None = None) -> Evaluation:
     """Evaluate a return of ``quantity`` units of a single-line order."""
     order = make_order(item(category=category, quantity=max(quantity, 1), unit_price=unit_price,
                             final_sale=final_sale),
                        currency=currency, delivered_ago=delivered_ago, placed_ago=placed_ago)
-    request = make_request(want(quantity=quantity, reason=reason, evidence=evidence), method=method)
-    return evaluate(order, request, policy, NOW, risk=risk)
+    request = make_request(want(quantity=quantity, reason=reason, evidence=evidence), method=method,
+                           override_reason=override_reason)
+    return evaluate(order, request, policy, NOW, risk=risk_of(risk) if isinstance(risk, str) else risk)
 
 
 def fee_total(evaluation: Evaluation, kind: str | None = None) -> Decimal:

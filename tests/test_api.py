@@ -4,67 +4,11 @@ These follow a return the way a backend service, a carrier and a warehouse
 would drive it, and check what each of them sees.
 """
 
-import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
-
 import httpx
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from store.api_keys import create_api_key
-from store.db import Database
-from tests.asgi_server import serve_app
-from tests.conftest import running_worker, settings_for
-from tests.factories import NOW, new_order_id, order_body, return_body
-
-
-@dataclass
-class Callers:
-    service: httpx.AsyncClient
-    operator: httpx.AsyncClient
-    anonymous: httpx.AsyncClient
-    sandbox: httpx.AsyncClient
-
-
-@pytest.fixture
-async def api(local_env: WorkflowEnvironment, database: Database, sandbox_url: str) -> AsyncIterator[Callers]:
-    settings = settings_for(sandbox_url, database)
-    async with database.transaction() as session:
-        _, service_key = await create_api_key(session, "service")
-        _, operator_key = await create_api_key(session, "operator")
-    app = create_app(settings, temporal=local_env.client, database=database)
-    async with running_worker(local_env.client, settings, database), serve_app(app) as base_url:
-        def client(key: str | None = None) -> httpx.AsyncClient:
-            headers = {"Authorization": f"Bearer {key}"} if key else {}
-            return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
-
-        async with client(service_key) as service, client(operator_key) as operator, client() as anonymous, \
-                httpx.AsyncClient(base_url=sandbox_url) as sandbox:
-            yield Callers(service, operator, anonymous, sandbox)
-
-
-async def put_order(api: Callers, **overrides: Any) -> str:
-    order_id = new_order_id()
-    response = await api.service.put(f"/v1/orders/{order_id}", json=order_body(**overrides))
-    assert response.status_code == 201, response.text
-    return order_id
-
-
-async def wait_for_status(api: Callers, return_id: str, status: str) -> dict:
-    for _ in range(200):
-        body = (await api.service.get(f"/v1/returns/{return_id}")).json()
-        if body["status"] == status:
-            return body
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{return_id} stayed {body['status']}, expected {status}")
-
-
-async def carrier(api: Callers, tracking_number: str, event: str) -> httpx.Response:
-    return await api.service.post("/v1/carrier-events", json={
-        "tracking_number": tracking_number, "event": event, "occurred_at": NOW.isoformat()})
+from tests.api_client import Callers, carrier, put_order, wait_for_status
+from tests.factories import new_order_id, order_body, return_body
 
 
 async def test_a_return_from_request_to_refund(api: Callers) -> None:

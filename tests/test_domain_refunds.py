@@ -107,11 +107,6 @@ def test_each_part_of_one_refund_has_its_own_idempotency_key():
     assert len(keys) == 4 and len(set(keys)) == 4
 
 
-@pytest.mark.xfail(
-    reason="BUG: domain/orders.py:63-75 (OrderIn._consistent) checks line_id uniqueness but not payment_id "
-           "uniqueness; an order with two payments sharing payment_id 'p1' is accepted, allocate_refund splits "
-           "the refund over both, and both parts get the key 'ret_1:refund:p1', so the provider dedupes the "
-           "second part and the customer is silently short-refunded", strict=True)
 def test_two_parts_of_one_refund_never_share_an_idempotency_key_even_if_the_order_repeats_a_payment_id():
     body = {"order_id": "O1", "customer_id": "C1", "currency": "USD", "placed_at": "2025-01-01T00:00:00Z",
             "fulfillment_status": "unfulfilled",

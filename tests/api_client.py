@@ -1,0 +1,38 @@
+"""Driving the API as its callers do: a service, an operator, nobody, and the sandbox."""
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from tests.factories import NOW, new_order_id, order_body
+
+
+@dataclass
+class Callers:
+    service: httpx.AsyncClient
+    operator: httpx.AsyncClient
+    anonymous: httpx.AsyncClient
+    sandbox: httpx.AsyncClient
+
+
+async def put_order(api: Callers, **overrides: Any) -> str:
+    order_id = new_order_id()
+    response = await api.service.put(f"/v1/orders/{order_id}", json=order_body(**overrides))
+    assert response.status_code == 201, response.text
+    return order_id
+
+
+async def wait_for_status(api: Callers, return_id: str, status: str) -> dict:
+    for _ in range(200):
+        body = (await api.service.get(f"/v1/returns/{return_id}")).json()
+        if body["status"] == status:
+            return body
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{return_id} stayed {body['status']}, expected {status}")
+
+
+async def carrier(api: Callers, tracking_number: str, event: str) -> httpx.Response:
+    return await api.service.post("/v1/carrier-events", json={
+        "tracking_number": tracking_number, "event": event, "occurred_at": NOW.isoformat()})

@@ -1,0 +1,99 @@
+"""Policy as data over HTTP: versions, validation, simulation, overrides and risk."""
+
+from datetime import timedelta
+
+from domain.policy import DEFAULT_POLICY
+from tests.api_client import Callers, put_order, wait_for_status
+from tests.factories import NOW, order_body, return_body
+
+POLICY = DEFAULT_POLICY.model_dump(mode="json")
+
+
+async def current_version(api: Callers) -> int:
+    return (await api.service.get("/v1/policy")).json()["version"]
+
+
+async def test_a_new_policy_version_applies_to_new_returns_only(api: Callers) -> None:
+    order_id = await put_order(api, lines=[{**order_body()["lines"][0], "quantity": 2}])
+    before = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
+    version = await current_version(api)
+
+    published = await api.service.put("/v1/policy", json={**POLICY, "auto_approve_max_amount": "5.00"})
+
+    assert published.status_code == 200 and published.json()["version"] == version + 1
+    after = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
+    assert after["policy_version"] == version + 1 and after["status"] == "under_review"
+    assert any("auto-approval limit" in rule for rule in after["decision"]["rules"])
+    running = await wait_for_status(api, before["id"], "awaiting_shipment")
+    assert running["policy_version"] == before["policy_version"]
+
+    reviewed = await api.operator.post(f"/v1/returns/{after['id']}/review", json={"decision": "reject",
+                                                                                 "note": "too worn"})
+    assert reviewed.status_code == 200 and reviewed.json()["status"] == "rejected"
+    again = await api.operator.post(f"/v1/returns/{after['id']}/review", json={"decision": "approve"})
+    assert again.status_code == 409
+    await api.service.put("/v1/policy", json=POLICY)
+
+
+async def test_an_invalid_policy_is_refused_with_the_field_named(api: Callers) -> None:
+    version = await current_version(api)
+    for change, field in [
+        ({"window_days": -1}, "window_days"),
+        ({"window_days": 5, "no_reason_window_days": 7}, "no_reason_window_days"),
+        ({"return_shipping_fee": 5.99}, "return_shipping_fee"),
+        ({"refund_trigger": "whenever"}, "refund_trigger"),
+        ({"categories": {"fresh": {"window_hours": 24, "window_days": 1}}}, "categories.fresh.window_hours"),
+        ({"surprise": True}, "surprise"),
+    ]:
+        response = await api.service.put("/v1/policy", json={**POLICY, **change})
+        assert response.status_code == 422, response.text
+        assert field in [e["field"] for e in response.json()["errors"]], response.json()
+    assert await current_version(api) == version
+    assert (await api.operator.put("/v1/policy", json=POLICY)).status_code == 403
+
+
+async def test_preview_shows_the_decision_without_creating_anything(api: Callers) -> None:
+    order_id = await put_order(api)
+    body = return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "size_fit"},
+                                                 {"line_id": "L2", "quantity": 1, "reason": "defective"}])
+
+    preview = (await api.service.post("/v1/returns/preview", json=body)).json()
+
+    assert [(ln["line_id"], ln["eligible"], ln["code"]) for ln in preview["lines"]] == [
+        ("L1", True, None), ("L2", False, "final_sale")]
+    assert preview["outcome"] == "rejected"
+    listed = (await api.service.get("/v1/returns", params={"order_id": order_id})).json()
+    assert listed["items"] == []
+
+
+async def test_staff_override_approves_a_refused_return_and_is_audited(api: Callers) -> None:
+    order_id = await put_order(api, delivered_at=(NOW - timedelta(days=60)).isoformat())
+    late = return_body(order_id=order_id)
+    assert (await api.service.post("/v1/returns", json=late)).json()["errors"][0]["code"] == "window_expired"
+
+    created = await api.operator.post("/v1/returns", json={**late, "override": True,
+                                                            "override_reason": "loyal customer, courier delay"})
+
+    assert created.status_code == 201, created.text
+    ret = created.json()
+    assert ret["decision"]["outcome"] == "approved"
+    assert any("overridden by staff" in rule for rule in ret["decision"]["rules"])
+    no_reason = await api.operator.post("/v1/returns", json={**late, "override": True})
+    assert no_reason.status_code == 422
+
+
+async def test_simulation_reports_what_a_stricter_policy_would_change(api: Callers) -> None:
+    order_id = await put_order(api, lines=[{**order_body()["lines"][0], "quantity": 3}])
+    ids = [(await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()["id"]
+           for _ in range(2)]
+
+    report = await api.operator.post("/v1/policy/simulate", json={
+        "policy": {**POLICY, "auto_approve_max_amount": "10.00", "return_shipping_fee": "1.00"},
+        "from": (NOW - timedelta(minutes=5)).isoformat(), "sample_size": 50})
+
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert body["transitions"].get("auto_approved→needs_review", 0) >= 2
+    assert {ids[0], ids[1]} <= {changed["return_id"] for changed in body["sample"]}
+    assert set(body["totals"]["USD"]) == {"refunds_before", "refunds_after", "fees_before", "fees_after"}
+    assert await current_version(api) >= 1
