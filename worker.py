@@ -4,8 +4,10 @@
 """
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 import structlog
@@ -43,6 +45,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             workflows=WORKFLOWS,
             activities=[*ReadModelActivities(database).all(), *partners.all()],
             interceptors=[LoggingInterceptor()],
+            graceful_shutdown_timeout=timedelta(seconds=10),
         )
 
 
@@ -55,6 +58,10 @@ async def main() -> None:
                                 temporal=settings.temporal_address)
     try:
         async with build_worker(client, settings, database) as worker:
+            # SIGTERM/SIGINT: stop polling and let running tasks finish (graceful_shutdown_timeout).
+            loop = asyncio.get_running_loop()
+            for stop in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(stop, lambda: asyncio.ensure_future(worker.shutdown()))
             await worker.run()
     finally:
         await database.dispose()

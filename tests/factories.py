@@ -7,6 +7,7 @@ from typing import Any
 from domain.orders import Order, OrderIn
 from domain.policy import DEFAULT_POLICY, Policy
 from domain.returns import ReturnRequest
+from domain.risk import RiskAssessment
 from store.db import Database
 from store.orders import upsert_order
 from workflows.messages import StartReturn
@@ -61,10 +62,10 @@ async def stored_order(database: Database, order_id: str | None = None, **overri
 
 
 def start_for(order: Order, policy: Policy = DEFAULT_POLICY, requested_at: datetime | None = None,
-              **request: Any) -> StartReturn:
+              risk: RiskAssessment | None = None, **request: Any) -> StartReturn:
     """What ``POST /v1/returns`` would start, for a workflow test that starts it directly."""
     return StartReturn(
         return_id="ret_" + secrets.token_hex(10), order=order.model_copy(update={"shipping_address": None}),
         request=ReturnRequest.model_validate(return_body(order_id=order.order_id, **request)),
-        policy=policy, policy_version=1, requested_at=requested_at or NOW,
+        policy=policy, policy_version=1, requested_at=requested_at or NOW, risk=risk or RiskAssessment(),
     )

@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.policy import DEFAULT_POLICY
 from domain.returns import CancelRequest, Inspection, ReturnView, Status
+from domain.risk import RiskAssessment, RiskRules
 from store.db import Database
 from store.orders import get_order
 from store.returns import get_return
@@ -172,6 +173,31 @@ async def test_full_saga_refunds_once(client, database: Database, sandbox: httpx
     assert [t.status for t in final.timeline] == [
         Status.REQUESTED, Status.APPROVED, Status.AWAITING_SHIPMENT, Status.IN_TRANSIT, Status.RECEIVED,
         Status.INSPECTED, Status.REFUND_PENDING, Status.COMPLETED]
+
+
+async def receive(handle: WorkflowHandle) -> None:
+    booked = await reach(handle, Status.AWAITING_SHIPMENT)
+    for event in ("picked_up", "delivered"):
+        await scan(handle, booked.logistics.tracking_number, event)
+    await reach(handle, Status.RECEIVED)
+
+
+async def test_a_serial_returners_deposit_is_kept_when_the_item_comes_back_damaged(
+        client, database: Database, sandbox: httpx.AsyncClient) -> None:
+    deposit_policy = DEFAULT_POLICY.model_copy(update={"risk": RiskRules(serial_returner_action="deposit")})
+    serial = RiskAssessment(level="high", reasons=["12 returns in 180 days"], serial_returner=True)
+    handle = await start(client, database, policy=deposit_policy, risk=serial)
+    await receive(handle)
+
+    await handle.execute_update(ReturnWorkflow.inspect, Inspection.model_validate(
+        {"lines": [{"line_id": "L1", "condition": "damaged", "disposition": "refurbish"}]}))
+    final = await handle.result()
+
+    assert final.status == Status.COMPLETED
+    assert [(h.amount, h.status) for h in final.refund.holds] == [(Decimal("4.00"), "kept")]
+    assert final.refund.amount == Decimal("15.99")
+    refunds = [r for r in (await sandbox.get("/payments/refunds")).json()["items"] if r["reference"] == handle.id]
+    assert [r["amount"] for r in refunds] == ["15.99"]
 
 
 async def test_review_sla_breach_escalates_and_stays_reviewable(
