@@ -77,8 +77,9 @@ class Policy(StrictModel):
 
 DEFAULT_POLICY = Policy()
 
-# Refusals staff may override (with a reason); the others protect invariants and never bend.
-OVERRIDABLE = frozenset({"window_expired", "final_sale", "reason_not_allowed", "evidence_required"})
+# Refusals staff may override (with a reason). Final sale never bends (the contract says never
+# returnable), nor do unknown lines or units beyond what was bought.
+OVERRIDABLE = frozenset({"window_expired", "reason_not_allowed", "evidence_required"})
 
 
 class LineEvaluation(BaseModel):
@@ -199,12 +200,15 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
             rules.append(refusal.message)
             continue
         judged = verdict.evaluation
-        if verdict.objections and request.override:
+        firm = [(code, message) for code, message in verdict.objections
+                if not request.override or code not in OVERRIDABLE]
+        if firm:
+            judged.eligible, (judged.code, judged.message) = False, firm[0]
+            judged.fees, judged.refund_estimate = [], Decimal(0)
+            rules += [message for _, message in firm]
+        else:
             rules += [f"{message} (overridden by staff: {request.override_reason})"
                       for _, message in verdict.objections]
-        elif verdict.objections:
-            judged.eligible, (judged.code, judged.message) = False, verdict.objections[0]
-            rules += [message for _, message in verdict.objections]
         evidence_review = evidence_review or verdict.wants_evidence_review
         lines.append(judged)
     eligible = all(line.eligible for line in lines)

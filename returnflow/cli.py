@@ -2,6 +2,7 @@
 
     returnflow keys create --role service [--label TEXT]   prints the new key alone on stdout
     returnflow keys revoke KEY_ID
+    returnflow policy validate FILE | apply FILE | show   (JSON or YAML)
     returnflow db upgrade
     returnflow stack
 
@@ -11,18 +12,26 @@ Configuration comes from the environment like every other process (see
 """
 
 import asyncio
-from collections.abc import Coroutine
+import json
+from collections.abc import Awaitable, Callable, Coroutine
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
 import typer
+import yaml
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.policy import Policy
 from returnflow.settings import Settings
+from store import audit
 from store.api_keys import Role as KeyRole
 from store.api_keys import create_api_key, revoke_api_key
 from store.db import Database
 from store.migrate import upgrade
+from store.policies import current_policy, save_policy
 
 T = TypeVar("T")
 
@@ -31,8 +40,10 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
 db_app = typer.Typer(help="The app database.", no_args_is_help=True)
+policy_app = typer.Typer(help="The return policy: check, publish and show it.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(policy_app, name="policy")
 
 
 class Role(StrEnum):
@@ -48,7 +59,8 @@ def keys_create(
     """Create an API key and print it (it is shown only this once)."""
     settings = Settings()
     prepare_database(settings)
-    key_id, secret = run_async(_create_key(settings.effective_database_url, role.value, label))
+    key_id, secret = run_async(in_transaction(
+        settings.effective_database_url, lambda session: create_api_key(session, cast(KeyRole, role.value), label)))
     typer.echo(f"Created {role.value} key {key_id}. Keep the key secret; it is not shown again.", err=True)
     typer.echo(secret)
 
@@ -58,10 +70,66 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_â€
     """Revoke an API key; requests made with it are refused from now on."""
     settings = Settings()
     prepare_database(settings)
-    if not run_async(_revoke_key(settings.effective_database_url, key_id)):
+    if not run_async(in_transaction(settings.effective_database_url,
+                                    lambda session: revoke_api_key(session, key_id))):
         typer.echo(f"No active key with id {key_id}.", err=True)
         raise typer.Exit(1)
     typer.echo(f"Revoked {key_id}.", err=True)
+
+
+PolicyFile = Annotated[Path, typer.Argument(help="A policy document, .json or .yaml/.yml.", exists=True,
+                                            dir_okay=False, readable=True)]
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate a policy file; on any problem print each field and why, and exit 1."""
+    text = path.read_text()
+    try:
+        data = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
+        typer.echo(f"{path}: not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {error}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as invalid:
+        for problem in invalid.errors():
+            field = ".".join(str(part) for part in problem["loc"]) or "(document)"
+            typer.echo(f"{path}: {field}: {problem['msg']}", err=True)
+        raise typer.Exit(1) from None
+
+
+@policy_app.command("validate")
+def policy_validate(path: PolicyFile) -> None:
+    """Check a policy file without publishing it."""
+    load_policy(path)
+    typer.echo(f"{path}: valid", err=True)
+
+
+@policy_app.command("apply")
+def policy_apply(path: PolicyFile) -> None:
+    """Publish a policy file as the next version; running returns keep theirs."""
+    policy = load_policy(path)
+    settings = Settings()
+    prepare_database(settings)
+
+    async def publish(session: AsyncSession) -> int:
+        version = await save_policy(session, policy)
+        await audit.record(session, "cli", "policy.publish", f"policy:{version}", file=str(path))
+        return version
+
+    version = run_async(in_transaction(settings.effective_database_url, publish))
+    typer.echo(f"Published policy version {version}.", err=True)
+
+
+@policy_app.command("show")
+def policy_show(as_yaml: Annotated[bool, typer.Option("--yaml", help="Print YAML instead of JSON.")] = False) -> None:
+    """Print the current policy (a good start for a file to edit and apply)."""
+    settings = Settings()
+    prepare_database(settings)
+    version, policy = run_async(in_transaction(settings.effective_database_url, current_policy))
+    document = policy.model_dump(mode="json")
+    typer.echo(f"# policy version {version}", err=True)
+    typer.echo(yaml.safe_dump(document, sort_keys=False) if as_yaml else json.dumps(document, indent=2))
 
 
 @db_app.command("upgrade")
@@ -105,19 +173,11 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         loop.close()
 
 
-async def _create_key(url: str, role: str, label: str) -> tuple[str, str]:
+async def in_transaction(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction on a database opened for this command."""
     database = Database(url)
     try:
         async with database.transaction() as session:
-            return await create_api_key(session, cast(KeyRole, role), label)
-    finally:
-        await database.dispose()
-
-
-async def _revoke_key(url: str, key_id: str) -> bool:
-    database = Database(url)
-    try:
-        async with database.transaction() as session:
-            return await revoke_api_key(session, key_id)
+            return await work(session)
     finally:
         await database.dispose()

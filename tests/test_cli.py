@@ -93,3 +93,20 @@ def test_unknown_role_is_a_usage_error(data_dir: Path) -> None:
     assert result.exit_code == 2
     assert "service" in result.stderr and "operator" in result.stderr
     assert result.stdout == ""
+
+
+def test_policy_files_are_validated_with_the_field_named_and_applied_as_new_versions(data_dir, tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("window_days: 45\nno_reason_window_days: 60\n")
+    good = tmp_path / "good.json"
+    good.write_text('{"window_days": 45, "return_shipping_fee": "4.99"}')
+
+    refused = runner.invoke(app, ["policy", "apply", str(bad)])
+    assert refused.exit_code == 1
+    assert "no_reason_window_days" in refused.output
+
+    applied = runner.invoke(app, ["policy", "apply", str(good)])
+    assert applied.exit_code == 0, applied.output
+    assert "version 2" in applied.output
+    shown = runner.invoke(app, ["policy", "show"])
+    assert '"return_shipping_fee": "4.99"' in shown.stdout

@@ -220,7 +220,6 @@ def test_one_ineligible_line_rejects_the_return_but_every_line_is_judged():
 
 
 @pytest.mark.parametrize(("case", "code"), [
-    ({"final_sale": True}, "final_sale"),
     ({"delivered_ago": 40 * DAY}, "window_expired"),
     ({"category": "fresh", "reason": "changed_mind", "evidence": EVIDENCE, "delivered_ago": HOUR},
      "reason_not_allowed"),
@@ -238,10 +237,12 @@ def test_staff_can_override_a_policy_refusal_and_the_decision_says_so(case, code
 @pytest.mark.parametrize(("wanted", "code"), [
     (want("L9"), "unknown_line"),
     (want("L1", quantity=4), "quantity_exceeds_returnable"),
+    (want("L2"), "final_sale"),
 ])
-def test_no_override_can_return_a_line_that_is_not_there_or_units_already_returned(wanted, code):
+def test_no_override_returns_a_missing_line_units_already_returned_or_a_final_sale(wanted, code):
     request = make_request(wanted, override_reason="customer insists")
-    evaluation = evaluate(make_order(item("L1", quantity=3)), request, DEFAULT_POLICY, NOW)
+    order = make_order(item("L1", quantity=3), item("L2", final_sale=True))
+    evaluation = evaluate(order, request, DEFAULT_POLICY, NOW)
     assert code_of(evaluation) == code
     assert evaluation.outcome == "rejected"
 
