@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -106,3 +106,96 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128), index=True)
     details: Mapped[dict[str, Any]]
+
+
+class IdempotencyKey(Base):
+    """The first answer to a creating POST, replayed for the same caller, key and body (kept ≥ 24 h)."""
+
+    __tablename__ = "idempotency_keys"
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)  # the caller (API key id or customer)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(512))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # in_flight | done
+    response_status: Mapped[int | None]
+    response_headers: Mapped[dict[str, Any] | None]
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LedgerEntry(Base):
+    """One movement of money tied to a return: refund, store credit, fee, deposit.
+
+    ``idempotency_key`` is unique, so recording the same movement twice is a no-op.
+    Amounts are signed minor units from the merchant's point of view: money paid
+    out to the customer is positive, money kept (fees, kept deposits) is negative.
+    """
+
+    __tablename__ = "ledger_entries"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    return_id: Mapped[str] = mapped_column(String(64), index=True)
+    order_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # refund | store_credit | fee | deposit_kept
+    payment_id: Mapped[str | None] = mapped_column(String(128))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    provider_ref: Mapped[str | None] = mapped_column(String(128))
+    credit_note: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Ticket(Base):
+    """Work for a person: a refund that failed, a reconciliation mismatch, an SLA breach, a dispute."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_status_created", "status", "created_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # Set when a ticket must be opened at most once for its cause (e.g. "refund_failed:ret_…").
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    return_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # open | resolved
+    summary: Mapped[str] = mapped_column(String(500))
+    details: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(2000))
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[Any]]
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class OutboxEvent(Base):
+    """A lifecycle event, written in the same transaction as the read-model change it announces."""
+
+    __tablename__ = "outbox_events"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # evt_…, unique per event
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    return_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint: retried with backoff, then dead-lettered."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),)
+    event_id: Mapped[str] = mapped_column(ForeignKey("outbox_events.id", ondelete="CASCADE"), primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending | delivered | dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    delivered_at: Mapped[datetime | None]
