@@ -16,7 +16,10 @@ from pydantic import BaseModel, Field
 
 from sandbox.errors import SandboxError
 
-Operation = Literal["carrier.create_shipment", "carrier.cancel_shipment", "payments.refund", "warehouse.intake"]
+Operation = Literal[
+    "carrier.create_shipment", "carrier.cancel_shipment", "payments.refund", "payments.store_credit",
+    "warehouse.intake", "notifications.send", "fulfilment.revoke",
+]
 Mode = Literal["unavailable", "decline", "slow"]
 
 log = structlog.get_logger()

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from domain.money import has_valid_precision, quantize
-from sandbox.common import get_faults, get_store, new_id, utc_now
-from sandbox.errors import SandboxError, key_reused
+from sandbox.common import create_once, get_faults, get_store
+from sandbox.errors import SandboxError
 
 TABLE = "refunds"
 
@@ -44,51 +44,44 @@ def parse_amount(value: Any, currency: str) -> Decimal:
     return quantize(amount, currency)
 
 
-def _same_request(refund: dict[str, Any], body: RefundIn, amount: Decimal, currency: str) -> bool:
-    return (
-        Decimal(refund["amount"]) == amount
-        and refund["currency"] == currency
-        and refund["payment_id"] == body.payment_id
-        and refund["provider_ref"] == body.provider_ref
-        and refund["reference"] == body.reference
-    )
-
-
 @router.post("/refunds", status_code=201, response_model=None)
 async def create_refund(body: RefundIn, request: Request) -> dict[str, Any] | JSONResponse:
     currency = body.currency.upper()
     amount = parse_amount(body.amount, currency)
     await get_faults(request).apply("payments.refund")
-    store = get_store(request)
-    with store.transaction():
-        existing = store.get_by_key(TABLE, body.idempotency_key)
-        if existing is not None:
-            if not _same_request(existing, body, amount, currency):
-                raise key_reused(body.idempotency_key)
-            log.info("sandbox_refund_replayed", reference=body.reference, refund_id=existing["refund_id"])
-            return JSONResponse(existing, status_code=200)
-        refund: dict[str, Any] = {
-            "refund_id": new_id("re"),
-            "status": "succeeded",
-            "amount": format(amount, "f"),
-            "currency": currency,
-            "payment_id": body.payment_id,
-            "provider_ref": body.provider_ref,
-            "reference": body.reference,
-            "idempotency_key": body.idempotency_key,
-            "created_at": utc_now(),
-        }
-        store.insert(TABLE, refund["refund_id"], refund)
-    log.info(
-        "sandbox_refund_succeeded",
-        reference=body.reference,
-        refund_id=refund["refund_id"],
-        amount=refund["amount"],
-        currency=currency,
-    )
-    return refund
+    fields = {"status": "succeeded", "amount": format(amount, "f"), "currency": currency,
+              "payment_id": body.payment_id, "provider_ref": body.provider_ref, "reference": body.reference}
+    refund, created = create_once(get_store(request), TABLE, body.idempotency_key, fields, "re")
+    log.info("sandbox_refund_succeeded" if created else "sandbox_refund_replayed", reference=body.reference,
+             refund_id=refund["refund_id"], amount=refund["amount"], currency=currency)
+    return refund if created else JSONResponse(refund, status_code=200)
 
 
 @router.get("/refunds")
 async def list_refunds(request: Request, reference: str | None = None) -> dict[str, list[dict[str, Any]]]:
     return {"items": get_store(request).records(TABLE, reference)}
+
+
+class StoreCreditIn(BaseModel):
+    idempotency_key: str = Field(min_length=1, max_length=255)
+    customer_id: str = Field(min_length=1, max_length=255)
+    amount: Any
+    currency: str = Field(pattern=r"^[A-Za-z]{3}$")
+    reference: str = Field(min_length=1, max_length=255)
+
+
+@router.post("/store-credits", status_code=201, response_model=None)
+async def issue_store_credit(body: StoreCreditIn, request: Request) -> dict[str, Any] | JSONResponse:
+    """Credit the customer's store balance (gift-card style), once per idempotency key."""
+    currency = body.currency.upper()
+    amount = parse_amount(body.amount, currency)
+    await get_faults(request).apply("payments.store_credit")
+    fields = {"customer_id": body.customer_id, "amount": format(amount, "f"), "currency": currency,
+              "reference": body.reference, "status": "issued"}
+    credit, created = create_once(get_store(request), "store_credits", body.idempotency_key, fields, "sc")
+    return credit if created else JSONResponse(credit, status_code=200)
+
+
+@router.get("/store-credits")
+async def list_store_credits(request: Request, reference: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    return {"items": get_store(request).records("store_credits", reference)}

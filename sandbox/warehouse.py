@@ -7,8 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from sandbox.common import get_faults, get_store, new_id, utc_now
-from sandbox.errors import key_reused
+from sandbox.common import create_once, get_faults, get_store
 
 TABLE = "intakes"
 
@@ -33,26 +32,16 @@ class IntakeIn(BaseModel):
 async def create_intake(body: IntakeIn, request: Request) -> dict[str, Any] | JSONResponse:
     await get_faults(request).apply("warehouse.intake")
     store = get_store(request)
-    lines = [line.model_dump() for line in body.lines]
+    fields = {"reference": body.reference, "lines": [line.model_dump() for line in body.lines], "status": "received"}
     with store.transaction():
-        existing = store.get_by_key(TABLE, body.idempotency_key)
-        if existing is not None:
-            if existing["reference"] != body.reference or existing["lines"] != lines:
-                raise key_reused(body.idempotency_key)
-            return JSONResponse(existing, status_code=200)
-        intake: dict[str, Any] = {
-            "intake_id": new_id("int"),
-            "reference": body.reference,
-            "lines": lines,
-            "status": "received",
-            "idempotency_key": body.idempotency_key,
-            "created_at": utc_now(),
-        }
-        store.insert(TABLE, intake["intake_id"], intake)
-        for line in body.lines:
-            if line.disposition == "restock":
-                store.add_stock(line.sku, line.quantity)
-    log.info("sandbox_intake_received", reference=body.reference, intake_id=intake["intake_id"], lines=len(lines))
+        intake, created = create_once(store, TABLE, body.idempotency_key, fields, "int")
+        if created:
+            for line in body.lines:
+                if line.disposition == "restock":
+                    store.add_stock(line.sku, line.quantity)
+    if not created:
+        return JSONResponse(intake, status_code=200)
+    log.info("sandbox_intake_received", reference=body.reference, intake_id=intake["intake_id"], lines=len(body.lines))
     return intake
 
 
