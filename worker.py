@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from activities.partners import PartnerActivities
 from activities.read_model import ReadModelActivities
 from connectors.carrier import HttpCarrier
+from connectors.fulfilment import HttpFulfilment
 from connectors.payments import HttpPayments
 from connectors.warehouse import HttpWarehouse
 from returnflow.interceptors import LoggingInterceptor
@@ -38,6 +39,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             carrier=HttpCarrier(http, settings.sandbox_url),
             warehouse=HttpWarehouse(http, settings.sandbox_url),
             payments=HttpPayments(http, settings.sandbox_url),
+            fulfilment=HttpFulfilment(http, settings.sandbox_url),
         )
         yield Worker(
             client,

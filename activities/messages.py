@@ -84,3 +84,59 @@ class RefundPayment(BaseModel):
 
 class RefundIssued(BaseModel):
     refund_id: str
+
+
+ISSUE_STORE_CREDIT = "issue_store_credit"
+REVOKE_ENTITLEMENTS = "revoke_entitlements"
+RECORD_MONEY = "record_money"
+OPEN_TICKET = "open_ticket"
+
+
+class IssueStoreCredit(BaseModel):
+    return_id: str
+    customer_id: str
+    idempotency_key: str
+    amount: Amount
+    currency: str
+
+
+class StoreCreditIssued(BaseModel):
+    store_credit_id: str
+
+
+class EntitlementLine(BaseModel):
+    line_id: str
+    sku: str
+    quantity: int
+
+
+class RevokeEntitlements(BaseModel):
+    return_id: str
+    order_id: str
+    lines: list[EntitlementLine]
+
+
+class MoneyMovement(BaseModel):
+    """One ledger row. Positive: paid out to the customer; negative: kept by the merchant."""
+
+    idempotency_key: str
+    kind: Literal["refund", "store_credit", "fee", "deposit_kept"]
+    amount: Amount
+    currency: str
+    payment_id: str | None = None
+    provider_ref: str | None = None
+    credit_note: str | None = None
+
+
+class RecordMoney(BaseModel):
+    return_id: str
+    order_id: str
+    movements: list[MoneyMovement]
+
+
+class OpenTicket(BaseModel):
+    dedupe_key: str
+    kind: Literal["refund_failed", "reconciliation", "sla_breach", "dispute", "compensation_failed"]
+    return_id: str | None
+    summary: str
+    details: dict[str, str] = {}

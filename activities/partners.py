@@ -15,18 +15,24 @@ from temporalio.exceptions import ApplicationError
 from activities.messages import (
     BOOK_SHIPMENT,
     CANCEL_SHIPMENT,
+    ISSUE_STORE_CREDIT,
     REFUND_PAYMENT,
+    REVOKE_ENTITLEMENTS,
     WAREHOUSE_INTAKE,
     BookShipment,
     CancelShipment,
+    IssueStoreCredit,
     RefundIssued,
     RefundPayment,
+    RevokeEntitlements,
     ShipmentBooked,
+    StoreCreditIssued,
     WarehouseIntake,
 )
 from connectors.carrier import Carrier, ShipmentRequest
 from connectors.errors import PartnerRejected
-from connectors.payments import Payments, RefundRequest
+from connectors.fulfilment import Fulfilment, Revocation
+from connectors.payments import Payments, RefundRequest, StoreCreditRequest
 from connectors.warehouse import IntakeLine, IntakeRequest, Warehouse
 from store.db import Database
 from store.orders import get_order
@@ -42,11 +48,13 @@ async def _refusals_are_final(call: Awaitable[T]) -> T:
 
 
 class PartnerActivities:
-    def __init__(self, database: Database, carrier: Carrier, warehouse: Warehouse, payments: Payments):
+    def __init__(self, database: Database, carrier: Carrier, warehouse: Warehouse, payments: Payments,
+                 fulfilment: Fulfilment):
         self._database = database
         self._carrier = carrier
         self._warehouse = warehouse
         self._payments = payments
+        self._fulfilment = fulfilment
 
     @activity.defn(name=BOOK_SHIPMENT)
     async def book_shipment(self, booking: BookShipment) -> ShipmentBooked:
@@ -79,5 +87,20 @@ class PartnerActivities:
         )))
         return RefundIssued(refund_id=result.refund_id)
 
+    @activity.defn(name=ISSUE_STORE_CREDIT)
+    async def issue_store_credit(self, credit: IssueStoreCredit) -> StoreCreditIssued:
+        result = await _refusals_are_final(self._payments.issue_store_credit(StoreCreditRequest(
+            idempotency_key=credit.idempotency_key, customer_id=credit.customer_id, amount=credit.amount,
+            currency=credit.currency, reference=credit.return_id)))
+        return StoreCreditIssued(store_credit_id=result.store_credit_id)
+
+    @activity.defn(name=REVOKE_ENTITLEMENTS)
+    async def revoke_entitlements(self, revoke: RevokeEntitlements) -> None:
+        for line in revoke.lines:
+            await _refusals_are_final(self._fulfilment.revoke(Revocation(
+                idempotency_key=f"{revoke.return_id}:revoke:{line.line_id}", reference=revoke.return_id,
+                order_id=revoke.order_id, line_id=line.line_id, sku=line.sku, quantity=line.quantity)))
+
     def all(self) -> list:
-        return [self.book_shipment, self.cancel_shipment, self.warehouse_intake, self.refund_payment]
+        return [self.book_shipment, self.cancel_shipment, self.warehouse_intake, self.refund_payment,
+                self.issue_store_credit, self.revoke_entitlements]

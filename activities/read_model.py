@@ -6,13 +6,17 @@ from temporalio.exceptions import ApplicationError
 from activities.messages import (
     NOT_RETURNABLE,
     OPEN_RETURN,
+    OPEN_TICKET,
+    RECORD_MONEY,
     RELEASE_UNITS,
     SAVE_RETURN,
     OpenReturn,
+    OpenTicket,
+    RecordMoney,
     ReturnRef,
     SnapshotOfReturn,
 )
-from store import returns
+from store import ledger, returns, tickets
 from store.db import Database
 
 
@@ -41,5 +45,21 @@ class ReadModelActivities:
         async with self._database.transaction() as session:
             await returns.release_units(session, ref.return_id)
 
+    @activity.defn(name=RECORD_MONEY)
+    async def record_money(self, record: RecordMoney) -> None:
+        async with self._database.transaction() as session:
+            for movement in record.movements:
+                await ledger.record_movement(
+                    session, record.return_id, record.order_id, idempotency_key=movement.idempotency_key,
+                    kind=movement.kind, amount=movement.amount, currency=movement.currency,
+                    payment_id=movement.payment_id, provider_ref=movement.provider_ref,
+                    credit_note=movement.credit_note)
+
+    @activity.defn(name=OPEN_TICKET)
+    async def open_ticket(self, ticket: OpenTicket) -> None:
+        async with self._database.transaction() as session:
+            await tickets.open_ticket(session, kind=ticket.kind, summary=ticket.summary, return_id=ticket.return_id,
+                                      details=dict(ticket.details), dedupe_key=ticket.dedupe_key)
+
     def all(self) -> list:
-        return [self.open_return, self.save_return, self.release_units]
+        return [self.open_return, self.save_return, self.release_units, self.record_money, self.open_ticket]

@@ -2,13 +2,19 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
+from api.idempotency import IdempotencyMiddleware
+from api.limits import BodySizeLimit, limit_creation
 from api.problems import install_problem_handlers
 from api.request_log import log_requests
-from api.routes import carrier_events, orders, policy, returns
+from api.routes import carrier_events, codec, orders, policy, returns
 from returnflow.logging import configure_logging
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import connect
@@ -38,10 +44,20 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         version="1.0.0",
         summary="Returns, refunds and exchanges as durable Temporal workflows.",
         lifespan=lifespan,
+        dependencies=[Depends(limit_creation)],
     )
     install_problem_handlers(app)
+    # The last added runs first: log → body size limit → Idempotency-Key → routes.
+    app.add_middleware(IdempotencyMiddleware, ttl=timedelta(hours=settings.idempotency_ttl_hours),
+                       lock_timeout=timedelta(seconds=settings.idempotency_lock_seconds))
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.middleware("http")(log_requests)
-    for module in (orders, returns, carrier_events, policy):
+    # Temporal UI calls the codec server from the browser: CORS for its origin, on /codec only.
+    app.add_middleware(
+        CORSOnPath, prefix=codec.router.prefix + "/", allow_origins=settings.temporal_ui_origins,
+        allow_methods=["POST"], allow_headers=codec.CORS_HEADERS, allow_credentials=True, max_age=600,
+    )
+    for module in (orders, returns, carrier_events, policy, codec):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])
@@ -49,3 +65,18 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         return {"status": "ok"}
 
     return app
+
+
+class CORSOnPath:
+    """Starlette's CORS middleware, applied to the paths under ``prefix`` and to no other."""
+
+    def __init__(self, app: ASGIApp, /, prefix: str, **options: Any) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.cors = CORSMiddleware(app, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

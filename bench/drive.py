@@ -14,6 +14,7 @@ Orders are PUT beforehand (timed on their own, not part of returns/s).
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,7 +77,7 @@ INSPECTION = {"lines": [{"line_id": "L1", "condition": "as_new", "disposition": 
 
 class Driver:
     def __init__(self, api_url: str, service_key: str, operator_key: str, *,
-                 poll_interval: float = 0.02, step_timeout: float = 120.0):
+                 poll_interval: float = 0.02, step_timeout: float = 60.0):
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
         self.service = httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {service_key}"},
                                          timeout=60, limits=limits)
@@ -96,7 +97,7 @@ class Driver:
             response = await self.service.put(f"/v1/orders/{order_id}", json=order_body(f"C-{order_id}"))
             _expect(response, 201)
 
-        await run_at_most(concurrency, [put(i) for i in ids])
+        await run_at_most(concurrency, put, ids)
         return ids
 
     async def drive_return(self, order_id: str) -> ReturnRun:
@@ -144,28 +145,42 @@ class Driver:
 
 
 async def drive_returns(driver: Driver, order_ids: list[str], concurrency: int) -> ReturnsResult:
-    """Drive one return per order, ``concurrency`` at a time; failures are collected, not raised."""
+    """Drive one return per order, ``concurrency`` at a time.
+
+    The first failure stops the run (the figures would mean nothing): it is
+    recorded, the returns still in flight are abandoned, and what completed is kept.
+    """
     result = ReturnsResult(runs=[])
 
     async def one(order_id: str) -> None:
         try:
             result.runs.append(await driver.drive_return(order_id))
         except (StuckReturn, UnexpectedResponse, httpx.HTTPError) as failure:
-            result.failures.append(f"{order_id}: {failure!r}")
+            result.failures.append(f"{order_id}: {failure}")
+            raise Abort from failure
 
-    await run_at_most(concurrency, [one(i) for i in order_ids])
+    try:
+        await run_at_most(concurrency, one, order_ids)
+    except* Abort:
+        pass
     return result
 
 
-async def run_at_most(concurrency: int, jobs: list[Any]) -> None:
-    """Await the coroutines in ``jobs``, never more than ``concurrency`` at once."""
+class Abort(Exception):
+    pass
+
+
+async def run_at_most(concurrency: int, job: Callable[[str], Awaitable[None]], items: list[str]) -> None:
+    """Run ``job(item)`` for every item, never more than ``concurrency`` at once; an error cancels the rest."""
     gate = asyncio.Semaphore(concurrency)
 
-    async def gated(job: Any) -> None:
+    async def gated(item: str) -> None:
         async with gate:
-            await job
+            await job(item)
 
-    await asyncio.gather(*(gated(job) for job in jobs))
+    async with asyncio.TaskGroup() as group:
+        for item in items:
+            group.create_task(gated(item))
 
 
 class UnexpectedResponse(Exception):

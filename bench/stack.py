@@ -6,14 +6,17 @@
 Everything lives in a temporary folder that is deleted afterwards: Temporal's
 SQLite file (WAL, synchronous=normal, as ``./scripts/stack`` runs it) and the
 app's SQLite database. The sandbox partners are in memory, served over real
-HTTP; so is the API. The return worker and the bare worker run as tasks of
-this event loop (in-process), like the API and the driver.
+HTTP; so is the API. The bare worker runs as tasks of this event loop, like
+the API and the driver; so does the return worker, unless it is asked to run
+as its own process (``python worker.py``, as in production).
 """
 
 import asyncio
 import contextlib
+import os
 import secrets
 import socket
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -28,6 +34,7 @@ from temporalio.worker import Worker
 from api.app import create_app as create_api_app
 from bench.bare_workflow import TASK_QUEUE as BARE_TASK_QUEUE
 from bench.bare_workflow import BareWorkflow, noop
+from returnflow.codec import new_key_entry
 from returnflow.settings import Settings
 from returnflow.temporal import data_converter
 from returnflow.temporal_binaries import temporal_cli_path
@@ -36,6 +43,8 @@ from store.api_keys import create_api_key
 from store.db import Database
 from store.migrate import upgrade_async
 from worker import build_worker
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Registered the way ./scripts/stack registers them, in case the workflow sets them.
 SEARCH_ATTRIBUTES = {"ReturnStatus": "Keyword"}
@@ -53,7 +62,11 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack() -> AsyncIterator[Stack]:
+async def running_stack(*, worker_process: bool = False) -> AsyncIterator[Stack]:
+    """Everything up; ``worker_process`` runs the return worker as ``python worker.py`` instead of in here."""
+    # Payloads are encrypted; a throw-away key is enough for a throw-away server (the worker process inherits it).
+    if not os.environ.get("RETURNFLOW_CODEC_KEYS", "").strip():
+        os.environ["RETURNFLOW_CODEC_KEYS"] = new_key_entry("bench")
     async with contextlib.AsyncExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="returnflow-bench-")))
 
@@ -61,7 +74,7 @@ async def running_stack() -> AsyncIterator[Stack]:
         for name, kind in SEARCH_ATTRIBUTES.items():
             extra_args += ["--search-attribute", f"{name}={kind}"]
         env = await WorkflowEnvironment.start_local(
-            data_converter=data_converter(),
+            data_converter=data_converter(Settings()),
             dev_server_existing_path=temporal_cli_path(),
             dev_server_database_filename=str(workdir / "temporal.db"),
             dev_server_extra_args=extra_args,
@@ -82,9 +95,13 @@ async def running_stack() -> AsyncIterator[Stack]:
             _, operator_key = await create_api_key(session, "operator", "bench")
 
         settings = Settings(sandbox_url=sandbox_url, database_url=url, data_dir=workdir,
-                            task_queue="returnflow-bench-" + secrets.token_hex(4), log_level="WARNING")
-        worker = await stack.enter_async_context(build_worker(env.client, settings, worker_db))
-        await stack.enter_async_context(worker)
+                            task_queue="returnflow-bench-" + secrets.token_hex(4), log_level="WARNING",
+                            create_rate_per_minute=0)  # measure the system, not the API's rate limit
+        if worker_process:
+            await stack.enter_async_context(worker_subprocess(env.client, settings))
+        else:
+            worker = await stack.enter_async_context(build_worker(env.client, settings, worker_db))
+            await stack.enter_async_context(worker)
         await stack.enter_async_context(Worker(env.client, task_queue=BARE_TASK_QUEUE, workflows=[BareWorkflow],
                                                activities=[noop]))
 
@@ -92,6 +109,48 @@ async def running_stack() -> AsyncIterator[Stack]:
             serve(create_api_app(settings, temporal=env.client, database=api_db)))
         yield Stack(client=env.client, api_url=api_url, sandbox_url=sandbox_url, service_key=service_key,
                     operator_key=operator_key, settings=settings, workdir=workdir)
+
+
+# --- the return worker in its own process ----------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def worker_subprocess(client: Client, settings: Settings) -> AsyncIterator[None]:
+    """``python worker.py`` configured through the environment, as ./scripts/stack runs it."""
+    env = {
+        **os.environ,
+        "RETURNFLOW_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "RETURNFLOW_TEMPORAL_NAMESPACE": client.namespace,
+        "RETURNFLOW_TASK_QUEUE": settings.task_queue,
+        "RETURNFLOW_SANDBOX_URL": settings.sandbox_url,
+        "DATABASE_URL": settings.effective_database_url,
+        "RETURNFLOW_DATA_DIR": str(settings.data_dir),
+        "RETURNFLOW_LOG_LEVEL": "WARNING",
+        "RETURNFLOW_LOG_FORMAT": "json",  # no multi-screen tracebacks with locals
+    }
+    process = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "worker.py"), env=env, cwd=ROOT)
+    try:
+        async with asyncio.timeout(30):
+            while not await _polling(client, settings.task_queue):
+                if process.returncode is not None:
+                    raise RuntimeError(f"worker.py exited with status {process.returncode}")
+                await asyncio.sleep(0.1)
+        yield
+    finally:
+        if process.returncode is None:
+            process.terminate()  # worker.py drains on SIGTERM
+            try:
+                await asyncio.wait_for(process.wait(), timeout=15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def _polling(client: Client, task_queue: str) -> bool:
+    response = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+        namespace=client.namespace, task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+    return len(response.pollers) > 0
 
 
 # --- a real HTTP server for an ASGI app, on a free port (like tests/asgi_server.py) ------------------
@@ -112,7 +171,10 @@ async def serve(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
     sock.bind((host, 0))
     port = sock.getsockname()[1]
     server = _Server(uvicorn.Config(app, lifespan="on", log_level="warning", log_config=None,
-                                    access_log=False, timeout_graceful_shutdown=2))
+                                    access_log=False, timeout_graceful_shutdown=2,
+                                    # Longer than the driver ever idles, so the server never closes a
+                                    # keep-alive connection just as the client reuses it (ReadError).
+                                    timeout_keep_alive=120))
     task = asyncio.create_task(_serve(server, sock))
     try:
         async with asyncio.timeout(10):

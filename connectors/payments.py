@@ -31,6 +31,8 @@ class RefundResult(BaseModel):
 class Payments(Protocol):
     async def refund(self, request: RefundRequest) -> RefundResult: ...
 
+    async def issue_store_credit(self, request: "StoreCreditRequest") -> "StoreCreditResult": ...
+
 
 class HttpPayments:
     """``POST {base}/payments/refunds``."""
@@ -41,3 +43,19 @@ class HttpPayments:
     async def refund(self, request: RefundRequest) -> RefundResult:
         body = await self._http.call("POST", "/payments/refunds", json=request.model_dump(mode="json"))
         return parse_result("payments", RefundResult, body)
+
+    async def issue_store_credit(self, request: "StoreCreditRequest") -> "StoreCreditResult":
+        body = await self._http.call("POST", "/payments/store-credits", json=request.model_dump(mode="json"))
+        return parse_result("payments", StoreCreditResult, body)
+
+
+class StoreCreditRequest(BaseModel):
+    idempotency_key: str = Field(min_length=1)
+    customer_id: str = Field(min_length=1)
+    amount: Amount = Field(gt=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    reference: str = Field(min_length=1, description="The return's id.")
+
+
+class StoreCreditResult(BaseModel):
+    store_credit_id: str

@@ -51,6 +51,9 @@ class Policy(StrictModel):
     keep_item_max_amount: Amount = Field(Decimal("0.00"), ge=0)
     review_risk_levels: list[Risk] = Field(default_factory=lambda: list[Risk](["high"]))
     refund_trigger: Literal["inspection", "receipt", "first_scan"] = "inspection"
+    refund_failure_fallback: Literal["store_credit", "none"] = Field(
+        "store_credit", description="When the original tender refuses a refund (closed card): pay store credit "
+                                    "instead, or open a ticket for a person.")
     ship_by_days: int = Field(14, ge=1, le=365)
     review_sla_hours: int = Field(48, ge=1, le=8760)
     inspection_sla_hours: int = Field(72, ge=1, le=8760)
@@ -108,6 +111,7 @@ class Evaluation(BaseModel):
     store_credit_estimate: Amount
     deposit: Amount = Decimal(0)
     keep_item: bool
+    ships_back: bool = Field(description="Whether anything must travel back (else refund without logistics).")
     resolutions: list[str]
     logistics_methods: list[str]
 
@@ -221,6 +225,7 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
         rules.append(f"the customer pays {shipping} {order.currency} return shipping (the reason is the customer's)")
     refund = max(total - _sum(fees), Decimal(0))
     keep_item = eligible and total < policy.keep_item_max_amount
+    ships_back = not keep_item and any(_travels_back(order, wanted) for wanted in request.lines)
     deposit = Decimal(0)
     review_reasons = []
     if total > policy.auto_approve_max_amount:
@@ -253,11 +258,20 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
         eligible=eligible, outcome=outcome, rules=rules, risk=risk.level, risk_reasons=risk.reasons, lines=lines,
         currency=order.currency, fees=fees, refund_estimate=refund,
         store_credit_estimate=refund + percent_of(refund, policy.store_credit_bonus_percent, order.currency),
-        deposit=deposit, keep_item=keep_item,
-        # Store credit and exchanges are decided here but not yet carried out by the saga.
-        resolutions=["refund"],
-        logistics_methods=["none"] if keep_item else ["pickup", "drop_off", "mail"],
+        deposit=deposit, keep_item=keep_item, ships_back=ships_back,
+        # Exchanges are not carried out by the saga yet.
+        resolutions=["refund", "store_credit"],
+        logistics_methods=["pickup", "drop_off", "mail"] if ships_back else ["none"],
     )
+
+
+# The customer does not have these items, so there is nothing to send back.
+CLAIMS_WITHOUT_ITEM = frozenset({Reason.NOT_RECEIVED, Reason.MISSING_ITEM})
+
+
+def _travels_back(order: Order, wanted: RequestedLine) -> bool:
+    line = order.line(wanted.line_id)
+    return line is not None and line.kind == "physical" and wanted.reason not in CLAIMS_WITHOUT_ITEM
 
 
 def logistics_problem(evaluation: Evaluation, request: ReturnRequest) -> str | None:

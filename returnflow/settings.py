@@ -7,7 +7,7 @@ in step.
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,12 +34,50 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(8233, description="Port of Temporal UI (dev stack).")
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_format: str = Field("auto", description="auto (pretty on a terminal, else JSON), json or console.")
+    idempotency_ttl_hours: float = Field(
+        24.0, gt=0,
+        description="How long an Idempotency-Key and its first answer are kept (the contract says 24 h at least).",
+    )
+    idempotency_lock_seconds: float = Field(
+        120.0, gt=0,
+        description="How long a request may hold its Idempotency-Key in flight before a retry may take it over "
+        "(after the API process died mid-request).",
+    )
+    max_body_bytes: int = Field(256 * 1024, description="Largest request body accepted (413 above); 0 for no limit.")
+    create_rate_per_minute: float = Field(
+        600.0, description="Creating POSTs (e.g. POST /v1/returns) one caller may make a minute, in this API process; "
+        "0 for no limit.",
+    )
+    create_rate_burst: int = Field(
+        100, ge=1, description="Creating POSTs one caller may make at once before the rate applies."
+    )
+    codec_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Payload encryption keys, comma-separated keyid:base64key (32 bytes); the first encrypts, "
+        "all decrypt. Required by every process that talks to Temporal.",
+    )
+    temporal_ui_origin: str = Field(
+        "",
+        description="Origins of Temporal UI allowed to call /codec from the browser (comma-separated); "
+        "empty: http://127.0.0.1:<temporal_ui_port> and http://localhost:<temporal_ui_port>.",
+    )
+    codec_allow_anonymous_local: bool = Field(
+        False,
+        description="Let /codec answer requests without an API key when they come from this machine (loopback) "
+        "and from the Temporal UI origin. Development only; the dev stack turns it on.",
+    )
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return normalize_database_url(self.database_url)
         return f"sqlite+aiosqlite:///{(self.data_dir / 'returnflow.db').resolve()}"
+
+    @property
+    def temporal_ui_origins(self) -> list[str]:
+        if self.temporal_ui_origin.strip():
+            return [origin.strip().rstrip("/") for origin in self.temporal_ui_origin.split(",") if origin.strip()]
+        return [f"http://127.0.0.1:{self.temporal_ui_port}", f"http://localhost:{self.temporal_ui_port}"]
 
 
 def normalize_database_url(url: str) -> str:

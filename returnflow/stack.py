@@ -10,7 +10,10 @@ order, each only once the one before it is ready:
 
 Their output is shown prefixed with their name. Once all are ready it prints
 the URLs and two API keys (kept in ``<data_dir>/dev-keys.json`` so a restart
-reuses them, like it reuses the Temporal, app and sandbox databases). Ctrl-C
+reuses them, like it reuses the Temporal, app and sandbox databases). Unless
+``RETURNFLOW_CODEC_KEYS`` is set, the payload encryption key is generated once and
+kept in ``<data_dir>/dev-codec-keys``; Temporal UI decodes through the API's
+``/codec`` (admitted without a key from this machine, see api/routes/codec.py). Ctrl-C
 or SIGTERM stops the processes in reverse order and exits 0; if one of them
 dies on its own, the rest are stopped and the exit code is 1.
 """
@@ -32,6 +35,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import SecretStr
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, DescribeTaskQueueRequest
@@ -39,6 +43,7 @@ from temporalio.client import Client
 
 from returnflow import temporal
 from returnflow.cli import prepare_database, redacted, run_async
+from returnflow.codec import CodecError, new_key_entry, parse_keys
 from returnflow.settings import Settings
 from returnflow.temporal_binaries import TemporalBinaryNotFound, temporal_cli_path
 from store.api_keys import Role, create_api_key, role_for_key
@@ -92,6 +97,7 @@ def temporal_server(settings: Settings) -> Component:
         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
         "--log-level", "warn",
         "--namespace", settings.temporal_namespace,
+        "--ui-codec-endpoint", api_url(settings) + "/codec",  # the UI decodes payloads through the API
     ]  # fmt: skip
     for name, kind in SEARCH_ATTRIBUTES.items():
         argv += ["--search-attribute", f"{name}={kind}"]
@@ -149,7 +155,8 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     for name, info in Settings.model_fields.items():
         variable = info.validation_alias if isinstance(info.validation_alias, str) else f"RETURNFLOW_{name.upper()}"
-        env[variable] = str(getattr(settings, name))
+        value = getattr(settings, name)
+        env[variable] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
     if settings.log_format == "auto" and sys.stdout.isatty():
         env["RETURNFLOW_LOG_FORMAT"] = "console"  # their output goes through a pipe, but ends up on a terminal
     env["PYTHONUNBUFFERED"] = "1"
@@ -242,6 +249,30 @@ async def _usable_keys(url: str, stored: dict[str, dict[str, str]]) -> dict[str,
     return keys
 
 
+def with_dev_codec(settings: Settings) -> Settings:
+    """The stack's encryption set-up: the configured keys, else a dev key kept in the data folder.
+
+    Temporal UI in the browser cannot send an API key, so unless told otherwise the
+    stack lets the local UI decode without one (RETURNFLOW_CODEC_ALLOW_ANONYMOUS_LOCAL).
+    """
+    update: dict[str, object] = {}
+    if "codec_allow_anonymous_local" not in settings.model_fields_set:
+        update["codec_allow_anonymous_local"] = True
+    if not settings.codec_keys.get_secret_value().strip():
+        path = settings.data_dir / "dev-codec-keys"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as file:
+                file.write(new_key_entry("dev1") + "\n")
+        keys = path.read_text().strip()
+        try:
+            parse_keys(keys)
+        except CodecError as error:
+            raise StackError(f"{path}: {error} (fix it, or delete the data folder to start afresh)") from None
+        update["codec_keys"] = SecretStr(keys)
+    return settings.model_copy(update=update)
+
+
 # --- running them ------------------------------------------------------------------------------
 
 
@@ -282,6 +313,7 @@ class Stack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         url = settings.effective_database_url
         self.say(f"data in {settings.data_dir}; app database {redacted(url)}")
+        self.settings = with_dev_codec(settings)
         try:
             prepare_database(settings)
             return ensure_dev_keys(settings)
@@ -422,6 +454,7 @@ def banner(settings: Settings, keys: dict[str, str]) -> str:
             f"  API           {api_url(settings)}",
             f"  API docs      {api_url(settings)}/docs",
             f"  Temporal UI   http://{connect_host(temporal_host)}:{settings.temporal_ui_port}",
+            f"  Codec server  {api_url(settings)}/codec  (Temporal UI decrypts payloads through it)",
             f"  Sandbox       {settings.sandbox_url}",
             f"  Data          {settings.data_dir}  (delete it to start afresh)",
             "",

@@ -34,6 +34,10 @@ from worker import build_worker
 from workflows.messages import SEARCH_ATTRIBUTES
 
 POSTGRES_URL = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Payloads are encrypted (returnflow/codec.py): every test client, worker and replayer uses this fixed key,
+# so histories recorded by the tests replay. Set here, before any Settings is read.
+TEST_CODEC_KEYS = "test:pZmvRwajTVbCy7xbbVYHSpdQPP0vOV+U+IlbKAkrQOU="
+os.environ["RETURNFLOW_CODEC_KEYS"] = TEST_CODEC_KEYS
 
 
 @asynccontextmanager

@@ -18,7 +18,8 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 def order_body(**overrides: Any) -> dict[str, Any]:
     """A delivered two-line order as the order system would PUT it (JSON-ready)."""
     body: dict[str, Any] = {
-        "customer_id": "C1",
+        # A new customer each time: a shared one would soon look like a serial returner to the risk score.
+        "customer_id": "C-" + secrets.token_hex(4),
         "currency": "USD",
         "placed_at": (NOW - timedelta(days=5)).isoformat(),
         "fulfillment_status": "delivered",

@@ -13,19 +13,13 @@ scans arrive as Signals, and ``view`` is the Query of the current state.
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from decimal import Decimal
-from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from activities import messages as act
     from domain.policy import Evaluation, evaluate, refusal_errors
-    from domain.refunds import allocate_refund, refund_idempotency_key
     from domain.returns import (
         CANCELABLE_STATUSES,
         FINAL_STATUSES,
@@ -35,12 +29,12 @@ with workflow.unsafe.imports_passed_through():
         Inspection,
         Logistics,
         Refund,
-        RefundPart,
         ReturnLine,
         ReturnView,
         Status,
         TimelineEntry,
     )
+    from workflows.calls import partner, store
     from workflows.messages import (
         INELIGIBLE,
         INVALID_INPUT,
@@ -51,32 +45,13 @@ with workflow.unsafe.imports_passed_through():
         ReviewDecision,
         StartReturn,
     )
+    from workflows.payout import pay_out
 
 # How long a parcel may travel before a person is asked to look.
 TRANSIT_SLA = timedelta(days=30)
 
-STORE_CALL_TIMEOUT = timedelta(seconds=15)
-PARTNER_CALL_TIMEOUT = timedelta(seconds=30)
-# Partners get a day to come back, retried with backoff; after that a person must act.
-PARTNER_GIVE_UP_AFTER = timedelta(days=1)
-PARTNER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
-
-T = TypeVar("T")
-
 # Scan events mapped to how far the parcel has got.
 SCAN_STAGE = {"picked_up": 1, "in_transit": 1, "delivered": 2}
-
-
-async def _store(activity: str, arg: BaseModel) -> None:
-    """A short database write, run as a local activity (no extra round trip through the server)."""
-    await workflow.execute_local_activity(activity, arg, start_to_close_timeout=STORE_CALL_TIMEOUT)
-
-
-async def _partner(activity: str, arg: BaseModel, result_type: type[T] | None = None) -> T:
-    """A call to a partner, retried with backoff for up to a day."""
-    return await workflow.execute_activity(
-        activity, arg, result_type=result_type, start_to_close_timeout=PARTNER_CALL_TIMEOUT,
-        schedule_to_close_timeout=PARTNER_GIVE_UP_AFTER, retry_policy=PARTNER_RETRY)
 
 
 class ReturnStopped(Exception):
@@ -118,7 +93,7 @@ class ReturnWorkflow:
             raise problem
         view = self._open_view(evaluation)
         try:
-            await _store(act.OPEN_RETURN, act.OpenReturn(view=view, revision=self._next_revision(),
+            await store(act.OPEN_RETURN, act.OpenReturn(view=view, revision=self._next_revision(),
                                                          units={ln.line_id: ln.quantity for ln in view.lines},
                                                          request=start.request))
         except ActivityError as failure:
@@ -145,15 +120,36 @@ class ReturnWorkflow:
     async def _forward(self, evaluation: Evaluation) -> None:
         if evaluation.outcome == "needs_review":
             await self._await_review()
-        if not evaluation.keep_item:
-            await self._book_shipment()
-            await self._await_scan(1, self._ship_by_timeout(), on_timeout=self._expire)
-            await self._transition(Status.IN_TRANSIT)
-            await self._await_scan(2, TRANSIT_SLA, on_timeout=self._escalate_transit)
-            await self._transition(Status.RECEIVED)
-            await self._await_inspection()
-            await self._intake()
-        await self._refund()
+        if not evaluation.ships_back:
+            await self._revoke_virtual_goods()
+            await self._refund(show_pending=True)
+            return
+        trigger = self._refund_trigger()
+        await self._book_shipment()
+        await self._await_scan(1, self._ship_by_timeout(), on_timeout=self._expire)
+        await self._transition(Status.IN_TRANSIT)
+        if trigger == "first_scan" and not await self._refund(show_pending=False):
+            return
+        await self._await_scan(2, TRANSIT_SLA, on_timeout=self._escalate_transit)
+        await self._transition(Status.RECEIVED)
+        await self._revoke_virtual_goods()
+        if trigger == "receipt" and not await self._refund(show_pending=False):
+            return
+        await self._await_inspection()
+        await self._intake()
+        if trigger == "inspection":
+            await self._refund(show_pending=True)
+        else:
+            await self._transition(Status.COMPLETED, "received, inspected and refunded")
+
+    def _refund_trigger(self) -> str:
+        """When money goes back. A deposit waits for inspection; virtual goods for the physical part."""
+        trigger = self._start.policy.refund_trigger
+        if self.view_model.refund.holds:
+            return "inspection"
+        if trigger == "first_scan" and self._virtual_lines():
+            return "receipt"
+        return trigger
 
     async def _await_review(self) -> None:
         await self._transition(Status.UNDER_REVIEW)
@@ -170,7 +166,7 @@ class ReturnWorkflow:
     async def _book_shipment(self) -> None:
         self._stop_if_canceled()
         view = self.view_model
-        booked = await _partner(
+        booked = await partner(
             act.BOOK_SHIPMENT,
             act.BookShipment(return_id=view.id, order_id=view.order_id, method=view.logistics.method,
                              pickup_slot=self._pickup_slot()),
@@ -203,7 +199,7 @@ class ReturnWorkflow:
         view = self.view_model
         items = [act.IntakeItem(sku=ln.sku, quantity=ln.quantity, condition=ln.condition or "",
                                 disposition=ln.disposition or "") for ln in view.lines]
-        await _partner(act.WAREHOUSE_INTAKE, act.WarehouseIntake(return_id=view.id, lines=items))
+        await partner(act.WAREHOUSE_INTAKE, act.WarehouseIntake(return_id=view.id, lines=items))
 
     def _settle_holds(self) -> str:
         """A deposit comes back when every item arrived as sold; otherwise the merchant keeps it."""
@@ -219,37 +215,45 @@ class ReturnWorkflow:
                 notes.append(f"deposit of {hold.amount} {refund.currency} kept: items not as sold")
         return "; ".join(notes)
 
-    async def _refund(self) -> None:
+    async def _refund(self, show_pending: bool) -> bool:
+        """Pay the return out; True when paid. With ``show_pending`` it ends the saga ``completed``."""
         self._stop_if_canceled()
-        view = self.view_model
-        refund = view.refund
-        held_back = self._settle_holds()
-        refund.parts = [
-            RefundPart(payment_id=payment.payment_id, amount=amount,
-                       idempotency_key=refund_idempotency_key(view.id, payment.payment_id))
-            for payment, amount in allocate_refund(refund.amount, self._start.order.payments)
-        ]
-        await self._transition(Status.REFUND_PENDING, held_back)
-        payments = {p.payment_id: p for p in self._start.order.payments}
-        for part in refund.parts:
-            try:
-                issued = await _partner(
-                    act.REFUND_PAYMENT,
-                    act.RefundPayment(return_id=view.id, idempotency_key=part.idempotency_key,
-                                      payment_id=part.payment_id, amount=part.amount, currency=refund.currency,
-                                      provider_ref=payments[part.payment_id].provider_ref),
-                    act.RefundIssued)
-            except ActivityError as failure:
-                part.status = refund.status = "failed"
-                await self._escalate(f"refund to {part.payment_id} failed: {failure.cause or failure}")
-                return
-            part.status, part.provider_refund_id = "succeeded", issued.refund_id
-        if sum((p.amount for p in refund.parts), Decimal(0)) < refund.amount:
-            refund.status = "failed"
-            await self._escalate("the order's payments do not cover the refund")
-            return
-        refund.status = "succeeded"
-        await self._transition(Status.COMPLETED, f"refunded {refund.amount} {refund.currency}")
+        view, policy = self.view_model, self._start.policy
+        held_back = self._settle_holds() if self._inspection is not None else ""
+        if show_pending:
+            await self._transition(Status.REFUND_PENDING, held_back)
+        outcome = await pay_out(view, self._start.order.payments,
+                                as_store_credit=self._start.request.resolution == "store_credit",
+                                fall_back_to_store_credit=policy.refund_failure_fallback == "store_credit")
+        if not outcome.paid:
+            view.refund.status = "failed"
+            await store(act.OPEN_TICKET, act.OpenTicket(
+                dedupe_key=f"refund_failed:{view.id}", kind="refund_failed", return_id=view.id,
+                summary=outcome.problem or "refund failed"))
+            await self._escalate(outcome.problem or "refund failed")
+            return False
+        view.refund.status = "succeeded"
+        paid = f"paid {view.refund.amount} {view.refund.currency}" + (
+            " as store credit" if view.refund.method == "store_credit" else "")
+        note = "; ".join([paid, *outcome.notes])
+        if show_pending:
+            await self._transition(Status.COMPLETED, note)
+        else:
+            await self._note(note)
+        return True
+
+    def _virtual_lines(self) -> list[act.EntitlementLine]:
+        kinds = {line.line_id: line.kind for line in self._start.order.lines}
+        return [act.EntitlementLine(line_id=ln.line_id, sku=ln.sku, quantity=ln.quantity)
+                for ln in self.view_model.lines if kinds.get(ln.line_id) == "virtual"]
+
+    async def _revoke_virtual_goods(self) -> None:
+        lines = self._virtual_lines()
+        if lines:
+            view = self.view_model
+            await partner(act.REVOKE_ENTITLEMENTS,
+                          act.RevokeEntitlements(return_id=view.id, order_id=view.order_id, lines=lines))
+            await self._note(f"revoked {len(lines)} digital entitlement(s)")
 
     # ---- compensation -----------------------------------------------------
 
@@ -269,10 +273,10 @@ class ReturnWorkflow:
         await self._transition(Status.CANCELED, "the workflow was cancelled")
 
     async def _release_units(self) -> None:
-        await _store(act.RELEASE_UNITS, act.ReturnRef(return_id=self.view_model.id))
+        await store(act.RELEASE_UNITS, act.ReturnRef(return_id=self.view_model.id))
 
     async def _cancel_shipment(self, tracking_number: str) -> None:
-        await _partner(act.CANCEL_SHIPMENT,
+        await partner(act.CANCEL_SHIPMENT,
                        act.CancelShipment(return_id=self.view_model.id, tracking_number=tracking_number))
 
     # ---- waiting ----------------------------------------------------------
@@ -320,12 +324,22 @@ class ReturnWorkflow:
         view.status, view.updated_at = status, workflow.now()
         view.timeline.append(TimelineEntry(status=status, at=view.updated_at, note=note))
         self._show(status, note)
-        await _store(act.SAVE_RETURN, act.SnapshotOfReturn(view=view, revision=self._next_revision()))
+        await self._save()
 
     def _show(self, status: Status, note: str) -> None:
         """What operators see in Temporal UI: the status as a search attribute and as current details."""
         workflow.upsert_search_attributes([RETURN_STATUS.value_set(status.value)])
         workflow.set_current_details(f"**{status.value}** {note}".strip())
+
+    async def _note(self, note: str) -> None:
+        """A timeline entry that does not change the status."""
+        view = self.view_model
+        view.updated_at = workflow.now()
+        view.timeline.append(TimelineEntry(status=view.status, at=view.updated_at, note=note))
+        await self._save()
+
+    async def _save(self) -> None:
+        await store(act.SAVE_RETURN, act.SnapshotOfReturn(view=self.view_model, revision=self._next_revision()))
 
     async def _escalate(self, note: str) -> None:
         self.view_model.priority = "high"
@@ -341,19 +355,22 @@ class ReturnWorkflow:
             lines.append(ReturnLine(line_id=wanted.line_id, quantity=wanted.quantity, reason=wanted.reason,
                                     liability=judged.liability, unit_price=ordered.unit_price, sku=ordered.sku))
         approved = evaluation.outcome in ("auto_approved", "approved")
+        store_credit = request.resolution == "store_credit"
         self._stage = Status.APPROVED if approved else Status.REQUESTED
         timeline = [TimelineEntry(status=Status.REQUESTED, at=start.requested_at, note="")]
         if approved:
             timeline.append(TimelineEntry(status=Status.APPROVED, at=now, note="; ".join(evaluation.rules)))
         return ReturnView(
             id=start.return_id, order_id=order.order_id, customer_id=order.customer_id,
-            type="refund_only" if evaluation.keep_item else "return",
+            type="return" if evaluation.ships_back else "refund_only",
             status=Status.APPROVED if approved else Status.REQUESTED,
             lines=lines,
             decision=Decision(outcome=evaluation.outcome, rules=evaluation.rules, risk=evaluation.risk,
                               risk_reasons=evaluation.risk_reasons),
-            logistics=Logistics(method="none" if evaluation.keep_item else request.logistics.method),
-            refund=Refund(amount=evaluation.refund_estimate, currency=order.currency, fees=evaluation.fees,
+            logistics=Logistics(method=request.logistics.method if evaluation.ships_back else "none"),
+            refund=Refund(method="store_credit" if store_credit else "original",
+                          amount=evaluation.store_credit_estimate if store_credit else evaluation.refund_estimate,
+                          currency=order.currency, fees=evaluation.fees,
                           holds=[Hold(amount=evaluation.deposit)] if evaluation.deposit else []),
             timeline=timeline, policy_version=start.policy_version, created_at=start.requested_at, updated_at=now,
         )

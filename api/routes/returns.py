@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 
 from api.auth import Caller, allow
 from api.deps import AppSettings, Session, Temporal
+from api.idempotency import idempotent_id
 from api.problems import Problem
 from api.request_log import bind_return
 from api.workflow_calls import problem_for_rpc_error, problem_for_update_failure, update_return
@@ -46,7 +47,9 @@ async def _judge(request: Request, body: ReturnRequest) -> tuple[StartReturn, Ev
         risk = assess(await customer_history(session, order.customer_id, since), policy.risk)
     # The address stays in the store (the carrier activity reads it); it never enters workflow history.
     without_address = order.model_copy(update={"shipping_address": None})
-    start = StartReturn(return_id="ret_" + secrets.token_hex(10), order=without_address, request=body, policy=policy,
+    # With an Idempotency-Key the id comes from it: a retry after a crash finds the workflow already started.
+    return_id = idempotent_id(request, "ret_") or "ret_" + secrets.token_hex(10)
+    start = StartReturn(return_id=return_id, order=without_address, request=body, policy=policy,
                         policy_version=version, requested_at=now, already_returned=claimed, risk=risk)
     return start, evaluate(order, body, policy, now, risk=risk, already_returned=claimed)
 

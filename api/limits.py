@@ -1,0 +1,156 @@
+"""Limits on what one request, and one caller, may ask of the API.
+
+- ``BodySizeLimit``: a body over ``max_body_bytes`` is refused with 413, whether
+  its ``Content-Length`` says so up front or it streams past the limit.
+- ``limit_creation``: a per-caller token bucket on the POSTs that create something
+  (``CREATING_ROUTES``), answering 429 with ``Retry-After`` when it is empty.
+
+The buckets live in this process's memory: each API process counts on its own,
+so behind N processes a caller may create up to N times the configured rate.
+That is fine for one API process; several would need a shared counter (e.g. in
+the database or Redis) to enforce the rate exactly.
+"""
+
+import math
+import re
+import time
+from collections.abc import Callable
+
+from fastapi import Request
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.idempotency import caller_scope
+from api.problems import Problem, problem_response
+
+# Route templates (as declared) of the POSTs that create something.
+CREATING_ROUTES = re.compile(r"/v1/(returns|webhook-endpoints|customer-sessions)|/v1/returns/\{[^/}]+\}/dispute")
+# How much more than the limit we read (and discard) before answering 413, so the client gets to read the
+# answer instead of a connection reset; past this the connection is simply closed after the answer.
+DRAIN_BYTES = 1024 * 1024
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while reading a body that has grown past the limit; answered as 413 problem+json."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.max_bytes <= 0:
+            await self.app(scope, receive, send)
+            return
+        declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
+        if declared is not None:
+            if not declared.isdigit():
+                await problem_response(400, "Content-Length is not a number")(scope, receive, send)
+                return
+            if int(declared) > self.max_bytes:
+                await _drain(receive, int(declared) <= self.max_bytes + DRAIN_BYTES)
+                await problem_response(413, BodyTooLarge(self.max_bytes).detail)(scope, receive, send)
+                return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    if message.get("more_body", False):
+                        await _drain(receive, True, budget=DRAIN_BYTES)
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, watched)
+        except BodyTooLarge as too_large:
+            if started:
+                raise
+            await problem_response(413, too_large.detail)(scope, receive, send)
+
+
+async def _drain(receive: Receive, worth_it: bool, budget: int = DRAIN_BYTES) -> None:
+    """Read and drop the rest of the body (up to ``budget`` bytes)."""
+    if not worth_it:
+        return
+    drained = 0
+    while drained <= budget:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        drained += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+class TokenBuckets:
+    """One token bucket per caller: ``burst`` tokens, refilled at ``per_minute`` a minute.
+
+    In memory, for one process (see the module docstring). Buckets that have
+    refilled completely carry no information and are dropped when the map grows.
+    """
+
+    def __init__(self, per_minute: float, burst: int, *, clock: Callable[[], float] = time.monotonic,
+                 max_callers: int = 10_000) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(max(burst, 1))
+        self.clock = clock
+        self.max_callers = max_callers
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, caller: str) -> float:
+        """Take a token: 0 if there was one, else the seconds until there will be."""
+        now = self.clock()
+        tokens, at = self._buckets.get(caller, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        if tokens >= 1:
+            self._buckets[caller] = (tokens - 1, now)
+            if len(self._buckets) > self.max_callers:
+                self._forget_full(now)
+            return 0.0
+        self._buckets[caller] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+    def _forget_full(self, now: float) -> None:
+        full_after = self.burst / self.rate
+        for caller, (_, at) in list(self._buckets.items()):
+            if now - at >= full_after:
+                del self._buckets[caller]
+
+
+async def limit_creation(request: Request) -> None:
+    """App-wide dependency: the creation rate limit, for the routes in ``CREATING_ROUTES`` only."""
+    if request.method != "POST":
+        return
+    route = request.scope.get("route")
+    if not CREATING_ROUTES.fullmatch(getattr(route, "path_format", "")):
+        return
+    settings = request.app.state.settings
+    if settings.create_rate_per_minute <= 0:
+        return
+    who = await caller_scope(request.scope)
+    if who is None:
+        return  # the route's authentication answers 401
+    buckets: TokenBuckets | None = getattr(request.app.state, "creation_buckets", None)
+    if buckets is None:
+        buckets = request.app.state.creation_buckets = TokenBuckets(
+            settings.create_rate_per_minute, settings.create_rate_burst)
+    wait = buckets.take(who)
+    if wait > 0:
+        raise Problem(429, f"too many creations; at most {settings.create_rate_per_minute:g} a minute "
+                           f"(bursts of {settings.create_rate_burst}) per caller",
+                      headers={"Retry-After": str(max(1, math.ceil(wait)))})

@@ -1,0 +1,68 @@
+"""Clocks: wall time, CPU time of this process and of its children, percentiles."""
+
+import math
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Usage:
+    """What a phase cost: wall seconds, and CPU seconds of this process and of each child by name."""
+
+    wall_s: float = 0.0
+    python_cpu_s: float = 0.0
+    children_cpu_s: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"wall_s": round(self.wall_s, 2), "bench_process_cpu_s": round(self.python_cpu_s, 2),
+                **{f"{name}_cpu_s": round(cpu, 2) for name, cpu in sorted(self.children_cpu_s.items())}}
+
+
+async def measured(job: Any) -> tuple[Any, Usage]:
+    """Await ``job``; also return the wall time and the CPU spent meanwhile."""
+    cpu, children, start = time.process_time(), children_cpu_seconds(), time.perf_counter()
+    value = await job
+    wall = time.perf_counter() - start
+    after = children_cpu_seconds()
+    spent = {name: after[name] - children.get(name, 0.0) for name in after}
+    return value, Usage(wall_s=wall, python_cpu_s=time.process_time() - cpu, children_cpu_s=spent)
+
+
+def children_cpu_seconds() -> Counter[str]:
+    """CPU seconds (user + system) of this process's live children, by command name; empty off Linux."""
+    totals: Counter[str] = Counter()
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        entries = list(Path("/proc").iterdir())
+    except (OSError, ValueError, AttributeError):
+        return totals
+    me = os.getpid()
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == me:  # fields: state, ppid, ..., utime (12th), stime (13th)
+            totals["worker" if name.startswith("python") else name] += (int(fields[11]) + int(fields[12])) / ticks
+    return totals
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """Mean, p50, p95 and max of durations given in seconds, in milliseconds (nearest rank)."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def rank(p: float) -> float:
+        return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
+
+    return {"mean": round(sum(ordered) / len(ordered) * 1000, 1), "p50": round(rank(0.50) * 1000, 1),
+            "p95": round(rank(0.95) * 1000, 1), "max": round(ordered[-1] * 1000, 1)}

@@ -1,0 +1,44 @@
+"""The money ledger: every refund, store credit, fee and kept deposit, tied to its return."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.money import Amount, from_minor_units, to_minor_units
+from store.tables import LedgerEntry
+
+
+class MoneyLine(BaseModel):
+    """A ledger row as ``GET /v1/returns/{id}`` shows it."""
+
+    kind: str
+    amount: Amount
+    currency: str
+    payment_id: str | None
+    provider_ref: str | None
+    credit_note: str | None
+    idempotency_key: str
+    created_at: datetime
+
+
+async def record_movement(session: AsyncSession, return_id: str, order_id: str, *, idempotency_key: str, kind: str,
+                          amount: Decimal, currency: str, payment_id: str | None = None,
+                          provider_ref: str | None = None, credit_note: str | None = None) -> None:
+    """Add the row unless its idempotency key is already in the ledger."""
+    if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)):
+        return
+    session.add(LedgerEntry(
+        idempotency_key=idempotency_key, return_id=return_id, order_id=order_id, kind=kind,
+        payment_id=payment_id, amount_minor=to_minor_units(amount, currency), currency=currency,
+        provider_ref=provider_ref, credit_note=credit_note, created_at=datetime.now(UTC)))
+
+
+async def money_lines(session: AsyncSession, return_id: str) -> list[MoneyLine]:
+    rows = (await session.scalars(
+        select(LedgerEntry).where(LedgerEntry.return_id == return_id).order_by(LedgerEntry.id))).all()
+    return [MoneyLine(kind=row.kind, amount=from_minor_units(row.amount_minor, row.currency), currency=row.currency,
+                      payment_id=row.payment_id, provider_ref=row.provider_ref, credit_note=row.credit_note,
+                      idempotency_key=row.idempotency_key, created_at=row.created_at) for row in rows]

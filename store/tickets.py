@@ -1,0 +1,62 @@
+"""Tickets: work for a person (failed refunds, mismatches, SLA breaches, disputes)."""
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.tables import Ticket
+
+
+class TicketView(BaseModel):
+    id: str
+    kind: str
+    return_id: str | None
+    status: str
+    summary: str
+    details: dict[str, Any]
+    created_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+def _view(row: Ticket) -> TicketView:
+    return TicketView.model_validate(row, from_attributes=True)
+
+
+async def open_ticket(session: AsyncSession, *, kind: str, summary: str, return_id: str | None = None,
+                      details: dict[str, Any] | None = None, dedupe_key: str | None = None) -> TicketView:
+    """Open a ticket; with ``dedupe_key``, a second call for the same cause returns the first ticket."""
+    if dedupe_key:
+        existing = await session.scalar(select(Ticket).where(Ticket.dedupe_key == dedupe_key))
+        if existing:
+            return _view(existing)
+    row = Ticket(id="tkt_" + secrets.token_hex(8), dedupe_key=dedupe_key, kind=kind, return_id=return_id,
+                 status="open", summary=summary[:500], details=details or {}, created_at=datetime.now(UTC),
+                 resolved_at=None, resolution=None)
+    session.add(row)
+    await session.flush()
+    return _view(row)
+
+
+async def list_tickets(session: AsyncSession, status: str | None, return_id: str | None,
+                       limit: int) -> list[TicketView]:
+    query = select(Ticket)
+    if status:
+        query = query.where(Ticket.status == status)
+    if return_id:
+        query = query.where(Ticket.return_id == return_id)
+    rows = (await session.scalars(query.order_by(Ticket.created_at.desc()).limit(limit))).all()
+    return [_view(row) for row in rows]
+
+
+async def resolve_ticket(session: AsyncSession, ticket_id: str, resolution: str) -> TicketView | None:
+    row = await session.get(Ticket, ticket_id, with_for_update=True)
+    if row is None:
+        return None
+    if row.status != "resolved":
+        row.status, row.resolved_at, row.resolution = "resolved", datetime.now(UTC), resolution
+    return _view(row)

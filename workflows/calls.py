@@ -1,0 +1,36 @@
+"""How workflow code calls activities: store writes as local activities, partners with retries."""
+
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+STORE_CALL_TIMEOUT = timedelta(seconds=15)
+PARTNER_CALL_TIMEOUT = timedelta(seconds=30)
+# Partners get a day to come back, retried with backoff; after that a person must act.
+PARTNER_GIVE_UP_AFTER = timedelta(days=1)
+PARTNER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+
+T = TypeVar("T")
+
+
+async def store(activity: str, arg: BaseModel) -> None:
+    """A short database write, run as a local activity (no extra round trip through the server)."""
+    await workflow.execute_local_activity(activity, arg, start_to_close_timeout=STORE_CALL_TIMEOUT)
+
+
+async def partner(activity: str, arg: BaseModel, result_type: type[T] | None = None) -> T:
+    """A call to a partner, retried with backoff for up to a day."""
+    return await workflow.execute_activity(
+        activity, arg, result_type=result_type, start_to_close_timeout=PARTNER_CALL_TIMEOUT,
+        schedule_to_close_timeout=PARTNER_GIVE_UP_AFTER, retry_policy=PARTNER_RETRY)
+
+
+def refused_by_partner(failure: ActivityError) -> bool:
+    """The partner answered no (card closed, declined): retrying cannot help, another way might."""
+    return isinstance(failure.cause, ApplicationError) and failure.cause.non_retryable

@@ -1,0 +1,113 @@
+"""Paying a return out: to the original tenders or as store credit, then into the ledger.
+
+Every call carries a key derived from the return id and the step, so a replay
+or a retry can never pay twice. A tender that refuses (a closed card) falls
+back to store credit when the policy allows it.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import messages as act
+    from domain.orders import Payment
+    from domain.refunds import allocate_refund, refund_idempotency_key
+    from domain.returns import RefundPart, ReturnView
+    from workflows.calls import partner, refused_by_partner, store
+
+STORE_CREDIT = "store_credit"
+LEDGER_PATCH = "money-ledger"
+
+
+@dataclass
+class PayOutResult:
+    paid: bool
+    notes: list[str] = field(default_factory=list)
+    problem: str | None = None
+
+
+async def pay_out(view: ReturnView, payments: list[Payment], as_store_credit: bool,
+                  fall_back_to_store_credit: bool) -> PayOutResult:
+    refund = view.refund
+    result = PayOutResult(paid=True)
+    if as_store_credit:
+        refund.parts = [_store_credit_part(view.id, "store_credit", refund.amount)]
+    else:
+        refund.parts = [RefundPart(payment_id=payment.payment_id, amount=amount,
+                                   idempotency_key=refund_idempotency_key(view.id, payment.payment_id))
+                        for payment, amount in allocate_refund(refund.amount, payments)]
+        if sum((part.amount for part in refund.parts), Decimal(0)) < refund.amount:
+            return PayOutResult(paid=False, problem="the order's payments do not cover the refund")
+    by_id = {payment.payment_id: payment for payment in payments}
+    for part in list(refund.parts):
+        failure = await _try_to_pay(view, part, by_id)
+        if failure is None:
+            continue
+        if not (fall_back_to_store_credit and part.payment_id != STORE_CREDIT and refused_by_partner(failure)):
+            result = PayOutResult(paid=False, problem=f"paying {part.amount} to {part.payment_id} failed: "
+                                                      f"{failure.cause or failure}")
+            break
+        instead = _store_credit_part(view.id, f"fallback:{part.payment_id}", part.amount)
+        refund.parts.append(instead)
+        if await _try_to_pay(view, instead, by_id) is not None:
+            result = PayOutResult(paid=False, problem=f"{part.payment_id} refused the refund and store credit "
+                                                      f"could not be issued either")
+            break
+        result.notes.append(f"{part.payment_id} refused the refund ({failure.cause}); "
+                            f"{part.amount} {refund.currency} paid as store credit instead")
+    # Whatever was paid is in the ledger, even when a later part failed. Returns that were already
+    # paying out before the ledger existed replay without it (their history has no such step).
+    if workflow.patched(LEDGER_PATCH):
+        await store(act.RECORD_MONEY, act.RecordMoney(return_id=view.id, order_id=view.order_id,
+                                                      movements=ledger_movements(view)))
+    return result
+
+
+def _store_credit_part(return_id: str, step: str, amount: Decimal) -> RefundPart:
+    return RefundPart(payment_id=STORE_CREDIT, amount=amount, idempotency_key=f"{return_id}:{step}")
+
+
+async def _try_to_pay(view: ReturnView, part: RefundPart, payments: dict[str, Payment]) -> ActivityError | None:
+    try:
+        await _pay_part(view, part, payments)
+    except ActivityError as failure:
+        part.status = "failed"
+        return failure
+    return None
+
+
+async def _pay_part(view: ReturnView, part: RefundPart, payments: dict[str, Payment]) -> None:
+    currency = view.refund.currency
+    if part.payment_id == STORE_CREDIT:
+        issued = await partner(act.ISSUE_STORE_CREDIT, act.IssueStoreCredit(
+            return_id=view.id, customer_id=view.customer_id, idempotency_key=part.idempotency_key,
+            amount=part.amount, currency=currency), act.StoreCreditIssued)
+        part.provider_refund_id = issued.store_credit_id
+    else:
+        refunded = await partner(act.REFUND_PAYMENT, act.RefundPayment(
+            return_id=view.id, idempotency_key=part.idempotency_key, payment_id=part.payment_id,
+            amount=part.amount, currency=currency, provider_ref=payments[part.payment_id].provider_ref),
+            act.RefundIssued)
+        part.provider_refund_id = refunded.refund_id
+    part.status = "succeeded"
+
+
+def ledger_movements(view: ReturnView) -> list[act.MoneyMovement]:
+    """What the return moved, as ledger rows: money out (with a credit note each), fees and kept deposits."""
+    refund, movements = view.refund, []
+    paid = [part for part in refund.parts if part.status == "succeeded"]
+    for number, part in enumerate(paid, start=1):
+        movements.append(act.MoneyMovement(
+            idempotency_key=part.idempotency_key, kind="store_credit" if part.payment_id == STORE_CREDIT else "refund",
+            amount=part.amount, currency=refund.currency,
+            payment_id=None if part.payment_id == STORE_CREDIT else part.payment_id,
+            provider_ref=part.provider_refund_id, credit_note=f"CN-{view.id}-{number}"))
+    movements += [act.MoneyMovement(idempotency_key=f"{view.id}:fee:{fee.kind}", kind="fee", amount=-fee.amount,
+                                    currency=refund.currency) for fee in refund.fees if fee.amount]
+    movements += [act.MoneyMovement(idempotency_key=f"{view.id}:deposit_kept", kind="deposit_kept",
+                                    amount=-hold.amount, currency=refund.currency)
+                  for hold in refund.holds if hold.status == "kept"]
+    return movements
