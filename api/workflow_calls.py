@@ -2,23 +2,46 @@
 
 from typing import Any
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.messages import NOT_RETURNABLE
 from api.problems import Problem
 from domain.returns import ReturnView
 from workflows.messages import INELIGIBLE, INVALID_INPUT, STATUS_CONFLICT
 
-STATUS_FOR_ERROR_TYPE = {STATUS_CONFLICT: 409, INVALID_INPUT: 422, INELIGIBLE: 422}
+STATUS_FOR_ERROR_TYPE = {STATUS_CONFLICT: 409, INVALID_INPUT: 422, INELIGIBLE: 422, NOT_RETURNABLE: 422}
+
+
+# The server's word when the workflow closed in the same task that failed the update.
+UPDATE_OUTLIVED_BY_WORKFLOW = "AcceptedUpdateCompletedWorkflow"
 
 
 def problem_for_update_failure(failure: WorkflowUpdateFailedError) -> Problem:
-    cause = failure.cause
-    if isinstance(cause, ApplicationError) and cause.type in STATUS_FOR_ERROR_TYPE:
-        errors = [d for d in cause.details if isinstance(d, dict)]
-        return Problem(STATUS_FOR_ERROR_TYPE[cause.type], cause.message, errors)
+    return _problem_for_cause(failure.cause)
+
+
+def _problem_for_cause(cause: BaseException | None) -> Problem:
+    """The first business error along the failure's cause chain decides the answer."""
+    error = cause
+    while error is not None:
+        if isinstance(error, ApplicationError) and error.type in STATUS_FOR_ERROR_TYPE:
+            errors = [d for d in error.details if isinstance(d, dict)]
+            return Problem(STATUS_FOR_ERROR_TYPE[error.type], error.message, errors)
+        error = error.__cause__
     return Problem(409, f"the return could not take this change: {cause}")
+
+
+async def explain_update_failure(client: Client, workflow_id: str, failure: WorkflowUpdateFailedError) -> Problem:
+    """Like ``problem_for_update_failure``, but when the workflow ended first, its own failure says why."""
+    cause = failure.cause
+    if isinstance(cause, ApplicationError) and cause.type == UPDATE_OUTLIVED_BY_WORKFLOW:
+        try:
+            await client.get_workflow_handle(workflow_id).result()
+        except WorkflowFailureError as ended:
+            return _problem_for_cause(ended.cause)
+    return _problem_for_cause(cause)
 
 
 def problem_for_rpc_error(error: RPCError) -> Problem:

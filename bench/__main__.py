@@ -127,7 +127,9 @@ def summarize(args: argparse.Namespace, bare: dict[str, Any], orders: Usage, ret
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": {"returns": args.returns, "concurrency": args.concurrency, "bare": args.bare,
                      "poll_interval_s": args.poll_interval,
-                     "worker": "subprocess" if args.worker_process else "in-process", "cpus": os.cpu_count()},
+                     "worker": "subprocess" if args.worker_process else "in-process", "cpus": os.cpu_count(),
+                     # Other work on the machine skews every figure; this says how busy it was at the end.
+                     "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None},
         "returns_per_s": round(per_s, 2),
         "bare_wf_per_s": round(bare["per_s"], 2),
         "ratio": round(per_s / bare["per_s"], 3) if bare["per_s"] else None,
@@ -171,7 +173,7 @@ def print_table(r: dict[str, Any]) -> None:
         ("create p95", f"{create.get('p95', 0):.0f} ms", ""),
     ]
     print(f"\nreturnflow bench: {s['returns']} returns, {s['bare']} bare workflows, concurrency "
-          f"{s['concurrency']}, return worker {s['worker']}, {s['cpus']} CPUs")
+          f"{s['concurrency']}, return worker {s['worker']}, {s['cpus']} CPUs, load {s['load_average_1m']}")
     for name, value, note in rows:
         print(f"  {name:<14} {value:>10}   {note}")
     print("  a return's steps, mean ms: " + ", ".join(f"{k} {v.get('mean', 0):.0f}"

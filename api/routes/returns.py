@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.auth import Caller, allow
@@ -15,17 +16,24 @@ from api.deps import AppSettings, Session, Temporal
 from api.idempotency import idempotent_id
 from api.problems import Problem
 from api.request_log import bind_return
-from api.workflow_calls import problem_for_rpc_error, problem_for_update_failure, update_return
+from api.workflow_calls import explain_update_failure, problem_for_rpc_error, update_return
+from domain.orders import StrictModel
 from domain.policy import Evaluation, evaluate, refusal_errors
-from domain.returns import CancelRequest, Inspection, ReturnRequest, ReturnView, Status
+from domain.returns import FINAL_STATUSES, CancelRequest, Inspection, ReturnRequest, ReturnView, Status
 from domain.risk import assess
-from store import audit, orders, policies, returns
+from store import audit, ledger, orders, policies, returns, tickets
 from store.customers import customer_history
+from store.ledger import MoneyLine
+from store.tickets import TicketView
 from workflows.messages import ReviewDecision, StartReturn
 from workflows.return_workflow import ReturnWorkflow
 
 router = APIRouter(prefix="/v1/returns", tags=["returns"])
 ReturnId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+class DisputeRequest(StrictModel):
+    message: str = Field(min_length=1, max_length=4000)
 
 
 class ReturnPage(BaseModel):
@@ -75,16 +83,21 @@ async def create_return(body: ReturnRequest, request: Request, temporal: Tempora
     errors = refusal_errors(evaluation, body)
     if errors:
         raise Problem(422, "the return is not eligible", errors)
+    # With an Idempotency-Key the return id is derived from it: a retry after a timeout reaches the
+    # same workflow (USE_EXISTING) or, once it has ended, is refused a second run (REJECT_DUPLICATE).
     operation = WithStartWorkflowOperation(
         ReturnWorkflow.run, start, id=start.return_id, task_queue=settings.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=f"Return for order {body.order_id}",
     )
     try:
         view: ReturnView = await temporal.execute_update_with_start_workflow(
             ReturnWorkflow.decision, start_workflow_operation=operation)
     except WorkflowUpdateFailedError as failure:
-        raise problem_for_update_failure(failure) from None
+        raise await explain_update_failure(temporal, start.return_id, failure) from None
+    except WorkflowAlreadyStartedError:
+        return await _already_created(request, start.return_id)
     except RPCError as error:
         raise problem_for_rpc_error(error) from None
     if body.override:
@@ -94,14 +107,42 @@ async def create_return(body: ReturnRequest, request: Request, temporal: Tempora
     return view
 
 
-@router.get("/{return_id}", response_model=ReturnView,
+async def _already_created(request: Request, return_id: str) -> ReturnView:
+    """The return a retried request made the first time (its workflow has since ended)."""
+    async with request.app.state.database.sessions() as session:
+        view = await returns.get_return(session, return_id)
+    if view is None:
+        raise Problem(422, "this request was already refused; send a new Idempotency-Key to try again")
+    return view
+
+
+class ReturnWithMoney(ReturnView):
+    money: list[MoneyLine] = Field(default_factory=list, description="The ledger rows: refunds, store credit "
+                                                                     "(each with its credit note), fees, deposits.")
+
+
+@router.get("/{return_id}", response_model=ReturnWithMoney,
             dependencies=[Depends(allow("service", "operator"))])
-async def get_return(return_id: ReturnId, session: Session) -> ReturnView:
+async def get_return(return_id: ReturnId, session: Session) -> ReturnWithMoney:
     bind_return(return_id)
     view = await returns.get_return(session, return_id)
     if view is None:
         raise Problem(404, f"no return {return_id}")
-    return view
+    return ReturnWithMoney(**view.model_dump(), money=await ledger.money_lines(session, return_id))
+
+
+@router.post("/{return_id}/dispute", status_code=201, response_model=TicketView,
+             dependencies=[Depends(allow("service"))])
+async def dispute_return(return_id: ReturnId, body: DisputeRequest, session: Session) -> TicketView:
+    """The customer disagrees with how an ended return was settled: a ticket for an operator. 409 unless ended."""
+    bind_return(return_id)
+    view = await returns.get_return(session, return_id)
+    if view is None:
+        raise Problem(404, f"no return {return_id}")
+    if view.status not in FINAL_STATUSES:
+        raise Problem(409, f"a return that is {view.status.value} has not ended; it cannot be disputed yet")
+    return await tickets.open_ticket(session, kind="dispute", return_id=return_id, summary=body.message[:200],
+                                     details={"message": body.message}, dedupe_key=f"dispute:{return_id}")
 
 
 @router.get("", response_model=ReturnPage, dependencies=[Depends(allow("service", "operator"))])
