@@ -390,7 +390,9 @@ class ReturnWorkflow:
 
     # ---- handlers ---------------------------------------------------------
 
-    @workflow.update
+    # A refused return's workflow fails in the same task that fails this update; the API then reads
+    # the workflow's failure for the reason (api/workflow_calls.explain_update_failure).
+    @workflow.update(unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def decision(self) -> ReturnView:
         """Answers once the policy has decided (used with Update-with-Start by ``POST /v1/returns``)."""
         await workflow.wait_condition(lambda: self._view is not None or self._refusal is not None)
