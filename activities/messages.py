@@ -89,6 +89,7 @@ class RefundIssued(BaseModel):
 ISSUE_STORE_CREDIT = "issue_store_credit"
 REVOKE_ENTITLEMENTS = "revoke_entitlements"
 RECORD_MONEY = "record_money"
+REFUNDED_SO_FAR = "refunded_so_far"
 OPEN_TICKET = "open_ticket"
 
 
@@ -140,3 +141,12 @@ class OpenTicket(BaseModel):
     return_id: str | None
     summary: str
     details: dict[str, str] = {}
+
+
+class OrderRefunds(BaseModel):
+    order_id: str
+    excluding_return_id: str
+
+
+class RefundedSoFar(BaseModel):
+    per_payment: dict[str, Amount]

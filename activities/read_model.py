@@ -8,11 +8,14 @@ from activities.messages import (
     OPEN_RETURN,
     OPEN_TICKET,
     RECORD_MONEY,
+    REFUNDED_SO_FAR,
     RELEASE_UNITS,
     SAVE_RETURN,
     OpenReturn,
     OpenTicket,
+    OrderRefunds,
     RecordMoney,
+    RefundedSoFar,
     ReturnRef,
     SnapshotOfReturn,
 )
@@ -55,6 +58,12 @@ class ReadModelActivities:
                     payment_id=movement.payment_id, provider_ref=movement.provider_ref,
                     credit_note=movement.credit_note)
 
+    @activity.defn(name=REFUNDED_SO_FAR)
+    async def refunded_so_far(self, query: OrderRefunds) -> RefundedSoFar:
+        async with self._database.sessions() as session:
+            return RefundedSoFar(per_payment=await ledger.refunded_per_payment(
+                session, query.order_id, query.excluding_return_id))
+
     @activity.defn(name=OPEN_TICKET)
     async def open_ticket(self, ticket: OpenTicket) -> None:
         async with self._database.transaction() as session:
@@ -62,4 +71,5 @@ class ReadModelActivities:
                                       details=dict(ticket.details), dedupe_key=ticket.dedupe_key)
 
     def all(self) -> list:
-        return [self.open_return, self.save_return, self.release_units, self.record_money, self.open_ticket]
+        return [self.open_return, self.save_return, self.release_units, self.record_money, self.open_ticket,
+                self.refunded_so_far]

@@ -42,3 +42,16 @@ async def money_lines(session: AsyncSession, return_id: str) -> list[MoneyLine]:
     return [MoneyLine(kind=row.kind, amount=from_minor_units(row.amount_minor, row.currency), currency=row.currency,
                       payment_id=row.payment_id, provider_ref=row.provider_ref, credit_note=row.credit_note,
                       idempotency_key=row.idempotency_key, created_at=row.created_at) for row in rows]
+
+
+async def refunded_per_payment(session: AsyncSession, order_id: str, excluding_return_id: str) -> dict[str, Decimal]:
+    """What the order's other returns refunded to each tender."""
+    rows = (await session.execute(
+        select(LedgerEntry.payment_id, LedgerEntry.amount_minor, LedgerEntry.currency)
+        .where(LedgerEntry.order_id == order_id, LedgerEntry.kind == "refund",
+               LedgerEntry.return_id != excluding_return_id))).all()
+    totals: dict[str, Decimal] = {}
+    for payment_id, amount_minor, currency in rows:
+        if payment_id:
+            totals[payment_id] = totals.get(payment_id, Decimal(0)) + from_minor_units(amount_minor, currency)
+    return totals

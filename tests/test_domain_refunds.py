@@ -120,3 +120,12 @@ def test_two_parts_of_one_refund_never_share_an_idempotency_key_even_if_the_orde
     keys = [refund_idempotency_key("ret_1", payment.payment_id)
             for payment, _ in allocate_refund(Decimal("50.00"), order.payments)]
     assert len(set(keys)) == len(keys)
+
+
+def test_no_tender_gets_back_more_than_it_paid_across_returns():
+    card = Payment(payment_id="card", method="card", amount=Decimal("30.00"))
+    gift = Payment(payment_id="gift", method="gift_card", amount=Decimal("20.00"))
+
+    parts = allocate_refund(Decimal("20.00"), [card, gift], already_refunded={"card": Decimal("25.00")})
+
+    assert [(p.payment_id, amount) for p, amount in parts] == [("card", Decimal("5.00")), ("gift", Decimal("15.00"))]

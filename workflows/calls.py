@@ -19,9 +19,10 @@ PARTNER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_inter
 T = TypeVar("T")
 
 
-async def store(activity: str, arg: BaseModel) -> None:
-    """A short database write, run as a local activity (no extra round trip through the server)."""
-    await workflow.execute_local_activity(activity, arg, start_to_close_timeout=STORE_CALL_TIMEOUT)
+async def store(activity: str, arg: BaseModel, result_type: type[T] | None = None) -> T:
+    """A short database read or write, run as a local activity (no extra round trip through the server)."""
+    return await workflow.execute_local_activity(activity, arg, result_type=result_type,
+                                                 start_to_close_timeout=STORE_CALL_TIMEOUT)
 
 
 async def partner(activity: str, arg: BaseModel, result_type: type[T] | None = None) -> T:

@@ -33,12 +33,18 @@ async def pay_out(view: ReturnView, payments: list[Payment], as_store_credit: bo
                   fall_back_to_store_credit: bool) -> PayOutResult:
     refund = view.refund
     result = PayOutResult(paid=True)
+    # Returns that were already paying out before the ledger existed replay without it.
+    with_ledger = workflow.patched(LEDGER_PATCH)
     if as_store_credit:
         refund.parts = [_store_credit_part(view.id, "store_credit", refund.amount)]
     else:
+        taken = act.RefundedSoFar(per_payment={})
+        if with_ledger:
+            taken = await store(act.REFUNDED_SO_FAR, act.OrderRefunds(
+                order_id=view.order_id, excluding_return_id=view.id), act.RefundedSoFar)
         refund.parts = [RefundPart(payment_id=payment.payment_id, amount=amount,
                                    idempotency_key=refund_idempotency_key(view.id, payment.payment_id))
-                        for payment, amount in allocate_refund(refund.amount, payments)]
+                        for payment, amount in allocate_refund(refund.amount, payments, taken.per_payment)]
         if sum((part.amount for part in refund.parts), Decimal(0)) < refund.amount:
             return PayOutResult(paid=False, problem="the order's payments do not cover the refund")
     by_id = {payment.payment_id: payment for payment in payments}
@@ -58,9 +64,8 @@ async def pay_out(view: ReturnView, payments: list[Payment], as_store_credit: bo
             break
         result.notes.append(f"{part.payment_id} refused the refund ({failure.cause}); "
                             f"{part.amount} {refund.currency} paid as store credit instead")
-    # Whatever was paid is in the ledger, even when a later part failed. Returns that were already
-    # paying out before the ledger existed replay without it (their history has no such step).
-    if workflow.patched(LEDGER_PATCH):
+    # Whatever was paid is in the ledger, even when a later part failed.
+    if with_ledger:
         await store(act.RECORD_MONEY, act.RecordMoney(return_id=view.id, order_id=view.order_id,
                                                       movements=ledger_movements(view)))
     return result
