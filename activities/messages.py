@@ -90,6 +90,7 @@ ISSUE_STORE_CREDIT = "issue_store_credit"
 REVOKE_ENTITLEMENTS = "revoke_entitlements"
 RECORD_MONEY = "record_money"
 REFUNDED_SO_FAR = "refunded_so_far"
+INTERCEPT_ORDER = "intercept_order"
 OPEN_TICKET = "open_ticket"
 
 
@@ -150,3 +151,13 @@ class OrderRefunds(BaseModel):
 
 class RefundedSoFar(BaseModel):
     per_payment: dict[str, Amount]
+
+
+class InterceptOrder(BaseModel):
+    return_id: str
+    order_id: str
+
+
+class Interception(BaseModel):
+    intercepted: bool
+    reason: str = ""

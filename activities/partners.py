@@ -15,12 +15,15 @@ from temporalio.exceptions import ApplicationError
 from activities.messages import (
     BOOK_SHIPMENT,
     CANCEL_SHIPMENT,
+    INTERCEPT_ORDER,
     ISSUE_STORE_CREDIT,
     REFUND_PAYMENT,
     REVOKE_ENTITLEMENTS,
     WAREHOUSE_INTAKE,
     BookShipment,
     CancelShipment,
+    Interception,
+    InterceptOrder,
     IssueStoreCredit,
     RefundIssued,
     RefundPayment,
@@ -33,7 +36,7 @@ from connectors.carrier import Carrier, ShipmentRequest
 from connectors.errors import PartnerRejected
 from connectors.fulfilment import Fulfilment, Revocation
 from connectors.payments import Payments, RefundRequest, StoreCreditRequest
-from connectors.warehouse import IntakeLine, IntakeRequest, Warehouse
+from connectors.warehouse import IntakeLine, IntakeRequest, InterceptRequest, Warehouse
 from store.db import Database
 from store.orders import get_order
 
@@ -101,6 +104,16 @@ class PartnerActivities:
                 idempotency_key=f"{revoke.return_id}:revoke:{line.line_id}", reference=revoke.return_id,
                 order_id=revoke.order_id, line_id=line.line_id, sku=line.sku, quantity=line.quantity)))
 
+    @activity.defn(name=INTERCEPT_ORDER)
+    async def intercept_order(self, order: InterceptOrder) -> Interception:
+        """A refusal here is an answer, not a failure: the parcel has already left."""
+        try:
+            await self._warehouse.intercept(InterceptRequest(
+                idempotency_key=f"{order.return_id}:intercept", reference=order.return_id, order_id=order.order_id))
+        except PartnerRejected as refusal:
+            return Interception(intercepted=False, reason=refusal.message)
+        return Interception(intercepted=True)
+
     def all(self) -> list:
         return [self.book_shipment, self.cancel_shipment, self.warehouse_intake, self.refund_payment,
-                self.issue_store_credit, self.revoke_entitlements]
+                self.issue_store_credit, self.revoke_entitlements, self.intercept_order]

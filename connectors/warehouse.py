@@ -25,8 +25,17 @@ class IntakeResult(BaseModel):
     intake_id: str
 
 
+class InterceptRequest(BaseModel):
+    idempotency_key: str = Field(min_length=1)
+    reference: str = Field(min_length=1, description="The return's id.")
+    order_id: str
+
+
 class Warehouse(Protocol):
     async def intake(self, request: IntakeRequest) -> IntakeResult: ...
+
+    async def intercept(self, request: InterceptRequest) -> None:
+        """Stop an unshipped order; ``PartnerRejected`` when it has already left."""
 
 
 class HttpWarehouse:
@@ -38,3 +47,6 @@ class HttpWarehouse:
     async def intake(self, request: IntakeRequest) -> IntakeResult:
         body = await self._http.call("POST", "/warehouse/intakes", json=request.model_dump(mode="json"))
         return parse_result("warehouse", IntakeResult, body)
+
+    async def intercept(self, request: InterceptRequest) -> None:
+        await self._http.call("POST", "/warehouse/intercepts", json=request.model_dump(mode="json"))

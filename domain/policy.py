@@ -112,6 +112,7 @@ class Evaluation(BaseModel):
     deposit: Amount = Decimal(0)
     keep_item: bool
     ships_back: bool = Field(description="Whether anything must travel back (else refund without logistics).")
+    type: Literal["return", "refund_only", "cancellation"] = "return"
     resolutions: list[str]
     logistics_methods: list[str]
 
@@ -219,13 +220,20 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
     returned = [line for line in lines if line.eligible]
     total = sum((line.amount for line in returned), Decimal(0))
     fees = [fee for line in returned for fee in line.fees]
-    if any(line.liability == "customer" for line in returned) and policy.return_shipping_fee > 0:
+    # Nothing has shipped yet: the order is cancelled, not returned, so nothing is charged.
+    cancellation = eligible and order.fulfillment_status == "unfulfilled"
+    if cancellation:
+        fees = []
+        for line in returned:
+            line.fees, line.refund_estimate = [], line.amount
+        rules.append("the order has not shipped: it is cancelled and refunded in full")
+    elif any(line.liability == "customer" for line in returned) and policy.return_shipping_fee > 0:
         shipping = min(policy.return_shipping_fee, total - _sum(fees))
         fees.append(Fee(kind="return_shipping", amount=shipping))
         rules.append(f"the customer pays {shipping} {order.currency} return shipping (the reason is the customer's)")
     refund = max(total - _sum(fees), Decimal(0))
     keep_item = eligible and total < policy.keep_item_max_amount
-    ships_back = not keep_item and any(_travels_back(order, wanted) for wanted in request.lines)
+    ships_back = not keep_item and not cancellation and any(_travels_back(order, wanted) for wanted in request.lines)
     deposit = Decimal(0)
     review_reasons = []
     if total > policy.auto_approve_max_amount:
@@ -259,6 +267,7 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
         currency=order.currency, fees=fees, refund_estimate=refund,
         store_credit_estimate=refund + percent_of(refund, policy.store_credit_bonus_percent, order.currency),
         deposit=deposit, keep_item=keep_item, ships_back=ships_back,
+        type="cancellation" if cancellation else "return" if ships_back else "refund_only",
         # Exchanges are not carried out by the saga yet.
         resolutions=["refund", "store_credit"],
         logistics_methods=["pickup", "drop_off", "mail"] if ships_back else ["none"],
@@ -275,8 +284,13 @@ def _travels_back(order: Order, wanted: RequestedLine) -> bool:
 
 
 def logistics_problem(evaluation: Evaluation, request: ReturnRequest) -> str | None:
-    """Why the requested logistics method cannot be used, or None when it can."""
+    """Why the requested logistics method cannot be used, or None when it can.
+
+    When nothing travels back the method is not used, so any method is accepted.
+    """
     method = request.logistics.method
+    if not evaluation.ships_back:
+        return None
     if method not in evaluation.logistics_methods:
         offered = ", ".join(evaluation.logistics_methods)
         return f"logistics method {method!r} is not offered for this return (offered: {offered})"

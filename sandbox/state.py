@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-RESOURCES = ("shipments", "refunds", "intakes", "store_credits", "notifications", "revocations")
+RESOURCES = ("shipments", "refunds", "intakes", "store_credits", "notifications", "revocations", "intercepts")
 
 
 class Store:

@@ -216,3 +216,29 @@ async def test_partial_returns_never_refund_more_than_was_paid_and_the_ledger_ba
     ledger = [Decimal(m["amount"]) for ret in returned
               for m in (await api.service.get(f"/v1/returns/{ret['id']}")).json()["money"] if m["kind"] == "refund"]
     assert sorted(ledger) == sorted(refunded), "the ledger matches the payment provider to the cent"
+
+
+async def test_an_unshipped_order_is_intercepted_and_refunded_in_full_at_once(api: Callers) -> None:
+    order_id = await put_order(api, fulfillment_status="unfulfilled", delivered_at=None)
+    body = return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 2, "reason": "changed_mind"}],
+                       logistics={"method": "none"})
+
+    created = (await api.service.post("/v1/returns", json=body)).json()
+    done = await wait_for_status(api, created["id"], "completed")
+
+    assert done["type"] == "cancellation" and done["refund"]["fees"] == []
+    assert [r["amount"] for r in await refunds_for(api, created["id"])] == ["39.98"]
+    intercepts = (await api.sandbox.get("/warehouse/intercepts", params={"reference": created["id"]})).json()
+    assert len(intercepts["items"]) == 1
+
+
+async def test_a_cancellation_whose_parcel_already_left_becomes_a_return(api: Callers) -> None:
+    order_id = await put_order(api, fulfillment_status="unfulfilled", delivered_at=None)
+    await api.sandbox.post("/sandbox/faults", json={"operation": "warehouse.intercept", "mode": "decline"})
+
+    created = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
+    shipped = await wait_for_status(api, created["id"], "awaiting_shipment")
+
+    assert shipped["type"] == "return"
+    assert any("already left the warehouse" in entry["note"] for entry in shipped["timeline"])
+    assert await refunds_for(api, created["id"]) == []

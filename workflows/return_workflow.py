@@ -120,7 +120,10 @@ class ReturnWorkflow:
     async def _forward(self, evaluation: Evaluation) -> None:
         if evaluation.outcome == "needs_review":
             await self._await_review()
-        if not evaluation.ships_back:
+        if evaluation.type == "cancellation" and await self._intercepted():
+            await self._refund(show_pending=True)
+            return
+        if not evaluation.ships_back and evaluation.type != "cancellation":
             await self._revoke_virtual_goods()
             await self._refund(show_pending=True)
             return
@@ -141,6 +144,21 @@ class ReturnWorkflow:
             await self._refund(show_pending=True)
         else:
             await self._transition(Status.COMPLETED, "received, inspected and refunded")
+
+    async def _intercepted(self) -> bool:
+        """Ask the warehouse to stop the unshipped order; if it already left, carry on as a return."""
+        self._stop_if_canceled()
+        view = self.view_model
+        answer = await partner(act.INTERCEPT_ORDER, act.InterceptOrder(return_id=view.id, order_id=view.order_id),
+                               act.Interception)
+        if answer.intercepted:
+            await self._note("the warehouse stopped the order before it shipped")
+            return True
+        view.type = "return"
+        requested = self._start.request.logistics.method
+        view.logistics = Logistics(method="mail" if requested == "none" else requested)
+        await self._note(f"the parcel had already left the warehouse ({answer.reason}): continuing as a return")
+        return False
 
     def _refund_trigger(self) -> str:
         """When money goes back. A deposit waits for inspection; virtual goods for the physical part."""
@@ -362,7 +380,7 @@ class ReturnWorkflow:
             timeline.append(TimelineEntry(status=Status.APPROVED, at=now, note="; ".join(evaluation.rules)))
         return ReturnView(
             id=start.return_id, order_id=order.order_id, customer_id=order.customer_id,
-            type="return" if evaluation.ships_back else "refund_only",
+            type=evaluation.type,
             status=Status.APPROVED if approved else Status.REQUESTED,
             lines=lines,
             decision=Decision(outcome=evaluation.outcome, rules=evaluation.rules, risk=evaluation.risk,
