@@ -1,4 +1,7 @@
-"""The worker: runs ReturnWorkflow and its activities for the task queue.
+"""The worker: runs ReturnWorkflow, the housekeeping workflows and their activities for the task queue.
+
+On start it also creates (or updates) the Temporal Schedules of the housekeeping
+workflows (``returnflow/schedules.py``).
 
 ``python worker.py`` reads its settings from the environment (see the README).
 """
@@ -14,26 +17,33 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.housekeeping import HousekeepingActivities
 from activities.partners import PartnerActivities
 from activities.read_model import ReadModelActivities
 from connectors.carrier import HttpCarrier
 from connectors.fulfilment import HttpFulfilment
+from connectors.notifications import HttpNotifications
+from connectors.payment_records import HttpPaymentRecords
 from connectors.payments import HttpPayments
 from connectors.warehouse import HttpWarehouse
 from returnflow.interceptors import LoggingInterceptor
 from returnflow.logging import configure_logging
+from returnflow.schedules import ensure_schedules
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import connect
 from store.db import Database
+from workflows.housekeeping import HOUSEKEEPING_WORKFLOWS
 from workflows.return_workflow import ReturnWorkflow
 
-WORKFLOWS = [ReturnWorkflow]
+WORKFLOWS = [ReturnWorkflow, *HOUSEKEEPING_WORKFLOWS]
 
 
 @asynccontextmanager
 async def build_worker(client: Client, settings: Settings, database: Database) -> AsyncIterator[Worker]:
     """A worker wired to the partners named in ``settings``; the caller runs it."""
-    async with httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as http:
+    # Webhooks go to URLs merchants registered: a client of their own, sharing nothing with the partners'.
+    async with httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as http, \
+            httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as webhook_http:
         partners = PartnerActivities(
             database,
             carrier=HttpCarrier(http, settings.sandbox_url),
@@ -41,11 +51,16 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             payments=HttpPayments(http, settings.sandbox_url),
             fulfilment=HttpFulfilment(http, settings.sandbox_url),
         )
+        housekeeping = HousekeepingActivities(
+            database, settings, webhook_http,
+            notifications=HttpNotifications(http, settings.sandbox_url),
+            payment_records=HttpPaymentRecords(http, settings.sandbox_url),
+        )
         yield Worker(
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=[*ReadModelActivities(database).all(), *partners.all()],
+            activities=[*ReadModelActivities(database).all(), *partners.all(), *housekeeping.all()],
             interceptors=[LoggingInterceptor()],
             graceful_shutdown_timeout=timedelta(seconds=10),
         )
@@ -58,6 +73,7 @@ async def main() -> None:
     client = await connect(settings)
     structlog.get_logger().info("worker starting", task_queue=settings.task_queue,
                                 temporal=settings.temporal_address)
+    await ensure_schedules(client, settings)
     try:
         async with build_worker(client, settings, database) as worker:
             # SIGTERM/SIGINT: stop polling and let running tasks finish (graceful_shutdown_timeout).

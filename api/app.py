@@ -12,9 +12,9 @@ from temporalio.client import Client
 
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodySizeLimit, limit_creation
-from api.problems import install_problem_handlers
+from api.problems import document_problems, install_problem_handlers
 from api.request_log import log_requests
-from api.routes import carrier_events, codec, orders, policy, returns, tickets
+from api.routes import api_keys, carrier_events, codec, customer_sessions, orders, policy, returns, tickets
 from returnflow.logging import configure_logging
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import connect
@@ -57,8 +57,9 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         CORSOnPath, prefix=codec.router.prefix + "/", allow_origins=settings.temporal_ui_origins,
         allow_methods=["POST"], allow_headers=codec.CORS_HEADERS, allow_credentials=True, max_age=600,
     )
-    for module in (orders, returns, carrier_events, policy, tickets, codec):
+    for module in (orders, returns, customer_sessions, carrier_events, policy, tickets, api_keys, codec):
         app.include_router(module.router)
+    document_problems(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -6,6 +6,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger()
@@ -79,6 +80,63 @@ def _our_problem(_: Request, exc: Exception) -> JSONResponse:
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", error=str(exc))
     return problem_response(500, "an unexpected error occurred; it has been logged")
+
+
+class ProblemError(BaseModel):
+    """One thing wrong with the request: a ``field`` (dotted path) or a ``line_id``, a ``code`` and a message."""
+
+    field: str | None = None
+    line_id: str | None = None
+    code: str
+    message: str
+
+
+class ProblemDocument(BaseModel):
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemError] | None = None
+
+
+# The error answers documented on every operation of the API (what each status means: the contract's Conventions).
+DOCUMENTED_PROBLEMS = (400, 401, 403, 404, 409, 413, 422, 429, 503)
+
+
+def document_problems(app: FastAPI, prefixes: tuple[str, ...] = ("/v1/", "/codec/")) -> None:
+    """Declare the problem+json error answers in ``/openapi.json`` for the operations under ``prefixes``.
+
+    FastAPI documents only the success answer and a 422 with its own (unused) schema;
+    this replaces the 422 and adds the others, all as ``application/problem+json``.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        definition = ProblemDocument.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(definition.pop("$defs", {}))
+        components["Problem"] = definition
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith(prefixes):
+                continue
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status in DOCUMENTED_PROBLEMS:
+                    responses[str(status)] = {
+                        "description": TITLES[status],
+                        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    }
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_problem_handlers(app: FastAPI) -> None:

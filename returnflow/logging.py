@@ -11,6 +11,8 @@ import sys
 
 import structlog
 
+QUIET_DRIVERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine")
+
 
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     pretty = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
@@ -38,3 +40,6 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Database drivers log statements with their parameters (customers' details included) at INFO and DEBUG.
+    for driver in QUIET_DRIVERS:
+        logging.getLogger(driver).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))

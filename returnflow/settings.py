@@ -67,6 +67,37 @@ class Settings(BaseSettings):
         "and from the Temporal UI origin. Development only; the dev stack turns it on.",
     )
 
+    session_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Secret that signs customer tokens (HMAC-SHA256); every API process must share it. Empty: a "
+        "random secret per API process, with a warning (development only: tokens die with the process and one "
+        "process does not accept another's).",
+    )
+    session_ttl_minutes: float = Field(
+        15.0, gt=0, le=24 * 60, description="How long a customer token from POST /v1/customer-sessions is valid."
+    )
+    carrier_webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Shared secret carriers sign POST /v1/carrier-events with (Carrier-Signature header). Empty: "
+        "signed events are refused and only service keys may post carrier events.",
+    )
+    carrier_signature_tolerance_seconds: int = Field(
+        300, gt=0, description="How far a Carrier-Signature timestamp may be from now before the event is refused."
+    )
+
+    webhook_delivery_interval_seconds: float = Field(
+        15.0, gt=0, description="How often the DeliverWebhooksWorkflow schedule sends what is due (webhooks and "
+        "customer notifications); applied to the schedule when the worker starts.",
+    )
+    webhook_retry_hours: float = Field(
+        24.0, gt=0, description="How long a webhook delivery is retried (with backoff) after its event before it "
+        "is given up as dead (GET /v1/webhook-deliveries?state=dead).",
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout of one webhook delivery attempt.")
+    notification_max_attempts: int = Field(
+        5, ge=1, description="Attempts at sending one customer notification before it is given up (best effort).",
+    )
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

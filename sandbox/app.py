@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sandbox import carrier, faults, fulfilment, intercepts, notifications, payments, warehouse
+from sandbox import carrier, faults, fulfilment, intercepts, notifications, payments, reservations, warehouse
 from sandbox.errors import SandboxError
 from sandbox.state import Store
 
@@ -45,6 +45,7 @@ def create_app(db_path: str | None = None) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(fulfilment.router)
     app.include_router(intercepts.router)
+    app.include_router(reservations.router)
     app.include_router(faults.router)
 
     @app.get("/health", tags=["sandbox"])

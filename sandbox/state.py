@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-RESOURCES = ("shipments", "refunds", "intakes", "store_credits", "notifications", "revocations", "intercepts")
+RESOURCES = (
+    "shipments", "refunds", "intakes", "store_credits", "notifications", "revocations", "intercepts", "reservations",
+)
 
 
 class Store:
@@ -86,6 +88,13 @@ class Store:
                 " ON CONFLICT(sku) DO UPDATE SET quantity = quantity + excluded.quantity",
                 (sku, quantity),
             )
+
+    def take_stock(self, sku: str, quantity: int) -> bool:
+        """Remove ``quantity`` units if that many are there; False (and nothing taken) otherwise."""
+        with self.transaction():
+            taken = self._conn.execute(
+                "UPDATE stock SET quantity = quantity - ? WHERE sku = ? AND quantity >= ?", (quantity, sku, quantity))
+            return taken.rowcount == 1
 
     def stock(self) -> dict[str, int]:
         with self._lock:

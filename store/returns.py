@@ -11,6 +11,7 @@ from domain.policy import Policy
 from domain.returns import ReturnRequest, ReturnView
 from domain.risk import RiskAssessment
 from domain.simulation import RecordedReturn
+from store import outbox
 from store.db import as_utc
 from store.orders import get_order
 from store.policies import policy_version
@@ -60,7 +61,10 @@ async def save_return(session: AsyncSession, view: ReturnView, revision: int,
                       request: ReturnRequest | None = None) -> None:
     """Write the workflow's view of a return unless a newer revision is already stored.
 
-    ``request`` (what the caller asked for) is kept from the first write on.
+    ``request`` (what the caller asked for) is kept from the first write on. A write
+    that changes the status (the first write included) records its event in the
+    outbox, in the same transaction; a retried write of a stored revision changes
+    nothing, so it announces nothing twice.
     """
     row = await session.get(ReturnRow, view.id, with_for_update=True)
     fields = dict(
@@ -70,9 +74,31 @@ async def save_return(session: AsyncSession, view: ReturnView, revision: int,
     )
     if row is None:
         session.add(ReturnRow(id=view.id, request=request.model_dump(mode="json") if request else None, **fields))
+        await outbox.announce(session, view)
     elif row.revision < revision:
+        status_changed = row.status != view.status.value
         for name, value in fields.items():
             setattr(row, name, value)
+        if status_changed:
+            await outbox.announce(session, view)
+
+
+async def rewrite_return(session: AsyncSession, view: ReturnView) -> str | None:
+    """Drift repair: make the stored row say what the return's workflow says; None when it already does.
+
+    Returns the status it replaced. The revision stays, so the workflow's next write
+    still wins; a changed status is announced like any other.
+    """
+    row = await session.get(ReturnRow, view.id, with_for_update=True)
+    document = view.model_dump(mode="json")
+    if row is None or (row.status == view.status.value and row.document == document):
+        return None
+    previous = row.status
+    row.status, row.document, row.updated_at = view.status.value, document, view.updated_at
+    row.tracking_number = view.logistics.tracking_number
+    if previous != view.status.value:
+        await outbox.announce(session, view)
+    return previous
 
 
 async def get_return(session: AsyncSession, return_id: str) -> ReturnView | None:

@@ -17,6 +17,7 @@ and the token must appear.
 import asyncio
 import contextlib
 import io
+import json
 import logging
 import os
 import secrets
@@ -30,15 +31,21 @@ from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from domain.returns import Status
 from returnflow.logging import configure_logging
 from returnflow.temporal import data_converter
 from returnflow.temporal_binaries import temporal_cli_path
 from tests.api_client import Callers, carrier, put_order, wait_for_status
-from tests.factories import order_body, return_body
+from tests.factories import return_body
+
+ENCRYPTED = b"binary/encrypted"
+# Loggers allowed to carry the token at DEBUG. Empty: returnflow/logging.py keeps the database
+# drivers (which log statements with their parameters) at WARNING whatever the level.
+KNOWN_DEBUG_LEAKS: set[str] = set()
 
 
 @contextlib.contextmanager
-def captured_logs() -> Iterator[io.StringIO]:
+def captured_logs(level: str) -> Iterator[io.StringIO]:
     """Every structlog and standard-library line, rendered as in production (JSON), into a buffer."""
     sink = io.StringIO()
     saved_structlog = structlog.get_config()
@@ -47,7 +54,7 @@ def captured_logs() -> Iterator[io.StringIO]:
     real_stderr = sys.stderr
     sys.stderr = sink  # configure_logging binds its streams to sys.stderr
     try:
-        configure_logging("DEBUG", "json")
+        configure_logging(level, "json")
     finally:
         sys.stderr = real_stderr
     structlog.configure(cache_logger_on_first_use=False)  # no logger keeps the buffer after the test
@@ -79,7 +86,7 @@ def payloads_in(message: object) -> Iterator[Payload]:
             continue
         if field.message_type.GetOptions().map_entry:
             values = value.values()
-        elif field.label == field.LABEL_REPEATED:
+        elif field.is_repeated:
             values = value
         else:
             values = [value]
@@ -88,11 +95,12 @@ def payloads_in(message: object) -> Iterator[Payload]:
                 yield from payloads_in(item)
 
 
+@pytest.mark.parametrize("log_level", ["INFO", "DEBUG"])
 async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
-        api: Callers, local_env: WorkflowEnvironment, capfd: pytest.CaptureFixture[str]) -> None:
+        api: Callers, local_env: WorkflowEnvironment, capfd: pytest.CaptureFixture[str], log_level: str) -> None:
     token = "CANARY-" + secrets.token_hex(8)
     needle = token.encode()
-    with captured_logs() as logs:
+    with captured_logs(log_level) as logs:
         order_id = await put_order(api, shipping_address={
             "name": f"Ada {token}", "line1": f"1 {token} Street", "line2": f"Flat {token}", "city": "London",
             "postal_code": "N1 1AA", "country": "GB", "phone": f"+44 {token}", "email": f"{token}@example.com"})
@@ -123,8 +131,18 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
     assert shown.count(token) == 0
     assert raw_history.count(needle) == 0, "a payload in the history holds the token in clear"
     stored = [payload for event in history.events for payload in payloads_in(event)]
-    assert stored and all(p.metadata.get("encoding") == b"binary/encrypted" for p in stored), \
-        {p.metadata.get("encoding") for p in stored}
+    # Every payload is encrypted but for search attributes (Temporal indexes them; ours carry the status only)
+    # and the SDK's own marker bookkeeping (local activity ids and times, patch ids; results are encrypted).
+    plain = [p for p in stored if p.metadata.get("encoding") != ENCRYPTED]
+    indexed = [(name, p) for event in history.events for name, p in [
+        *event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields.items(),
+        *event.workflow_execution_started_event_attributes.search_attributes.indexed_fields.items()]]
+    bookkeeping = [p for event in history.events if event.HasField("marker_recorded_event_attributes")
+                   for detail, payloads in event.marker_recorded_event_attributes.details.items()
+                   if detail != "result" for p in payloads.payloads]
+    assert len(plain) == len(indexed) + len(bookkeeping), [p.metadata for p in plain]
+    assert {name for name, _ in indexed} <= {"ReturnStatus", "TemporalChangeVersion"}
+    assert {json.loads(p.data) for name, p in indexed if name == "ReturnStatus"} <= {s.value for s in Status}
 
     # What describe shows (memo, search attributes, summary), and the visibility records.
     description = (await handle.describe()).raw_description
@@ -141,19 +159,23 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
     captured = capfd.readouterr()
     log_text = logs.getvalue()
     assert log_text.count("\n") > 10, "the logs were captured"
-    assert log_text.count(token) == 0
+    leaking = {json.loads(line).get("logger") for line in log_text.splitlines() if token in line}
+    assert leaking <= (KNOWN_DEBUG_LEAKS if log_level == "DEBUG" else set()), leaking
     assert captured.out.count(token) == 0 and captured.err.count(token) == 0
 
     # The control: decoded, the same history does hold the token, so the checks above can see it.
     codec = data_converter().payload_codec
     assert codec is not None
-    decoded = await codec.decode(stored)
-    assert any(needle in payload.data for payload in decoded)
+    decoded = b"".join(payload.data for payload in await codec.decode(stored))
+    assert f"call me on {token}".encode() in decoded and f"label says {token}".encode() in decoded
+    assert f"Ada {token}".encode() not in decoded, "the shipping address is not sent into the workflow at all"
     operator_auth = api.operator.headers["authorization"]
     decoded_by_cli = await temporal_cli(
         "workflow", "show", "--workflow-id", return_id, "--output", "json", "--address", address,
         "--namespace", client.namespace,
         "--codec-endpoint", str(api.operator.base_url).rstrip("/") + "/codec", "--codec-auth", operator_auth)
     through_codec_server = WorkflowHistory.from_json(return_id, decoded_by_cli)
-    assert token in decoded_by_cli or any(needle in event.SerializeToString() for event in through_codec_server.events), \
-        "the codec server decoded the history for the CLI"
+    assert token in decoded_by_cli or any(
+        needle in event.SerializeToString() for event in through_codec_server.events
+    ), "the codec server decoded the history for the CLI"
+

@@ -97,7 +97,8 @@ async def test_unknown_key_id_fails_clearly() -> None:
     only_old = EncryptionCodec.from_text(OLD)
     [encrypted] = await after.encode([await clear_payload("x")])
 
-    with pytest.raises(CodecError, match=r"encrypted with key 'k2', which is not in RETURNFLOW_CODEC_KEYS \(known: k1\)"):
+    expected = r"encrypted with key 'k2', which is not in RETURNFLOW_CODEC_KEYS \(known: k1\)"
+    with pytest.raises(CodecError, match=expected):
         await only_old.decode([encrypted])
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, Field
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.auth import allow
+from api.auth import carrier_or_service
 from api.deps import Session, Temporal
 from api.problems import Problem
 from domain.orders import StrictModel
@@ -31,10 +31,15 @@ class CarrierEventAccepted(BaseModel):
 
 
 @router.post("", status_code=202, response_model=CarrierEventAccepted,
-             dependencies=[Depends(allow("service"))])
+             dependencies=[Depends(carrier_or_service)])
 async def carrier_event(body: CarrierEvent, session: Session,
                         temporal: Temporal) -> CarrierEventAccepted:
-    """Duplicate or late scans are harmless: the return only moves forward."""
+    """Duplicate or late scans are harmless: the return only moves forward.
+
+    Carriers sign the raw body (``Carrier-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
+    "<t>.<body>")>``, timestamp within 5 minutes); a service may post with its API key instead.
+    A forged or stale signature is a 401 and changes nothing.
+    """
     return_id = await returns.find_by_tracking_number(session, body.tracking_number)
     if return_id is None:
         raise Problem(404, f"no return ships with tracking number {body.tracking_number}")

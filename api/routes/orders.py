@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 
-from api.auth import allow
+from api.auth import Caller, allow
 from api.deps import Session
 from api.problems import Problem
 from domain.orders import Order, OrderIn, OrderLine
@@ -44,9 +44,11 @@ async def put_order(order_id: OrderId, body: OrderIn, session: Session, response
     return _present(*found)
 
 
-@router.get("/{order_id}", response_model=OrderOut, dependencies=[Depends(allow("service", "operator"))])
-async def get_order(order_id: OrderId, session: Session) -> OrderOut:
+@router.get("/{order_id}", response_model=OrderOut)
+async def get_order(order_id: OrderId, session: Session,
+                    caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]) -> OrderOut:
+    """A customer may read its own orders only (another's is a 404)."""
     found = await orders.get_order(session, order_id)
-    if found is None:
+    if found is None or not caller.owns(found[0].customer_id):
         raise Problem(404, f"no order {order_id}")
     return _present(*found)

@@ -41,11 +41,23 @@ class ReturnPage(BaseModel):
     next_cursor: str | None
 
 
-async def _judge(request: Request, body: ReturnRequest) -> tuple[StartReturn, Evaluation]:
+class UrgeAccepted(BaseModel):
+    return_id: str
+    accepted: bool
+
+
+def _no_override_for_customers(caller: Caller, body: ReturnRequest) -> None:
+    if caller.role == "customer" and body.override:
+        raise Problem(403, "only staff may override the policy")
+
+
+async def _judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple[StartReturn, Evaluation]:
     """Load what the decision needs and make it; nothing is written."""
     now = datetime.now(UTC)
     async with request.app.state.database.sessions() as session:
         found = await orders.get_order(session, body.order_id)
+        if caller.role == "customer" and (found is None or not caller.owns(found[0].customer_id)):
+            raise Problem(404, f"no order {body.order_id}")
         if found is None:
             raise Problem(422, f"there is no order {body.order_id}",
                           [{"field": "order_id", "code": "unknown_order", "message": "no such order"}])
@@ -64,21 +76,24 @@ async def _judge(request: Request, body: ReturnRequest) -> tuple[StartReturn, Ev
 
 @router.post("/preview", response_model=Evaluation)
 async def preview_return(body: ReturnRequest, request: Request,
-                         _caller: Annotated[Caller, Depends(allow("service", "operator"))]) -> Evaluation:
+                         caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]) -> Evaluation:
     """What the policy would decide for this request, with no side effects."""
-    _, evaluation = await _judge(request, body)
+    _no_override_for_customers(caller, body)
+    _, evaluation = await _judge(request, body, caller)
     return evaluation
 
 
 @router.post("", status_code=201, response_model=ReturnView)
 async def create_return(body: ReturnRequest, request: Request, temporal: Temporal, settings: AppSettings,
-                        caller: Annotated[Caller, Depends(allow("service", "operator"))]) -> ReturnView:
+                        caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]) -> ReturnView:
     """Start the return's workflow and answer with the policy's decision already made.
 
     Staff may set ``override`` (with ``override_reason``) to approve what the policy
-    refuses; the override is written to the audit trail.
+    refuses; the override is written to the audit trail. A customer may create returns for its
+    own orders only (another's is a 404) and may not override (403).
     """
-    start, evaluation = await _judge(request, body)
+    _no_override_for_customers(caller, body)
+    start, evaluation = await _judge(request, body, caller)
     bind_return(start.return_id)
     errors = refusal_errors(evaluation, body)
     if errors:
@@ -93,7 +108,7 @@ async def create_return(body: ReturnRequest, request: Request, temporal: Tempora
     )
     try:
         view: ReturnView = await temporal.execute_update_with_start_workflow(
-            ReturnWorkflow.decision, start_workflow_operation=operation)
+            "decision", start_workflow_operation=operation, result_type=ReturnView)
     except WorkflowUpdateFailedError as failure:
         raise await explain_update_failure(temporal, start.return_id, failure) from None
     except WorkflowAlreadyStartedError:
@@ -121,23 +136,23 @@ class ReturnWithMoney(ReturnView):
                                                                      "(each with its credit note), fees, deposits.")
 
 
-@router.get("/{return_id}", response_model=ReturnWithMoney,
-            dependencies=[Depends(allow("service", "operator"))])
-async def get_return(return_id: ReturnId, session: Session) -> ReturnWithMoney:
+@router.get("/{return_id}", response_model=ReturnWithMoney)
+async def get_return(return_id: ReturnId, session: Session,
+                     caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]) -> ReturnWithMoney:
     bind_return(return_id)
     view = await returns.get_return(session, return_id)
-    if view is None:
+    if view is None or not caller.owns(view.customer_id):
         raise Problem(404, f"no return {return_id}")
     return ReturnWithMoney(**view.model_dump(), money=await ledger.money_lines(session, return_id))
 
 
-@router.post("/{return_id}/dispute", status_code=201, response_model=TicketView,
-             dependencies=[Depends(allow("service"))])
-async def dispute_return(return_id: ReturnId, body: DisputeRequest, session: Session) -> TicketView:
+@router.post("/{return_id}/dispute", status_code=201, response_model=TicketView)
+async def dispute_return(return_id: ReturnId, body: DisputeRequest, session: Session,
+                         caller: Annotated[Caller, Depends(allow("service", "customer"))]) -> TicketView:
     """The customer disagrees with how an ended return was settled: a ticket for an operator. 409 unless ended."""
     bind_return(return_id)
     view = await returns.get_return(session, return_id)
-    if view is None:
+    if view is None or not caller.owns(view.customer_id):
         raise Problem(404, f"no return {return_id}")
     if view.status not in FINAL_STATUSES:
         raise Problem(409, f"a return that is {view.status.value} has not ended; it cannot be disputed yet")
@@ -145,9 +160,10 @@ async def dispute_return(return_id: ReturnId, body: DisputeRequest, session: Ses
                                      details={"message": body.message}, dedupe_key=f"dispute:{return_id}")
 
 
-@router.get("", response_model=ReturnPage, dependencies=[Depends(allow("service", "operator"))])
+@router.get("", response_model=ReturnPage)
 async def list_returns(
     session: Session,
+    caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))],
     status: Status | None = None,
     order_id: Annotated[str | None, Query(max_length=128)] = None,
     customer_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -156,7 +172,11 @@ async def list_returns(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ReturnPage:
-    """Newest first. Pass ``next_cursor`` back as ``cursor`` for the next page."""
+    """Newest first. Pass ``next_cursor`` back as ``cursor`` for the next page. A customer sees its own only."""
+    if caller.customer_id is not None:
+        if customer_id not in (None, caller.customer_id):
+            return ReturnPage(items=[], next_cursor=None)
+        customer_id = caller.customer_id
     where = returns.ReturnFilter(status=status.value if status else None, order_id=order_id,
                                  customer_id=customer_id, created_from=created_from, created_to=created_to)
     try:
@@ -166,29 +186,44 @@ async def list_returns(
     return ReturnPage(items=items, next_cursor=next_cursor)
 
 
-async def _existing(request: Request, return_id: str) -> None:
+async def _existing(request: Request, return_id: str, caller: Caller) -> None:
+    """404 unless the return exists and the caller may see it (a customer: its own)."""
     bind_return(return_id)
     async with request.app.state.database.sessions() as session:
-        if await returns.get_return(session, return_id) is None:
-            raise Problem(404, f"no return {return_id}")
+        view = await returns.get_return(session, return_id)
+    if view is None or not caller.owns(view.customer_id):
+        raise Problem(404, f"no return {return_id}")
 
 
-@router.post("/{return_id}/cancel", response_model=ReturnView, dependencies=[Depends(allow("service"))])
-async def cancel_return(return_id: ReturnId, body: CancelRequest, request: Request, temporal: Temporal) -> ReturnView:
+@router.post("/{return_id}/cancel", response_model=ReturnView)
+async def cancel_return(return_id: ReturnId, body: CancelRequest, request: Request, temporal: Temporal,
+                        caller: Annotated[Caller, Depends(allow("service", "customer"))]) -> ReturnView:
     """Cancel before the parcel moves: the carrier booking is cancelled and the units released. 409 after."""
-    await _existing(request, return_id)
+    await _existing(request, return_id, caller)
     return await update_return(temporal, return_id, "cancel", body)
 
 
-@router.post("/{return_id}/review", response_model=ReturnView, dependencies=[Depends(allow("operator"))])
-async def review_return(return_id: ReturnId, body: ReviewDecision, request: Request,
-                        temporal: Temporal) -> ReturnView:
-    await _existing(request, return_id)
+@router.post("/{return_id}/urge", status_code=202, response_model=UrgeAccepted)
+async def urge_return(return_id: ReturnId, request: Request,
+                      caller: Annotated[Caller, Depends(allow("service", "customer"))]) -> UrgeAccepted:
+    """The customer asks for the return to be hurried. Recorded in the audit trail; the return itself
+    (its status, priority and timeline) does not change."""
+    await _existing(request, return_id, caller)
+    async with request.app.state.database.transaction() as session:
+        await audit.record(session, caller.actor, "return.urge", return_id)
+    return UrgeAccepted(return_id=return_id, accepted=True)
+
+
+@router.post("/{return_id}/review", response_model=ReturnView)
+async def review_return(return_id: ReturnId, body: ReviewDecision, request: Request, temporal: Temporal,
+                        caller: Annotated[Caller, Depends(allow("operator"))]) -> ReturnView:
+    await _existing(request, return_id, caller)
     return await update_return(temporal, return_id, "review", body)
 
 
-@router.post("/{return_id}/inspection", response_model=ReturnView, dependencies=[Depends(allow("operator"))])
-async def inspect_return(return_id: ReturnId, body: Inspection, request: Request, temporal: Temporal) -> ReturnView:
+@router.post("/{return_id}/inspection", response_model=ReturnView)
+async def inspect_return(return_id: ReturnId, body: Inspection, request: Request, temporal: Temporal,
+                         caller: Annotated[Caller, Depends(allow("operator"))]) -> ReturnView:
     """Record each line's condition and disposition; 409 unless the return is ``received``."""
-    await _existing(request, return_id)
+    await _existing(request, return_id, caller)
     return await update_return(temporal, return_id, "inspect", body)

@@ -1,0 +1,480 @@
+"""Activities of the scheduled housekeeping workflows (``workflows/housekeeping.py``).
+
+- ``deliver_webhooks``: POST the due webhook deliveries, signed; record delivered,
+  retry later (backoff) or dead.
+- ``send_customer_notifications``: tell customers about the statuses they care
+  about, through the notifications partner, best effort.
+- ``reconcile_ledger``: the ledger's refunds and store credits against what the
+  payment provider lists; a difference becomes a ticket.
+- ``sweep_stuck_returns``: returns that stayed in a status well past its SLA get
+  an ``sla_breach`` ticket (the return's own workflow is the only one that may move it).
+- ``repair_read_model``: rows of the read model that disagree with their workflow
+  are rewritten from the workflow's own view.
+
+The names and payloads at the top are what the workflows import; each activity is
+idempotent: a retry sends at most what is still due and opens no ticket twice
+(tickets carry a dedupe key).
+"""
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import httpx
+import structlog
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from connectors.errors import PartnerRejected, PartnerUnavailable
+from connectors.notifications import Notification, Notifications
+from connectors.payment_records import PaidOut, PaymentRecords
+from domain.money import from_minor_units
+from domain.policy import Policy
+from domain.returns import FINAL_STATUSES, ReturnView, Status
+from returnflow.settings import Settings
+from store import outbox, returns, tickets
+from store.db import Database, as_utc
+from store.housekeeping import keys_in_ledger, ledger_payouts, open_returns
+from store.policies import policy_version
+from workflows.messages import RETURN_STATUS
+
+log = structlog.get_logger()
+
+# ---- names and payloads (imported by the workflows) ------------------------------
+
+DELIVER_WEBHOOKS = "deliver_webhooks"
+SEND_CUSTOMER_NOTIFICATIONS = "send_customer_notifications"
+RECONCILE_LEDGER = "reconcile_ledger"
+SWEEP_STUCK_RETURNS = "sweep_stuck_returns"
+REPAIR_READ_MODEL = "repair_read_model"
+
+
+class Batch(BaseModel):
+    """How much one activity run takes on."""
+
+    limit: int = 100
+
+
+class DeliverEvents(BaseModel):
+    """Input of DeliverWebhooksWorkflow: batches of ``limit``, at most ``rounds`` of them per run."""
+
+    limit: int = 100
+    rounds: int = 10
+
+
+class DeliveryReport(BaseModel):
+    attempted: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    dead: int = 0
+
+
+class NotificationReport(BaseModel):
+    attempted: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+class DeliverEventsReport(BaseModel):
+    webhooks: DeliveryReport
+    notifications: NotificationReport
+
+
+class ReconcileLedger(BaseModel):
+    """Compare ledger rows written in the last ``window_hours``; a provider record with no ledger row counts
+    only once it is ``grace_hours`` old (a return records its money after every part of its pay-out is done,
+    and a partner call may be retried for a day)."""
+
+    window_hours: float = 7 * 24
+    grace_hours: float = 48
+
+
+class ReconcileReport(BaseModel):
+    ledger_rows: int = 0
+    provider_records: int = 0
+    mismatches: list[str] = []
+
+
+class SweepStuckReturns(BaseModel):
+    batch: int = 500
+
+
+class SweepReport(BaseModel):
+    checked: int = 0
+    stuck: list[str] = []
+
+
+class RepairReadModel(BaseModel):
+    """``grace_seconds``: a workflow whose view changed this recently may still be writing it; left alone."""
+
+    grace_seconds: float = 300
+    batch: int = 200
+
+
+class RepairReport(BaseModel):
+    checked: int = 0
+    repaired: list[str] = []
+    ended: list[str] = []
+    missing: list[str] = []
+
+
+# ---- pure rules ----------------------------------------------------------------
+
+# The workflow escalates a parcel still travelling after 30 days (TRANSIT_SLA); a day more means it did not.
+TRANSIT_LIMIT = timedelta(days=31)
+# A partner step (booking, refund) is retried for up to a day before the workflow escalates.
+PARTNER_STEP_LIMIT = timedelta(days=2)
+# A return stays "requested" only while its decision is being made.
+DECISION_LIMIT = timedelta(hours=1)
+
+
+def sla_deadline(view: ReturnView, policy: Policy) -> datetime | None:
+    """When a return in its current status is overdue: well past the point where its own workflow
+    would have moved it on or escalated. None for ended returns."""
+    since = as_utc(view.updated_at)
+    status = view.status
+    if status in FINAL_STATUSES:
+        return None
+    if status == Status.REQUESTED:
+        return since + DECISION_LIMIT
+    if status in (Status.UNDER_REVIEW, Status.NEEDS_ATTENTION):
+        return since + 2 * timedelta(hours=policy.review_sla_hours)
+    if status == Status.RECEIVED:
+        return since + 2 * timedelta(hours=policy.inspection_sla_hours)
+    if status == Status.AWAITING_SHIPMENT:
+        ship_by = view.logistics.ship_by
+        return (as_utc(ship_by) if ship_by else since + timedelta(days=policy.ship_by_days)) + timedelta(days=1)
+    if status == Status.IN_TRANSIT:
+        return since + TRANSIT_LIMIT
+    return since + PARTNER_STEP_LIMIT  # approved, inspected, refund_pending
+
+
+Problem = Literal["missing_at_provider", "missing_in_ledger", "amount_differs"]
+
+
+@dataclass(frozen=True)
+class Payout:
+    """A ledger row of money paid out, as the reconciliation compares it."""
+
+    idempotency_key: str
+    kind: str  # refund | store_credit
+    amount_minor: int
+    currency: str
+    return_id: str | None
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    problem: Problem
+    kind: str
+    idempotency_key: str
+    return_id: str | None
+    ledger: str | None
+    provider: str | None
+
+    @property
+    def dedupe_key(self) -> str:
+        key = self.idempotency_key
+        if len(key) > 180:
+            key = hashlib.sha256(key.encode()).hexdigest()
+        return f"reconciliation:{self.problem}:{self.kind}:{key}"
+
+    @property
+    def summary(self) -> str:
+        what = {"refund": "refund", "store_credit": "store credit"}.get(self.kind, self.kind)
+        if self.problem == "missing_at_provider":
+            return f"the ledger has a {what} of {self.ledger} ({self.idempotency_key}) the payment provider never made"
+        if self.problem == "missing_in_ledger":
+            return f"the payment provider made a {what} of {self.provider} ({self.idempotency_key}) the ledger lacks"
+        return (f"{what} {self.idempotency_key}: the ledger says {self.ledger}, "
+                f"the payment provider {self.provider}")
+
+
+def _same_amount(row: Payout, record: PaidOut) -> bool:
+    try:
+        theirs = Decimal(record.amount)
+    except InvalidOperation:
+        return False
+    return record.currency.upper() == row.currency.upper() and theirs == from_minor_units(row.amount_minor,
+                                                                                          row.currency)
+
+
+def _show(minor: int, currency: str) -> str:
+    return f"{from_minor_units(minor, currency)} {currency}"
+
+
+def ledger_mismatches(ledger: list[Payout], paid: dict[str, list[PaidOut]]) -> list[Mismatch]:
+    """Ledger rows the provider does not have, or has for another amount."""
+    by_key = {kind: {record.idempotency_key: record for record in records} for kind, records in paid.items()}
+    found = []
+    for row in ledger:
+        record = by_key.get(row.kind, {}).get(row.idempotency_key)
+        ours = _show(row.amount_minor, row.currency)
+        if record is None:
+            found.append(Mismatch("missing_at_provider", row.kind, row.idempotency_key, row.return_id, ours, None))
+            continue
+        if not _same_amount(row, record):
+            found.append(Mismatch("amount_differs", row.kind, row.idempotency_key, row.return_id, ours,
+                                  f"{record.amount} {record.currency}"))
+    return found
+
+
+def provider_candidates(paid: dict[str, list[PaidOut]], since: datetime,
+                        settled_before: datetime) -> list[tuple[str, PaidOut]]:
+    """Provider records old enough that the ledger must have them by now."""
+    return [(kind, record) for kind, records in paid.items() for record in records
+            if since <= as_utc(record.created_at) <= settled_before]
+
+
+def notification_data(view: dict[str, Any]) -> dict[str, Any]:
+    """What a message template may use: the return's facts, no personal data."""
+    refund, logistics = view.get("refund") or {}, view.get("logistics") or {}
+    return {
+        "return_id": view.get("id"), "order_id": view.get("order_id"), "status": view.get("status"),
+        "refund": {"amount": refund.get("amount"), "currency": refund.get("currency"),
+                   "method": refund.get("method")},
+        "logistics": {key: logistics.get(key) for key in ("method", "carrier", "tracking_number", "label_url",
+                                                          "ship_by")},
+    }
+
+
+# ---- the activities ------------------------------------------------------------
+
+DELIVERY_CONCURRENCY = 10
+QUERY_TIMEOUT = timedelta(seconds=5)
+
+
+class HousekeepingActivities:
+    def __init__(self, database: Database, settings: Settings, http: httpx.AsyncClient,
+                 notifications: Notifications, payment_records: PaymentRecords):
+        self._database = database
+        self._settings = settings
+        self._http = http
+        self._notifications = notifications
+        self._payment_records = payment_records
+
+    # -- webhooks --
+
+    @activity.defn(name=DELIVER_WEBHOOKS)
+    async def deliver_webhooks(self, batch: Batch) -> DeliveryReport:
+        """Send the deliveries that are due, ``DELIVERY_CONCURRENCY`` at a time, and record each outcome."""
+        async with self._database.sessions() as session:
+            due = await outbox.due_deliveries(session, datetime.now(UTC), batch.limit)
+        give_up_after = timedelta(hours=self._settings.webhook_retry_hours)
+        gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+        async def deliver(item: outbox.DueDelivery) -> str:
+            async with gate:
+                error = await self._post(item)
+                async with self._database.transaction() as session:
+                    state = await outbox.record_attempt(session, item, error=error, now=datetime.now(UTC),
+                                                        give_up_after=give_up_after)
+            activity.heartbeat()
+            if error is not None:
+                log.info("webhook_attempt_failed", event_id=item.event_id, endpoint_id=item.endpoint_id,
+                         error=error, state=state)
+            return state
+
+        states = await asyncio.gather(*(deliver(item) for item in due))
+        return DeliveryReport(attempted=len(states), delivered=states.count("delivered"),
+                              retrying=states.count("pending"), dead=states.count("dead"))
+
+    async def _post(self, item: outbox.DueDelivery) -> str | None:
+        """One attempt; None when the endpoint acknowledged (2xx), else what went wrong."""
+        headers = {"content-type": "application/json", "user-agent": "returnflow-webhooks/1",
+                   outbox.SIGNATURE_HEADER: outbox.sign(item.secret, int(time.time()), item.body),
+                   outbox.EVENT_ID_HEADER: item.event_id}
+        try:
+            response = await self._http.post(item.url, content=item.body, headers=headers,
+                                             timeout=self._settings.webhook_timeout_seconds, follow_redirects=False)
+        except Exception as exc:  # any failure to deliver is one failed attempt, never a failed batch
+            return f"{type(exc).__name__}: {exc}"[:1000]
+        if 200 <= response.status_code < 300:
+            return None
+        return f"HTTP {response.status_code}: {response.text[:200]}"
+
+    # -- customer notifications --
+
+    @activity.defn(name=SEND_CUSTOMER_NOTIFICATIONS)
+    async def send_customer_notifications(self, batch: Batch) -> NotificationReport:
+        """Oldest first, one at a time. The event id is the idempotency key, so a retry never sends twice.
+
+        A partner that cannot answer ends the run (the next run tries again); after
+        ``notification_max_attempts`` attempts, or a refusal, the message is given up.
+        """
+        async with self._database.sessions() as session:
+            due = await outbox.due_notifications(session, batch.limit)
+        report = NotificationReport()
+        for item in due:
+            view = item.view
+            final, error = False, None
+            try:
+                await self._notifications.send(Notification(
+                    idempotency_key=item.event_id, reference=str(view["id"]), customer_id=str(view["customer_id"]),
+                    template=f"return_{item.status}", data=notification_data(view)))
+            except PartnerRejected as refusal:
+                final, error = True, str(refusal)
+            except PartnerUnavailable as failure:
+                final, error = item.attempts + 1 >= self._settings.notification_max_attempts, str(failure)
+            async with self._database.transaction() as session:
+                state = await outbox.record_notification(session, item, error=error, final=final,
+                                                         now=datetime.now(UTC))
+            activity.heartbeat()
+            report.attempted += 1
+            report.sent += state == "sent"
+            report.retrying += state == "pending"
+            report.failed += state == "failed"
+            if state == "failed":
+                log.warning("customer_notification_given_up", event_id=item.event_id, error=error)
+            if state == "pending":
+                log.info("notifications_unavailable", event_id=item.event_id, error=error)
+                break
+        return report
+
+    # -- ledger reconciliation --
+
+    @activity.defn(name=RECONCILE_LEDGER)
+    async def reconcile_ledger(self, run: ReconcileLedger) -> ReconcileReport:
+        now = datetime.now(UTC)
+        since = now - timedelta(hours=run.window_hours)
+        try:
+            paid = {"refund": await self._payment_records.refunds(),
+                    "store_credit": await self._payment_records.store_credits()}
+        except PartnerRejected as refusal:
+            raise ApplicationError(str(refusal), type=refusal.code, non_retryable=True) from None
+        activity.heartbeat()
+        async with self._database.sessions() as session:
+            ledger = [Payout(row.idempotency_key, row.kind, row.amount_minor, row.currency, row.return_id)
+                      for row in await ledger_payouts(session, since)]
+            candidates = provider_candidates(paid, since, now - timedelta(hours=run.grace_hours))
+            known = await keys_in_ledger(session, (record.idempotency_key for _, record in candidates))
+        mismatches = ledger_mismatches(ledger, paid) + [
+            Mismatch("missing_in_ledger", kind, record.idempotency_key, record.reference, None,
+                     f"{record.amount} {record.currency}")
+            for kind, record in candidates if record.idempotency_key not in known]
+        async with self._database.transaction() as session:
+            for mismatch in mismatches:
+                await tickets.open_ticket(
+                    session, kind="reconciliation", summary=mismatch.summary, return_id=mismatch.return_id,
+                    dedupe_key=mismatch.dedupe_key,
+                    details={"problem": mismatch.problem, "kind": mismatch.kind,
+                             "idempotency_key": mismatch.idempotency_key, "ledger": mismatch.ledger,
+                             "provider": mismatch.provider})
+        if mismatches:
+            log.warning("ledger_reconciliation_mismatches", count=len(mismatches))
+        return ReconcileReport(ledger_rows=len(ledger), provider_records=sum(len(r) for r in paid.values()),
+                               mismatches=[m.dedupe_key for m in mismatches])
+
+    # -- stuck returns --
+
+    @activity.defn(name=SWEEP_STUCK_RETURNS)
+    async def sweep_stuck_returns(self, run: SweepStuckReturns) -> SweepReport:
+        now = datetime.now(UTC)
+        report = SweepReport()
+        policies: dict[int, Policy] = {}
+        after = ""
+        while True:
+            async with self._database.transaction() as session:
+                rows = await open_returns(session, after, run.batch, updated_before=now - DECISION_LIMIT)
+                for row in rows:
+                    view = ReturnView.model_validate(row.document)
+                    if view.policy_version not in policies:
+                        policies[view.policy_version] = await policy_version(session, view.policy_version)
+                    deadline = sla_deadline(view, policies[view.policy_version])
+                    report.checked += 1
+                    if deadline is None or now <= deadline:
+                        continue
+                    since = as_utc(view.updated_at).isoformat()
+                    await tickets.open_ticket(
+                        session, kind="sla_breach", return_id=view.id,
+                        dedupe_key=f"sla_breach:{view.id}:{view.status.value}",
+                        summary=f"{view.id} has been {view.status.value} since {since}, past its SLA "
+                                f"({deadline.isoformat()}); its workflow has not moved it on",
+                        details={"status": view.status.value, "since": since, "deadline": deadline.isoformat()})
+                    report.stuck.append(view.id)
+            activity.heartbeat(after)
+            if len(rows) < run.batch:
+                break
+            after = rows[-1].id
+        if report.stuck:
+            log.warning("stuck_returns", count=len(report.stuck))
+        return report
+
+    # -- drift repair --
+
+    @activity.defn(name=REPAIR_READ_MODEL)
+    async def repair_read_model(self, run: RepairReadModel) -> RepairReport:
+        client = activity.client()
+        report = RepairReport()
+        after = ""
+        while True:
+            async with self._database.sessions() as session:
+                rows = [(row.id, row.status) for row in await open_returns(session, after, run.batch)]
+            for return_id, stored_status in rows:
+                report.checked += 1
+                await self._repair_one(client, return_id, stored_status, run, report)
+            activity.heartbeat(after)
+            if len(rows) < run.batch:
+                break
+            after = rows[-1][0]
+        return report
+
+    async def _repair_one(self, client: Client, return_id: str, stored_status: str, run: RepairReadModel,
+                          report: RepairReport) -> None:
+        handle = client.get_workflow_handle(return_id, result_type=ReturnView)
+        try:
+            described = await handle.describe(rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                log.warning("read_model_without_workflow", return_id=return_id, status=stored_status)
+                report.missing.append(return_id)
+            else:
+                log.warning("drift_check_failed", return_id=return_id, error=str(error))
+            return
+        view: ReturnView | None = None
+        try:
+            if described.status == WorkflowExecutionStatus.RUNNING:
+                # The workflow shows its status as a search attribute: no need to ask it when they agree.
+                shown = described.typed_search_attributes.get(RETURN_STATUS)
+                if shown is None or shown == stored_status:
+                    return
+                view = await handle.query("view", result_type=ReturnView, rpc_timeout=QUERY_TIMEOUT)
+                if view is None or view.status.value == stored_status:
+                    return
+                if as_utc(view.updated_at) > datetime.now(UTC) - timedelta(seconds=run.grace_seconds):
+                    return  # its own write of this change may still be on the way
+            elif described.status == WorkflowExecutionStatus.COMPLETED:
+                view = await handle.result(rpc_timeout=QUERY_TIMEOUT)
+            else:
+                view = await handle.query("view", result_type=ReturnView, rpc_timeout=QUERY_TIMEOUT)
+        except Exception as error:  # a query needs a worker; the next run tries again
+            log.warning("drift_check_failed", return_id=return_id, error=f"{type(error).__name__}: {error}")
+        ended_badly = described.status not in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)
+        async with self._database.transaction() as session:
+            if view is not None:
+                replaced = await returns.rewrite_return(session, view)
+                if replaced is not None:
+                    log.warning("read_model_repaired", return_id=return_id, was=replaced, now=view.status.value,
+                                workflow=described.status.name if described.status else None)
+                    report.repaired.append(return_id)
+            status_now = view.status if view is not None else Status(stored_status)
+            if ended_badly and status_now not in FINAL_STATUSES:
+                state = described.status.name.lower() if described.status else "unknown"
+                await tickets.open_ticket(
+                    session, kind="workflow_ended", return_id=return_id, dedupe_key=f"workflow_ended:{return_id}",
+                    summary=f"the workflow of {return_id} ended ({state}) while the return is "
+                            f"{status_now.value}; a person must finish it",
+                    details={"workflow_status": state, "return_status": status_now.value})
+                report.ended.append(return_id)
+
+    def all(self) -> list:
+        return [self.deliver_webhooks, self.send_customer_notifications, self.reconcile_ledger,
+                self.sweep_stuck_returns, self.repair_read_model]

@@ -1,0 +1,104 @@
+"""Webhook endpoints (service) and their deliveries (service, operator: the dead letters).
+
+Events are ``return.<status>`` (``return.approved``, ``return.completed``,
+``return.needs_attention``…), one per status change of a return, each with a
+unique ``id``. How they are sent and signed: ``store/outbox.py``.
+"""
+
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, Field, field_validator
+
+from api.auth import allow
+from api.deps import Session
+from api.problems import Problem
+from domain.orders import StrictModel
+from store import outbox
+from store.outbox import CreatedEndpoint, DeliveryView, EndpointView
+
+router = APIRouter(tags=["webhooks"])
+
+EventType = Literal[outbox.EVENT_TYPES]  # type: ignore[valid-type]
+EndpointId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+class EndpointIn(StrictModel):
+    url: str = Field(min_length=1, max_length=2048, description="Where events are POSTed: an http(s) URL.")
+    events: list[EventType] = Field(min_length=1, max_length=len(outbox.EVENT_TYPES),
+                                    description="The event types to receive, e.g. return.approved.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials")
+        if parts.fragment:
+            raise ValueError("must not have a #fragment")
+        return url
+
+    @field_validator("events")
+    @classmethod
+    def _unique(cls, events: list[str]) -> list[str]:
+        return list(dict.fromkeys(events))
+
+
+class EndpointPage(BaseModel):
+    items: list[EndpointView]
+    next_cursor: str | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryView]
+    next_cursor: str | None
+
+
+@router.post("/v1/webhook-endpoints", status_code=201, response_model=CreatedEndpoint,
+             dependencies=[Depends(allow("service"))])
+async def create_endpoint(body: EndpointIn, session: Session) -> CreatedEndpoint:
+    """Subscribe a URL to event types. The answer carries the signing ``secret`` (``whsec_…``); it is shown
+    this once, keep it: every delivery carries ``Returnflow-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
+    "<t>.<body>")>``."""
+    return await outbox.create_endpoint(session, body.url, list(body.events))
+
+
+@router.get("/v1/webhook-endpoints", response_model=EndpointPage, dependencies=[Depends(allow("service"))])
+async def list_endpoints(session: Session, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                         cursor: Annotated[str | None, Query(max_length=500)] = None) -> EndpointPage:
+    """Active endpoints, newest first; secrets are never shown again."""
+    try:
+        items, next_cursor = await outbox.list_endpoints(session, limit, cursor)
+    except outbox.BadCursor as error:
+        raise Problem(400, str(error)) from None
+    return EndpointPage(items=items, next_cursor=next_cursor)
+
+
+@router.delete("/v1/webhook-endpoints/{endpoint_id}", status_code=204, response_class=Response,
+               dependencies=[Depends(allow("service"))])
+async def delete_endpoint(endpoint_id: EndpointId, session: Session) -> Response:
+    """Stop sending to the endpoint; what it has not received yet is dropped, its delivery history kept."""
+    if not await outbox.disable_endpoint(session, endpoint_id):
+        raise Problem(404, f"no webhook endpoint {endpoint_id}")
+    return Response(status_code=204)
+
+
+@router.get("/v1/webhook-deliveries", response_model=DeliveryPage,
+            dependencies=[Depends(allow("service", "operator"))])
+async def list_deliveries(session: Session, state: Literal["pending", "delivered", "dead"] | None = None,
+                          endpoint_id: Annotated[str | None, Query(max_length=40)] = None,
+                          limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                          cursor: Annotated[str | None, Query(max_length=500)] = None) -> DeliveryPage:
+    """Deliveries, newest event first; ``?state=dead`` lists the dead letters (given up after the retry period)."""
+    try:
+        items, next_cursor = await outbox.list_deliveries(session, state, endpoint_id, limit, cursor)
+    except outbox.BadCursor as error:
+        raise Problem(400, str(error)) from None
+    return DeliveryPage(items=items, next_cursor=next_cursor)
+
+
+__all__ = ["router", "datetime"]

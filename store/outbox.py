@@ -1,0 +1,316 @@
+"""The event outbox, webhook endpoints and their deliveries, and customer notifications.
+
+Every status change of a return's read model writes one ``OutboxEvent`` in the
+same transaction as the change (``announce``, called by ``store.returns``), with
+one ``WebhookDelivery`` per active endpoint subscribed to its type and, for the
+statuses a customer hears about, one ``CustomerNotification``. Nothing is sent
+here: ``DeliverWebhooksWorkflow`` (scheduled every few seconds) takes what is due
+and sends it (``activities.housekeeping``).
+
+A signed delivery is ``POST <url>`` with the body ``{"id", "type", "created_at",
+"data"}`` and ``Returnflow-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
+"<t>.<body>")>``; ``verify_signature`` is the recipe a receiver follows.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.returns import ReturnView, Status
+from store.db import as_utc
+from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery, WebhookEndpoint
+
+EVENT_TYPES: tuple[str, ...] = tuple(f"return.{status.value}" for status in Status)
+# What the customer is told about; the other statuses are internal steps.
+CUSTOMER_FACING = frozenset({Status.APPROVED, Status.AWAITING_SHIPMENT, Status.RECEIVED, Status.COMPLETED,
+                             Status.REJECTED, Status.CANCELED, Status.EXPIRED})
+
+SIGNATURE_HEADER = "Returnflow-Signature"
+EVENT_ID_HEADER = "Returnflow-Event-Id"
+# Backoff between failed attempts: 30 s, 1 min, 2 min, … at most an hour, ±10 % jitter.
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(hours=1)
+
+
+def event_type(status: Status) -> str:
+    return f"return.{status.value}"
+
+
+async def announce(session: AsyncSession, view: ReturnView) -> str:
+    """Record the event "this return is now ``view.status``" with its deliveries; the caller's transaction commits.
+
+    Returns the event id.
+    """
+    now = datetime.now(UTC)
+    kind = event_type(view.status)
+    event = OutboxEvent(id="evt_" + secrets.token_hex(16), type=kind, return_id=view.id,
+                        payload=view.model_dump(mode="json"), created_at=now)
+    session.add(event)
+    await session.flush()  # the deliveries reference the event
+    subscribed = (await session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None)))).all()
+    for endpoint in subscribed:
+        if kind in endpoint.events:
+            session.add(WebhookDelivery(event_id=event.id, endpoint_id=endpoint.id, state="pending", attempts=0,
+                                        next_attempt_at=now, last_error=None, delivered_at=None))
+    if view.status in CUSTOMER_FACING:
+        session.add(CustomerNotification(event_id=event.id, state="pending", attempts=0, last_error=None,
+                                         sent_at=None))
+    return event.id
+
+
+# ---- signing -------------------------------------------------------------------
+
+
+def event_body(event: OutboxEvent) -> bytes:
+    """The exact bytes POSTed (and signed) for an event."""
+    document = {"id": event.id, "type": event.type,
+                "created_at": as_utc(event.created_at).isoformat().replace("+00:00", "Z"), "data": event.payload}
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``Returnflow-Signature`` header value for ``body`` sent at ``timestamp`` (unix seconds)."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify_signature(secret: str, header: str, body: bytes, now: datetime | None = None,
+                     tolerance: timedelta = timedelta(minutes=5)) -> bool:
+    """What a receiver does: recompute the HMAC over ``"<t>.<raw body>"``, compare in constant time,
+    and refuse a timestamp too far from its own clock (a replayed request)."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    moment = now or datetime.now(UTC)
+    if abs(moment.timestamp() - timestamp) > tolerance.total_seconds():
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def backoff(failed_attempts: int, rng: random.Random | None = None) -> timedelta:
+    """How long to wait after the ``failed_attempts``-th failure: 30 s doubling, capped at an hour, ±10 %."""
+    exponent = max(failed_attempts - 1, 0)
+    delay = LONGEST_RETRY if exponent > 16 else min(FIRST_RETRY * 2 ** exponent, LONGEST_RETRY)
+    return delay * (rng or random).uniform(0.9, 1.1)
+
+
+# ---- endpoints -----------------------------------------------------------------
+
+
+class EndpointView(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+
+
+class CreatedEndpoint(EndpointView):
+    secret: str
+
+
+def _endpoint_view(row: WebhookEndpoint) -> EndpointView:
+    return EndpointView(id=row.id, url=row.url, events=list(row.events), created_at=row.created_at)
+
+
+async def create_endpoint(session: AsyncSession, url: str, events: list[str]) -> CreatedEndpoint:
+    row = WebhookEndpoint(id="whe_" + secrets.token_hex(12), url=url, events=events,
+                          secret="whsec_" + secrets.token_urlsafe(32), created_at=datetime.now(UTC),
+                          disabled_at=None)
+    session.add(row)
+    await session.flush()
+    return CreatedEndpoint(secret=row.secret, **_endpoint_view(row).model_dump())
+
+
+async def list_endpoints(session: AsyncSession, limit: int, cursor: str | None) -> tuple[list[EndpointView],
+                                                                                        str | None]:
+    """Active endpoints, newest first (keyset on created_at, id); no secrets."""
+    query = select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))
+    if cursor:
+        created, endpoint_id = decode_cursor(cursor, 2)
+        after = datetime.fromisoformat(created)
+        query = query.where(or_(WebhookEndpoint.created_at < after,
+                                and_(WebhookEndpoint.created_at == after, WebhookEndpoint.id < endpoint_id)))
+    rows = (await session.scalars(query.order_by(WebhookEndpoint.created_at.desc(), WebhookEndpoint.id.desc())
+                                  .limit(limit + 1))).all()
+    page = rows[:limit]
+    next_cursor = encode_cursor(as_utc(page[-1].created_at).isoformat(), page[-1].id) if len(rows) > limit else None
+    return [_endpoint_view(row) for row in page], next_cursor
+
+
+async def disable_endpoint(session: AsyncSession, endpoint_id: str) -> bool:
+    """Stop sending to an endpoint; its pending deliveries are dropped, delivered and dead ones kept."""
+    row = await session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
+    if row is None or row.disabled_at is not None:
+        return False
+    row.disabled_at = datetime.now(UTC)
+    await session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id,
+                                                        WebhookDelivery.state == "pending"))
+    return True
+
+
+# ---- deliveries ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    event_id: str
+    endpoint_id: str
+    url: str
+    secret: str
+    body: bytes
+    event_created_at: datetime
+    attempts: int
+
+
+async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[DueDelivery]:
+    """Pending deliveries whose time has come, oldest first, to active endpoints."""
+    rows = (await session.execute(
+        select(WebhookDelivery, OutboxEvent, WebhookEndpoint)
+        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now,
+               WebhookEndpoint.disabled_at.is_(None))
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_id)
+        .limit(limit)
+    )).all()
+    return [DueDelivery(event_id=delivery.event_id, endpoint_id=delivery.endpoint_id, url=endpoint.url,
+                        secret=endpoint.secret, body=event_body(event), event_created_at=as_utc(event.created_at),
+                        attempts=delivery.attempts) for delivery, event, endpoint in rows]
+
+
+async def record_attempt(session: AsyncSession, due: DueDelivery, *, error: str | None, now: datetime,
+                         give_up_after: timedelta) -> str:
+    """Write the outcome of one attempt; returns the delivery's new state (delivered, pending or dead)."""
+    attempts = due.attempts + 1
+    values: dict[str, Any]
+    if error is None:
+        values = dict(state="delivered", attempts=attempts, delivered_at=now, last_error=None)
+    elif now >= due.event_created_at + give_up_after:
+        values = dict(state="dead", attempts=attempts, last_error=error[:1000])
+    else:
+        values = dict(state="pending", attempts=attempts, last_error=error[:1000],
+                      next_attempt_at=now + backoff(attempts))
+    # Only a still-pending row changes: a delivery dropped meanwhile (endpoint deleted) stays dropped.
+    await session.execute(update(WebhookDelivery).where(
+        WebhookDelivery.event_id == due.event_id, WebhookDelivery.endpoint_id == due.endpoint_id,
+        WebhookDelivery.state == "pending").values(**values))
+    return str(values["state"])
+
+
+class DeliveryView(BaseModel):
+    event_id: str
+    event_type: str
+    return_id: str | None
+    endpoint_id: str
+    url: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    delivered_at: datetime | None
+    event_created_at: datetime
+
+
+async def list_deliveries(session: AsyncSession, state: str | None, endpoint_id: str | None, limit: int,
+                          cursor: str | None) -> tuple[list[DeliveryView], str | None]:
+    """Deliveries, newest event first (keyset on the event's created_at, event id, endpoint id)."""
+    query = (select(WebhookDelivery, OutboxEvent, WebhookEndpoint)
+             .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id))
+    if state:
+        query = query.where(WebhookDelivery.state == state)
+    if endpoint_id:
+        query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
+    if cursor:
+        created, event_id, after_endpoint = decode_cursor(cursor, 3)
+        after = datetime.fromisoformat(created)
+        query = query.where(or_(
+            OutboxEvent.created_at < after,
+            and_(OutboxEvent.created_at == after, WebhookDelivery.event_id < event_id),
+            and_(OutboxEvent.created_at == after, WebhookDelivery.event_id == event_id,
+                 WebhookDelivery.endpoint_id < after_endpoint)))
+    rows = (await session.execute(query.order_by(
+        OutboxEvent.created_at.desc(), WebhookDelivery.event_id.desc(), WebhookDelivery.endpoint_id.desc())
+        .limit(limit + 1))).all()
+    page = rows[:limit]
+    items = [DeliveryView(
+        event_id=delivery.event_id, event_type=event.type, return_id=event.return_id,
+        endpoint_id=delivery.endpoint_id, url=endpoint.url, state=delivery.state, attempts=delivery.attempts,
+        next_attempt_at=as_utc(delivery.next_attempt_at) if delivery.state == "pending" else None,
+        last_error=delivery.last_error,
+        delivered_at=as_utc(delivery.delivered_at) if delivery.delivered_at else None,
+        event_created_at=as_utc(event.created_at)) for delivery, event, endpoint in page]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(last.event_created_at.isoformat(), last.event_id, last.endpoint_id)
+    return items, next_cursor
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode("|".join(parts).encode()).decode()
+
+
+def decode_cursor(cursor: str, count: int) -> list[str]:
+    try:
+        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        datetime.fromisoformat(parts[0])
+    except (ValueError, UnicodeDecodeError, IndexError):
+        raise BadCursor("cursor is not one this API handed out") from None
+    if len(parts) != count:
+        raise BadCursor("cursor is not one this API handed out")
+    return parts
+
+
+# ---- customer notifications ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueNotification:
+    event_id: str
+    status: str
+    attempts: int
+    view: dict[str, Any]
+
+
+async def due_notifications(session: AsyncSession, limit: int) -> list[DueNotification]:
+    rows = (await session.execute(
+        select(CustomerNotification, OutboxEvent)
+        .join(OutboxEvent, OutboxEvent.id == CustomerNotification.event_id)
+        .where(CustomerNotification.state == "pending")
+        .order_by(OutboxEvent.created_at, OutboxEvent.id)
+        .limit(limit)
+    )).all()
+    return [DueNotification(event_id=event.id, status=event.type.removeprefix("return."),
+                            attempts=notification.attempts, view=event.payload) for notification, event in rows]
+
+
+async def record_notification(session: AsyncSession, due: DueNotification, *, error: str | None, final: bool,
+                              now: datetime) -> str:
+    """Write the outcome of one send; ``final`` gives up on a failure (``failed``). Returns the new state."""
+    values: dict[str, Any] = dict(attempts=due.attempts + 1)
+    if error is None:
+        values.update(state="sent", sent_at=now, last_error=None)
+    else:
+        values.update(state="failed" if final else "pending", last_error=error[:1000])
+    await session.execute(update(CustomerNotification).where(
+        CustomerNotification.event_id == due.event_id, CustomerNotification.state == "pending").values(**values))
+    return str(values["state"])

@@ -1,0 +1,79 @@
+"""Scheduled housekeeping: workflows that Temporal Schedules start (``returnflow/schedules.py``).
+
+Each is a short run that hands its work to one activity (``activities/housekeeping.py``)
+and ends; the schedule starts the next one. Temporal gives the timing, the retries,
+the history of every run and the "one at a time" (overlap: skip) — there is no loop
+or timer of our own anywhere.
+
+- ``DeliverWebhooksWorkflow`` (every 15 s): due webhook deliveries, then customer notifications.
+- ``ReconcileLedgerWorkflow`` (daily): the ledger against the payment provider's records.
+- ``SweepStuckReturnsWorkflow`` (hourly): returns past their SLA get a ticket.
+- ``RepairReadModelWorkflow`` (hourly): read-model rows that disagree with their workflow are rewritten.
+"""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities import housekeeping as hk
+
+# A failed run is retried a little; the next scheduled run picks up whatever is left.
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30),
+                    maximum_attempts=3)
+
+
+@workflow.defn(name="DeliverWebhooksWorkflow")
+class DeliverWebhooksWorkflow:
+    @workflow.run
+    async def run(self, run: hk.DeliverEvents) -> hk.DeliverEventsReport:
+        webhooks = hk.DeliveryReport()
+        for _ in range(run.rounds):
+            sent = await workflow.execute_activity(
+                hk.DELIVER_WEBHOOKS, hk.Batch(limit=run.limit), result_type=hk.DeliveryReport,
+                start_to_close_timeout=timedelta(minutes=5), heartbeat_timeout=timedelta(minutes=1),
+                retry_policy=RETRY)
+            webhooks = hk.DeliveryReport(**{name: getattr(webhooks, name) + getattr(sent, name)
+                                            for name in hk.DeliveryReport.model_fields})
+            if sent.attempted < run.limit:
+                break
+        notifications = await workflow.execute_activity(
+            hk.SEND_CUSTOMER_NOTIFICATIONS, hk.Batch(limit=run.limit), result_type=hk.NotificationReport,
+            start_to_close_timeout=timedelta(minutes=5), heartbeat_timeout=timedelta(minutes=1),
+            retry_policy=RETRY)
+        return hk.DeliverEventsReport(webhooks=webhooks, notifications=notifications)
+
+
+@workflow.defn(name="ReconcileLedgerWorkflow")
+class ReconcileLedgerWorkflow:
+    @workflow.run
+    async def run(self, run: hk.ReconcileLedger) -> hk.ReconcileReport:
+        return await workflow.execute_activity(
+            hk.RECONCILE_LEDGER, run, result_type=hk.ReconcileReport,
+            start_to_close_timeout=timedelta(minutes=30), heartbeat_timeout=timedelta(minutes=5),
+            retry_policy=RETRY)
+
+
+@workflow.defn(name="SweepStuckReturnsWorkflow")
+class SweepStuckReturnsWorkflow:
+    @workflow.run
+    async def run(self, run: hk.SweepStuckReturns) -> hk.SweepReport:
+        return await workflow.execute_activity(
+            hk.SWEEP_STUCK_RETURNS, run, result_type=hk.SweepReport,
+            start_to_close_timeout=timedelta(minutes=30), heartbeat_timeout=timedelta(minutes=2),
+            retry_policy=RETRY)
+
+
+@workflow.defn(name="RepairReadModelWorkflow")
+class RepairReadModelWorkflow:
+    @workflow.run
+    async def run(self, run: hk.RepairReadModel) -> hk.RepairReport:
+        return await workflow.execute_activity(
+            hk.REPAIR_READ_MODEL, run, result_type=hk.RepairReport,
+            start_to_close_timeout=timedelta(minutes=30), heartbeat_timeout=timedelta(minutes=2),
+            retry_policy=RETRY)
+
+
+HOUSEKEEPING_WORKFLOWS = [DeliverWebhooksWorkflow, ReconcileLedgerWorkflow, SweepStuckReturnsWorkflow,
+                          RepairReadModelWorkflow]
