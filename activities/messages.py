@@ -91,6 +91,9 @@ REVOKE_ENTITLEMENTS = "revoke_entitlements"
 RECORD_MONEY = "record_money"
 REFUNDED_SO_FAR = "refunded_so_far"
 INTERCEPT_ORDER = "intercept_order"
+RESERVE_REPLACEMENTS = "reserve_replacements"
+SHIP_REPLACEMENTS = "ship_replacements"
+RELEASE_REPLACEMENTS = "release_replacements"
 OPEN_TICKET = "open_ticket"
 
 
@@ -161,3 +164,26 @@ class InterceptOrder(BaseModel):
 class Interception(BaseModel):
     intercepted: bool
     reason: str = ""
+
+
+class Replacement(BaseModel):
+    line_id: str
+    sku: str
+    quantity: int
+
+
+class ReserveReplacements(BaseModel):
+    return_id: str
+    items: list[Replacement]
+
+
+class Replacements(BaseModel):
+    """Reservation ids when every item is held; otherwise the skus out of stock (and nothing held)."""
+
+    return_id: str
+    reservation_ids: list[str] = []
+    out_of_stock: list[str] = []
+
+
+class Shipped(BaseModel):
+    tracking_numbers: list[str]

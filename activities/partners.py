@@ -18,7 +18,10 @@ from activities.messages import (
     INTERCEPT_ORDER,
     ISSUE_STORE_CREDIT,
     REFUND_PAYMENT,
+    RELEASE_REPLACEMENTS,
+    RESERVE_REPLACEMENTS,
     REVOKE_ENTITLEMENTS,
+    SHIP_REPLACEMENTS,
     WAREHOUSE_INTAKE,
     BookShipment,
     CancelShipment,
@@ -27,8 +30,11 @@ from activities.messages import (
     IssueStoreCredit,
     RefundIssued,
     RefundPayment,
+    Replacements,
+    ReserveReplacements,
     RevokeEntitlements,
     ShipmentBooked,
+    Shipped,
     StoreCreditIssued,
     WarehouseIntake,
 )
@@ -114,6 +120,35 @@ class PartnerActivities:
             return Interception(intercepted=False, reason=refusal.message)
         return Interception(intercepted=True)
 
+    @activity.defn(name=RESERVE_REPLACEMENTS)
+    async def reserve_replacements(self, wanted: ReserveReplacements) -> Replacements:
+        """All or nothing: if one item is out of stock, what was held for the others is released."""
+        held: list[str] = []
+        for item in wanted.items:
+            try:
+                reservation = await self._warehouse.reserve(
+                    f"{wanted.return_id}:reserve:{item.line_id}", wanted.return_id, item.sku, item.quantity)
+            except PartnerRejected as refusal:
+                if refusal.code != "out_of_stock":
+                    raise ApplicationError(refusal.message, type=refusal.code, non_retryable=True) from None
+                for reservation_id in held:
+                    await self._warehouse.release_reservation(reservation_id)
+                return Replacements(return_id=wanted.return_id, out_of_stock=[item.sku])
+            held.append(reservation.reservation_id)
+        return Replacements(return_id=wanted.return_id, reservation_ids=held)
+
+    @activity.defn(name=SHIP_REPLACEMENTS)
+    async def ship_replacements(self, held: Replacements) -> Shipped:
+        shipped = [await _refusals_are_final(self._warehouse.ship_reservation(reservation_id))
+                   for reservation_id in held.reservation_ids]
+        return Shipped(tracking_numbers=[s.tracking_number or "" for s in shipped])
+
+    @activity.defn(name=RELEASE_REPLACEMENTS)
+    async def release_replacements(self, held: Replacements) -> None:
+        for reservation_id in held.reservation_ids:
+            await _refusals_are_final(self._warehouse.release_reservation(reservation_id))
+
     def all(self) -> list:
         return [self.book_shipment, self.cancel_shipment, self.warehouse_intake, self.refund_payment,
-                self.issue_store_credit, self.revoke_entitlements, self.intercept_order]
+                self.issue_store_credit, self.revoke_entitlements, self.intercept_order,
+                self.reserve_replacements, self.ship_replacements, self.release_replacements]

@@ -1,6 +1,7 @@
 """Warehouse connector: tell the warehouse what came back and what happens to each line."""
 
 from typing import Protocol
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, Field
@@ -31,11 +32,23 @@ class InterceptRequest(BaseModel):
     order_id: str
 
 
+class Reservation(BaseModel):
+    reservation_id: str
+    tracking_number: str | None = None
+
+
 class Warehouse(Protocol):
     async def intake(self, request: IntakeRequest) -> IntakeResult: ...
 
     async def intercept(self, request: InterceptRequest) -> None:
         """Stop an unshipped order; ``PartnerRejected`` when it has already left."""
+
+    async def reserve(self, idempotency_key: str, reference: str, sku: str, quantity: int) -> Reservation:
+        """Hold units for an exchange; ``PartnerRejected("out_of_stock")`` when short."""
+
+    async def ship_reservation(self, reservation_id: str) -> Reservation: ...
+
+    async def release_reservation(self, reservation_id: str) -> None: ...
 
 
 class HttpWarehouse:
@@ -50,3 +63,15 @@ class HttpWarehouse:
 
     async def intercept(self, request: InterceptRequest) -> None:
         await self._http.call("POST", "/warehouse/intercepts", json=request.model_dump(mode="json"))
+
+    async def reserve(self, idempotency_key: str, reference: str, sku: str, quantity: int) -> Reservation:
+        body = await self._http.call("POST", "/warehouse/reservations", json={
+            "idempotency_key": idempotency_key, "reference": reference, "sku": sku, "quantity": quantity})
+        return parse_result("warehouse", Reservation, body)
+
+    async def ship_reservation(self, reservation_id: str) -> Reservation:
+        body = await self._http.call("POST", f"/warehouse/reservations/{quote(reservation_id, safe='')}/ship")
+        return parse_result("warehouse", Reservation, body)
+
+    async def release_reservation(self, reservation_id: str) -> None:
+        await self._http.call("POST", f"/warehouse/reservations/{quote(reservation_id, safe='')}/release")

@@ -51,6 +51,10 @@ class Policy(StrictModel):
     keep_item_max_amount: Amount = Field(Decimal("0.00"), ge=0)
     review_risk_levels: list[Risk] = Field(default_factory=lambda: list[Risk](["high"]))
     refund_trigger: Literal["inspection", "receipt", "first_scan"] = "inspection"
+    exchange_ship_on: Literal["first_scan", "receipt"] = Field(
+        "first_scan", description="When the replacement of an exchange leaves: at the return's first scan or receipt.")
+    exchange_out_of_stock: Literal["refund", "store_credit"] = Field(
+        "store_credit", description="What the customer gets instead when the replacement is out of stock.")
     refund_failure_fallback: Literal["store_credit", "none"] = Field(
         "store_credit", description="When the original tender refuses a refund (closed card): pay store credit "
                                     "instead, or open a ticket for a person.")
@@ -112,7 +116,7 @@ class Evaluation(BaseModel):
     deposit: Amount = Decimal(0)
     keep_item: bool
     ships_back: bool = Field(description="Whether anything must travel back (else refund without logistics).")
-    type: Literal["return", "refund_only", "cancellation"] = "return"
+    type: Literal["return", "exchange", "refund_only", "cancellation"] = "return"
     resolutions: list[str]
     logistics_methods: list[str]
 
@@ -267,9 +271,10 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
         currency=order.currency, fees=fees, refund_estimate=refund,
         store_credit_estimate=refund + percent_of(refund, policy.store_credit_bonus_percent, order.currency),
         deposit=deposit, keep_item=keep_item, ships_back=ships_back,
-        type="cancellation" if cancellation else "return" if ships_back else "refund_only",
-        # Exchanges are not carried out by the saga yet.
-        resolutions=["refund", "store_credit"],
+        type=("cancellation" if cancellation else "refund_only" if not ships_back
+              else "exchange" if request.resolution == "exchange" else "return"),
+        # An exchange swaps an item that comes back for another variant at the same price.
+        resolutions=["refund", "store_credit", "exchange"] if ships_back else ["refund", "store_credit"],
         logistics_methods=["pickup", "drop_off", "mail"] if ships_back else ["none"],
     )
 
@@ -306,8 +311,24 @@ def refusal_errors(evaluation: Evaluation, request: ReturnRequest) -> list[dict[
     problem = logistics_problem(evaluation, request)
     if problem:
         errors.append({"field": "logistics.method", "code": "logistics_not_offered", "message": problem})
+    errors += _exchange_problems(request)
     if request.resolution not in evaluation.resolutions:
         errors.append({"field": "resolution", "code": "resolution_not_offered",
                        "message": f"{request.resolution!r} is not offered yet (offered: "
                                   f"{', '.join(evaluation.resolutions)})"})
+    return errors
+
+
+def _exchange_problems(request: ReturnRequest) -> list[dict[str, str]]:
+    """An exchange names one replacement per returned line; without one it is not an exchange."""
+    if request.resolution != "exchange":
+        return []
+    returned = {line.line_id for line in request.lines}
+    replaced = [item.line_id for item in request.exchange_items]
+    errors = [{"line_id": line_id, "code": "exchange_item_missing", "message": f"name a replacement for {line_id}"}
+              for line_id in sorted(returned - set(replaced))]
+    errors += [{"line_id": line_id, "code": "unknown_line", "message": f"{line_id} is not being returned"}
+               for line_id in sorted(set(replaced) - returned)]
+    if len(replaced) != len(set(replaced)):
+        errors.append({"field": "exchange_items", "code": "duplicate_line", "message": "one replacement per line"})
     return errors

@@ -242,3 +242,60 @@ async def test_a_cancellation_whose_parcel_already_left_becomes_a_return(api: Ca
     assert shipped["type"] == "return"
     assert any("already left the warehouse" in entry["note"] for entry in shipped["timeline"])
     assert await refunds_for(api, created["id"]) == []
+
+
+async def test_an_exchange_ships_the_other_size_and_refunds_nothing(api: Callers) -> None:
+    await api.sandbox.post("/warehouse/stock/TEE-RED-L", json={"quantity": 5})
+    order_id = await put_order(api)
+    body = return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "size_fit"}],
+                       resolution="exchange", exchange_items=[{"line_id": "L1", "sku": "TEE-RED-L"}])
+
+    created = (await api.service.post("/v1/returns", json=body))
+    assert created.status_code == 201, created.text
+    ret = created.json()
+    assert ret["type"] == "exchange" and ret["refund"]["amount"] == "0.00"
+    shipped = await wait_for_status(api, ret["id"], "awaiting_shipment")
+    reservations = f"/warehouse/reservations?reference={ret['id']}"
+    assert [r["status"] for r in (await api.sandbox.get(reservations)).json()["items"]] == ["reserved"]
+
+    await carrier(api, shipped["logistics"]["tracking_number"], "picked_up")
+    await carrier(api, shipped["logistics"]["tracking_number"], "delivered")
+    await wait_for_status(api, ret["id"], "received")
+    await inspect_as_new(api, ret["id"], "L1")
+    done = await wait_for_status(api, ret["id"], "completed")
+
+    assert [r["status"] for r in (await api.sandbox.get(reservations)).json()["items"]] == ["shipped"]
+    assert await refunds_for(api, ret["id"]) == [] and done["money"] == []
+
+
+async def test_canceling_an_exchange_releases_the_reserved_replacement(api: Callers) -> None:
+    await api.sandbox.post("/warehouse/stock/TEE-RED-S", json={"quantity": 1})
+    order_id = await put_order(api)
+    body = return_body(order_id=order_id, resolution="exchange", exchange_items=[{"line_id": "L1", "sku": "TEE-RED-S"}])
+    ret = (await api.service.post("/v1/returns", json=body)).json()
+    await wait_for_status(api, ret["id"], "awaiting_shipment")
+
+    await api.service.post(f"/v1/returns/{ret['id']}/cancel", json={})
+
+    reservations = (await api.sandbox.get(f"/warehouse/reservations?reference={ret['id']}")).json()["items"]
+    assert [r["status"] for r in reservations] == ["released"]
+    assert (await api.sandbox.get("/warehouse/stock")).json()["TEE-RED-S"] == 1
+
+
+async def test_an_exchange_out_of_stock_becomes_store_credit_never_a_silent_failure(api: Callers) -> None:
+    order_id = await put_order(api)
+    body = return_body(order_id=order_id, resolution="exchange",
+                       exchange_items=[{"line_id": "L1", "sku": "TEE-NEVER-STOCKED"}])
+
+    ret = (await api.service.post("/v1/returns", json=body)).json()
+    shipped = await wait_for_status(api, ret["id"], "awaiting_shipment")
+
+    assert shipped["type"] == "return" and shipped["refund"]["method"] == "store_credit"
+    assert any("out of stock" in entry["note"] for entry in shipped["timeline"])
+
+
+async def test_an_exchange_must_name_a_replacement_for_each_line(api: Callers) -> None:
+    order_id = await put_order(api)
+    response = await api.service.post("/v1/returns", json=return_body(order_id=order_id, resolution="exchange"))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "exchange_item_missing"

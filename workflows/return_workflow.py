@@ -13,12 +13,14 @@ scans arrive as Signals, and ``view`` is the Query of the current state.
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities import messages as act
+    from domain.money import quantize
     from domain.policy import Evaluation, evaluate, refusal_errors
     from domain.returns import (
         CANCELABLE_STATUSES,
@@ -79,6 +81,9 @@ class ReturnWorkflow:
         self._inspection: Inspection | None = None
         self._scan_stage = 0
         self._carrier_exceptions: list[str] = []
+        # Can change on the way: an exchange whose replacement is out of stock becomes a refund.
+        self._resolution = start.request.resolution
+        self._replacements: act.Replacements | None = None
 
     # ---- the saga ---------------------------------------------------------
 
@@ -127,23 +132,74 @@ class ReturnWorkflow:
             await self._revoke_virtual_goods()
             await self._refund(show_pending=True)
             return
+        if evaluation.type == "exchange":
+            await self._reserve_replacements(evaluation)
         trigger = self._refund_trigger()
+        ship_replacement_on = self._start.policy.exchange_ship_on
         await self._book_shipment()
         await self._await_scan(1, self._ship_by_timeout(), on_timeout=self._expire)
         await self._transition(Status.IN_TRANSIT)
-        if trigger == "first_scan" and not await self._refund(show_pending=False):
+        if not await self._settle_on("first_scan", trigger, ship_replacement_on):
             return
         await self._await_scan(2, TRANSIT_SLA, on_timeout=self._escalate_transit)
         await self._transition(Status.RECEIVED)
         await self._revoke_virtual_goods()
-        if trigger == "receipt" and not await self._refund(show_pending=False):
+        if not await self._settle_on("receipt", trigger, ship_replacement_on):
             return
         await self._await_inspection()
         await self._intake()
-        if trigger == "inspection":
+        if self._replacements:
+            await self._transition(Status.COMPLETED, "exchange complete: the replacement is on its way")
+        elif trigger == "inspection":
             await self._refund(show_pending=True)
         else:
             await self._transition(Status.COMPLETED, "received, inspected and refunded")
+
+    async def _settle_on(self, moment: str, refund_trigger: str, ship_replacement_on: str) -> bool:
+        """At first scan or receipt: ship an exchange's replacement, or refund, when the policy says so.
+
+        False when a refund failed and a person must now act.
+        """
+        if self._replacements:
+            if moment == ship_replacement_on:
+                await self._ship_replacements()
+            return True
+        if moment == refund_trigger:
+            return await self._refund(show_pending=False)
+        return True
+
+    async def _reserve_replacements(self, evaluation: Evaluation) -> None:
+        view, request = self.view_model, self._start.request
+        quantities = {line.line_id: line.quantity for line in view.lines}
+        wanted = act.ReserveReplacements(return_id=view.id, items=[
+            act.Replacement(line_id=item.line_id, sku=item.sku, quantity=quantities[item.line_id])
+            for item in request.exchange_items])
+        held = await partner(act.RESERVE_REPLACEMENTS, wanted, act.Replacements)
+        if held.out_of_stock:
+            self._resolution = self._start.policy.exchange_out_of_stock
+            as_credit = self._resolution == "store_credit"
+            view.type = "return"
+            view.refund = Refund(method="store_credit" if as_credit else "original", currency=view.refund.currency,
+                                 amount=evaluation.store_credit_estimate if as_credit else evaluation.refund_estimate,
+                                 fees=evaluation.fees)
+            await self._note(f"replacement {', '.join(held.out_of_stock)} is out of stock: "
+                             f"{'store credit' if as_credit else 'a refund'} instead")
+            return
+        self._replacements = held
+        self._compensations.append(("release the replacement", lambda: self._release_replacements(held)))
+        await self._note("replacement reserved")
+
+    async def _release_replacements(self, held: act.Replacements) -> None:
+        await partner(act.RELEASE_REPLACEMENTS, held)
+
+    async def _ship_replacements(self) -> None:
+        assert self._replacements is not None
+        shipped = await partner(act.SHIP_REPLACEMENTS, self._replacements, act.Shipped)
+        # Once shipped there is nothing to release.
+        self._compensations = [(what, undo) for what, undo in self._compensations
+                               if what != "release the replacement"]
+        self.view_model.refund.status = "succeeded"
+        await self._note("replacement shipped: " + ", ".join(shipped.tracking_numbers))
 
     async def _intercepted(self) -> bool:
         """Ask the warehouse to stop the unshipped order; if it already left, carry on as a return."""
@@ -241,7 +297,7 @@ class ReturnWorkflow:
         if show_pending:
             await self._transition(Status.REFUND_PENDING, held_back)
         outcome = await pay_out(view, self._start.order.payments,
-                                as_store_credit=self._start.request.resolution == "store_credit",
+                                as_store_credit=self._resolution == "store_credit",
                                 fall_back_to_store_credit=policy.refund_failure_fallback == "store_credit")
         if not outcome.paid:
             view.refund.status = "failed"
@@ -374,6 +430,7 @@ class ReturnWorkflow:
                                     liability=judged.liability, unit_price=ordered.unit_price, sku=ordered.sku))
         approved = evaluation.outcome in ("auto_approved", "approved")
         store_credit = request.resolution == "store_credit"
+        exchange = request.resolution == "exchange"
         self._stage = Status.APPROVED if approved else Status.REQUESTED
         timeline = [TimelineEntry(status=Status.REQUESTED, at=start.requested_at, note="")]
         if approved:
@@ -387,7 +444,8 @@ class ReturnWorkflow:
                               risk_reasons=evaluation.risk_reasons),
             logistics=Logistics(method=request.logistics.method if evaluation.ships_back else "none"),
             refund=Refund(method="store_credit" if store_credit else "original",
-                          amount=evaluation.store_credit_estimate if store_credit else evaluation.refund_estimate,
+                          amount=(quantize(Decimal(0), order.currency) if exchange else
+                                  evaluation.store_credit_estimate if store_credit else evaluation.refund_estimate),
                           currency=order.currency, fees=evaluation.fees,
                           holds=[Hold(amount=evaluation.deposit)] if evaluation.deposit else []),
             timeline=timeline, policy_version=start.policy_version, created_at=start.requested_at, updated_at=now,
