@@ -5,8 +5,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from temporalio.client import Client
 
 from tests.factories import NOW, new_order_id, order_body
+from tests.histories_io import keep_history
 
 
 @dataclass
@@ -15,6 +17,7 @@ class Callers:
     operator: httpx.AsyncClient
     anonymous: httpx.AsyncClient
     sandbox: httpx.AsyncClient
+    temporal: Client
 
 
 async def put_order(api: Callers, **overrides: Any) -> str:
@@ -36,3 +39,7 @@ async def wait_for_status(api: Callers, return_id: str, status: str) -> dict:
 async def carrier(api: Callers, tracking_number: str, event: str) -> httpx.Response:
     return await api.service.post("/v1/carrier-events", json={
         "tracking_number": tracking_number, "event": event, "occurred_at": NOW.isoformat()})
+
+
+async def keep_return_history(api: Callers, return_id: str, name: str) -> None:
+    await keep_history(api.temporal.get_workflow_handle(return_id), name)

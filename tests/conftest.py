@@ -9,7 +9,6 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -124,7 +123,6 @@ async def running_worker(client: Client, settings: Settings, database: Database)
         yield worker
 
 
-HISTORIES = Path(__file__).parent / "histories"
 
 
 @pytest.fixture
@@ -141,4 +139,4 @@ async def api(local_env: WorkflowEnvironment, database: Database, sandbox_url: s
 
         async with client(service_key) as service, client(operator_key) as operator, client() as anonymous, \
                 httpx.AsyncClient(base_url=sandbox_url) as sandbox:
-            yield Callers(service, operator, anonymous, sandbox)
+            yield Callers(service, operator, anonymous, sandbox, local_env.client)

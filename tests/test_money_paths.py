@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from domain.policy import DEFAULT_POLICY
-from tests.api_client import Callers, carrier, put_order, wait_for_status
+from tests.api_client import Callers, carrier, keep_return_history, put_order, wait_for_status
 from tests.factories import order_body, return_body
 
 POLICY = DEFAULT_POLICY.model_dump(mode="json")
@@ -47,6 +47,7 @@ async def test_a_parcel_that_never_arrived_is_refunded_without_logistics(api: Ca
     done = await wait_for_status(api, created["id"], "completed")
 
     assert done["type"] == "refund_only" and done["logistics"]["method"] == "none"
+    await keep_return_history(api, created["id"], "refund-only")
     assert [r["amount"] for r in await refunds_for(api, created["id"])] == ["39.98"]
     [money] = done["money"]
     assert money["kind"] == "refund" and money["amount"] == "39.98" and money["credit_note"].startswith("CN-")
@@ -113,6 +114,7 @@ async def test_a_declined_refund_falls_back_to_store_credit(api: Callers) -> Non
     credits = (await api.sandbox.get("/payments/store-credits", params={"reference": created["id"]})).json()
     assert [c["amount"] for c in credits["items"]] == ["19.99"]
     assert "paid as store credit instead" in done["timeline"][-1]["note"]
+    await keep_return_history(api, created["id"], "store-credit-fallback")
     assert [(m["kind"], m["amount"]) for m in done["money"]] == [("store_credit", "19.99")]
 
 
@@ -227,6 +229,7 @@ async def test_an_unshipped_order_is_intercepted_and_refunded_in_full_at_once(ap
     done = await wait_for_status(api, created["id"], "completed")
 
     assert done["type"] == "cancellation" and done["refund"]["fees"] == []
+    await keep_return_history(api, created["id"], "cancellation")
     assert [r["amount"] for r in await refunds_for(api, created["id"])] == ["39.98"]
     intercepts = (await api.sandbox.get("/warehouse/intercepts", params={"reference": created["id"]})).json()
     assert len(intercepts["items"]) == 1
@@ -265,6 +268,7 @@ async def test_an_exchange_ships_the_other_size_and_refunds_nothing(api: Callers
     done = await wait_for_status(api, ret["id"], "completed")
 
     assert [r["status"] for r in (await api.sandbox.get(reservations)).json()["items"]] == ["shipped"]
+    await keep_return_history(api, ret["id"], "exchange")
     assert await refunds_for(api, ret["id"]) == [] and done["money"] == []
 
 

@@ -2,8 +2,9 @@
 
 A change that would make a running return take a different path (a
 non-determinism error) fails here before it reaches production. Record new
-histories with ``RETURNFLOW_RECORD_HISTORIES=1 ./scripts/test tests/test_return_workflow.py -k sqlite``
-and keep the old ones: they stand for returns still running on older code.
+histories with ``RETURNFLOW_RECORD_HISTORIES=1 ./scripts/test tests/test_return_workflow.py
+tests/test_money_paths.py -k sqlite`` and keep the old ones (``*-before-ledger``): they stand for
+returns still running on older code.
 """
 
 import pytest
@@ -11,14 +12,16 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from returnflow.temporal import data_converter
-from tests.conftest import HISTORIES
+from tests.histories_io import HISTORIES
 from worker import WORKFLOWS
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 
 
 def test_histories_of_every_path_are_kept() -> None:
-    assert {path.stem for path in RECORDED} >= {"completed", "canceled", "expired", "rejected"}
+    assert {path.stem for path in RECORDED} >= {
+        "completed", "canceled", "expired", "rejected", "refund-only", "cancellation", "exchange",
+        "store-credit-fallback"}
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])

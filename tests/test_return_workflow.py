@@ -6,7 +6,6 @@ database; only the clock is fast-forwarded.
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,8 +24,9 @@ from domain.risk import RiskAssessment, RiskRules
 from store.db import Database
 from store.orders import get_order
 from store.returns import get_return
-from tests.conftest import HISTORIES, running_worker, settings_for
+from tests.conftest import running_worker, settings_for
 from tests.factories import NOW, start_for, stored_order
+from tests.histories_io import keep_history
 from workflows.messages import STATUS_CONFLICT, CarrierScan, ReviewDecision
 from workflows.return_workflow import ReturnWorkflow
 
@@ -60,13 +60,6 @@ async def start(client: Harness, database: Database, **request) -> WorkflowHandl
                                                   task_queue=client.task_queue)
     client.started.append(handle)
     return handle
-
-
-async def keep_history(handle: WorkflowHandle, name: str) -> None:
-    """With RETURNFLOW_RECORD_HISTORIES=1, save the run's history for the replay tests."""
-    if os.environ.get("RETURNFLOW_RECORD_HISTORIES") == "1":
-        HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())
 
 
 async def view_of(handle: WorkflowHandle) -> ReturnView:
