@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from domain.policy import DEFAULT_POLICY
 from tests.api_client import Callers, put_order, wait_for_status
 from tests.factories import NOW, order_body, return_body
@@ -97,3 +99,26 @@ async def test_simulation_reports_what_a_stricter_policy_would_change(api: Calle
     assert {ids[0], ids[1]} <= {changed["return_id"] for changed in body["sample"]}
     assert set(body["totals"]["USD"]) == {"refunds_before", "refunds_after", "fees_before", "fees_after"}
     assert await current_version(api) >= 1
+
+
+@pytest.mark.parametrize("lines", [
+    [{"line_id": "L1", "quantity": 1, "reason": "defective"}],
+    [{"line_id": "L1", "quantity": 2, "reason": "changed_mind"}],
+    [{"line_id": "L2", "quantity": 1, "reason": "damaged"}],
+    [{"line_id": "L1", "quantity": 1, "reason": "not_received"}],
+    [{"line_id": "L1", "quantity": 3, "reason": "defective"}],
+])
+async def test_preview_and_create_agree(api: Callers, lines: list) -> None:
+    order_id = await put_order(api)
+    body = return_body(order_id=order_id, lines=lines)
+
+    preview = (await api.service.post("/v1/returns/preview", json=body)).json()
+    created = await api.service.post("/v1/returns", json=body)
+
+    assert (created.status_code == 201) == preview["eligible"], (preview, created.text)
+    if created.status_code == 201:
+        assert created.json()["decision"]["outcome"] == preview["outcome"]
+        assert created.json()["refund"]["amount"] == preview["refund_estimate"]
+    else:
+        codes = {line["code"] for line in preview["lines"] if not line["eligible"]}
+        assert codes == {error["code"] for error in created.json()["errors"]}
