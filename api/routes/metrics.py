@@ -1,0 +1,29 @@
+"""``GET /v1/metrics/returns``: how returns are going, overall and by category."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
+
+from api.auth import allow
+from api.deps import Session
+from api.problems import Problem
+from domain.metrics import ReturnMetrics
+from store.metrics import return_metrics
+
+router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
+
+
+@router.get("/returns", response_model=ReturnMetrics, dependencies=[Depends(allow("service", "operator"))])
+async def metrics(session: Session, start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+                  end: Annotated[AwareDatetime | None, Query(alias="to")] = None) -> ReturnMetrics:
+    """Return rate, reasons, time to refund (p50/p90, hours), dispute and auto-approval rates.
+
+    ``from``/``to`` default to the last 30 days.
+    """
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=30)
+    if start >= end:
+        raise Problem(422, "from must be before to", [{"field": "from", "code": "invalid_range", "message": ""}])
+    return await return_metrics(session, start, end)
