@@ -15,15 +15,12 @@ import asyncio
 import contextlib
 import os
 import secrets
-import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import uvicorn
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -35,6 +32,7 @@ from api.app import create_app as create_api_app
 from bench.bare_workflow import TASK_QUEUE as BARE_TASK_QUEUE
 from bench.bare_workflow import BareWorkflow, noop
 from returnflow.codec import new_key_entry
+from returnflow.serve import serve_app
 from returnflow.settings import Settings
 from returnflow.temporal import data_converter
 from returnflow.temporal_binaries import temporal_cli_path
@@ -82,7 +80,7 @@ async def running_stack(*, worker_process: bool = False) -> AsyncIterator[Stack]
         )
         stack.push_async_callback(env.shutdown)
 
-        sandbox_url = await stack.enter_async_context(serve(create_sandbox_app()))
+        sandbox_url = await stack.enter_async_context(serve_app(create_sandbox_app()))
 
         url = f"sqlite+aiosqlite:///{workdir / 'returnflow.db'}"
         await upgrade_async(url)
@@ -106,7 +104,7 @@ async def running_stack(*, worker_process: bool = False) -> AsyncIterator[Stack]
                                                activities=[noop]))
 
         api_url = await stack.enter_async_context(
-            serve(create_api_app(settings, temporal=env.client, database=api_db)))
+            serve_app(create_api_app(settings, temporal=env.client, database=api_db)))
         yield Stack(client=env.client, api_url=api_url, sandbox_url=sandbox_url, service_key=service_key,
                     operator_key=operator_key, settings=settings, workdir=workdir)
 
@@ -153,50 +151,5 @@ async def _polling(client: Client, task_queue: str) -> bool:
     return len(response.pollers) > 0
 
 
-# --- a real HTTP server for an ASGI app, on a free port (like tests/asgi_server.py) ------------------
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # leave Ctrl-C to asyncio.run
-        yield
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve ``app`` with uvicorn (lifespan on) on a port the OS picks; yields the base URL."""
-    # IPPROTO_TCP explicitly, or asyncio leaves TCP_NODELAY off and every request waits on delayed ACKs.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    port = sock.getsockname()[1]
-    server = _Server(uvicorn.Config(app, lifespan="on", log_level="warning", log_config=None,
-                                    access_log=False, timeout_graceful_shutdown=2,
-                                    # Longer than the driver ever idles, so the server never closes a
-                                    # keep-alive connection just as the client reuses it (ReadError).
-                                    timeout_keep_alive=120))
-    task = asyncio.create_task(_serve(server, sock))
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()  # raises what stopped it
-                    raise RuntimeError("the app stopped before it started")
-                await asyncio.sleep(0.01)
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(task, timeout=10)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        sock.close()
-
-
-async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
-    try:
-        await server.serve(sockets=[sock])
-    except SystemExit as exc:  # how uvicorn reports a failed startup
-        raise RuntimeError(f"uvicorn exited with status {exc.code}") from None

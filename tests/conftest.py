@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
+from returnflow.serve import serve_app
 from returnflow.settings import Settings
 from returnflow.temporal import data_converter
 from returnflow.temporal_binaries import temporal_cli_path, test_server_path
@@ -28,7 +29,6 @@ from store.api_keys import create_api_key
 from store.db import Database
 from store.migrate import upgrade_async
 from tests.api_client import Callers
-from tests.asgi_server import serve_app
 from worker import build_worker
 from workflows.messages import SEARCH_ATTRIBUTES
 

@@ -14,12 +14,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from returnflow.codec import ENCODING, KEY_ID_METADATA, CodecError, EncryptionCodec, new_key_entry, parse_keys
+from returnflow.serve import serve_app
 from returnflow.settings import Settings
 from returnflow.temporal import data_converter
 from store.api_keys import create_api_key
 from store.db import Database
 from tests.api_client import Callers
-from tests.asgi_server import serve_app
 from tests.conftest import TEST_CODEC_KEYS, settings_for
 
 UI_ORIGIN = "http://127.0.0.1:8233"

@@ -9,11 +9,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.limits import CREATING_ROUTES, TokenBuckets
+from returnflow.serve import serve_app
 from returnflow.settings import Settings
 from store.api_keys import create_api_key
 from store.db import Database
 from tests.api_client import Callers, put_order
-from tests.asgi_server import serve_app
 from tests.factories import return_body
 
 

@@ -15,8 +15,8 @@ from connectors.carrier import HttpCarrier, ShipmentRequest
 from connectors.errors import PartnerRejected, PartnerUnavailable
 from connectors.payments import HttpPayments, RefundRequest
 from connectors.warehouse import HttpWarehouse, IntakeLine, IntakeRequest
+from returnflow.serve import serve_app
 from sandbox.app import create_app
-from tests.asgi_server import serve_app
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Run an ASGI app on a real socket for the length of a test.
+"""Run an ASGI app on a real socket for as long as a block runs (tests, bench).
 
     async with serve_app(app) as base_url:
         async with httpx.AsyncClient() as client:
