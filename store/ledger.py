@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.money import Amount, from_minor_units, to_minor_units
+from store.db import as_utc
 from store.tables import LedgerEntry
 
 
@@ -41,7 +42,7 @@ async def money_lines(session: AsyncSession, return_id: str) -> list[MoneyLine]:
         select(LedgerEntry).where(LedgerEntry.return_id == return_id).order_by(LedgerEntry.id))).all()
     return [MoneyLine(kind=row.kind, amount=from_minor_units(row.amount_minor, row.currency), currency=row.currency,
                       payment_id=row.payment_id, provider_ref=row.provider_ref, credit_note=row.credit_note,
-                      idempotency_key=row.idempotency_key, created_at=row.created_at) for row in rows]
+                      idempotency_key=row.idempotency_key, created_at=as_utc(row.created_at)) for row in rows]
 
 
 async def refunded_per_payment(session: AsyncSession, order_id: str, excluding_return_id: str) -> dict[str, Decimal]:

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.db import as_utc
 from store.tables import Ticket
 
 
@@ -24,7 +25,10 @@ class TicketView(BaseModel):
 
 
 def _view(row: Ticket) -> TicketView:
-    return TicketView.model_validate(row, from_attributes=True)
+    view = TicketView.model_validate(row, from_attributes=True)
+    view.created_at = as_utc(view.created_at)
+    view.resolved_at = as_utc(view.resolved_at) if view.resolved_at else None
+    return view
 
 
 async def open_ticket(session: AsyncSession, *, kind: str, summary: str, return_id: str | None = None,

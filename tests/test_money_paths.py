@@ -7,6 +7,7 @@ sees (status, timeline, tickets).
 
 import asyncio
 import random
+import secrets
 from decimal import Decimal
 
 import pytest
@@ -273,9 +274,10 @@ async def test_an_exchange_ships_the_other_size_and_refunds_nothing(api: Callers
 
 
 async def test_canceling_an_exchange_releases_the_reserved_replacement(api: Callers) -> None:
-    await api.sandbox.post("/warehouse/stock/TEE-RED-S", json={"quantity": 1})
+    sku = "TEE-RED-S-" + secrets.token_hex(3)  # the sandbox's shelf is shared by every test
+    await api.sandbox.post(f"/warehouse/stock/{sku}", json={"quantity": 1})
     order_id = await put_order(api)
-    body = return_body(order_id=order_id, resolution="exchange", exchange_items=[{"line_id": "L1", "sku": "TEE-RED-S"}])
+    body = return_body(order_id=order_id, resolution="exchange", exchange_items=[{"line_id": "L1", "sku": sku}])
     ret = (await api.service.post("/v1/returns", json=body)).json()
     await wait_for_status(api, ret["id"], "awaiting_shipment")
 
@@ -283,7 +285,7 @@ async def test_canceling_an_exchange_releases_the_reserved_replacement(api: Call
 
     reservations = (await api.sandbox.get(f"/warehouse/reservations?reference={ret['id']}")).json()["items"]
     assert [r["status"] for r in reservations] == ["released"]
-    assert (await api.sandbox.get("/warehouse/stock")).json()["TEE-RED-S"] == 1
+    assert (await api.sandbox.get("/warehouse/stock")).json()[sku] == 1
 
 
 async def test_an_exchange_out_of_stock_becomes_store_credit_never_a_silent_failure(api: Callers) -> None:
