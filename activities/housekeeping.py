@@ -458,6 +458,8 @@ class HousekeepingActivities:
         except Exception as error:  # a query needs a worker; the next run tries again
             log.warning("drift_check_failed", return_id=return_id, error=f"{type(error).__name__}: {error}")
         ended_badly = described.status not in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)
+        if view is None and not ended_badly:
+            return
         async with self._database.transaction() as session:
             if view is not None:
                 replaced = await returns.rewrite_return(session, view)

@@ -14,7 +14,18 @@ from api.idempotency import IdempotencyMiddleware
 from api.limits import BodySizeLimit, limit_creation
 from api.problems import document_problems, install_problem_handlers
 from api.request_log import log_requests
-from api.routes import api_keys, carrier_events, codec, customer_sessions, orders, policy, returns, tickets
+from api.routes import (
+    api_keys,
+    carrier_events,
+    codec,
+    customer_sessions,
+    metrics,
+    orders,
+    policy,
+    returns,
+    tickets,
+    webhooks,
+)
 from returnflow.logging import configure_logging
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import connect
@@ -57,7 +68,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         CORSOnPath, prefix=codec.router.prefix + "/", allow_origins=settings.temporal_ui_origins,
         allow_methods=["POST"], allow_headers=codec.CORS_HEADERS, allow_credentials=True, max_age=600,
     )
-    for module in (orders, returns, customer_sessions, carrier_events, policy, tickets, api_keys, codec):
+    for module in (orders, returns, customer_sessions, carrier_events, policy, tickets, webhooks, api_keys, codec,
+                   metrics):
         app.include_router(module.router)
     document_problems(app)
 

@@ -23,6 +23,9 @@ def settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-Session = Annotated[AsyncSession, Depends(session)]
+# scope="function": the transaction commits before the answer is sent. With FastAPI's default ("request") it
+# would commit after, so a client could act on a 2xx before its write is visible, or get a 2xx for a write whose
+# commit then fails (seen while fuzzing: two PUT /v1/policy in a row, the second's commit refused).
+Session = Annotated[AsyncSession, Depends(session, scope="function")]
 Temporal = Annotated[Client, Depends(temporal)]
 AppSettings = Annotated[Settings, Depends(settings)]

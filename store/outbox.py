@@ -123,7 +123,7 @@ class CreatedEndpoint(EndpointView):
 
 
 def _endpoint_view(row: WebhookEndpoint) -> EndpointView:
-    return EndpointView(id=row.id, url=row.url, events=list(row.events), created_at=row.created_at)
+    return EndpointView(id=row.id, url=row.url, events=list(row.events), created_at=as_utc(row.created_at))
 
 
 async def create_endpoint(session: AsyncSession, url: str, events: list[str]) -> CreatedEndpoint:

@@ -5,7 +5,6 @@ Events are ``return.<status>`` (``return.approved``, ``return.completed``,
 unique ``id``. How they are sent and signed: ``store/outbox.py``.
 """
 
-from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -74,7 +73,7 @@ async def list_endpoints(session: Session, limit: Annotated[int, Query(ge=1, le=
     try:
         items, next_cursor = await outbox.list_endpoints(session, limit, cursor)
     except outbox.BadCursor as error:
-        raise Problem(400, str(error)) from None
+        raise Problem(422, str(error), [{"field": "cursor", "code": "invalid_cursor", "message": str(error)}]) from None
     return EndpointPage(items=items, next_cursor=next_cursor)
 
 
@@ -97,8 +96,6 @@ async def list_deliveries(session: Session, state: Literal["pending", "delivered
     try:
         items, next_cursor = await outbox.list_deliveries(session, state, endpoint_id, limit, cursor)
     except outbox.BadCursor as error:
-        raise Problem(400, str(error)) from None
+        raise Problem(422, str(error), [{"field": "cursor", "code": "invalid_cursor", "message": str(error)}]) from None
     return DeliveryPage(items=items, next_cursor=next_cursor)
 
-
-__all__ = ["router", "datetime"]
