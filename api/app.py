@@ -19,6 +19,7 @@ from api.routes import (
     carrier_events,
     codec,
     customer_sessions,
+    customers,
     metrics,
     orders,
     policy,
@@ -68,8 +69,9 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         CORSOnPath, prefix=codec.router.prefix + "/", allow_origins=settings.temporal_ui_origins,
         allow_methods=["POST"], allow_headers=codec.CORS_HEADERS, allow_credentials=True, max_age=600,
     )
-    for module in (orders, returns, customer_sessions, carrier_events, policy, tickets, webhooks, api_keys, codec,
-                   metrics):
+    routers = (orders, returns, customer_sessions, customers, carrier_events, policy, tickets, webhooks, api_keys,
+               codec, metrics)
+    for module in routers:
         app.include_router(module.router)
     document_problems(app)
 

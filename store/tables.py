@@ -8,7 +8,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, list[Any]: JSON}
+    # none_as_null: a Python None is SQL NULL, so "IS NULL" finds it (not the JSON value null).
+    type_annotation_map: ClassVar = {
+        datetime: DateTime(timezone=True), dict[str, Any]: JSON(none_as_null=True), list[Any]: JSON(none_as_null=True),
+    }
 
 
 class ApiKey(Base):
@@ -210,3 +213,17 @@ class CustomerNotification(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(1000))
     sent_at: Mapped[datetime | None]
+
+
+class ReturnSubmission(Base):
+    """What the customer wrote and attached (comments, evidence links): personal data.
+
+    Kept here only, never sent to Temporal (the workflow gets placeholders), so
+    erasing a customer is a database update.
+    """
+
+    __tablename__ = "return_submissions"
+    return_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(128), index=True)
+    lines: Mapped[list[Any]]
+    created_at: Mapped[datetime]

@@ -19,9 +19,10 @@ from api.request_log import bind_return
 from api.workflow_calls import explain_update_failure, problem_for_rpc_error, update_return
 from domain.orders import StrictModel
 from domain.policy import Evaluation, evaluate, refusal_errors
+from domain.privacy import SubmittedLine, submitted_lines, without_personal_data
 from domain.returns import FINAL_STATUSES, CancelRequest, Inspection, ReturnRequest, ReturnView, Status
 from domain.risk import assess
-from store import audit, ledger, orders, policies, returns, tickets
+from store import audit, ledger, orders, policies, returns, submissions, tickets
 from store.customers import customer_history
 from store.ledger import MoneyLine
 from store.tickets import TicketView
@@ -69,8 +70,9 @@ async def _judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple
     without_address = order.model_copy(update={"shipping_address": None})
     # With an Idempotency-Key the id comes from it: a retry after a crash finds the workflow already started.
     return_id = idempotent_id(request, "ret_") or "ret_" + secrets.token_hex(10)
-    start = StartReturn(return_id=return_id, order=without_address, request=body, policy=policy,
-                        policy_version=version, requested_at=now, already_returned=claimed, risk=risk)
+    # So does what the customer wrote: the workflow gets placeholders (see domain/privacy.py).
+    start = StartReturn(return_id=return_id, order=without_address, request=without_personal_data(body, return_id),
+                        policy=policy, policy_version=version, requested_at=now, already_returned=claimed, risk=risk)
     return start, evaluate(order, body, policy, now, risk=risk, already_returned=claimed)
 
 
@@ -106,20 +108,30 @@ async def create_return(body: ReturnRequest, request: Request, temporal: Tempora
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=f"Return for order {body.order_id}",
     )
+    async with request.app.state.database.transaction() as session:
+        await submissions.save_submission(session, start.return_id, start.order.customer_id,
+                                          submitted_lines(body))
     try:
         view: ReturnView = await temporal.execute_update_with_start_workflow(
             "decision", start_workflow_operation=operation, result_type=ReturnView)
     except WorkflowUpdateFailedError as failure:
+        await _forget_submission(request, start.return_id)
         raise await explain_update_failure(temporal, start.return_id, failure) from None
     except WorkflowAlreadyStartedError:
         return await _already_created(request, start.return_id)
     except RPCError as error:
+        await _forget_submission(request, start.return_id)
         raise problem_for_rpc_error(error) from None
     if body.override:
         async with request.app.state.database.transaction() as session:
             await audit.record(session, caller.actor, "return.override", view.id, reason=body.override_reason,
                                overridden=[rule for rule in evaluation.rules if "overridden by staff" in rule])
     return view
+
+
+async def _forget_submission(request: Request, return_id: str) -> None:
+    async with request.app.state.database.transaction() as session:
+        await submissions.forget_submission(session, return_id)
 
 
 async def _already_created(request: Request, return_id: str) -> ReturnView:
@@ -134,6 +146,8 @@ async def _already_created(request: Request, return_id: str) -> ReturnView:
 class ReturnWithMoney(ReturnView):
     money: list[MoneyLine] = Field(default_factory=list, description="The ledger rows: refunds, store credit "
                                                                      "(each with its credit note), fees, deposits.")
+    customer_notes: list[SubmittedLine] = Field(
+        default_factory=list, description="What the customer wrote and attached, per line (erased on request).")
 
 
 @router.get("/{return_id}", response_model=ReturnWithMoney)
@@ -143,7 +157,8 @@ async def get_return(return_id: ReturnId, session: Session,
     view = await returns.get_return(session, return_id)
     if view is None or not caller.owns(view.customer_id):
         raise Problem(404, f"no return {return_id}")
-    return ReturnWithMoney(**view.model_dump(), money=await ledger.money_lines(session, return_id))
+    return ReturnWithMoney(**view.model_dump(), money=await ledger.money_lines(session, return_id),
+                           customer_notes=await submissions.submission(session, return_id))
 
 
 @router.post("/{return_id}/dispute", status_code=201, response_model=TicketView)

@@ -1,0 +1,44 @@
+"""Customers' comments and evidence links per return, and erasing a customer's personal data."""
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.privacy import SubmittedLine
+from store.tables import OrderRow, ReturnSubmission
+
+
+async def save_submission(session: AsyncSession, return_id: str, customer_id: str,
+                          lines: list[SubmittedLine]) -> None:
+    if lines and await session.get(ReturnSubmission, return_id) is None:
+        session.add(ReturnSubmission(return_id=return_id, customer_id=customer_id,
+                                     lines=[line.model_dump() for line in lines], created_at=datetime.now(UTC)))
+
+
+async def submission(session: AsyncSession, return_id: str) -> list[SubmittedLine]:
+    row = await session.get(ReturnSubmission, return_id)
+    return [SubmittedLine.model_validate(line) for line in row.lines] if row else []
+
+
+async def forget_submission(session: AsyncSession, return_id: str) -> None:
+    await session.execute(delete(ReturnSubmission).where(ReturnSubmission.return_id == return_id))
+
+
+class Erasure(BaseModel):
+    customer_id: str
+    addresses_removed: int
+    submissions_removed: int
+
+
+async def erase_customer(session: AsyncSession, customer_id: str) -> Erasure:
+    """Remove the customer's addresses and what it wrote; orders, returns and money records stay."""
+    addresses = await session.execute(
+        update(OrderRow).where(OrderRow.customer_id == customer_id, OrderRow.shipping_address.is_not(None))
+        .values(shipping_address=None))
+    submissions = await session.execute(delete(ReturnSubmission).where(ReturnSubmission.customer_id == customer_id))
+    return Erasure(customer_id=customer_id, addresses_removed=addresses.rowcount or 0,  # type: ignore[attr-defined]
+                   submissions_removed=submissions.rowcount or 0)  # type: ignore[attr-defined]
+
+
