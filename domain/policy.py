@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_
 
 from domain.money import Amount, percent_of, quantize
 from domain.orders import Order, StrictModel, order_reference_time
-from domain.returns import Fee, Reason, RequestedLine, ReturnRequest
+from domain.returns import Condition, Fee, Reason, RequestedLine, ReturnLine, ReturnRequest
 from domain.risk import RiskAssessment, RiskRules
 
 Risk = Literal["low", "medium", "high"]
@@ -37,6 +37,10 @@ class CategoryRule(StrictModel):
     restocking_fee_percent: Amount | None = Field(None, ge=0, le=100)
 
 
+_DEFAULT_DEDUCTIONS: dict[Condition, Decimal] = {
+    "damaged": Decimal("50"), "not_as_described": Decimal("100"), "missing": Decimal("100")}
+
+
 class Policy(StrictModel):
     window_days: int = Field(30, ge=0, le=3650)
     no_reason_window_days: int = Field(7, ge=0, le=3650)
@@ -55,6 +59,9 @@ class Policy(StrictModel):
         "first_scan", description="When the replacement of an exchange leaves: at the return's first scan or receipt.")
     exchange_out_of_stock: Literal["refund", "store_credit"] = Field(
         "store_credit", description="What the customer gets instead when the replacement is out of stock.")
+    condition_deduction_percent: dict[Condition, Amount] = Field(
+        default_factory=lambda: _DEFAULT_DEDUCTIONS.copy(),
+        description="Taken off a customer-liable line's refund when inspection grades it so.")
     refund_failure_fallback: Literal["store_credit", "none"] = Field(
         "store_credit", description="When the original tender refuses a refund (closed card): pay store credit "
                                     "instead, or open a ticket for a person.")
@@ -332,3 +339,24 @@ def _exchange_problems(request: ReturnRequest) -> list[dict[str, str]]:
     if len(replaced) != len(set(replaced)):
         errors.append({"field": "exchange_items", "code": "duplicate_line", "message": "one replacement per line"})
     return errors
+
+
+def inspection_deductions(lines: list[ReturnLine], policy: Policy, currency: str) -> tuple[list[Fee], list[str]]:
+    """What inspection takes off the refund, and why.
+
+    A line going back to the customer (``return_to_customer``) is not refunded. A
+    customer-liable line graded worse than sold loses the policy's percentage for
+    that condition; a merchant-liable one (it was defective) never does.
+    """
+    fees, notes = [], []
+    for line in lines:
+        worth = quantize(line.unit_price * line.quantity, currency)
+        if line.disposition == "return_to_customer":
+            fees.append(Fee(kind="condition", amount=worth))
+            notes.append(f"line {line.line_id} goes back to the customer: not refunded")
+            continue
+        percent = policy.condition_deduction_percent.get(line.condition) if line.condition else None
+        if line.liability == "customer" and percent:
+            fees.append(Fee(kind="condition", amount=percent_of(worth, percent, currency)))
+            notes.append(f"line {line.line_id} came back {line.condition}: {percent}% deducted")
+    return fees, notes

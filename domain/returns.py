@@ -129,7 +129,7 @@ class CancelRequest(StrictModel):
 
 
 class Fee(BaseModel):
-    kind: Literal["return_shipping", "restocking"]
+    kind: Literal["return_shipping", "restocking", "condition"]
     amount: Amount
 
 

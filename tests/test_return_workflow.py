@@ -221,3 +221,22 @@ async def test_rejected_review_ends_rejected_and_releases_units(client, database
     assert claimed["L1"] == 0
     with pytest.raises(RPCError):  # the workflow has ended: nothing left to review
         await handle.execute_update(ReturnWorkflow.review, ReviewDecision(decision="approve"))
+
+
+@pytest.mark.parametrize(("reason", "condition", "disposition", "refunded"), [
+    ("changed_mind", "damaged", "refurbish", "4.00"),   # 19.99 − 5.99 shipping − 50% of 19.99 (10.00)
+    ("defective", "damaged", "dispose", "19.99"),       # the merchant's fault: no deduction
+    ("defective", "as_new", "return_to_customer", "0.00"),  # the item goes back: nothing refunded
+])
+async def test_inspection_grades_the_refund(client, database: Database, sandbox: httpx.AsyncClient, reason: str,
+                                            condition: str, disposition: str, refunded: str) -> None:
+    handle = await start(client, database, lines=[{"line_id": "L1", "quantity": 1, "reason": reason}])
+    await receive(handle)
+
+    await handle.execute_update(ReturnWorkflow.inspect, Inspection.model_validate(
+        {"lines": [{"line_id": "L1", "condition": condition, "disposition": disposition}]}))
+    final = await handle.result()
+
+    assert final.status == Status.COMPLETED and str(final.refund.amount) == refunded
+    refunds = (await sandbox.get("/payments/refunds", params={"reference": handle.id})).json()["items"]
+    assert [r["amount"] for r in refunds] == ([refunded] if refunded != "0.00" else [])

@@ -21,7 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities import messages as act
     from domain.money import quantize
-    from domain.policy import Evaluation, evaluate, refusal_errors
+    from domain.policy import Evaluation, evaluate, inspection_deductions, refusal_errors
     from domain.returns import (
         CANCELABLE_STATUSES,
         FINAL_STATUSES,
@@ -275,25 +275,28 @@ class ReturnWorkflow:
                                 disposition=ln.disposition or "") for ln in view.lines]
         await partner(act.WAREHOUSE_INTAKE, act.WarehouseIntake(return_id=view.id, lines=items))
 
-    def _settle_holds(self) -> str:
-        """A deposit comes back when every item arrived as sold; otherwise the merchant keeps it."""
+    def _settle_inspection(self) -> str:
+        """Apply what inspection found: graded deductions, and the deposit released or kept."""
         refund = self.view_model.refund
+        deductions, notes = inspection_deductions(self.view_model.lines, self._start.policy, refund.currency)
+        refund.fees += deductions
+        kept = sum((fee.amount for fee in deductions), Decimal(0))
         as_sold = all(ln.condition in (None, "as_new", "opened") for ln in self.view_model.lines)
-        notes = []
         for hold in refund.holds:
             if hold.status != "held":
                 continue
             hold.status = "released" if as_sold else "kept"
             if not as_sold:
-                refund.amount -= hold.amount
+                kept += hold.amount
                 notes.append(f"deposit of {hold.amount} {refund.currency} kept: items not as sold")
+        refund.amount = max(refund.amount - kept, quantize(Decimal(0), refund.currency))
         return "; ".join(notes)
 
     async def _refund(self, show_pending: bool) -> bool:
         """Pay the return out; True when paid. With ``show_pending`` it ends the saga ``completed``."""
         self._stop_if_canceled()
         view, policy = self.view_model, self._start.policy
-        held_back = self._settle_holds() if self._inspection is not None else ""
+        held_back = self._settle_inspection() if self._inspection is not None else ""
         if show_pending:
             await self._transition(Status.REFUND_PENDING, held_back)
         outcome = await pay_out(view, self._start.order.payments,
