@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_
 
 from domain.money import Amount, percent_of, quantize
 from domain.orders import Order, StrictModel, order_reference_time
-from domain.returns import Condition, Fee, Reason, RequestedLine, ReturnLine, ReturnRequest
+from domain.returns import Condition, Deduction, Fee, Reason, RequestedLine, ReturnLine, ReturnRequest
 from domain.risk import RiskAssessment, RiskRules
 
 Risk = Literal["low", "medium", "high"]
@@ -341,22 +341,25 @@ def _exchange_problems(request: ReturnRequest) -> list[dict[str, str]]:
     return errors
 
 
-def inspection_deductions(lines: list[ReturnLine], policy: Policy, currency: str) -> tuple[list[Fee], list[str]]:
+def inspection_deductions(lines: list[ReturnLine], policy: Policy,
+                          currency: str) -> tuple[list[Deduction], list[str]]:
     """What inspection takes off the refund, and why.
 
     A line going back to the customer (``return_to_customer``) is not refunded. A
     customer-liable line graded worse than sold loses the policy's percentage for
     that condition; a merchant-liable one (it was defective) never does.
     """
-    fees, notes = [], []
+    deductions: list[Deduction] = []
+    notes: list[str] = []
     for line in lines:
         worth = quantize(line.unit_price * line.quantity, currency)
         if line.disposition == "return_to_customer":
-            fees.append(Fee(kind="condition", amount=worth))
+            deductions.append(Deduction(line_id=line.line_id, kind="returned_to_customer", amount=worth))
             notes.append(f"line {line.line_id} goes back to the customer: not refunded")
             continue
         percent = policy.condition_deduction_percent.get(line.condition) if line.condition else None
         if line.liability == "customer" and percent:
-            fees.append(Fee(kind="condition", amount=percent_of(worth, percent, currency)))
+            deductions.append(Deduction(line_id=line.line_id, kind="condition",
+                                        amount=percent_of(worth, percent, currency)))
             notes.append(f"line {line.line_id} came back {line.condition}: {percent}% deducted")
-    return fees, notes
+    return deductions, notes

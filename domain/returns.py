@@ -129,7 +129,7 @@ class CancelRequest(StrictModel):
 
 
 class Fee(BaseModel):
-    kind: Literal["return_shipping", "restocking", "condition"]
+    kind: Literal["return_shipping", "restocking"]
     amount: Amount
 
 
@@ -177,12 +177,21 @@ class Hold(BaseModel):
     status: Literal["held", "released", "kept"] = "held"
 
 
+class Deduction(BaseModel):
+    """Taken off the refund after inspection."""
+
+    line_id: str
+    kind: Literal["condition", "returned_to_customer"]
+    amount: Amount
+
+
 class Refund(BaseModel):
     method: Literal["original", "store_credit"] = "original"
     amount: Amount
     currency: str
     fees: list[Fee] = Field(default_factory=list)
     holds: list[Hold] = Field(default_factory=list)
+    deductions: list[Deduction] = Field(default_factory=list)
     status: Literal["pending", "succeeded", "failed"] = "pending"
     parts: list[RefundPart] = Field(default_factory=list)
 

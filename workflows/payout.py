@@ -112,6 +112,8 @@ def ledger_movements(view: ReturnView) -> list[act.MoneyMovement]:
             provider_ref=part.provider_refund_id, credit_note=f"CN-{view.id}-{number}"))
     movements += [act.MoneyMovement(idempotency_key=f"{view.id}:fee:{fee.kind}", kind="fee", amount=-fee.amount,
                                     currency=refund.currency) for fee in refund.fees if fee.amount]
+    movements += [act.MoneyMovement(idempotency_key=f"{view.id}:deduction:{d.line_id}", kind="fee", amount=-d.amount,
+                                    currency=refund.currency) for d in refund.deductions if d.amount]
     movements += [act.MoneyMovement(idempotency_key=f"{view.id}:deposit_kept", kind="deposit_kept",
                                     amount=-hold.amount, currency=refund.currency)
                   for hold in refund.holds if hold.status == "kept"]

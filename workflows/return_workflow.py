@@ -279,8 +279,8 @@ class ReturnWorkflow:
         """Apply what inspection found: graded deductions, and the deposit released or kept."""
         refund = self.view_model.refund
         deductions, notes = inspection_deductions(self.view_model.lines, self._start.policy, refund.currency)
-        refund.fees += deductions
-        kept = sum((fee.amount for fee in deductions), Decimal(0))
+        refund.deductions += deductions
+        kept = sum((deduction.amount for deduction in deductions), Decimal(0))
         as_sold = all(ln.condition in (None, "as_new", "opened") for ln in self.view_model.lines)
         for hold in refund.holds:
             if hold.status != "held":
