@@ -27,6 +27,7 @@ from api.routes import (
     tickets,
     webhooks,
 )
+from api.text_guard import refuse_nul_characters
 from returnflow.logging import configure_logging
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import connect
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         version="1.0.0",
         summary="Returns, refunds and exchanges as durable Temporal workflows.",
         lifespan=lifespan,
-        dependencies=[Depends(limit_creation)],
+        dependencies=[Depends(limit_creation), Depends(refuse_nul_characters)],
     )
     install_problem_handlers(app)
     # The last added runs first: log → body size limit → Idempotency-Key → routes.

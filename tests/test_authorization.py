@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.app import create_app
 from api.auth import (
@@ -139,6 +139,25 @@ async def _revoke(client: httpx.AsyncClient, w: World) -> httpx.Response:
     return await client.delete(f"/v1/api-keys/{await w.fresh_key()}")
 
 
+WEBHOOK = {"url": "https://hooks.example.invalid/returnflow", "events": ["return.approved"]}
+
+
+async def _subscribe(client: httpx.AsyncClient, w: World) -> httpx.Response:
+    response = await client.post("/v1/webhook-endpoints", json=WEBHOOK)
+    if response.status_code == 201:  # no deliveries to a host that does not exist
+        await w.api.service.delete(f"/v1/webhook-endpoints/{response.json()['id']}")
+    return response
+
+
+async def _unsubscribe(client: httpx.AsyncClient, w: World) -> httpx.Response:
+    created = await w.api.service.post("/v1/webhook-endpoints", json=WEBHOOK)
+    assert created.status_code == 201, created.text
+    try:
+        return await client.delete(f"/v1/webhook-endpoints/{created.json()['id']}")
+    finally:
+        await w.api.service.delete(f"/v1/webhook-endpoints/{created.json()['id']}")
+
+
 POLICY = DEFAULT_POLICY.model_dump(mode="json")
 INSPECTION = {"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}
 
@@ -188,11 +207,22 @@ ROWS: list[Row] = [
         lambda c, w: c.post("/v1/policy/simulate", json={"policy": POLICY, "sample_size": 0,
                                                           "from": (NOW - timedelta(minutes=1)).isoformat()}),
         (401, 403, 403, 200, 200)),
+    # Erasure (service only) of a customer of its own, so that A keeps the address its returns ship from.
+    Row("DELETE", "/v1/customers/{customer_id}/personal-data",
+        lambda c, w: c.delete(f"/v1/customers/CZ-{secrets.token_hex(4)}/personal-data"), (401, 403, 403, 403, 200)),
+    Row("GET", "/v1/metrics/returns", lambda c, w: c.get("/v1/metrics/returns"), (401, 403, 403, 200, 200)),
     # Tickets: read by staff and services, resolved by operators.
     Row("GET", "/v1/tickets", lambda c, w: c.get("/v1/tickets", params={"limit": 1}), (401, 403, 403, 200, 200)),
     Row("POST", "/v1/tickets/{ticket_id}/resolve",
         lambda c, w: c.post(f"/v1/tickets/{w.ticket}/resolve", json={"resolution": "checked"}),
         (401, 403, 403, 200, 403)),
+    # Webhooks: the service subscribes; operators may look at deliveries (the dead letters).
+    Row("POST", "/v1/webhook-endpoints", _subscribe, (401, 403, 403, 403, 201)),
+    Row("GET", "/v1/webhook-endpoints", lambda c, w: c.get("/v1/webhook-endpoints", params={"limit": 1}),
+        (401, 403, 403, 403, 200)),
+    Row("DELETE", "/v1/webhook-endpoints/{endpoint_id}", _unsubscribe, (401, 403, 403, 403, 204)),
+    Row("GET", "/v1/webhook-deliveries", lambda c, w: c.get("/v1/webhook-deliveries", params={"limit": 1}),
+        (401, 403, 403, 200, 200)),
     # The codec server: operators only (anonymous local UI access is off by default).
     Row("POST", "/codec/decode", lambda c, w: c.post("/codec/decode", json={"payloads": []}),
         (401, 403, 403, 200, 403)),
@@ -202,9 +232,11 @@ ROWS: list[Row] = [
 
 
 def app_routes() -> set[tuple[str, str]]:
+    """Every (method, path) the app serves under the covered prefixes, included routers flattened."""
     app = create_app(Settings())
-    return {(method, route.path) for route in app.routes if isinstance(route, APIRoute)
-            and route.path.startswith(COVERED_PREFIXES) for method in route.methods}
+    return {(method, route.path) for route in iter_route_contexts(app.routes)
+            if isinstance(route.original_route, APIRoute) and route.path and route.path.startswith(COVERED_PREFIXES)
+            for method in route.methods or ()}
 
 
 def test_every_route_has_a_row() -> None:

@@ -4,11 +4,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from api.auth import allow
 from api.deps import Session
 from api.problems import Problem
+from api.query import Timestamp
 from domain.metrics import ReturnMetrics
 from store.metrics import return_metrics
 
@@ -16,8 +16,8 @@ router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
 
 @router.get("/returns", response_model=ReturnMetrics, dependencies=[Depends(allow("service", "operator"))])
-async def metrics(session: Session, start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-                  end: Annotated[AwareDatetime | None, Query(alias="to")] = None) -> ReturnMetrics:
+async def metrics(session: Session, start: Annotated[Timestamp | None, Query(alias="from")] = None,
+                  end: Annotated[Timestamp | None, Query(alias="to")] = None) -> ReturnMetrics:
     """Return rate, reasons, time to refund (p50/p90, hours), dispute and auto-approval rates.
 
     ``from``/``to`` default to the last 30 days.

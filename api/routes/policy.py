@@ -3,10 +3,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 
 from api.auth import Caller, allow
 from api.deps import Session
+from api.problems import Problem
+from api.query import Timestamp
 from domain.orders import StrictModel
 from domain.policy import Policy
 from domain.simulation import SimulationReport, simulate
@@ -25,8 +28,8 @@ class PolicyVersionOut(BaseModel):
 
 class SimulationRequest(StrictModel):
     policy: Policy
-    created_from: AwareDatetime | None = Field(None, alias="from")
-    created_to: AwareDatetime | None = Field(None, alias="to")
+    created_from: Timestamp | None = Field(None, alias="from")
+    created_to: Timestamp | None = Field(None, alias="to")
     sample_size: int = Field(10, ge=0, le=100)
 
 
@@ -40,7 +43,12 @@ async def get_policy(session: Session) -> PolicyVersionOut:
 async def put_policy(body: Policy, session: Session,
                      caller: Annotated[Caller, Depends(allow("service"))]) -> PolicyVersionOut:
     """Publish ``body`` as the next version. Running returns keep the version they started with."""
-    version = await policies.save_policy(session, body)
+    try:
+        version = await policies.save_policy(session, body)
+        await session.flush()
+    except IntegrityError:
+        # Two publishes took the same version number; the database kept the first.
+        raise Problem(409, "another policy version was published at the same moment; fetch it and retry") from None
     await audit.record(session, caller.actor, "policy.publish", f"policy:{version}")
     return PolicyVersionOut(version=version, policy=body)
 

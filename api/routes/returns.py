@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -15,6 +15,7 @@ from api.auth import Caller, allow
 from api.deps import AppSettings, Session, Temporal
 from api.idempotency import idempotent_id
 from api.problems import Problem
+from api.query import Timestamp
 from api.request_log import bind_return
 from api.workflow_calls import explain_update_failure, problem_for_rpc_error, update_return
 from domain.orders import StrictModel
@@ -182,8 +183,8 @@ async def list_returns(
     status: Status | None = None,
     order_id: Annotated[str | None, Query(max_length=128)] = None,
     customer_id: Annotated[str | None, Query(max_length=128)] = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
+    created_from: Timestamp | None = None,
+    created_to: Timestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ReturnPage:

@@ -1,0 +1,65 @@
+"""Text with NUL characters is refused (422) before any route sees it.
+
+PostgreSQL cannot store U+0000 in text or JSONB: a NUL that got past validation
+would be a 500 when a query uses it, or worse, an activity retrying forever on
+the read model it cannot write. No field of this API has a use for it, so
+query parameters, path parameters and JSON bodies carrying one are refused here,
+for every route, with the offending field named.
+"""
+
+import json
+from typing import Any
+
+from fastapi import Request
+
+from api.problems import Problem
+
+NUL = "\x00"
+CODE = "nul_character"
+MESSAGE = "text may not contain NUL (U+0000) characters"
+
+
+def _refuse(field: str) -> Problem:
+    return Problem(422, MESSAGE, [{"field": field.replace(NUL, "\\u0000") or "body", "code": CODE,
+                                   "message": MESSAGE}])
+
+
+def _find_nul(value: Any, where: str) -> str | None:
+    """The dotted path of the first string (or key) in ``value`` holding a NUL, or None."""
+    if isinstance(value, str):
+        return where if NUL in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if NUL in str(key):
+                return path
+            found = _find_nul(item, path)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_nul(item, f"{where}.{index}" if where else str(index))
+            if found is not None:
+                return found
+    return None
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """App-wide dependency (runs after routing, before the route's own dependencies)."""
+    for name, value in request.query_params.multi_items():
+        if NUL in name or NUL in value:
+            raise _refuse(name)
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and NUL in value:
+            raise _refuse(name)
+    if request.method in ("POST", "PUT", "PATCH"):
+        body = await request.body()  # already read (and cached) by FastAPI
+        # In JSON a NUL can only be written as the escape \u0000; parse only when it may be there.
+        if b"\\u0000" in body:
+            try:
+                document = json.loads(body)
+            except ValueError:
+                return  # not JSON: the route's validation answers
+            found = _find_nul(document, "")
+            if found is not None:
+                raise _refuse(found)
