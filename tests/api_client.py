@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from domain.policy import DEFAULT_POLICY
 from tests.factories import NOW, new_order_id, order_body
 from tests.histories_io import keep_history
 
@@ -43,3 +44,9 @@ async def carrier(api: Callers, tracking_number: str, event: str) -> httpx.Respo
 
 async def keep_return_history(api: Callers, return_id: str, name: str) -> None:
     await keep_history(api.temporal.get_workflow_handle(return_id), name)
+
+
+async def default_policy(api: Callers) -> None:
+    """Returns here are auto-approved: whatever policy an earlier test left, the default applies."""
+    response = await api.service.put("/v1/policy", json=DEFAULT_POLICY.model_dump(mode="json"))
+    assert response.status_code == 200, response.text

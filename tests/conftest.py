@@ -7,8 +7,9 @@ When CI=true a missing PostgreSQL fails the run instead of skipping.
 
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import httpx
@@ -140,3 +141,17 @@ async def api(local_env: WorkflowEnvironment, database: Database, sandbox_url: s
         async with client(service_key) as service, client(operator_key) as operator, client() as anonymous, \
                 httpx.AsyncClient(base_url=sandbox_url) as sandbox:
             yield Callers(service, operator, anonymous, sandbox, local_env.client)
+
+
+Run = Callable[[Any, Any], Awaitable[Any]]
+
+
+@pytest.fixture
+async def housekeeper(local_env: WorkflowEnvironment, database: Database, sandbox_url: str) -> AsyncIterator[Run]:
+    """Runs a housekeeping workflow now, on a worker of its own, as its schedule would."""
+    settings = settings_for(sandbox_url, database)
+    async with running_worker(local_env.client, settings, database):
+        async def run(workflow: Any, arg: Any) -> Any:
+            return await local_env.client.execute_workflow(
+                workflow, arg, id="test-housekeeping-" + secrets.token_hex(6), task_queue=settings.task_queue)
+        yield run

@@ -6,13 +6,11 @@ its schedule.
 """
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select, update
 from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
@@ -25,29 +23,10 @@ from returnflow.settings import Settings
 from store.db import Database
 from store.returns import save_return
 from store.tables import LedgerEntry, OutboxEvent, ReturnRow, Ticket
-from tests.api_client import Callers, put_order, wait_for_status
-from tests.conftest import running_worker, settings_for
+from tests.api_client import Callers, default_policy, put_order, wait_for_status
+from tests.conftest import Run
 from tests.factories import return_body
 from workflows.housekeeping import ReconcileLedgerWorkflow, RepairReadModelWorkflow, SweepStuckReturnsWorkflow
-
-Run = Callable[[Any, Any], Awaitable[Any]]
-
-
-@pytest.fixture
-async def housekeeper(local_env: WorkflowEnvironment, database: Database, sandbox_url: str) -> AsyncIterator[Run]:
-    """Runs a housekeeping workflow now, on a worker of its own, as its schedule would."""
-    settings = settings_for(sandbox_url, database)
-    async with running_worker(local_env.client, settings, database):
-        async def run(workflow: Any, arg: Any) -> Any:
-            return await local_env.client.execute_workflow(
-                workflow, arg, id="test-housekeeping-" + secrets.token_hex(6), task_queue=settings.task_queue)
-        yield run
-
-
-async def default_policy(api: Callers) -> None:
-    """Returns here are auto-approved: whatever policy an earlier test left, the default applies."""
-    response = await api.service.put("/v1/policy", json=DEFAULT_POLICY.model_dump(mode="json"))
-    assert response.status_code == 200, response.text
 
 
 async def tickets_with(database: Database, **where: Any) -> list[Ticket]:
