@@ -12,11 +12,14 @@ or timer of our own anywhere.
 """
 
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities import housekeeping as hk
 
 # A failed run is retried a little; the next scheduled run picks up whatever is left.
@@ -45,34 +48,35 @@ class DeliverWebhooksWorkflow:
         return hk.DeliverEventsReport(webhooks=webhooks, notifications=notifications)
 
 
+T = TypeVar("T")
+
+
+async def _job(activity: str, arg: BaseModel, result_type: type[T], heartbeat: timedelta) -> T:
+    """A scheduled job is one long, heartbeating activity; the workflow gives it Temporal's retries."""
+    return await workflow.execute_activity(activity, arg, result_type=result_type,
+                                           start_to_close_timeout=timedelta(minutes=30),
+                                           heartbeat_timeout=heartbeat, retry_policy=RETRY)
+
+
 @workflow.defn(name="ReconcileLedgerWorkflow")
 class ReconcileLedgerWorkflow:
     @workflow.run
     async def run(self, run: hk.ReconcileLedger) -> hk.ReconcileReport:
-        return await workflow.execute_activity(
-            hk.RECONCILE_LEDGER, run, result_type=hk.ReconcileReport,
-            start_to_close_timeout=timedelta(minutes=30), heartbeat_timeout=timedelta(minutes=5),
-            retry_policy=RETRY)
+        return await _job(hk.RECONCILE_LEDGER, run, hk.ReconcileReport, heartbeat=timedelta(minutes=5))
 
 
 @workflow.defn(name="SweepStuckReturnsWorkflow")
 class SweepStuckReturnsWorkflow:
     @workflow.run
     async def run(self, run: hk.SweepStuckReturns) -> hk.SweepReport:
-        return await workflow.execute_activity(
-            hk.SWEEP_STUCK_RETURNS, run, result_type=hk.SweepReport,
-            start_to_close_timeout=timedelta(minutes=30), heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=RETRY)
+        return await _job(hk.SWEEP_STUCK_RETURNS, run, hk.SweepReport, heartbeat=timedelta(minutes=2))
 
 
 @workflow.defn(name="RepairReadModelWorkflow")
 class RepairReadModelWorkflow:
     @workflow.run
     async def run(self, run: hk.RepairReadModel) -> hk.RepairReport:
-        return await workflow.execute_activity(
-            hk.REPAIR_READ_MODEL, run, result_type=hk.RepairReport,
-            start_to_close_timeout=timedelta(minutes=30), heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=RETRY)
+        return await _job(hk.REPAIR_READ_MODEL, run, hk.RepairReport, heartbeat=timedelta(minutes=2))
 
 
 HOUSEKEEPING_WORKFLOWS = [DeliverWebhooksWorkflow, ReconcileLedgerWorkflow, SweepStuckReturnsWorkflow,
