@@ -18,10 +18,6 @@ STATUS_FOR_ERROR_TYPE = {STATUS_CONFLICT: 409, INVALID_INPUT: 422, INELIGIBLE: 4
 UPDATE_OUTLIVED_BY_WORKFLOW = "AcceptedUpdateCompletedWorkflow"
 
 
-def problem_for_update_failure(failure: WorkflowUpdateFailedError) -> Problem:
-    return _problem_for_cause(failure.cause)
-
-
 def _problem_for_cause(cause: BaseException | None) -> Problem:
     """The first business error along the failure's cause chain decides the answer."""
     error = cause
@@ -34,7 +30,7 @@ def _problem_for_cause(cause: BaseException | None) -> Problem:
 
 
 async def explain_update_failure(client: Client, workflow_id: str, failure: WorkflowUpdateFailedError) -> Problem:
-    """Like ``problem_for_update_failure``, but when the workflow ended first, its own failure says why."""
+    """The problem for a failed update; when the workflow ended first, its own failure says why."""
     cause = failure.cause
     if isinstance(cause, ApplicationError) and cause.type == UPDATE_OUTLIVED_BY_WORKFLOW:
         try:
@@ -55,6 +51,6 @@ async def update_return(client: Client, return_id: str, update: str, arg: Any) -
     try:
         return await handle.execute_update(update, arg, result_type=ReturnView)
     except WorkflowUpdateFailedError as failure:
-        raise problem_for_update_failure(failure) from None
+        raise await explain_update_failure(client, return_id, failure) from None
     except RPCError as error:
         raise problem_for_rpc_error(error) from None

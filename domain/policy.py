@@ -15,9 +15,7 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_
 from domain.money import Amount, percent_of, quantize
 from domain.orders import Order, StrictModel, order_reference_time
 from domain.returns import Condition, Deduction, Fee, Reason, RequestedLine, ReturnLine, ReturnRequest
-from domain.risk import RiskAssessment, RiskRules
-
-Risk = Literal["low", "medium", "high"]
+from domain.risk import Level, RiskAssessment, RiskRules
 
 
 class CategoryRule(StrictModel):
@@ -53,7 +51,7 @@ class Policy(StrictModel):
     auto_approve_max_amount: Amount = Field(Decimal("200.00"), ge=0)
     evidence_required_over_amount: Amount = Field(Decimal("500.00"), ge=0)
     keep_item_max_amount: Amount = Field(Decimal("0.00"), ge=0)
-    review_risk_levels: list[Risk] = Field(default_factory=lambda: list[Risk](["high"]))
+    review_risk_levels: list[Level] = Field(default_factory=lambda: list[Level](["high"]))
     refund_trigger: Literal["inspection", "receipt", "first_scan"] = "inspection"
     exchange_ship_on: Literal["first_scan", "receipt"] = Field(
         "first_scan", description="When the replacement of an exchange leaves: at the return's first scan or receipt.")
@@ -113,7 +111,7 @@ class Evaluation(BaseModel):
     eligible: bool
     outcome: Literal["auto_approved", "needs_review", "approved", "rejected"]
     rules: list[str]
-    risk: Risk
+    risk: Level
     risk_reasons: list[str] = Field(default_factory=list)
     lines: list[LineEvaluation]
     currency: str

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, model_validator
 
 from domain.money import Amount
 from domain.orders import Identifier, StrictModel
+from domain.risk import Level
 
 
 class Reason(StrEnum):
@@ -136,7 +137,7 @@ class Fee(BaseModel):
 class Decision(BaseModel):
     outcome: Literal["auto_approved", "needs_review", "approved", "rejected"]
     rules: list[str] = Field(default_factory=list)
-    risk: Literal["low", "medium", "high"] = "low"
+    risk: Level = "low"
     risk_reasons: list[str] = Field(default_factory=list)
 
 

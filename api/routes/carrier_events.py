@@ -10,6 +10,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import carrier_or_service
 from api.deps import Session, Temporal
 from api.problems import Problem
+from api.workflow_calls import problem_for_rpc_error
 from domain.orders import StrictModel
 from store import returns
 from workflows.messages import CarrierScan
@@ -49,8 +50,7 @@ async def carrier_event(body: CarrierEvent, session: Session,
         accepted = True
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
-            raise Problem(503, "the workflow engine did not answer; try again", headers={"Retry-After": "5"}) \
-                from None
+            raise problem_for_rpc_error(error) from None
         accepted = False  # the return has already ended; a late scan changes nothing
     return CarrierEventAccepted(return_id=return_id, accepted=accepted, received_at=datetime.now().astimezone())
 

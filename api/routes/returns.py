@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -144,6 +145,15 @@ async def _already_created(request: Request, return_id: str) -> ReturnView:
     return view
 
 
+async def _visible(session: AsyncSession, return_id: str, caller: Caller) -> ReturnView:
+    """The return, if it exists and the caller may see it (a customer: its own); else 404."""
+    bind_return(return_id)
+    view = await returns.get_return(session, return_id)
+    if view is None or not caller.owns(view.customer_id):
+        raise Problem(404, f"no return {return_id}")
+    return view
+
+
 class ReturnWithMoney(ReturnView):
     money: list[MoneyLine] = Field(default_factory=list, description="The ledger rows: refunds, store credit "
                                                                      "(each with its credit note), fees, deposits.")
@@ -154,10 +164,7 @@ class ReturnWithMoney(ReturnView):
 @router.get("/{return_id}", response_model=ReturnWithMoney)
 async def get_return(return_id: ReturnId, session: Session,
                      caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]) -> ReturnWithMoney:
-    bind_return(return_id)
-    view = await returns.get_return(session, return_id)
-    if view is None or not caller.owns(view.customer_id):
-        raise Problem(404, f"no return {return_id}")
+    view = await _visible(session, return_id, caller)
     return ReturnWithMoney(**view.model_dump(), money=await ledger.money_lines(session, return_id),
                            customer_notes=await submissions.submission(session, return_id))
 
@@ -166,10 +173,7 @@ async def get_return(return_id: ReturnId, session: Session,
 async def dispute_return(return_id: ReturnId, body: DisputeRequest, session: Session,
                          caller: Annotated[Caller, Depends(allow("service", "customer"))]) -> TicketView:
     """The customer disagrees with how an ended return was settled: a ticket for an operator. 409 unless ended."""
-    bind_return(return_id)
-    view = await returns.get_return(session, return_id)
-    if view is None or not caller.owns(view.customer_id):
-        raise Problem(404, f"no return {return_id}")
+    view = await _visible(session, return_id, caller)
     if view.status not in FINAL_STATUSES:
         raise Problem(409, f"a return that is {view.status.value} has not ended; it cannot be disputed yet")
     return await tickets.open_ticket(session, kind="dispute", return_id=return_id, summary=body.message[:200],
@@ -203,12 +207,9 @@ async def list_returns(
 
 
 async def _existing(request: Request, return_id: str, caller: Caller) -> None:
-    """404 unless the return exists and the caller may see it (a customer: its own)."""
-    bind_return(return_id)
+    """404 unless the return exists and the caller may see it."""
     async with request.app.state.database.sessions() as session:
-        view = await returns.get_return(session, return_id)
-    if view is None or not caller.owns(view.customer_id):
-        raise Problem(404, f"no return {return_id}")
+        await _visible(session, return_id, caller)
 
 
 @router.post("/{return_id}/cancel", response_model=ReturnView)
