@@ -42,8 +42,10 @@ WORKFLOWS = [ReturnWorkflow, *HOUSEKEEPING_WORKFLOWS]
 async def build_worker(client: Client, settings: Settings, database: Database) -> AsyncIterator[Worker]:
     """A worker wired to the partners named in ``settings``; the caller runs it."""
     # Webhooks go to URLs merchants registered: a client of their own, sharing nothing with the partners'.
-    async with httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as http, \
-            httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as webhook_http:
+    async with (
+        httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as http,
+        httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as webhook_http,
+    ):
         partners = PartnerActivities(
             database,
             carrier=HttpCarrier(http, settings.sandbox_url),
@@ -52,7 +54,9 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             fulfilment=HttpFulfilment(http, settings.sandbox_url),
         )
         housekeeping = HousekeepingActivities(
-            database, settings, webhook_http,
+            database,
+            settings,
+            webhook_http,
             notifications=HttpNotifications(http, settings.sandbox_url),
             payment_records=HttpPaymentRecords(http, settings.sandbox_url),
         )
@@ -71,8 +75,7 @@ async def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
     database = Database(settings.effective_database_url)
     client = await connect(settings)
-    structlog.get_logger().info("worker starting", task_queue=settings.task_queue,
-                                temporal=settings.temporal_address)
+    structlog.get_logger().info("worker starting", task_queue=settings.task_queue, temporal=settings.temporal_address)
     await ensure_schedules(client, settings)
     try:
         async with build_worker(client, settings, database) as worker:

@@ -194,8 +194,7 @@ class Mismatch:
             return f"the ledger has a {what} of {self.ledger} ({self.idempotency_key}) the payment provider never made"
         if self.problem == "missing_in_ledger":
             return f"the payment provider made a {what} of {self.provider} ({self.idempotency_key}) the ledger lacks"
-        return (f"{what} {self.idempotency_key}: the ledger says {self.ledger}, "
-                f"the payment provider {self.provider}")
+        return f"{what} {self.idempotency_key}: the ledger says {self.ledger}, the payment provider {self.provider}"
 
 
 def _same_amount(row: Payout, record: PaidOut) -> bool:
@@ -203,8 +202,9 @@ def _same_amount(row: Payout, record: PaidOut) -> bool:
         theirs = Decimal(record.amount)
     except InvalidOperation:
         return False
-    return record.currency.upper() == row.currency.upper() and theirs == from_minor_units(row.amount_minor,
-                                                                                          row.currency)
+    return record.currency.upper() == row.currency.upper() and theirs == from_minor_units(
+        row.amount_minor, row.currency
+    )
 
 
 def _show(minor: int, currency: str) -> str:
@@ -222,27 +222,42 @@ def ledger_mismatches(ledger: list[Payout], paid: dict[str, list[PaidOut]]) -> l
             found.append(Mismatch("missing_at_provider", row.kind, row.idempotency_key, row.return_id, ours, None))
             continue
         if not _same_amount(row, record):
-            found.append(Mismatch("amount_differs", row.kind, row.idempotency_key, row.return_id, ours,
-                                  f"{record.amount} {record.currency}"))
+            found.append(
+                Mismatch(
+                    "amount_differs",
+                    row.kind,
+                    row.idempotency_key,
+                    row.return_id,
+                    ours,
+                    f"{record.amount} {record.currency}",
+                )
+            )
     return found
 
 
-def provider_candidates(paid: dict[str, list[PaidOut]], since: datetime,
-                        settled_before: datetime) -> list[tuple[str, PaidOut]]:
+def provider_candidates(
+    paid: dict[str, list[PaidOut]], since: datetime, settled_before: datetime
+) -> list[tuple[str, PaidOut]]:
     """Provider records old enough that the ledger must have them by now."""
-    return [(kind, record) for kind, records in paid.items() for record in records
-            if since <= as_utc(record.created_at) <= settled_before]
+    return [
+        (kind, record)
+        for kind, records in paid.items()
+        for record in records
+        if since <= as_utc(record.created_at) <= settled_before
+    ]
 
 
 def notification_data(view: dict[str, Any]) -> dict[str, Any]:
     """What a message template may use: the return's facts, no personal data."""
     refund, logistics = view.get("refund") or {}, view.get("logistics") or {}
     return {
-        "return_id": view.get("id"), "order_id": view.get("order_id"), "status": view.get("status"),
-        "refund": {"amount": refund.get("amount"), "currency": refund.get("currency"),
-                   "method": refund.get("method")},
-        "logistics": {key: logistics.get(key) for key in ("method", "carrier", "tracking_number", "label_url",
-                                                          "ship_by")},
+        "return_id": view.get("id"),
+        "order_id": view.get("order_id"),
+        "status": view.get("status"),
+        "refund": {"amount": refund.get("amount"), "currency": refund.get("currency"), "method": refund.get("method")},
+        "logistics": {
+            key: logistics.get(key) for key in ("method", "carrier", "tracking_number", "label_url", "ship_by")
+        },
     }
 
 
@@ -253,8 +268,14 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 class HousekeepingActivities:
-    def __init__(self, database: Database, settings: Settings, http: httpx.AsyncClient,
-                 notifications: Notifications, payment_records: PaymentRecords):
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        notifications: Notifications,
+        payment_records: PaymentRecords,
+    ):
         self._database = database
         self._settings = settings
         self._http = http
@@ -275,26 +296,44 @@ class HousekeepingActivities:
             async with gate:
                 error = await self._post(item)
                 async with self._database.transaction() as session:
-                    state = await outbox.record_attempt(session, item, error=error, now=datetime.now(UTC),
-                                                        give_up_after=give_up_after)
+                    state = await outbox.record_attempt(
+                        session, item, error=error, now=datetime.now(UTC), give_up_after=give_up_after
+                    )
             activity.heartbeat()
             if error is not None:
-                log.info("webhook_attempt_failed", event_id=item.event_id, endpoint_id=item.endpoint_id,
-                         error=error, state=state)
+                log.info(
+                    "webhook_attempt_failed",
+                    event_id=item.event_id,
+                    endpoint_id=item.endpoint_id,
+                    error=error,
+                    state=state,
+                )
             return state
 
         states = await asyncio.gather(*(deliver(item) for item in due))
-        return DeliveryReport(attempted=len(states), delivered=states.count("delivered"),
-                              retrying=states.count("pending"), dead=states.count("dead"))
+        return DeliveryReport(
+            attempted=len(states),
+            delivered=states.count("delivered"),
+            retrying=states.count("pending"),
+            dead=states.count("dead"),
+        )
 
     async def _post(self, item: outbox.DueDelivery) -> str | None:
         """One attempt; None when the endpoint acknowledged (2xx), else what went wrong."""
-        headers = {"content-type": "application/json", "user-agent": "returnflow-webhooks/1",
-                   outbox.SIGNATURE_HEADER: outbox.sign(item.secret, int(time.time()), item.body),
-                   outbox.EVENT_ID_HEADER: item.event_id}
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "returnflow-webhooks/1",
+            outbox.SIGNATURE_HEADER: outbox.sign(item.secret, int(time.time()), item.body),
+            outbox.EVENT_ID_HEADER: item.event_id,
+        }
         try:
-            response = await self._http.post(item.url, content=item.body, headers=headers,
-                                             timeout=self._settings.webhook_timeout_seconds, follow_redirects=False)
+            response = await self._http.post(
+                item.url,
+                content=item.body,
+                headers=headers,
+                timeout=self._settings.webhook_timeout_seconds,
+                follow_redirects=False,
+            )
         except Exception as exc:  # any failure to deliver is one failed attempt, never a failed batch
             return f"{type(exc).__name__}: {exc}"[:1000]
         if 200 <= response.status_code < 300:
@@ -317,16 +356,21 @@ class HousekeepingActivities:
             view = item.view
             final, error = False, None
             try:
-                await self._notifications.send(Notification(
-                    idempotency_key=item.event_id, reference=str(view["id"]), customer_id=str(view["customer_id"]),
-                    template=f"return_{item.status}", data=notification_data(view)))
+                await self._notifications.send(
+                    Notification(
+                        idempotency_key=item.event_id,
+                        reference=str(view["id"]),
+                        customer_id=str(view["customer_id"]),
+                        template=f"return_{item.status}",
+                        data=notification_data(view),
+                    )
+                )
             except PartnerRejected as refusal:
                 final, error = True, str(refusal)
             except PartnerUnavailable as failure:
                 final, error = item.attempts + 1 >= self._settings.notification_max_attempts, str(failure)
             async with self._database.transaction() as session:
-                state = await outbox.record_notification(session, item, error=error, final=final,
-                                                         now=datetime.now(UTC))
+                state = await outbox.record_notification(session, item, error=error, final=final, now=datetime.now(UTC))
             activity.heartbeat()
             report.attempted += 1
             report.sent += state == "sent"
@@ -346,32 +390,55 @@ class HousekeepingActivities:
         now = datetime.now(UTC)
         since = now - timedelta(hours=run.window_hours)
         try:
-            paid = {"refund": await self._payment_records.refunds(),
-                    "store_credit": await self._payment_records.store_credits()}
+            paid = {
+                "refund": await self._payment_records.refunds(),
+                "store_credit": await self._payment_records.store_credits(),
+            }
         except PartnerRejected as refusal:
             raise ApplicationError(str(refusal), type=refusal.code, non_retryable=True) from None
         activity.heartbeat()
         async with self._database.sessions() as session:
-            ledger = [Payout(row.idempotency_key, row.kind, row.amount_minor, row.currency, row.return_id)
-                      for row in await ledger_payouts(session, since)]
+            ledger = [
+                Payout(row.idempotency_key, row.kind, row.amount_minor, row.currency, row.return_id)
+                for row in await ledger_payouts(session, since)
+            ]
             candidates = provider_candidates(paid, since, now - timedelta(hours=run.grace_hours))
             known = await keys_in_ledger(session, (record.idempotency_key for _, record in candidates))
         mismatches = ledger_mismatches(ledger, paid) + [
-            Mismatch("missing_in_ledger", kind, record.idempotency_key, record.reference, None,
-                     f"{record.amount} {record.currency}")
-            for kind, record in candidates if record.idempotency_key not in known]
+            Mismatch(
+                "missing_in_ledger",
+                kind,
+                record.idempotency_key,
+                record.reference,
+                None,
+                f"{record.amount} {record.currency}",
+            )
+            for kind, record in candidates
+            if record.idempotency_key not in known
+        ]
         async with self._database.transaction() as session:
             for mismatch in mismatches:
                 await tickets.open_ticket(
-                    session, kind="reconciliation", summary=mismatch.summary, return_id=mismatch.return_id,
+                    session,
+                    kind="reconciliation",
+                    summary=mismatch.summary,
+                    return_id=mismatch.return_id,
                     dedupe_key=mismatch.dedupe_key,
-                    details={"problem": mismatch.problem, "kind": mismatch.kind,
-                             "idempotency_key": mismatch.idempotency_key, "ledger": mismatch.ledger,
-                             "provider": mismatch.provider})
+                    details={
+                        "problem": mismatch.problem,
+                        "kind": mismatch.kind,
+                        "idempotency_key": mismatch.idempotency_key,
+                        "ledger": mismatch.ledger,
+                        "provider": mismatch.provider,
+                    },
+                )
         if mismatches:
             log.warning("ledger_reconciliation_mismatches", count=len(mismatches))
-        return ReconcileReport(ledger_rows=len(ledger), provider_records=sum(len(r) for r in paid.values()),
-                               mismatches=[m.dedupe_key for m in mismatches])
+        return ReconcileReport(
+            ledger_rows=len(ledger),
+            provider_records=sum(len(r) for r in paid.values()),
+            mismatches=[m.dedupe_key for m in mismatches],
+        )
 
     # -- stuck returns --
 
@@ -394,11 +461,14 @@ class HousekeepingActivities:
                         continue
                     since = as_utc(view.updated_at).isoformat()
                     await tickets.open_ticket(
-                        session, kind="sla_breach", return_id=view.id,
+                        session,
+                        kind="sla_breach",
+                        return_id=view.id,
                         dedupe_key=f"sla_breach:{view.id}:{view.status.value}",
                         summary=f"{view.id} has been {view.status.value} since {since}, past its SLA "
-                                f"({deadline.isoformat()}); its workflow has not moved it on",
-                        details={"status": view.status.value, "since": since, "deadline": deadline.isoformat()})
+                        f"({deadline.isoformat()}); its workflow has not moved it on",
+                        details={"status": view.status.value, "since": since, "deadline": deadline.isoformat()},
+                    )
                     report.stuck.append(view.id)
             activity.heartbeat(after)
             if len(rows) < run.batch:
@@ -427,8 +497,9 @@ class HousekeepingActivities:
             after = rows[-1][0]
         return report
 
-    async def _repair_one(self, client: Client, return_id: str, stored_status: str, run: RepairReadModel,
-                          report: RepairReport) -> None:
+    async def _repair_one(
+        self, client: Client, return_id: str, stored_status: str, run: RepairReadModel, report: RepairReport
+    ) -> None:
         handle = client.get_workflow_handle(return_id, result_type=ReturnView)
         try:
             described = await handle.describe(rpc_timeout=QUERY_TIMEOUT)
@@ -464,19 +535,33 @@ class HousekeepingActivities:
             if view is not None:
                 replaced = await returns.rewrite_return(session, view)
                 if replaced is not None:
-                    log.warning("read_model_repaired", return_id=return_id, was=replaced, now=view.status.value,
-                                workflow=described.status.name if described.status else None)
+                    log.warning(
+                        "read_model_repaired",
+                        return_id=return_id,
+                        was=replaced,
+                        now=view.status.value,
+                        workflow=described.status.name if described.status else None,
+                    )
                     report.repaired.append(return_id)
             status_now = view.status if view is not None else Status(stored_status)
             if ended_badly and status_now not in FINAL_STATUSES:
                 state = described.status.name.lower() if described.status else "unknown"
                 await tickets.open_ticket(
-                    session, kind="workflow_ended", return_id=return_id, dedupe_key=f"workflow_ended:{return_id}",
+                    session,
+                    kind="workflow_ended",
+                    return_id=return_id,
+                    dedupe_key=f"workflow_ended:{return_id}",
                     summary=f"the workflow of {return_id} ended ({state}) while the return is "
-                            f"{status_now.value}; a person must finish it",
-                    details={"workflow_status": state, "return_status": status_now.value})
+                    f"{status_now.value}; a person must finish it",
+                    details={"workflow_status": state, "return_status": status_now.value},
+                )
                 report.ended.append(return_id)
 
     def all(self) -> list:
-        return [self.deliver_webhooks, self.send_customer_notifications, self.reconcile_ledger,
-                self.sweep_stuck_returns, self.repair_read_model]
+        return [
+            self.deliver_webhooks,
+            self.send_customer_notifications,
+            self.reconcile_ledger,
+            self.sweep_stuck_returns,
+            self.repair_read_model,
+        ]

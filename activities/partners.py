@@ -57,8 +57,9 @@ async def _refusals_are_final(call: Awaitable[T]) -> T:
 
 
 class PartnerActivities:
-    def __init__(self, database: Database, carrier: Carrier, warehouse: Warehouse, payments: Payments,
-                 fulfilment: Fulfilment):
+    def __init__(
+        self, database: Database, carrier: Carrier, warehouse: Warehouse, payments: Payments, fulfilment: Fulfilment
+    ):
         self._database = database
         self._carrier = carrier
         self._warehouse = warehouse
@@ -70,12 +71,20 @@ class PartnerActivities:
         async with self._database.sessions() as session:
             found = await get_order(session, booking.order_id)
         address = found[0].shipping_address if found else None
-        shipment = await _refusals_are_final(self._carrier.create_shipment(ShipmentRequest(
-            idempotency_key=f"{booking.return_id}:shipment", reference=booking.return_id, method=booking.method,
-            pickup_slot=booking.pickup_slot, from_address=address.model_dump() if address else None,
-        )))
-        return ShipmentBooked(carrier=shipment.carrier, tracking_number=shipment.tracking_number,
-                              label_url=shipment.label_url)
+        shipment = await _refusals_are_final(
+            self._carrier.create_shipment(
+                ShipmentRequest(
+                    idempotency_key=f"{booking.return_id}:shipment",
+                    reference=booking.return_id,
+                    method=booking.method,
+                    pickup_slot=booking.pickup_slot,
+                    from_address=address.model_dump() if address else None,
+                )
+            )
+        )
+        return ShipmentBooked(
+            carrier=shipment.carrier, tracking_number=shipment.tracking_number, label_url=shipment.label_url
+        )
 
     @activity.defn(name=CANCEL_SHIPMENT)
     async def cancel_shipment(self, cancel: CancelShipment) -> None:
@@ -83,39 +92,72 @@ class PartnerActivities:
 
     @activity.defn(name=WAREHOUSE_INTAKE)
     async def warehouse_intake(self, intake: WarehouseIntake) -> None:
-        await _refusals_are_final(self._warehouse.intake(IntakeRequest(
-            idempotency_key=f"{intake.return_id}:intake", reference=intake.return_id,
-            lines=[IntakeLine(**item.model_dump()) for item in intake.lines],
-        )))
+        await _refusals_are_final(
+            self._warehouse.intake(
+                IntakeRequest(
+                    idempotency_key=f"{intake.return_id}:intake",
+                    reference=intake.return_id,
+                    lines=[IntakeLine(**item.model_dump()) for item in intake.lines],
+                )
+            )
+        )
 
     @activity.defn(name=REFUND_PAYMENT)
     async def refund_payment(self, refund: RefundPayment) -> RefundIssued:
-        result = await _refusals_are_final(self._payments.refund(RefundRequest(
-            idempotency_key=refund.idempotency_key, payment_id=refund.payment_id, provider_ref=refund.provider_ref,
-            amount=refund.amount, currency=refund.currency, reference=refund.return_id,
-        )))
+        result = await _refusals_are_final(
+            self._payments.refund(
+                RefundRequest(
+                    idempotency_key=refund.idempotency_key,
+                    payment_id=refund.payment_id,
+                    provider_ref=refund.provider_ref,
+                    amount=refund.amount,
+                    currency=refund.currency,
+                    reference=refund.return_id,
+                )
+            )
+        )
         return RefundIssued(refund_id=result.refund_id)
 
     @activity.defn(name=ISSUE_STORE_CREDIT)
     async def issue_store_credit(self, credit: IssueStoreCredit) -> StoreCreditIssued:
-        result = await _refusals_are_final(self._payments.issue_store_credit(StoreCreditRequest(
-            idempotency_key=credit.idempotency_key, customer_id=credit.customer_id, amount=credit.amount,
-            currency=credit.currency, reference=credit.return_id)))
+        result = await _refusals_are_final(
+            self._payments.issue_store_credit(
+                StoreCreditRequest(
+                    idempotency_key=credit.idempotency_key,
+                    customer_id=credit.customer_id,
+                    amount=credit.amount,
+                    currency=credit.currency,
+                    reference=credit.return_id,
+                )
+            )
+        )
         return StoreCreditIssued(store_credit_id=result.store_credit_id)
 
     @activity.defn(name=REVOKE_ENTITLEMENTS)
     async def revoke_entitlements(self, revoke: RevokeEntitlements) -> None:
         for line in revoke.lines:
-            await _refusals_are_final(self._fulfilment.revoke(Revocation(
-                idempotency_key=f"{revoke.return_id}:revoke:{line.line_id}", reference=revoke.return_id,
-                order_id=revoke.order_id, line_id=line.line_id, sku=line.sku, quantity=line.quantity)))
+            await _refusals_are_final(
+                self._fulfilment.revoke(
+                    Revocation(
+                        idempotency_key=f"{revoke.return_id}:revoke:{line.line_id}",
+                        reference=revoke.return_id,
+                        order_id=revoke.order_id,
+                        line_id=line.line_id,
+                        sku=line.sku,
+                        quantity=line.quantity,
+                    )
+                )
+            )
 
     @activity.defn(name=INTERCEPT_ORDER)
     async def intercept_order(self, order: InterceptOrder) -> Interception:
         """A refusal here is an answer, not a failure: the parcel has already left."""
         try:
-            await self._warehouse.intercept(InterceptRequest(
-                idempotency_key=f"{order.return_id}:intercept", reference=order.return_id, order_id=order.order_id))
+            await self._warehouse.intercept(
+                InterceptRequest(
+                    idempotency_key=f"{order.return_id}:intercept", reference=order.return_id, order_id=order.order_id
+                )
+            )
         except PartnerRejected as refusal:
             return Interception(intercepted=False, reason=refusal.message)
         return Interception(intercepted=True)
@@ -127,7 +169,8 @@ class PartnerActivities:
         for item in wanted.items:
             try:
                 reservation = await self._warehouse.reserve(
-                    f"{wanted.return_id}:reserve:{item.line_id}", wanted.return_id, item.sku, item.quantity)
+                    f"{wanted.return_id}:reserve:{item.line_id}", wanted.return_id, item.sku, item.quantity
+                )
             except PartnerRejected as refusal:
                 if refusal.code != "out_of_stock":
                     raise ApplicationError(refusal.message, type=refusal.code, non_retryable=True) from None
@@ -139,8 +182,10 @@ class PartnerActivities:
 
     @activity.defn(name=SHIP_REPLACEMENTS)
     async def ship_replacements(self, held: Replacements) -> Shipped:
-        shipped = [await _refusals_are_final(self._warehouse.ship_reservation(reservation_id))
-                   for reservation_id in held.reservation_ids]
+        shipped = [
+            await _refusals_are_final(self._warehouse.ship_reservation(reservation_id))
+            for reservation_id in held.reservation_ids
+        ]
         return Shipped(tracking_numbers=[s.tracking_number or "" for s in shipped])
 
     @activity.defn(name=RELEASE_REPLACEMENTS)
@@ -149,6 +194,15 @@ class PartnerActivities:
             await _refusals_are_final(self._warehouse.release_reservation(reservation_id))
 
     def all(self) -> list:
-        return [self.book_shipment, self.cancel_shipment, self.warehouse_intake, self.refund_payment,
-                self.issue_store_credit, self.revoke_entitlements, self.intercept_order,
-                self.reserve_replacements, self.ship_replacements, self.release_replacements]
+        return [
+            self.book_shipment,
+            self.cancel_shipment,
+            self.warehouse_intake,
+            self.refund_payment,
+            self.issue_store_credit,
+            self.revoke_entitlements,
+            self.intercept_order,
+            self.reserve_replacements,
+            self.ship_replacements,
+            self.release_replacements,
+        ]

@@ -53,23 +53,43 @@ class ReadModelActivities:
         async with self._database.transaction() as session:
             for movement in record.movements:
                 await ledger.record_movement(
-                    session, record.return_id, record.order_id, idempotency_key=movement.idempotency_key,
-                    kind=movement.kind, amount=movement.amount, currency=movement.currency,
-                    payment_id=movement.payment_id, provider_ref=movement.provider_ref,
-                    credit_note=movement.credit_note)
+                    session,
+                    record.return_id,
+                    record.order_id,
+                    idempotency_key=movement.idempotency_key,
+                    kind=movement.kind,
+                    amount=movement.amount,
+                    currency=movement.currency,
+                    payment_id=movement.payment_id,
+                    provider_ref=movement.provider_ref,
+                    credit_note=movement.credit_note,
+                )
 
     @activity.defn(name=REFUNDED_SO_FAR)
     async def refunded_so_far(self, query: OrderRefunds) -> RefundedSoFar:
         async with self._database.sessions() as session:
-            return RefundedSoFar(per_payment=await ledger.refunded_per_payment(
-                session, query.order_id, query.excluding_return_id))
+            return RefundedSoFar(
+                per_payment=await ledger.refunded_per_payment(session, query.order_id, query.excluding_return_id)
+            )
 
     @activity.defn(name=OPEN_TICKET)
     async def open_ticket(self, ticket: OpenTicket) -> None:
         async with self._database.transaction() as session:
-            await tickets.open_ticket(session, kind=ticket.kind, summary=ticket.summary, return_id=ticket.return_id,
-                                      details=dict(ticket.details), dedupe_key=ticket.dedupe_key)
+            await tickets.open_ticket(
+                session,
+                kind=ticket.kind,
+                summary=ticket.summary,
+                return_id=ticket.return_id,
+                details=dict(ticket.details),
+                dedupe_key=ticket.dedupe_key,
+            )
 
     def all(self) -> list:
-        return [self.open_return, self.save_return, self.release_units, self.record_money, self.open_ticket,
-                self.refunded_so_far]
+        return [
+            self.open_return,
+            self.save_return,
+            self.release_units,
+            self.record_money,
+            self.open_ticket,
+            self.refunded_so_far,
+        ]

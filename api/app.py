@@ -34,8 +34,9 @@ from returnflow.temporal import connect
 from store.db import Database
 
 
-def create_app(settings: Settings | None = None, *, temporal: Client | None = None,
-               database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, temporal: Client | None = None, database: Database | None = None
+) -> FastAPI:
     """Build the app. Tests pass their own Temporal client and database; a server makes its own."""
     settings = settings or get_settings()
 
@@ -61,17 +62,36 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     )
     install_problem_handlers(app)
     # The last added runs first: log → body size limit → Idempotency-Key → routes.
-    app.add_middleware(IdempotencyMiddleware, ttl=timedelta(hours=settings.idempotency_ttl_hours),
-                       lock_timeout=timedelta(seconds=settings.idempotency_lock_seconds))
+    app.add_middleware(
+        IdempotencyMiddleware,
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        lock_timeout=timedelta(seconds=settings.idempotency_lock_seconds),
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.middleware("http")(log_requests)
     # Temporal UI calls the codec server from the browser: CORS for its origin, on /codec only.
     app.add_middleware(
-        CORSOnPath, prefix=codec.router.prefix + "/", allow_origins=settings.temporal_ui_origins,
-        allow_methods=["POST"], allow_headers=codec.CORS_HEADERS, allow_credentials=True, max_age=600,
+        CORSOnPath,
+        prefix=codec.router.prefix + "/",
+        allow_origins=settings.temporal_ui_origins,
+        allow_methods=["POST"],
+        allow_headers=codec.CORS_HEADERS,
+        allow_credentials=True,
+        max_age=600,
     )
-    routers = (orders, returns, customer_sessions, customers, carrier_events, policy, tickets, webhooks, api_keys,
-               codec, metrics)
+    routers = (
+        orders,
+        returns,
+        customer_sessions,
+        customers,
+        carrier_events,
+        policy,
+        tickets,
+        webhooks,
+        api_keys,
+        codec,
+        metrics,
+    )
     for module in routers:
         app.include_router(module.router)
     document_problems(app)

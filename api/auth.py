@@ -74,8 +74,10 @@ def session_secret(settings: Settings) -> bytes:
         return configured.encode()
     if not _warned_about_process_secret:
         _warned_about_process_secret = True
-        log.warning("RETURNFLOW_SESSION_SECRET is not set: customer tokens are signed with a random secret of "
-                    "this process and stop working when it restarts (development only)")
+        log.warning(
+            "RETURNFLOW_SESSION_SECRET is not set: customer tokens are signed with a random secret of "
+            "this process and stop working when it restarts (development only)"
+        )
     return _process_secret
 
 
@@ -91,8 +93,9 @@ def _sign(secret: bytes, payload: str) -> bytes:
     return hmac.new(secret, payload.encode("ascii"), hashlib.sha256).digest()
 
 
-def mint_customer_token(secret: bytes, customer_id: str, ttl_seconds: float,
-                        now: float | None = None) -> tuple[str, datetime]:
+def mint_customer_token(
+    secret: bytes, customer_id: str, ttl_seconds: float, now: float | None = None
+) -> tuple[str, datetime]:
     """A token for ``customer_id`` valid ``ttl_seconds`` from ``now``; returns it and when it expires."""
     expires = int((time.time() if now is None else now) + ttl_seconds)
     payload = _b64encode(json.dumps({"customer_id": customer_id, "exp": expires}, separators=(",", ":")).encode())
@@ -104,7 +107,7 @@ def verify_customer_token(secret: bytes, token: str, now: float | None = None) -
     invalid = Problem(401, "the customer token is invalid", headers={"WWW-Authenticate": "Bearer"})
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         raise invalid
-    payload, dot, signature = token[len(TOKEN_PREFIX):].partition(".")
+    payload, dot, signature = token[len(TOKEN_PREFIX) :].partition(".")
     try:
         if not dot or not payload.isascii() or not signature.isascii():
             raise invalid
@@ -118,8 +121,11 @@ def verify_customer_token(secret: bytes, token: str, now: float | None = None) -
     if not isinstance(customer_id, str) or not customer_id or not isinstance(expires, int):
         raise invalid
     if expires <= (time.time() if now is None else now):
-        raise Problem(401, "the customer token has expired; ask for a new one",
-                      headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise Problem(
+            401,
+            "the customer token has expired; ask for a new one",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     return customer_id
 
 
@@ -130,8 +136,9 @@ async def authenticate(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Caller:
     if credentials is None or not credentials.credentials:
-        raise Problem(401, "send Authorization: Bearer <API key or customer token>",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401, "send Authorization: Bearer <API key or customer token>", headers={"WWW-Authenticate": "Bearer"}
+        )
     credential = credentials.credentials
     if credential.startswith(TOKEN_PREFIX):
         customer_id = verify_customer_token(session_secret(request.app.state.settings), credential)
@@ -158,9 +165,11 @@ def allow(*roles: CallerRole):
 
 CARRIER_SIGNATURE = "Carrier-Signature"
 carrier_signature_header = APIKeyHeader(
-    name=CARRIER_SIGNATURE, scheme_name="CarrierSignature", auto_error=False,
+    name=CARRIER_SIGNATURE,
+    scheme_name="CarrierSignature",
+    auto_error=False,
     description='Carriers sign each event: `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` '
-                "with RETURNFLOW_CARRIER_WEBHOOK_SECRET. Services send an API key instead.",
+    "with RETURNFLOW_CARRIER_WEBHOOK_SECRET. Services send an API key instead.",
 )
 
 
@@ -170,8 +179,9 @@ def carrier_signature(secret: bytes, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def verify_carrier_signature(secret: bytes, header: str, body: bytes, tolerance_seconds: int,
-                             now: float | None = None) -> None:
+def verify_carrier_signature(
+    secret: bytes, header: str, body: bytes, tolerance_seconds: int, now: float | None = None
+) -> None:
     """``Problem(401)`` unless ``header`` signs ``body`` with ``secret`` at a time within the tolerance."""
     fields: dict[str, list[str]] = {}
     for part in header.split(","):
@@ -200,6 +210,7 @@ async def carrier_or_service(
     secret = settings.carrier_webhook_secret.get_secret_value()
     if not secret:
         raise Problem(401, "carrier signatures are not configured here (RETURNFLOW_CARRIER_WEBHOOK_SECRET)")
-    verify_carrier_signature(secret.encode(), signature, await request.body(),
-                             settings.carrier_signature_tolerance_seconds)
+    verify_carrier_signature(
+        secret.encode(), signature, await request.body(), settings.carrier_signature_tolerance_seconds
+    )
     return Caller(role="carrier", key_id="signature")

@@ -43,8 +43,9 @@ KEY_FORMAT = re.compile(r"[\x20-\x7e]{1,255}")
 # Answers that say nothing final about the request: a retry with the same key must run it again.
 TRANSIENT_STATUSES = frozenset({401, 403, 408, 409, 425, 429})
 # Not replayed: hop-by-hop headers and those that belong to one answer only.
-UNSTORED_HEADERS = frozenset({"content-length", "connection", "keep-alive", "transfer-encoding", "date", "server",
-                              "set-cookie", "x-request-id"})
+UNSTORED_HEADERS = frozenset(
+    {"content-length", "connection", "keep-alive", "transfer-encoding", "date", "server", "set-cookie", "x-request-id"}
+)
 _STATE = "idempotency"
 _CALLER = "caller_scope"
 _NO_CALLER = ""
@@ -114,9 +115,13 @@ class IdempotencyMiddleware:
             return
         key = raw_keys[0].decode("latin-1")
         if len(raw_keys) > 1 or not KEY_FORMAT.fullmatch(key):
-            await problem_response(400, "Idempotency-Key must be one value of 1 to 255 printable ASCII characters", [
-                {"field": "Idempotency-Key", "code": "invalid_idempotency_key", "message": "1-255 printable ASCII"},
-            ])(scope, receive, send)
+            await problem_response(
+                400,
+                "Idempotency-Key must be one value of 1 to 255 printable ASCII characters",
+                [
+                    {"field": "Idempotency-Key", "code": "invalid_idempotency_key", "message": "1-255 printable ASCII"},
+                ],
+            )(scope, receive, send)
             return
         who = await caller_scope(scope)
         if who is None:
@@ -130,25 +135,44 @@ class IdempotencyMiddleware:
             path += "?" + scope["query_string"].decode("latin-1")
         fingerprint = request_hash("POST", path, body)
         database = scope["app"].state.database
-        outcome = await keys.claim(database, who, key, method="POST", path=path, request_hash=fingerprint,
-                                   ttl=self.ttl, lock_timeout=self.lock_timeout)
+        outcome = await keys.claim(
+            database,
+            who,
+            key,
+            method="POST",
+            path=path,
+            request_hash=fingerprint,
+            ttl=self.ttl,
+            lock_timeout=self.lock_timeout,
+        )
         match outcome:
             case keys.Replay(response):
                 await _send_stored(send, response, replayed=True)
             case keys.Mismatch():
-                await problem_response(422, "this Idempotency-Key was already used for a different request", [
-                    {"field": "Idempotency-Key", "code": "idempotency_key_reused",
-                     "message": "use a new key for a new request"},
-                ])(scope, receive, send)
+                await problem_response(
+                    422,
+                    "this Idempotency-Key was already used for a different request",
+                    [
+                        {
+                            "field": "Idempotency-Key",
+                            "code": "idempotency_key_reused",
+                            "message": "use a new key for a new request",
+                        },
+                    ],
+                )(scope, receive, send)
             case keys.InFlight():
-                await problem_response(409, "a request with this Idempotency-Key is still in progress; retry later",
-                                       headers={"Retry-After": "1"})(scope, receive, send)
+                await problem_response(
+                    409,
+                    "a request with this Idempotency-Key is still in progress; retry later",
+                    headers={"Retry-After": "1"},
+                )(scope, receive, send)
             case keys.Claimed(token):
                 scope["state"][_STATE] = KeyInUse(who, key, fingerprint)
                 await self._run(scope, _replaying(body, receive), send, database, who, key, token)
 
-    async def _run(self, scope: Scope, receive: Receive, send: Send, database: Database, who: str, key: str,
-                   token: datetime) -> None:
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, database: Database, who: str, key: str, token: datetime
+    ) -> None:
         start: Message | None = None
         chunks: list[bytes] = []
 

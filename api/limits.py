@@ -104,8 +104,9 @@ class TokenBuckets:
     refilled completely carry no information and are dropped when the map grows.
     """
 
-    def __init__(self, per_minute: float, burst: int, *, clock: Callable[[], float] = time.monotonic,
-                 max_callers: int = 10_000) -> None:
+    def __init__(
+        self, per_minute: float, burst: int, *, clock: Callable[[], float] = time.monotonic, max_callers: int = 10_000
+    ) -> None:
         self.rate = per_minute / 60.0
         self.burst = float(max(burst, 1))
         self.clock = clock
@@ -148,9 +149,13 @@ async def limit_creation(request: Request) -> None:
     buckets: TokenBuckets | None = getattr(request.app.state, "creation_buckets", None)
     if buckets is None:
         buckets = request.app.state.creation_buckets = TokenBuckets(
-            settings.create_rate_per_minute, settings.create_rate_burst)
+            settings.create_rate_per_minute, settings.create_rate_burst
+        )
     wait = buckets.take(who)
     if wait > 0:
-        raise Problem(429, f"too many creations; at most {settings.create_rate_per_minute:g} a minute "
-                           f"(bursts of {settings.create_rate_burst}) per caller",
-                      headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        raise Problem(
+            429,
+            f"too many creations; at most {settings.create_rate_per_minute:g} a minute "
+            f"(bursts of {settings.create_rate_burst}) per caller",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )

@@ -12,23 +12,43 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = structlog.get_logger()
 
 PROBLEM_TYPES = {
-    400: "malformed-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
-    409: "conflict", 413: "payload-too-large", 422: "unprocessable", 429: "rate-limited",
-    500: "internal-error", 503: "unavailable",
+    400: "malformed-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    422: "unprocessable",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "unavailable",
 }
 TITLES = {
-    400: "Malformed request", 401: "Authentication required", 403: "Not allowed for this role",
-    404: "Not found", 405: "Method not allowed", 409: "Conflict with the current state",
-    413: "Request too large", 422: "Request breaks a rule", 429: "Too many requests",
-    500: "Internal error", 503: "Service unavailable",
+    400: "Malformed request",
+    401: "Authentication required",
+    403: "Not allowed for this role",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict with the current state",
+    413: "Request too large",
+    422: "Request breaks a rule",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
 }
 
 
 class Problem(Exception):
     """Raise anywhere in a route to answer with a problem document."""
 
-    def __init__(self, status: int, detail: str, errors: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -36,8 +56,9 @@ class Problem(Exception):
         self.headers = headers or {}
 
 
-def problem_response(status: int, detail: str, errors: list[dict[str, Any]] | None = None,
-                     headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(
+    status: int, detail: str, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://returnflow.dev/problems/{PROBLEM_TYPES.get(status, 'error')}",
         "title": TITLES.get(status, "Error"),
@@ -61,10 +82,14 @@ def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
         return problem_response(400, "the body is not valid JSON")
     if any(e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",) for e in errors):
         return problem_response(400, "a JSON body is required")
-    return problem_response(422, "some fields are invalid", [
-        {"field": _field(tuple(e.get("loc", ()))), "code": e.get("type", "invalid"), "message": e.get("msg", "")}
-        for e in errors
-    ])
+    return problem_response(
+        422,
+        "some fields are invalid",
+        [
+            {"field": _field(tuple(e.get("loc", ()))), "code": e.get("type", "invalid"), "message": e.get("msg", "")}
+            for e in errors
+        ],
+    )
 
 
 def _http_problem(_: Request, exc: Exception) -> JSONResponse:

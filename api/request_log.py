@@ -20,8 +20,13 @@ async def log_requests(request: Request, call_next: Callable[[Request], Awaitabl
     structlog.contextvars.bind_contextvars(request_id=request_id[:64])
     started = time.perf_counter()
     response = await call_next(request)
-    log.info("request", method=request.method, path=request.url.path, status=response.status_code,
-             duration_ms=round((time.perf_counter() - started) * 1000, 1))
+    log.info(
+        "request",
+        method=request.method,
+        path=request.url.path,
+        status=response.status_code,
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
     response.headers["x-request-id"] = request_id[:64]
     return response
 

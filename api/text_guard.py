@@ -20,8 +20,7 @@ MESSAGE = "text may not contain NUL (U+0000) characters"
 
 
 def _refuse(field: str) -> Problem:
-    return Problem(422, MESSAGE, [{"field": field.replace(NUL, "\\u0000") or "body", "code": CODE,
-                                   "message": MESSAGE}])
+    return Problem(422, MESSAGE, [{"field": field.replace(NUL, "\\u0000") or "body", "code": CODE, "message": MESSAGE}])
 
 
 def _find_nul(value: Any, where: str) -> str | None:

@@ -36,15 +36,24 @@ STEPS = ("create", "to_shipment", "carrier", "to_received", "inspection", "to_co
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--returns", type=int, default=200, help="returns driven to completed (default 200)")
-    parser.add_argument("--concurrency", type=int, default=20,
-                        help="returns (and bare workflows) in flight at once (default 20)")
+    parser.add_argument(
+        "--concurrency", type=int, default=20, help="returns (and bare workflows) in flight at once (default 20)"
+    )
     parser.add_argument("--bare", type=int, default=200, help="bare workflows for the baseline (default 200)")
-    parser.add_argument("--history-sample", type=int, default=10,
-                        help="completed returns whose history is counted (default 10)")
-    parser.add_argument("--poll-interval", type=float, default=0.02,
-                        help="seconds between two GETs while waiting for a status (default 0.02)")
-    parser.add_argument("--worker-process", action="store_true",
-                        help="run the return worker as its own process (python worker.py) instead of in-process")
+    parser.add_argument(
+        "--history-sample", type=int, default=10, help="completed returns whose history is counted (default 10)"
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.02,
+        help="seconds between two GETs while waiting for a status (default 0.02)",
+    )
+    parser.add_argument(
+        "--worker-process",
+        action="store_true",
+        help="run the return worker as its own process (python worker.py) instead of in-process",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     return parser.parse_args(argv)
 
@@ -74,7 +83,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             progress(f"{args.returns} returns, {args.concurrency} at a time")
             returns, usage = await measured(drive_returns(driver, order_ids, args.concurrency))
             progress("counting history events")
-            histories = await count_histories(client, [r.return_id for r in returns.runs[:args.history_sample]])
+            histories = await count_histories(client, [r.return_id for r in returns.runs[: args.history_sample]])
         finally:
             await driver.close()
         progress("stopping")
@@ -95,8 +104,13 @@ async def measure_bare(client: Client, count: int, concurrency: int) -> dict[str
 
     _, usage = await measured(run_at_most(concurrency, one, ids))
     events = len((await client.get_workflow_handle(ids[0]).fetch_history()).events)
-    return {"count": count, "per_s": count / usage.wall_s, "latency_ms": percentiles(latencies),
-            "events_per_workflow": events, "usage": usage}
+    return {
+        "count": count,
+        "per_s": count / usage.wall_s,
+        "latency_ms": percentiles(latencies),
+        "events_per_workflow": events,
+        "usage": usage,
+    }
 
 
 # --- histories ----------------------------------------------------------------------------------------
@@ -111,32 +125,51 @@ async def count_histories(client: Client, workflow_ids: list[str]) -> dict[str, 
         by_type.update(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in events)
     if not counts:
         return {"sample": 0}
-    return {"sample": len(counts), "mean": round(sum(counts) / len(counts), 1), "max": max(counts),
-            "min": min(counts), "by_type_mean": {k: round(v / len(counts), 2) for k, v in by_type.most_common()}}
+    return {
+        "sample": len(counts),
+        "mean": round(sum(counts) / len(counts), 1),
+        "max": max(counts),
+        "min": min(counts),
+        "by_type_mean": {k: round(v / len(counts), 2) for k, v in by_type.most_common()},
+    }
 
 
 # --- the figures --------------------------------------------------------------------------------------
 
 
-def summarize(args: argparse.Namespace, bare: dict[str, Any], orders: Usage, returns: ReturnsResult,
-              usage: Usage, histories: dict[str, Any], runtime: float) -> dict[str, Any]:
+def summarize(
+    args: argparse.Namespace,
+    bare: dict[str, Any],
+    orders: Usage,
+    returns: ReturnsResult,
+    usage: Usage,
+    histories: dict[str, Any],
+    runtime: float,
+) -> dict[str, Any]:
     runs = returns.runs
     per_s = len(runs) / returns.wall if returns.wall else 0.0
     steps = {name: percentiles([getattr(r, name) for r in runs]) for name in STEPS}
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "settings": {"returns": args.returns, "concurrency": args.concurrency, "bare": args.bare,
-                     "poll_interval_s": args.poll_interval,
-                     "worker": "subprocess" if args.worker_process else "in-process", "cpus": os.cpu_count(),
-                     # Other work on the machine skews every figure; this says how busy it was at the end.
-                     "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None},
+        "settings": {
+            "returns": args.returns,
+            "concurrency": args.concurrency,
+            "bare": args.bare,
+            "poll_interval_s": args.poll_interval,
+            "worker": "subprocess" if args.worker_process else "in-process",
+            "cpus": os.cpu_count(),
+            # Other work on the machine skews every figure; this says how busy it was at the end.
+            "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        },
         "returns_per_s": round(per_s, 2),
         "bare_wf_per_s": round(bare["per_s"], 2),
         "ratio": round(per_s / bare["per_s"], 3) if bare["per_s"] else None,
         "events_per_return": histories,
         "create_latency_ms": steps["create"],
         "returns": {
-            "completed": len(runs), "failed": len(returns.failures), "failures": returns.failures[:5],
+            "completed": len(runs),
+            "failed": len(returns.failures),
+            "failures": returns.failures[:5],
             "wall_s": round(returns.wall, 2),
             "return_latency_ms": percentiles([r.finished - r.started for r in runs]),
             "steps_ms": steps,
@@ -145,8 +178,12 @@ def summarize(args: argparse.Namespace, bare: dict[str, Any], orders: Usage, ret
             "usage": usage.as_dict(),
         },
         "orders": {"count": args.returns, "per_s": round(args.returns / orders.wall_s, 1), **orders.as_dict()},
-        "bare": {"count": bare["count"], "latency_ms": bare["latency_ms"],
-                 "events_per_workflow": bare["events_per_workflow"], "usage": bare["usage"].as_dict()},
+        "bare": {
+            "count": bare["count"],
+            "latency_ms": bare["latency_ms"],
+            "events_per_workflow": bare["events_per_workflow"],
+            "usage": bare["usage"].as_dict(),
+        },
         "targets": {"ratio_min": TARGET_RATIO, "events_per_return_max": TARGET_EVENTS},
         "runtime_s": round(runtime, 1),
     }
@@ -160,27 +197,41 @@ def print_table(r: dict[str, Any]) -> None:
         return "ok" if ok else "MISS"
 
     rows = [
-        ("returns/s", f"{r['returns_per_s']:.2f}",
-         f"{ret['completed']} completed in {ret['wall_s']:.1f} s (first create to last completed), "
-         f"{ret['failed']} failed"),
-        ("bare wf/s", f"{r['bare_wf_per_s']:.2f}",
-         f"{bare['count']} in {bare['usage']['wall_s']:.1f} s, {bare['events_per_workflow']} events each"),
+        (
+            "returns/s",
+            f"{r['returns_per_s']:.2f}",
+            f"{ret['completed']} completed in {ret['wall_s']:.1f} s (first create to last completed), "
+            f"{ret['failed']} failed",
+        ),
+        (
+            "bare wf/s",
+            f"{r['bare_wf_per_s']:.2f}",
+            f"{bare['count']} in {bare['usage']['wall_s']:.1f} s, {bare['events_per_workflow']} events each",
+        ),
         ("ratio", f"{ratio:.2f}", f"target ≥ {TARGET_RATIO}  {verdict(ratio >= TARGET_RATIO)}"),
-        ("events/return", f"{ev.get('mean', 0):.1f}",
-         f"max {ev.get('max', 0)}, sample of {ev['sample']}; target ≤ {TARGET_EVENTS}  "
-         f"{verdict(ev['sample'] > 0 and ev['max'] <= TARGET_EVENTS)}"),
+        (
+            "events/return",
+            f"{ev.get('mean', 0):.1f}",
+            f"max {ev.get('max', 0)}, sample of {ev['sample']}; target ≤ {TARGET_EVENTS}  "
+            f"{verdict(ev['sample'] > 0 and ev['max'] <= TARGET_EVENTS)}",
+        ),
         ("create p50", f"{create.get('p50', 0):.0f} ms", "POST /v1/returns"),
         ("create p95", f"{create.get('p95', 0):.0f} ms", ""),
     ]
-    print(f"\nreturnflow bench: {s['returns']} returns, {s['bare']} bare workflows, concurrency "
-          f"{s['concurrency']}, return worker {s['worker']}, {s['cpus']} CPUs, load {s['load_average_1m']}")
+    print(
+        f"\nreturnflow bench: {s['returns']} returns, {s['bare']} bare workflows, concurrency "
+        f"{s['concurrency']}, return worker {s['worker']}, {s['cpus']} CPUs, load {s['load_average_1m']}"
+    )
     for name, value, note in rows:
         print(f"  {name:<14} {value:>10}   {note}")
-    print("  a return's steps, mean ms: " + ", ".join(f"{k} {v.get('mean', 0):.0f}"
-                                                     for k, v in ret["steps_ms"].items()))
+    print(
+        "  a return's steps, mean ms: " + ", ".join(f"{k} {v.get('mean', 0):.0f}" for k, v in ret["steps_ms"].items())
+    )
     cpu = ", ".join(f"{k.removesuffix('_cpu_s')} {v:.1f} s" for k, v in ret["usage"].items() if k != "wall_s")
-    print(f"  per return {ret['http_requests_per_return']} HTTP requests ({ret['polls_per_return']} polls); "
-          f"CPU while driving returns ({ret['usage']['wall_s']:.1f} s): {cpu}")
+    print(
+        f"  per return {ret['http_requests_per_return']} HTTP requests ({ret['polls_per_return']} polls); "
+        f"CPU while driving returns ({ret['usage']['wall_s']:.1f} s): {cpu}"
+    )
     for failure in ret["failures"]:
         print(f"  FAILED {failure}")
     print(f"  runtime {r['runtime_s']:.0f} s")

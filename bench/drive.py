@@ -59,30 +59,60 @@ class ReturnsResult:
 def order_body(customer_id: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
-        "customer_id": customer_id, "currency": "USD",
+        "customer_id": customer_id,
+        "currency": "USD",
         "placed_at": (now - timedelta(days=5)).isoformat(),
-        "fulfillment_status": "delivered", "delivered_at": (now - timedelta(days=2)).isoformat(),
-        "lines": [{"line_id": "L1", "sku": "TEE-RED-M", "product_id": "TEE", "title": "Red tee",
-                   "category": "apparel", "kind": "physical", "quantity": 1, "unit_price": "19.99"}],
+        "fulfillment_status": "delivered",
+        "delivered_at": (now - timedelta(days=2)).isoformat(),
+        "lines": [
+            {
+                "line_id": "L1",
+                "sku": "TEE-RED-M",
+                "product_id": "TEE",
+                "title": "Red tee",
+                "category": "apparel",
+                "kind": "physical",
+                "quantity": 1,
+                "unit_price": "19.99",
+            }
+        ],
         "payments": [{"payment_id": "p1", "method": "card", "amount": "19.99", "provider_ref": "ch_bench"}],
-        "shipping_address": {"name": "Ada Lovelace", "line1": "1 Analytical St", "city": "London",
-                             "postal_code": "N1 1AA", "country": "GB"},
+        "shipping_address": {
+            "name": "Ada Lovelace",
+            "line1": "1 Analytical St",
+            "city": "London",
+            "postal_code": "N1 1AA",
+            "country": "GB",
+        },
     }
 
 
-RETURN_BODY = {"lines": [{"line_id": "L1", "quantity": 1, "reason": "defective"}],
-               "resolution": "refund", "logistics": {"method": "mail"}, "channel": "api"}
+RETURN_BODY = {
+    "lines": [{"line_id": "L1", "quantity": 1, "reason": "defective"}],
+    "resolution": "refund",
+    "logistics": {"method": "mail"},
+    "channel": "api",
+}
 INSPECTION = {"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}
 
 
 class Driver:
-    def __init__(self, api_url: str, service_key: str, operator_key: str, *,
-                 poll_interval: float = 0.02, step_timeout: float = 60.0):
+    def __init__(
+        self,
+        api_url: str,
+        service_key: str,
+        operator_key: str,
+        *,
+        poll_interval: float = 0.02,
+        step_timeout: float = 60.0,
+    ):
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        self.service = httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {service_key}"},
-                                         timeout=60, limits=limits)
-        self.operator = httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {operator_key}"},
-                                          timeout=60, limits=limits)
+        self.service = httpx.AsyncClient(
+            base_url=api_url, headers={"Authorization": f"Bearer {service_key}"}, timeout=60, limits=limits
+        )
+        self.operator = httpx.AsyncClient(
+            base_url=api_url, headers={"Authorization": f"Bearer {operator_key}"}, timeout=60, limits=limits
+        )
         self.poll_interval = poll_interval
         self.step_timeout = step_timeout
 
@@ -103,8 +133,9 @@ class Driver:
     async def drive_return(self, order_id: str) -> ReturnRun:
         run = ReturnRun()
         run.started = time.perf_counter()
-        created = await self.service.post("/v1/returns", json={"order_id": order_id, **RETURN_BODY},
-                                          headers={"Idempotency-Key": f"bench-{order_id}"})
+        created = await self.service.post(
+            "/v1/returns", json={"order_id": order_id, **RETURN_BODY}, headers={"Idempotency-Key": f"bench-{order_id}"}
+        )
         mark = time.perf_counter()
         run.create, run.requests = mark - run.started, 1
         run.return_id = _expect(created, 201)["id"]
@@ -139,8 +170,9 @@ class Driver:
             if body["status"] == status:
                 return body
             if time.perf_counter() > deadline:
-                raise StuckReturn(f"{run.return_id} stayed {body['status']} for {self.step_timeout:.0f} s "
-                                  f"waiting for {status}")
+                raise StuckReturn(
+                    f"{run.return_id} stayed {body['status']} for {self.step_timeout:.0f} s waiting for {status}"
+                )
             await asyncio.sleep(self.poll_interval)
 
 
@@ -189,8 +221,10 @@ class UnexpectedResponse(Exception):
 
 def _expect(response: httpx.Response, status: int) -> Any:
     if response.status_code != status:
-        raise UnexpectedResponse(f"{response.request.method} {response.request.url.path} answered "
-                                 f"{response.status_code}, expected {status}: {response.text[:300]}")
+        raise UnexpectedResponse(
+            f"{response.request.method} {response.request.url.path} answered "
+            f"{response.status_code}, expected {status}: {response.text[:300]}"
+        )
     return response.json()
 
 

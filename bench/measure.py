@@ -18,8 +18,11 @@ class Usage:
     children_cpu_s: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"wall_s": round(self.wall_s, 2), "bench_process_cpu_s": round(self.python_cpu_s, 2),
-                **{f"{name}_cpu_s": round(cpu, 2) for name, cpu in sorted(self.children_cpu_s.items())}}
+        return {
+            "wall_s": round(self.wall_s, 2),
+            "bench_process_cpu_s": round(self.python_cpu_s, 2),
+            **{f"{name}_cpu_s": round(cpu, 2) for name, cpu in sorted(self.children_cpu_s.items())},
+        }
 
 
 async def measured(job: Any) -> tuple[Any, Usage]:
@@ -48,8 +51,8 @@ def children_cpu_seconds() -> Counter[str]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
         if int(fields[1]) == me:  # fields: state, ppid, ..., utime (12th), stime (13th)
             totals["worker" if name.startswith("python") else name] += (int(fields[11]) + int(fields[12])) / ticks
     return totals
@@ -64,5 +67,9 @@ def percentiles(values: list[float]) -> dict[str, float]:
     def rank(p: float) -> float:
         return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
-    return {"mean": round(sum(ordered) / len(ordered) * 1000, 1), "p50": round(rank(0.50) * 1000, 1),
-            "p95": round(rank(0.95) * 1000, 1), "max": round(ordered[-1] * 1000, 1)}
+    return {
+        "mean": round(sum(ordered) / len(ordered) * 1000, 1),
+        "p50": round(rank(0.50) * 1000, 1),
+        "p95": round(rank(0.95) * 1000, 1),
+        "max": round(ordered[-1] * 1000, 1),
+    }

@@ -92,21 +92,35 @@ async def running_stack(*, worker_process: bool = False) -> AsyncIterator[Stack]
             _, service_key = await create_api_key(session, "service", "bench")
             _, operator_key = await create_api_key(session, "operator", "bench")
 
-        settings = Settings(sandbox_url=sandbox_url, database_url=url, data_dir=workdir,
-                            task_queue="returnflow-bench-" + secrets.token_hex(4), log_level="WARNING",
-                            create_rate_per_minute=0)  # measure the system, not the API's rate limit
+        settings = Settings(
+            sandbox_url=sandbox_url,
+            database_url=url,
+            data_dir=workdir,
+            task_queue="returnflow-bench-" + secrets.token_hex(4),
+            log_level="WARNING",
+            create_rate_per_minute=0,
+        )  # measure the system, not the API's rate limit
         if worker_process:
             await stack.enter_async_context(worker_subprocess(env.client, settings))
         else:
             worker = await stack.enter_async_context(build_worker(env.client, settings, worker_db))
             await stack.enter_async_context(worker)
-        await stack.enter_async_context(Worker(env.client, task_queue=BARE_TASK_QUEUE, workflows=[BareWorkflow],
-                                               activities=[noop]))
+        await stack.enter_async_context(
+            Worker(env.client, task_queue=BARE_TASK_QUEUE, workflows=[BareWorkflow], activities=[noop])
+        )
 
         api_url = await stack.enter_async_context(
-            serve_app(create_api_app(settings, temporal=env.client, database=api_db)))
-        yield Stack(client=env.client, api_url=api_url, sandbox_url=sandbox_url, service_key=service_key,
-                    operator_key=operator_key, settings=settings, workdir=workdir)
+            serve_app(create_api_app(settings, temporal=env.client, database=api_db))
+        )
+        yield Stack(
+            client=env.client,
+            api_url=api_url,
+            sandbox_url=sandbox_url,
+            service_key=service_key,
+            operator_key=operator_key,
+            settings=settings,
+            workdir=workdir,
+        )
 
 
 # --- the return worker in its own process ----------------------------------------------------------
@@ -145,11 +159,11 @@ async def worker_subprocess(client: Client, settings: Settings) -> AsyncIterator
 
 
 async def _polling(client: Client, task_queue: str) -> bool:
-    response = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
-        namespace=client.namespace, task_queue=TaskQueue(name=task_queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
     return len(response.pollers) > 0
-
-
-
-

@@ -55,18 +55,32 @@ class PartnerHttp:
         except httpx.TransportError as exc:
             raise PartnerUnavailable(f"{self.partner} unreachable: {type(exc).__name__}: {exc}") from exc
         elapsed_ms = round((time.monotonic() - started) * 1000, 1)
-        log.debug("partner_call", partner=self.partner, method=method, path=path,
-                  status=response.status_code, elapsed_ms=elapsed_ms)
+        log.debug(
+            "partner_call",
+            partner=self.partner,
+            method=method,
+            path=path,
+            status=response.status_code,
+            elapsed_ms=elapsed_ms,
+        )
         error = error_for_response(self.partner, response)
         if error is not None:
-            log.info("partner_call_failed", partner=self.partner, method=method, path=path,
-                     status=response.status_code, error=str(error), retryable=isinstance(error, PartnerUnavailable))
+            log.info(
+                "partner_call_failed",
+                partner=self.partner,
+                method=method,
+                path=path,
+                status=response.status_code,
+                error=str(error),
+                retryable=isinstance(error, PartnerUnavailable),
+            )
             raise error
         body = _json_or_none(response)
         if not isinstance(body, dict):
             # A 2xx that is not our JSON (a proxy's error page, say): treat as a failed attempt, retry.
-            raise PartnerUnavailable(f"{self.partner} answered {response.status_code} without a JSON object",
-                                     response.status_code)
+            raise PartnerUnavailable(
+                f"{self.partner} answered {response.status_code} without a JSON object", response.status_code
+            )
         return body
 
 

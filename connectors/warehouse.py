@@ -65,8 +65,11 @@ class HttpWarehouse:
         await self._http.call("POST", "/warehouse/intercepts", json=request.model_dump(mode="json"))
 
     async def reserve(self, idempotency_key: str, reference: str, sku: str, quantity: int) -> Reservation:
-        body = await self._http.call("POST", "/warehouse/reservations", json={
-            "idempotency_key": idempotency_key, "reference": reference, "sku": sku, "quantity": quantity})
+        body = await self._http.call(
+            "POST",
+            "/warehouse/reservations",
+            json={"idempotency_key": idempotency_key, "reference": reference, "sku": sku, "quantity": quantity},
+        )
         return parse_result("warehouse", Reservation, body)
 
     async def ship_reservation(self, reservation_id: str) -> Reservation:

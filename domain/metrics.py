@@ -45,21 +45,33 @@ def _rates(views: list[ReturnView], orders: int, disputed: set[str]) -> Rates:
     hours = [h for h in map(_hours_to_complete, views) if h is not None]
     reasons = Counter(line.reason.value for view in views for line in view.lines)
     return Rates(
-        returns=len(views), return_rate=_share(len(views), orders),
+        returns=len(views),
+        return_rate=_share(len(views), orders),
         auto_approval_rate=_share(sum(v.decision.outcome == "auto_approved" for v in views), len(views)),
         dispute_rate=_share(sum(v.id in disputed for v in views), len(views)),
-        refund_hours_p50=_percentile(hours, 0.5), refund_hours_p90=_percentile(hours, 0.9),
-        reasons=dict(reasons.most_common()))
+        refund_hours_p50=_percentile(hours, 0.5),
+        refund_hours_p90=_percentile(hours, 0.9),
+        reasons=dict(reasons.most_common()),
+    )
 
 
-def compute(views: list[ReturnView], orders: int, orders_by_category: dict[str, int],
-            category_of_line: dict[tuple[str, str], str], disputed: set[str]) -> ReturnMetrics:
+def compute(
+    views: list[ReturnView],
+    orders: int,
+    orders_by_category: dict[str, int],
+    category_of_line: dict[tuple[str, str], str],
+    disputed: set[str],
+) -> ReturnMetrics:
     """``category_of_line`` maps (order id, line id) to the line's category."""
     by_category: dict[str, list[ReturnView]] = {}
     for view in views:
         for category in {category_of_line.get((view.order_id, line.line_id), "") for line in view.lines}:
             by_category.setdefault(category or "uncategorized", []).append(view)
     return ReturnMetrics(
-        **_rates(views, orders, disputed).model_dump(), orders=orders,
-        by_category={category: _rates(members, orders_by_category.get(category, 0), disputed)
-                     for category, members in sorted(by_category.items())})
+        **_rates(views, orders, disputed).model_dump(),
+        orders=orders,
+        by_category={
+            category: _rates(members, orders_by_category.get(category, 0), disputed)
+            for category, members in sorted(by_category.items())
+        },
+    )

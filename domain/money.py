@@ -11,9 +11,29 @@ from pydantic import BeforeValidator, PlainSerializer
 
 # ISO 4217 currencies whose minor unit is not 2 digits; all others use 2.
 _MINOR_DIGITS = {
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
-    "PYG": 0, "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "BIF": 0,
+    "CLP": 0,
+    "DJF": 0,
+    "GNF": 0,
+    "ISK": 0,
+    "JPY": 0,
+    "KMF": 0,
+    "KRW": 0,
+    "PYG": 0,
+    "RWF": 0,
+    "UGX": 0,
+    "VND": 0,
+    "VUV": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
+    "BHD": 3,
+    "IQD": 3,
+    "JOD": 3,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "TND": 3,
 }
 
 
@@ -49,7 +69,7 @@ MAX_AMOUNT = Decimal(10) ** 12
 def _parse_amount(value: Any) -> Any:
     # Floats are refused on purpose: 0.1 + 0.2 is how refunds end up a cent off.
     if isinstance(value, float):
-        raise ValueError("money must be a decimal string such as \"19.99\", not a number")
+        raise ValueError('money must be a decimal string such as "19.99", not a number')
     if isinstance(value, str):
         try:
             parsed = Decimal(value.strip())

@@ -30,13 +30,17 @@ class CategoryRule(StrictModel):
         if hours is not None and info.data.get("window_days") is not None:
             raise ValueError("give window_days or window_hours, not both")
         return hours
+
     reasons: list[Reason] | None = None
     evidence_required: bool | None = None
     restocking_fee_percent: Amount | None = Field(None, ge=0, le=100)
 
 
 _DEFAULT_DEDUCTIONS: dict[Condition, Decimal] = {
-    "damaged": Decimal("50"), "not_as_described": Decimal("100"), "missing": Decimal("100")}
+    "damaged": Decimal("50"),
+    "not_as_described": Decimal("100"),
+    "missing": Decimal("100"),
+}
 
 
 class Policy(StrictModel):
@@ -54,15 +58,20 @@ class Policy(StrictModel):
     review_risk_levels: list[Level] = Field(default_factory=lambda: list[Level](["high"]))
     refund_trigger: Literal["inspection", "receipt", "first_scan"] = "inspection"
     exchange_ship_on: Literal["first_scan", "receipt"] = Field(
-        "first_scan", description="When the replacement of an exchange leaves: at the return's first scan or receipt.")
+        "first_scan", description="When the replacement of an exchange leaves: at the return's first scan or receipt."
+    )
     exchange_out_of_stock: Literal["refund", "store_credit"] = Field(
-        "store_credit", description="What the customer gets instead when the replacement is out of stock.")
+        "store_credit", description="What the customer gets instead when the replacement is out of stock."
+    )
     condition_deduction_percent: dict[Condition, Amount] = Field(
         default_factory=lambda: _DEFAULT_DEDUCTIONS.copy(),
-        description="Taken off a customer-liable line's refund when inspection grades it so.")
+        description="Taken off a customer-liable line's refund when inspection grades it so.",
+    )
     refund_failure_fallback: Literal["store_credit", "none"] = Field(
-        "store_credit", description="When the original tender refuses a refund (closed card): pay store credit "
-                                    "instead, or open a ticket for a person.")
+        "store_credit",
+        description="When the original tender refuses a refund (closed card): pay store credit "
+        "instead, or open a ticket for a person.",
+    )
     ship_by_days: int = Field(14, ge=1, le=365)
     review_sla_hours: int = Field(48, ge=1, le=8760)
     inspection_sla_hours: int = Field(72, ge=1, le=8760)
@@ -75,6 +84,7 @@ class Policy(StrictModel):
         if window is not None and days > window:
             raise ValueError(f"the no-reason window ({days} days) cannot be longer than window_days ({window})")
         return days
+
     categories: dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], CategoryRule] = Field(
         default_factory=lambda: {
             "fresh": CategoryRule(
@@ -155,8 +165,9 @@ def _window(policy: Policy, category: CategoryRule | None, customer_liable: bool
     return timedelta(days=days), f"{days}-day"
 
 
-def _judge_line(order: Order, wanted: RequestedLine, policy: Policy, now: datetime,
-                already_returned: dict[str, int]) -> _LineVerdict:
+def _judge_line(
+    order: Order, wanted: RequestedLine, policy: Policy, now: datetime, already_returned: dict[str, int]
+) -> _LineVerdict:
     line = order.line(wanted.line_id)
     if line is None:
         raise Refused("unknown_line", f"order {order.order_id} has no line {wanted.line_id}")
@@ -177,14 +188,23 @@ def _judge_line(order: Order, wanted: RequestedLine, policy: Policy, now: dateti
     if category and category.evidence_required and not wanted.evidence:
         objections.append(("evidence_required", f"{line.category} returns need photos or other evidence"))
     amount = quantize(line.unit_price * wanted.quantity, order.currency)
-    restocking = (category.restocking_fee_percent if category and category.restocking_fee_percent is not None
-                  else policy.restocking_fee_percent)
+    restocking = (
+        category.restocking_fee_percent
+        if category and category.restocking_fee_percent is not None
+        else policy.restocking_fee_percent
+    )
     fees = []
     if customer_liable and restocking > 0:
         fees.append(Fee(kind="restocking", amount=percent_of(amount, restocking, order.currency)))
     return _LineVerdict(
-        LineEvaluation(line_id=line.line_id, eligible=True, liability="customer" if customer_liable else "merchant",
-                       amount=amount, fees=fees, refund_estimate=amount - sum((f.amount for f in fees), Decimal(0))),
+        LineEvaluation(
+            line_id=line.line_id,
+            eligible=True,
+            liability="customer" if customer_liable else "merchant",
+            amount=amount,
+            fees=fees,
+            refund_estimate=amount - sum((f.amount for f in fees), Decimal(0)),
+        ),
         objections,
         wants_evidence_review=amount > policy.evidence_required_over_amount and not wanted.evidence,
     )
@@ -194,8 +214,15 @@ def _sum(fees: list[Fee]) -> Decimal:
     return sum((f.amount for f in fees), Decimal(0))
 
 
-def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime, *,
-             risk: RiskAssessment | None = None, already_returned: dict[str, int] | None = None) -> Evaluation:
+def evaluate(
+    order: Order,
+    request: ReturnRequest,
+    policy: Policy,
+    now: datetime,
+    *,
+    risk: RiskAssessment | None = None,
+    already_returned: dict[str, int] | None = None,
+) -> Evaluation:
     """Judge ``request`` against ``policy`` at ``now``; pure and deterministic.
 
     ``already_returned`` maps line ids to units claimed by earlier returns;
@@ -209,20 +236,23 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
         try:
             verdict = _judge_line(order, wanted, policy, now, already_returned or {})
         except Refused as refusal:
-            lines.append(LineEvaluation(line_id=wanted.line_id, eligible=False, code=refusal.code,
-                                        message=refusal.message))
+            lines.append(
+                LineEvaluation(line_id=wanted.line_id, eligible=False, code=refusal.code, message=refusal.message)
+            )
             rules.append(refusal.message)
             continue
         judged = verdict.evaluation
-        firm = [(code, message) for code, message in verdict.objections
-                if not request.override or code not in OVERRIDABLE]
+        firm = [
+            (code, message) for code, message in verdict.objections if not request.override or code not in OVERRIDABLE
+        ]
         if firm:
             judged.eligible, (judged.code, judged.message) = False, firm[0]
             judged.fees, judged.refund_estimate = [], Decimal(0)
             rules += [message for _, message in firm]
         else:
-            rules += [f"{message} (overridden by staff: {request.override_reason})"
-                      for _, message in verdict.objections]
+            rules += [
+                f"{message} (overridden by staff: {request.override_reason})" for _, message in verdict.objections
+            ]
         evidence_review = evidence_review or verdict.wants_evidence_review
         lines.append(judged)
     eligible = all(line.eligible for line in lines)
@@ -247,10 +277,13 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
     review_reasons = []
     if total > policy.auto_approve_max_amount:
         review_reasons.append(
-            f"worth {total} {order.currency}, above the {policy.auto_approve_max_amount} auto-approval limit")
+            f"worth {total} {order.currency}, above the {policy.auto_approve_max_amount} auto-approval limit"
+        )
     if evidence_review:
-        review_reasons.append(f"no evidence for items worth more than {policy.evidence_required_over_amount} "
-                              f"{order.currency}: a reviewer decides")
+        review_reasons.append(
+            f"no evidence for items worth more than {policy.evidence_required_over_amount} "
+            f"{order.currency}: a reviewer decides"
+        )
     if risk.level in policy.review_risk_levels:
         if risk.serial_returner and policy.risk.serial_returner_action == "deposit":
             deposit = percent_of(refund, policy.risk.deposit_percent, order.currency)
@@ -272,12 +305,28 @@ def evaluate(order: Order, request: ReturnRequest, policy: Policy, now: datetime
     if keep_item:
         rules.append(f"worth less than {policy.keep_item_max_amount} {order.currency}: the customer keeps the item")
     return Evaluation(
-        eligible=eligible, outcome=outcome, rules=rules, risk=risk.level, risk_reasons=risk.reasons, lines=lines,
-        currency=order.currency, fees=fees, refund_estimate=refund,
+        eligible=eligible,
+        outcome=outcome,
+        rules=rules,
+        risk=risk.level,
+        risk_reasons=risk.reasons,
+        lines=lines,
+        currency=order.currency,
+        fees=fees,
+        refund_estimate=refund,
         store_credit_estimate=refund + percent_of(refund, policy.store_credit_bonus_percent, order.currency),
-        deposit=deposit, keep_item=keep_item, ships_back=ships_back,
-        type=("cancellation" if cancellation else "refund_only" if not ships_back
-              else "exchange" if request.resolution == "exchange" else "return"),
+        deposit=deposit,
+        keep_item=keep_item,
+        ships_back=ships_back,
+        type=(
+            "cancellation"
+            if cancellation
+            else "refund_only"
+            if not ships_back
+            else "exchange"
+            if request.resolution == "exchange"
+            else "return"
+        ),
         # An exchange swaps an item that comes back for another variant at the same price.
         resolutions=["refund", "store_credit", "exchange"] if ships_back else ["refund", "store_credit"],
         logistics_methods=["pickup", "drop_off", "mail"] if ships_back else ["none"],
@@ -311,16 +360,23 @@ def logistics_problem(evaluation: Evaluation, request: ReturnRequest) -> str | N
 
 def refusal_errors(evaluation: Evaluation, request: ReturnRequest) -> list[dict[str, str]]:
     """The contract's ``errors[]`` for a request the policy refuses; empty when it may go ahead."""
-    errors = [{"line_id": line.line_id, "code": line.code or "ineligible", "message": line.message or ""}
-              for line in evaluation.lines if not line.eligible]
+    errors = [
+        {"line_id": line.line_id, "code": line.code or "ineligible", "message": line.message or ""}
+        for line in evaluation.lines
+        if not line.eligible
+    ]
     problem = logistics_problem(evaluation, request)
     if problem:
         errors.append({"field": "logistics.method", "code": "logistics_not_offered", "message": problem})
     errors += _exchange_problems(request)
     if request.resolution not in evaluation.resolutions:
-        errors.append({"field": "resolution", "code": "resolution_not_offered",
-                       "message": f"{request.resolution!r} is not offered yet (offered: "
-                                  f"{', '.join(evaluation.resolutions)})"})
+        errors.append(
+            {
+                "field": "resolution",
+                "code": "resolution_not_offered",
+                "message": f"{request.resolution!r} is not offered yet (offered: {', '.join(evaluation.resolutions)})",
+            }
+        )
     return errors
 
 
@@ -330,17 +386,20 @@ def _exchange_problems(request: ReturnRequest) -> list[dict[str, str]]:
         return []
     returned = {line.line_id for line in request.lines}
     replaced = [item.line_id for item in request.exchange_items]
-    errors = [{"line_id": line_id, "code": "exchange_item_missing", "message": f"name a replacement for {line_id}"}
-              for line_id in sorted(returned - set(replaced))]
-    errors += [{"line_id": line_id, "code": "unknown_line", "message": f"{line_id} is not being returned"}
-               for line_id in sorted(set(replaced) - returned)]
+    errors = [
+        {"line_id": line_id, "code": "exchange_item_missing", "message": f"name a replacement for {line_id}"}
+        for line_id in sorted(returned - set(replaced))
+    ]
+    errors += [
+        {"line_id": line_id, "code": "unknown_line", "message": f"{line_id} is not being returned"}
+        for line_id in sorted(set(replaced) - returned)
+    ]
     if len(replaced) != len(set(replaced)):
         errors.append({"field": "exchange_items", "code": "duplicate_line", "message": "one replacement per line"})
     return errors
 
 
-def inspection_deductions(lines: list[ReturnLine], policy: Policy,
-                          currency: str) -> tuple[list[Deduction], list[str]]:
+def inspection_deductions(lines: list[ReturnLine], policy: Policy, currency: str) -> tuple[list[Deduction], list[str]]:
     """What inspection takes off the refund, and why.
 
     A line going back to the customer (``return_to_customer``) is not refunded. A
@@ -357,7 +416,8 @@ def inspection_deductions(lines: list[ReturnLine], policy: Policy,
             continue
         percent = policy.condition_deduction_percent.get(line.condition) if line.condition else None
         if line.liability == "customer" and percent:
-            deductions.append(Deduction(line_id=line.line_id, kind="condition",
-                                        amount=percent_of(worth, percent, currency)))
+            deductions.append(
+                Deduction(line_id=line.line_id, kind="condition", amount=percent_of(worth, percent, currency))
+            )
             notes.append(f"line {line.line_id} came back {line.condition}: {percent}% deducted")
     return deductions, notes

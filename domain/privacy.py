@@ -18,14 +18,24 @@ class SubmittedLine(BaseModel):
 
 
 def submitted_lines(request: ReturnRequest) -> list[SubmittedLine]:
-    return [SubmittedLine(line_id=line.line_id, comment=line.comment, evidence=[str(url) for url in line.evidence])
-            for line in request.lines if line.comment or line.evidence]
+    return [
+        SubmittedLine(line_id=line.line_id, comment=line.comment, evidence=[str(url) for url in line.evidence])
+        for line in request.lines
+        if line.comment or line.evidence
+    ]
 
 
 def without_personal_data(request: ReturnRequest, return_id: str) -> ReturnRequest:
-    lines = [line.model_copy(update={
-        "comment": "",
-        "evidence": [HttpUrl(f"https://evidence.invalid/{return_id}/{line.line_id}/{n}")
-                     for n in range(1, len(line.evidence) + 1)],
-    }) for line in request.lines]
+    lines = [
+        line.model_copy(
+            update={
+                "comment": "",
+                "evidence": [
+                    HttpUrl(f"https://evidence.invalid/{return_id}/{line.line_id}/{n}")
+                    for n in range(1, len(line.evidence) + 1)
+                ],
+            }
+        )
+        for line in request.lines
+    ]
     return request.model_copy(update={"lines": lines})

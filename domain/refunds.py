@@ -9,8 +9,9 @@ from domain.orders import Payment
 TENDER_ORDER = ("card", "wallet", "gift_card", "store_credit")
 
 
-def allocate_refund(amount: Decimal, payments: list[Payment],
-                    already_refunded: dict[str, Decimal] | None = None) -> list[tuple[Payment, Decimal]]:
+def allocate_refund(
+    amount: Decimal, payments: list[Payment], already_refunded: dict[str, Decimal] | None = None
+) -> list[tuple[Payment, Decimal]]:
     """Split ``amount`` over ``payments``; the parts sum to ``amount`` unless the payments are short.
 
     ``already_refunded`` (payment id → amount) is what earlier returns of the order took back:

@@ -46,9 +46,7 @@ class Status(StrEnum):
 
 
 FINAL_STATUSES = frozenset({Status.COMPLETED, Status.REJECTED, Status.CANCELED, Status.EXPIRED})
-CANCELABLE_STATUSES = frozenset(
-    {Status.REQUESTED, Status.UNDER_REVIEW, Status.APPROVED, Status.AWAITING_SHIPMENT}
-)
+CANCELABLE_STATUSES = frozenset({Status.REQUESTED, Status.UNDER_REVIEW, Status.APPROVED, Status.AWAITING_SHIPMENT})
 
 Condition = Literal["as_new", "opened", "damaged", "not_as_described", "missing"]
 Disposition = Literal["restock", "refurbish", "liquidate", "dispose", "return_to_customer"]

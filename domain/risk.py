@@ -31,6 +31,7 @@ class RiskRules(StrictModel):
         if medium is not None and high < medium:
             raise ValueError("high_return_rate cannot be below medium_return_rate")
         return high
+
     serial_returns: int = Field(10, ge=1, le=10_000, description="This many returns in the lookback is serial.")
     bad_inspections_high: int = Field(2, ge=1, le=1000)
     serial_returner_action: Literal["review", "deposit"] = "review"

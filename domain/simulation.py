@@ -60,10 +60,13 @@ class SimulationReport(BaseModel):
 
 
 def _judgement(evaluation: Evaluation) -> Judgement:
-    return Judgement(outcome=evaluation.outcome, eligible=evaluation.eligible,
-                     refund_estimate=evaluation.refund_estimate if evaluation.eligible else Decimal(0),
-                     fees=sum((f.amount for f in evaluation.fees), Decimal(0)) if evaluation.eligible else Decimal(0),
-                     rules=evaluation.rules)
+    return Judgement(
+        outcome=evaluation.outcome,
+        eligible=evaluation.eligible,
+        refund_estimate=evaluation.refund_estimate if evaluation.eligible else Decimal(0),
+        fees=sum((f.amount for f in evaluation.fees), Decimal(0)) if evaluation.eligible else Decimal(0),
+        rules=evaluation.rules,
+    )
 
 
 def _label(judgement: Judgement) -> str:
@@ -85,7 +88,13 @@ def simulate(recorded: list[RecordedReturn], candidate: Policy, sample_size: int
         if _label(before) != _label(after) or before.refund_estimate != after.refund_estimate:
             transitions[f"{_label(before)}→{_label(after)}"] += 1
             if len(sample) < sample_size:
-                sample.append(ChangedReturn(return_id=item.return_id, order_id=item.order.order_id,
-                                            before=before, after=after))
-    return SimulationReport(returns_considered=len(recorded), decisions_changed=sum(transitions.values()),
-                            transitions=dict(transitions), totals=totals, sample=sample)
+                sample.append(
+                    ChangedReturn(return_id=item.return_id, order_id=item.order.order_id, before=before, after=after)
+                )
+    return SimulationReport(
+        returns_considered=len(recorded),
+        decisions_changed=sum(transitions.values()),
+        transitions=dict(transitions),
+        totals=totals,
+        sample=sample,
+    )

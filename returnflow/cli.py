@@ -59,8 +59,11 @@ def keys_create(
     """Create an API key and print it (it is shown only this once)."""
     settings = Settings()
     prepare_database(settings)
-    key_id, secret = run_async(in_transaction(
-        settings.effective_database_url, lambda session: create_api_key(session, cast(KeyRole, role.value), label)))
+    key_id, secret = run_async(
+        in_transaction(
+            settings.effective_database_url, lambda session: create_api_key(session, cast(KeyRole, role.value), label)
+        )
+    )
     typer.echo(f"Created {role.value} key {key_id}. Keep the key secret; it is not shown again.", err=True)
     typer.echo(secret)
 
@@ -70,15 +73,15 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_â€
     """Revoke an API key; requests made with it are refused from now on."""
     settings = Settings()
     prepare_database(settings)
-    if not run_async(in_transaction(settings.effective_database_url,
-                                    lambda session: revoke_api_key(session, key_id))):
+    if not run_async(in_transaction(settings.effective_database_url, lambda session: revoke_api_key(session, key_id))):
         typer.echo(f"No active key with id {key_id}.", err=True)
         raise typer.Exit(1)
     typer.echo(f"Revoked {key_id}.", err=True)
 
 
-PolicyFile = Annotated[Path, typer.Argument(help="A policy document, .json or .yaml/.yml.", exists=True,
-                                            dir_okay=False, readable=True)]
+PolicyFile = Annotated[
+    Path, typer.Argument(help="A policy document, .json or .yaml/.yml.", exists=True, dir_okay=False, readable=True)
+]
 
 
 def load_policy(path: Path) -> Policy:

@@ -59,9 +59,7 @@ def parse_keys(text: str) -> dict[str, bytes]:
         except ValueError:
             raise CodecError(f"RETURNFLOW_CODEC_KEYS: key {key_id!r} is not valid base64") from None
         if len(key) != KEY_BYTES:
-            raise CodecError(
-                f"RETURNFLOW_CODEC_KEYS: key {key_id!r} is {len(key)} bytes; AES-256 needs {KEY_BYTES}"
-            )
+            raise CodecError(f"RETURNFLOW_CODEC_KEYS: key {key_id!r} is {len(key)} bytes; AES-256 needs {KEY_BYTES}")
         if key_id in keys:
             raise CodecError(f"RETURNFLOW_CODEC_KEYS: key id {key_id!r} is listed twice")
         keys[key_id] = key

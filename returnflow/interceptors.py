@@ -12,7 +12,9 @@ class _BindActivityContext(ActivityInboundInterceptor):
         info = activity.info()
         # A return's workflow id is the return id.
         with structlog.contextvars.bound_contextvars(
-            workflow_id=info.workflow_id, return_id=info.workflow_id, activity=info.activity_type,
+            workflow_id=info.workflow_id,
+            return_id=info.workflow_id,
+            activity=info.activity_type,
             attempt=info.attempt,
         ):
             return await self.next.execute_activity(input)

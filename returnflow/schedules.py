@@ -55,14 +55,30 @@ class Job:
 
 def jobs(settings: Settings) -> list[Job]:
     return [
-        Job("deliver-webhooks", DeliverWebhooksWorkflow.run, hk.DeliverEvents(),
-            timedelta(seconds=settings.webhook_delivery_interval_seconds), timedelta(minutes=15)),
-        Job("reconcile-ledger", ReconcileLedgerWorkflow.run, hk.ReconcileLedger(), timedelta(days=1),
-            timedelta(hours=2)),
-        Job("sweep-stuck-returns", SweepStuckReturnsWorkflow.run, hk.SweepStuckReturns(), timedelta(hours=1),
-            timedelta(minutes=45)),
-        Job("repair-read-model", RepairReadModelWorkflow.run, hk.RepairReadModel(), timedelta(hours=1),
-            timedelta(minutes=45)),
+        Job(
+            "deliver-webhooks",
+            DeliverWebhooksWorkflow.run,
+            hk.DeliverEvents(),
+            timedelta(seconds=settings.webhook_delivery_interval_seconds),
+            timedelta(minutes=15),
+        ),
+        Job(
+            "reconcile-ledger", ReconcileLedgerWorkflow.run, hk.ReconcileLedger(), timedelta(days=1), timedelta(hours=2)
+        ),
+        Job(
+            "sweep-stuck-returns",
+            SweepStuckReturnsWorkflow.run,
+            hk.SweepStuckReturns(),
+            timedelta(hours=1),
+            timedelta(minutes=45),
+        ),
+        Job(
+            "repair-read-model",
+            RepairReadModelWorkflow.run,
+            hk.RepairReadModel(),
+            timedelta(hours=1),
+            timedelta(minutes=45),
+        ),
     ]
 
 
@@ -73,8 +89,12 @@ def schedule_id(settings: Settings, job: Job) -> str:
 def schedule_for(settings: Settings, job: Job) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            job.workflow, job.arg, id=schedule_id(settings, job), task_queue=settings.task_queue,
-            execution_timeout=job.timeout),
+            job.workflow,
+            job.arg,
+            id=schedule_id(settings, job),
+            task_queue=settings.task_queue,
+            execution_timeout=job.timeout,
+        ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=job.every)]),
         # A missed run (server down) is made up once when it is back, not once per missed interval.
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=min(job.every, timedelta(hours=1))),
@@ -91,6 +111,7 @@ async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
             await client.create_schedule(ident, wanted)
             log.info("schedule_created", schedule_id=ident, every=str(job.every))
         except ScheduleAlreadyRunningError:
+
             def keep_state(current: ScheduleUpdateInput, wanted: Schedule = wanted) -> ScheduleUpdate:
                 return ScheduleUpdate(schedule=dataclasses.replace(wanted, state=current.description.schedule.state))
 

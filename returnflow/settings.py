@@ -12,9 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="RETURNFLOW_", env_file=".env", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="RETURNFLOW_", env_file=".env", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(Path(".data"), description="Folder for the embedded databases and dev keys.")
     database_url: str = Field(
@@ -25,9 +23,7 @@ class Settings(BaseSettings):
     temporal_address: str = Field("127.0.0.1:7233", description="Temporal frontend host:port.")
     temporal_namespace: str = Field("default", description="Temporal namespace.")
     task_queue: str = Field("returnflow", description="Task queue the worker polls.")
-    sandbox_url: str = Field(
-        "http://127.0.0.1:8100", description="Base URL of the sandbox partners service."
-    )
+    sandbox_url: str = Field("http://127.0.0.1:8100", description="Base URL of the sandbox partners service.")
     partner_timeout_seconds: float = Field(10.0, description="HTTP timeout for partner calls.")
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(8000, description="Port the API listens on.")
@@ -35,17 +31,20 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_format: str = Field("auto", description="auto (pretty on a terminal, else JSON), json or console.")
     idempotency_ttl_hours: float = Field(
-        24.0, gt=0,
+        24.0,
+        gt=0,
         description="How long an Idempotency-Key and its first answer are kept (the contract says 24 h at least).",
     )
     idempotency_lock_seconds: float = Field(
-        120.0, gt=0,
+        120.0,
+        gt=0,
         description="How long a request may hold its Idempotency-Key in flight before a retry may take it over "
         "(after the API process died mid-request).",
     )
     max_body_bytes: int = Field(256 * 1024, description="Largest request body accepted (413 above); 0 for no limit.")
     create_rate_per_minute: float = Field(
-        600.0, description="Creating POSTs (e.g. POST /v1/returns) one caller may make a minute, in this API process; "
+        600.0,
+        description="Creating POSTs (e.g. POST /v1/returns) one caller may make a minute, in this API process; "
         "0 for no limit.",
     )
     create_rate_burst: int = Field(
@@ -86,16 +85,22 @@ class Settings(BaseSettings):
     )
 
     webhook_delivery_interval_seconds: float = Field(
-        15.0, gt=0, description="How often the DeliverWebhooksWorkflow schedule sends what is due (webhooks and "
+        15.0,
+        gt=0,
+        description="How often the DeliverWebhooksWorkflow schedule sends what is due (webhooks and "
         "customer notifications); applied to the schedule when the worker starts.",
     )
     webhook_retry_hours: float = Field(
-        24.0, gt=0, description="How long a webhook delivery is retried (with backoff) after its event before it "
+        24.0,
+        gt=0,
+        description="How long a webhook delivery is retried (with backoff) after its event before it "
         "is given up as dead (GET /v1/webhook-deliveries?state=dead).",
     )
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout of one webhook delivery attempt.")
     notification_max_attempts: int = Field(
-        5, ge=1, description="Attempts at sending one customer notification before it is given up (best effort).",
+        5,
+        ge=1,
+        description="Attempts at sending one customer notification before it is given up (best effort).",
     )
 
     @property

@@ -34,8 +34,9 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def create_once(store: Store, table: str, idempotency_key: str, fields: dict[str, Any],
-                id_prefix: str) -> tuple[dict[str, Any], bool]:
+def create_once(
+    store: Store, table: str, idempotency_key: str, fields: dict[str, Any], id_prefix: str
+) -> tuple[dict[str, Any], bool]:
     """Create the record for ``idempotency_key`` once: (record, created).
 
     The same key with the same ``fields`` returns the first record; with other
@@ -47,7 +48,11 @@ def create_once(store: Store, table: str, idempotency_key: str, fields: dict[str
             if any(existing.get(name) != value for name, value in fields.items()):
                 raise key_reused(idempotency_key)
             return existing, False
-        record = {f"{table.rstrip('s')}_id": new_id(id_prefix), **fields, "idempotency_key": idempotency_key,
-                  "created_at": utc_now()}
+        record = {
+            f"{table.rstrip('s')}_id": new_id(id_prefix),
+            **fields,
+            "idempotency_key": idempotency_key,
+            "created_at": utc_now(),
+        }
         store.insert(table, record[f"{table.rstrip('s')}_id"], record)
         return record, True

@@ -17,9 +17,16 @@ from pydantic import BaseModel, Field
 from sandbox.errors import SandboxError
 
 Operation = Literal[
-    "carrier.create_shipment", "carrier.cancel_shipment", "payments.refund", "payments.store_credit",
-    "warehouse.intake", "warehouse.intercept", "warehouse.reserve", "warehouse.ship_reservation",
-    "notifications.send", "fulfilment.revoke",
+    "carrier.create_shipment",
+    "carrier.cancel_shipment",
+    "payments.refund",
+    "payments.store_credit",
+    "warehouse.intake",
+    "warehouse.intercept",
+    "warehouse.reserve",
+    "warehouse.ship_reservation",
+    "notifications.send",
+    "fulfilment.revoke",
 ]
 Mode = Literal["unavailable", "decline", "slow"]
 

@@ -22,8 +22,13 @@ class NotificationIn(BaseModel):
 @router.post("", status_code=201, response_model=None)
 async def send(body: NotificationIn, request: Request) -> dict[str, Any] | JSONResponse:
     await get_faults(request).apply("notifications.send")
-    fields = {"reference": body.reference, "customer_id": body.customer_id, "template": body.template,
-              "data": body.data, "status": "sent"}
+    fields = {
+        "reference": body.reference,
+        "customer_id": body.customer_id,
+        "template": body.template,
+        "data": body.data,
+        "status": "sent",
+    }
     message, created = create_once(get_store(request), "notifications", body.idempotency_key, fields, "msg")
     return message if created else JSONResponse(message, status_code=200)
 

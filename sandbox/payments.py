@@ -49,11 +49,22 @@ async def create_refund(body: RefundIn, request: Request) -> dict[str, Any] | JS
     currency = body.currency.upper()
     amount = parse_amount(body.amount, currency)
     await get_faults(request).apply("payments.refund")
-    fields = {"status": "succeeded", "amount": format(amount, "f"), "currency": currency,
-              "payment_id": body.payment_id, "provider_ref": body.provider_ref, "reference": body.reference}
+    fields = {
+        "status": "succeeded",
+        "amount": format(amount, "f"),
+        "currency": currency,
+        "payment_id": body.payment_id,
+        "provider_ref": body.provider_ref,
+        "reference": body.reference,
+    }
     refund, created = create_once(get_store(request), TABLE, body.idempotency_key, fields, "re")
-    log.info("sandbox_refund_succeeded" if created else "sandbox_refund_replayed", reference=body.reference,
-             refund_id=refund["refund_id"], amount=refund["amount"], currency=currency)
+    log.info(
+        "sandbox_refund_succeeded" if created else "sandbox_refund_replayed",
+        reference=body.reference,
+        refund_id=refund["refund_id"],
+        amount=refund["amount"],
+        currency=currency,
+    )
     return refund if created else JSONResponse(refund, status_code=200)
 
 
@@ -76,8 +87,13 @@ async def issue_store_credit(body: StoreCreditIn, request: Request) -> dict[str,
     currency = body.currency.upper()
     amount = parse_amount(body.amount, currency)
     await get_faults(request).apply("payments.store_credit")
-    fields = {"customer_id": body.customer_id, "amount": format(amount, "f"), "currency": currency,
-              "reference": body.reference, "status": "issued"}
+    fields = {
+        "customer_id": body.customer_id,
+        "amount": format(amount, "f"),
+        "currency": currency,
+        "reference": body.reference,
+        "status": "issued",
+    }
     credit, created = create_once(get_store(request), "store_credits", body.idempotency_key, fields, "sc")
     return credit if created else JSONResponse(credit, status_code=200)
 

@@ -39,15 +39,25 @@ async def reserve(body: ReservationIn, request: Request) -> dict[str, Any] | JSO
     with store.transaction():
         existing = store.get_by_key(TABLE, body.idempotency_key)
         if existing is not None:
-            if (existing["sku"], existing["quantity"], existing["reference"]) != (body.sku, body.quantity,
-                                                                                  body.reference):
+            if (existing["sku"], existing["quantity"], existing["reference"]) != (
+                body.sku,
+                body.quantity,
+                body.reference,
+            ):
                 raise key_reused(body.idempotency_key)
             return JSONResponse(existing, status_code=200)
         if not store.take_stock(body.sku, body.quantity):
             raise SandboxError(409, "out_of_stock", f"not enough {body.sku} on the shelf")
-        reservation = {"reservation_id": new_id("rsv"), "reference": body.reference, "sku": body.sku,
-                       "quantity": body.quantity, "status": "reserved", "idempotency_key": body.idempotency_key,
-                       "tracking_number": None, "created_at": utc_now()}
+        reservation = {
+            "reservation_id": new_id("rsv"),
+            "reference": body.reference,
+            "sku": body.sku,
+            "quantity": body.quantity,
+            "status": "reserved",
+            "idempotency_key": body.idempotency_key,
+            "tracking_number": None,
+            "created_at": utc_now(),
+        }
         store.insert(TABLE, reservation["reservation_id"], reservation)
     return reservation
 

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 RESOURCES = (
-    "shipments", "refunds", "intakes", "store_credits", "notifications", "revocations", "intercepts", "reservations",
+    "shipments",
+    "refunds",
+    "intakes",
+    "store_credits",
+    "notifications",
+    "revocations",
+    "intercepts",
+    "reservations",
 )
 
 
@@ -93,7 +100,8 @@ class Store:
         """Remove ``quantity`` units if that many are there; False (and nothing taken) otherwise."""
         with self.transaction():
             taken = self._conn.execute(
-                "UPDATE stock SET quantity = quantity - ? WHERE sku = ? AND quantity >= ?", (quantity, sku, quantity))
+                "UPDATE stock SET quantity = quantity - ? WHERE sku = ? AND quantity >= ?", (quantity, sku, quantity)
+            )
             return taken.rowcount == 1
 
     def stock(self) -> dict[str, int]:

@@ -25,8 +25,11 @@ async def create_api_key(session: AsyncSession, role: Role, label: str = "") -> 
     """Returns (key id, the secret key); only the hash is stored."""
     key_id = "key_" + secrets.token_hex(8)
     secret = f"rf_{role[:3]}_{secrets.token_urlsafe(32)}"
-    session.add(ApiKey(id=key_id, key_hash=hash_key(secret), role=role, label=label,
-                       created_at=datetime.now(UTC), revoked_at=None))
+    session.add(
+        ApiKey(
+            id=key_id, key_hash=hash_key(secret), role=role, label=label, created_at=datetime.now(UTC), revoked_at=None
+        )
+    )
     return key_id, secret
 
 

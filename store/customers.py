@@ -15,12 +15,19 @@ NOT_RETURNED = frozenset({"rejected", "canceled", "expired"})
 
 
 async def customer_history(session: AsyncSession, customer_id: str, since: datetime) -> CustomerHistory:
-    orders = await session.scalar(
-        select(func.count()).select_from(OrderRow).where(OrderRow.customer_id == customer_id,
-                                                         OrderRow.placed_at >= since)) or 0
-    documents = (await session.scalars(
-        select(ReturnRow.document).where(ReturnRow.customer_id == customer_id, ReturnRow.created_at >= since)
-    )).all()
+    orders = (
+        await session.scalar(
+            select(func.count())
+            .select_from(OrderRow)
+            .where(OrderRow.customer_id == customer_id, OrderRow.placed_at >= since)
+        )
+        or 0
+    )
+    documents = (
+        await session.scalars(
+            select(ReturnRow.document).where(ReturnRow.customer_id == customer_id, ReturnRow.created_at >= since)
+        )
+    ).all()
     views = [ReturnView.model_validate(doc) for doc in documents]
     kept = [view for view in views if view.status.value not in NOT_RETURNED]
     return CustomerHistory(

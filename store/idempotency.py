@@ -64,31 +64,60 @@ def _rowcount(result: Any) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-async def claim(database: Database, scope: str, key: str, *, method: str, path: str, request_hash: str,
-                ttl: timedelta, lock_timeout: timedelta, now: datetime | None = None) -> ClaimOutcome:
+async def claim(
+    database: Database,
+    scope: str,
+    key: str,
+    *,
+    method: str,
+    path: str,
+    request_hash: str,
+    ttl: timedelta,
+    lock_timeout: timedelta,
+    now: datetime | None = None,
+) -> ClaimOutcome:
     """Claim ``key`` for ``scope``, or say why not (in flight, used for another request, answered)."""
     # Both SQLite and PostgreSQL keep microseconds, so the token we write compares equal to what we read back.
     now = now or datetime.now(UTC)
-    values: dict[str, Any] = dict(method=method, path=path[:512], request_hash=request_hash, state=IN_FLIGHT,
-                                  response_status=None, response_headers=None, response_body=None,
-                                  created_at=now, expires_at=now + ttl)
+    values: dict[str, Any] = dict(
+        method=method,
+        path=path[:512],
+        request_hash=request_hash,
+        state=IN_FLIGHT,
+        response_status=None,
+        response_headers=None,
+        response_body=None,
+        created_at=now,
+        expires_at=now + ttl,
+    )
     insert = postgresql_insert if database.engine.dialect.name == "postgresql" else sqlite_insert
     for _ in range(3):
         async with database.transaction() as session:
             inserted = await session.execute(
-                insert(IdempotencyKey).values(scope=scope, key=key, **values)
-                .on_conflict_do_nothing(index_elements=[IdempotencyKey.scope, IdempotencyKey.key]))
+                insert(IdempotencyKey)
+                .values(scope=scope, key=key, **values)
+                .on_conflict_do_nothing(index_elements=[IdempotencyKey.scope, IdempotencyKey.key])
+            )
         if _rowcount(inserted) == 1:
             return Claimed(now)
         # Expired: the key is new again. In flight past the lock timeout with the same request: its holder died.
         async with database.transaction() as session:
             taken = await session.execute(
                 update(IdempotencyKey)
-                .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key,
-                       or_(IdempotencyKey.expires_at <= now,
-                           and_(IdempotencyKey.state == IN_FLIGHT, IdempotencyKey.created_at < now - lock_timeout,
-                                IdempotencyKey.request_hash == request_hash)))
-                .values(**values))
+                .where(
+                    IdempotencyKey.scope == scope,
+                    IdempotencyKey.key == key,
+                    or_(
+                        IdempotencyKey.expires_at <= now,
+                        and_(
+                            IdempotencyKey.state == IN_FLIGHT,
+                            IdempotencyKey.created_at < now - lock_timeout,
+                            IdempotencyKey.request_hash == request_hash,
+                        ),
+                    ),
+                )
+                .values(**values)
+            )
         if _rowcount(taken) == 1:
             return Claimed(now)
         async with database.sessions() as session:
@@ -113,9 +142,14 @@ async def finish(database: Database, scope: str, key: str, token: datetime, resp
     async with database.transaction() as session:
         stored = await session.execute(
             update(IdempotencyKey)
-            .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key,
-                   IdempotencyKey.state == IN_FLIGHT, IdempotencyKey.created_at == token)
-            .values(state=DONE, response_status=response.status, response_headers=headers, response_body=body))
+            .where(
+                IdempotencyKey.scope == scope,
+                IdempotencyKey.key == key,
+                IdempotencyKey.state == IN_FLIGHT,
+                IdempotencyKey.created_at == token,
+            )
+            .values(state=DONE, response_status=response.status, response_headers=headers, response_body=body)
+        )
     return _rowcount(stored) == 1
 
 
@@ -123,9 +157,13 @@ async def release(database: Database, scope: str, key: str, token: datetime) -> 
     """Give the key back (the request failed in a way a retry may fix)."""
     async with database.transaction() as session:
         await session.execute(
-            delete(IdempotencyKey)
-            .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key,
-                   IdempotencyKey.state == IN_FLIGHT, IdempotencyKey.created_at == token))
+            delete(IdempotencyKey).where(
+                IdempotencyKey.scope == scope,
+                IdempotencyKey.key == key,
+                IdempotencyKey.state == IN_FLIGHT,
+                IdempotencyKey.created_at == token,
+            )
+        )
 
 
 def _load(row: IdempotencyKey) -> StoredResponse:

@@ -25,32 +25,68 @@ class MoneyLine(BaseModel):
     created_at: datetime
 
 
-async def record_movement(session: AsyncSession, return_id: str, order_id: str, *, idempotency_key: str, kind: str,
-                          amount: Decimal, currency: str, payment_id: str | None = None,
-                          provider_ref: str | None = None, credit_note: str | None = None) -> None:
+async def record_movement(
+    session: AsyncSession,
+    return_id: str,
+    order_id: str,
+    *,
+    idempotency_key: str,
+    kind: str,
+    amount: Decimal,
+    currency: str,
+    payment_id: str | None = None,
+    provider_ref: str | None = None,
+    credit_note: str | None = None,
+) -> None:
     """Add the row unless its idempotency key is already in the ledger."""
     if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)):
         return
-    session.add(LedgerEntry(
-        idempotency_key=idempotency_key, return_id=return_id, order_id=order_id, kind=kind,
-        payment_id=payment_id, amount_minor=to_minor_units(amount, currency), currency=currency,
-        provider_ref=provider_ref, credit_note=credit_note, created_at=datetime.now(UTC)))
+    session.add(
+        LedgerEntry(
+            idempotency_key=idempotency_key,
+            return_id=return_id,
+            order_id=order_id,
+            kind=kind,
+            payment_id=payment_id,
+            amount_minor=to_minor_units(amount, currency),
+            currency=currency,
+            provider_ref=provider_ref,
+            credit_note=credit_note,
+            created_at=datetime.now(UTC),
+        )
+    )
 
 
 async def money_lines(session: AsyncSession, return_id: str) -> list[MoneyLine]:
-    rows = (await session.scalars(
-        select(LedgerEntry).where(LedgerEntry.return_id == return_id).order_by(LedgerEntry.id))).all()
-    return [MoneyLine(kind=row.kind, amount=from_minor_units(row.amount_minor, row.currency), currency=row.currency,
-                      payment_id=row.payment_id, provider_ref=row.provider_ref, credit_note=row.credit_note,
-                      idempotency_key=row.idempotency_key, created_at=as_utc(row.created_at)) for row in rows]
+    rows = (
+        await session.scalars(select(LedgerEntry).where(LedgerEntry.return_id == return_id).order_by(LedgerEntry.id))
+    ).all()
+    return [
+        MoneyLine(
+            kind=row.kind,
+            amount=from_minor_units(row.amount_minor, row.currency),
+            currency=row.currency,
+            payment_id=row.payment_id,
+            provider_ref=row.provider_ref,
+            credit_note=row.credit_note,
+            idempotency_key=row.idempotency_key,
+            created_at=as_utc(row.created_at),
+        )
+        for row in rows
+    ]
 
 
 async def refunded_per_payment(session: AsyncSession, order_id: str, excluding_return_id: str) -> dict[str, Decimal]:
     """What the order's other returns refunded to each tender."""
-    rows = (await session.execute(
-        select(LedgerEntry.payment_id, LedgerEntry.amount_minor, LedgerEntry.currency)
-        .where(LedgerEntry.order_id == order_id, LedgerEntry.kind == "refund",
-               LedgerEntry.return_id != excluding_return_id))).all()
+    rows = (
+        await session.execute(
+            select(LedgerEntry.payment_id, LedgerEntry.amount_minor, LedgerEntry.currency).where(
+                LedgerEntry.order_id == order_id,
+                LedgerEntry.kind == "refund",
+                LedgerEntry.return_id != excluding_return_id,
+            )
+        )
+    ).all()
     totals: dict[str, Decimal] = {}
     for payment_id, amount_minor, currency in rows:
         if payment_id:

@@ -27,8 +27,11 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
     if any(claimed[line_id] for line_id in dropped):
         raise OrderConflict(f"lines {sorted(dropped)} have units in returns and cannot be removed")
     fields = dict(
-        customer_id=order.customer_id, currency=order.currency, placed_at=order.placed_at,
-        fulfillment_status=order.fulfillment_status, delivered_at=order.delivered_at,
+        customer_id=order.customer_id,
+        currency=order.currency,
+        placed_at=order.placed_at,
+        fulfillment_status=order.fulfillment_status,
+        delivered_at=order.delivered_at,
         payments=[p.model_dump(mode="json") for p in order.payments],
         shipping_address=order.shipping_address.model_dump(mode="json") if order.shipping_address else None,
         updated_at=datetime.now(UTC),
@@ -41,12 +44,22 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
     await session.execute(delete(OrderLineRow).where(OrderLineRow.order_id == order_id))
     await session.flush()
     for position, line in enumerate(order.lines):
-        session.add(OrderLineRow(
-            order_id=order_id, line_id=line.line_id, position=position, sku=line.sku,
-            product_id=line.product_id, title=line.title, category=line.category, kind=line.kind,
-            quantity=line.quantity, unit_price_minor=to_minor_units(line.unit_price, order.currency),
-            final_sale=line.final_sale, claimed_quantity=claimed.get(line.line_id, 0),
-        ))
+        session.add(
+            OrderLineRow(
+                order_id=order_id,
+                line_id=line.line_id,
+                position=position,
+                sku=line.sku,
+                product_id=line.product_id,
+                title=line.title,
+                category=line.category,
+                kind=line.kind,
+                quantity=line.quantity,
+                unit_price_minor=to_minor_units(line.unit_price, order.currency),
+                final_sale=line.final_sale,
+                claimed_quantity=claimed.get(line.line_id, 0),
+            )
+        )
     return created
 
 
@@ -62,19 +75,33 @@ async def get_order(session: AsyncSession, order_id: str) -> tuple[Order, dict[s
     row = await session.get(OrderRow, order_id)
     if row is None:
         return None
-    line_rows = (await session.scalars(
-        select(OrderLineRow).where(OrderLineRow.order_id == order_id).order_by(OrderLineRow.position)
-    )).all()
+    line_rows = (
+        await session.scalars(
+            select(OrderLineRow).where(OrderLineRow.order_id == order_id).order_by(OrderLineRow.position)
+        )
+    ).all()
     order = Order(
-        order_id=row.order_id, customer_id=row.customer_id, currency=row.currency,
-        placed_at=as_utc(row.placed_at), fulfillment_status=row.fulfillment_status,  # type: ignore[arg-type]
+        order_id=row.order_id,
+        customer_id=row.customer_id,
+        currency=row.currency,
+        placed_at=as_utc(row.placed_at),
+        fulfillment_status=row.fulfillment_status,  # type: ignore[arg-type]
         delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
         payments=[Payment.model_validate(p) for p in row.payments],
         shipping_address=row.shipping_address,  # type: ignore[arg-type]
-        lines=[OrderLine(
-            line_id=r.line_id, sku=r.sku, product_id=r.product_id, title=r.title, category=r.category,
-            kind=r.kind, quantity=r.quantity, unit_price=from_minor_units(r.unit_price_minor, row.currency),  # type: ignore[arg-type]
-            final_sale=r.final_sale,
-        ) for r in line_rows],
+        lines=[
+            OrderLine(
+                line_id=r.line_id,
+                sku=r.sku,
+                product_id=r.product_id,
+                title=r.title,
+                category=r.category,
+                kind=r.kind,
+                quantity=r.quantity,
+                unit_price=from_minor_units(r.unit_price_minor, row.currency),  # type: ignore[arg-type]
+                final_sale=r.final_sale,
+            )
+            for r in line_rows
+        ],
     )
     return order, {r.line_id: r.claimed_quantity for r in line_rows}

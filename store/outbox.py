@@ -32,8 +32,17 @@ from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery, Web
 
 EVENT_TYPES: tuple[str, ...] = tuple(f"return.{status.value}" for status in Status)
 # What the customer is told about; the other statuses are internal steps.
-CUSTOMER_FACING = frozenset({Status.APPROVED, Status.AWAITING_SHIPMENT, Status.RECEIVED, Status.COMPLETED,
-                             Status.REJECTED, Status.CANCELED, Status.EXPIRED})
+CUSTOMER_FACING = frozenset(
+    {
+        Status.APPROVED,
+        Status.AWAITING_SHIPMENT,
+        Status.RECEIVED,
+        Status.COMPLETED,
+        Status.REJECTED,
+        Status.CANCELED,
+        Status.EXPIRED,
+    }
+)
 
 SIGNATURE_HEADER = "Returnflow-Signature"
 EVENT_ID_HEADER = "Returnflow-Event-Id"
@@ -53,19 +62,31 @@ async def announce(session: AsyncSession, view: ReturnView) -> str:
     """
     now = datetime.now(UTC)
     kind = event_type(view.status)
-    event = OutboxEvent(id="evt_" + secrets.token_hex(16), type=kind, return_id=view.id,
-                        payload=view.model_dump(mode="json"), created_at=now)
+    event = OutboxEvent(
+        id="evt_" + secrets.token_hex(16),
+        type=kind,
+        return_id=view.id,
+        payload=view.model_dump(mode="json"),
+        created_at=now,
+    )
     session.add(event)
     await session.flush()  # the deliveries reference the event
-    subscribed = (await session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None)))).all()
+    subscribed = (await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None)))).all()
     for endpoint in subscribed:
         if kind in endpoint.events:
-            session.add(WebhookDelivery(event_id=event.id, endpoint_id=endpoint.id, state="pending", attempts=0,
-                                        next_attempt_at=now, last_error=None, delivered_at=None))
+            session.add(
+                WebhookDelivery(
+                    event_id=event.id,
+                    endpoint_id=endpoint.id,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    last_error=None,
+                    delivered_at=None,
+                )
+            )
     if view.status in CUSTOMER_FACING:
-        session.add(CustomerNotification(event_id=event.id, state="pending", attempts=0, last_error=None,
-                                         sent_at=None))
+        session.add(CustomerNotification(event_id=event.id, state="pending", attempts=0, last_error=None, sent_at=None))
     return event.id
 
 
@@ -74,8 +95,12 @@ async def announce(session: AsyncSession, view: ReturnView) -> str:
 
 def event_body(event: OutboxEvent) -> bytes:
     """The exact bytes POSTed (and signed) for an event."""
-    document = {"id": event.id, "type": event.type,
-                "created_at": as_utc(event.created_at).isoformat().replace("+00:00", "Z"), "data": event.payload}
+    document = {
+        "id": event.id,
+        "type": event.type,
+        "created_at": as_utc(event.created_at).isoformat().replace("+00:00", "Z"),
+        "data": event.payload,
+    }
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -85,8 +110,9 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def verify_signature(secret: str, header: str, body: bytes, now: datetime | None = None,
-                     tolerance: timedelta = timedelta(minutes=5)) -> bool:
+def verify_signature(
+    secret: str, header: str, body: bytes, now: datetime | None = None, tolerance: timedelta = timedelta(minutes=5)
+) -> bool:
     """What a receiver does: recompute the HMAC over ``"<t>.<raw body>"``, compare in constant time,
     and refuse a timestamp too far from its own clock (a replayed request)."""
     parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
@@ -104,7 +130,7 @@ def verify_signature(secret: str, header: str, body: bytes, now: datetime | None
 def backoff(failed_attempts: int, rng: random.Random | None = None) -> timedelta:
     """How long to wait after the ``failed_attempts``-th failure: 30 s doubling, capped at an hour, ±10 %."""
     exponent = max(failed_attempts - 1, 0)
-    delay = LONGEST_RETRY if exponent > 16 else min(FIRST_RETRY * 2 ** exponent, LONGEST_RETRY)
+    delay = LONGEST_RETRY if exponent > 16 else min(FIRST_RETRY * 2**exponent, LONGEST_RETRY)
     return delay * (rng or random).uniform(0.9, 1.1)
 
 
@@ -127,25 +153,38 @@ def _endpoint_view(row: WebhookEndpoint) -> EndpointView:
 
 
 async def create_endpoint(session: AsyncSession, url: str, events: list[str]) -> CreatedEndpoint:
-    row = WebhookEndpoint(id="whe_" + secrets.token_hex(12), url=url, events=events,
-                          secret="whsec_" + secrets.token_urlsafe(32), created_at=datetime.now(UTC),
-                          disabled_at=None)
+    row = WebhookEndpoint(
+        id="whe_" + secrets.token_hex(12),
+        url=url,
+        events=events,
+        secret="whsec_" + secrets.token_urlsafe(32),
+        created_at=datetime.now(UTC),
+        disabled_at=None,
+    )
     session.add(row)
     await session.flush()
     return CreatedEndpoint(secret=row.secret, **_endpoint_view(row).model_dump())
 
 
-async def list_endpoints(session: AsyncSession, limit: int, cursor: str | None) -> tuple[list[EndpointView],
-                                                                                        str | None]:
+async def list_endpoints(
+    session: AsyncSession, limit: int, cursor: str | None
+) -> tuple[list[EndpointView], str | None]:
     """Active endpoints, newest first (keyset on created_at, id); no secrets."""
     query = select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))
     if cursor:
         created, endpoint_id = decode_cursor(cursor, 2)
         after = datetime.fromisoformat(created)
-        query = query.where(or_(WebhookEndpoint.created_at < after,
-                                and_(WebhookEndpoint.created_at == after, WebhookEndpoint.id < endpoint_id)))
-    rows = (await session.scalars(query.order_by(WebhookEndpoint.created_at.desc(), WebhookEndpoint.id.desc())
-                                  .limit(limit + 1))).all()
+        query = query.where(
+            or_(
+                WebhookEndpoint.created_at < after,
+                and_(WebhookEndpoint.created_at == after, WebhookEndpoint.id < endpoint_id),
+            )
+        )
+    rows = (
+        await session.scalars(
+            query.order_by(WebhookEndpoint.created_at.desc(), WebhookEndpoint.id.desc()).limit(limit + 1)
+        )
+    ).all()
     page = rows[:limit]
     next_cursor = encode_cursor(as_utc(page[-1].created_at).isoformat(), page[-1].id) if len(rows) > limit else None
     return [_endpoint_view(row) for row in page], next_cursor
@@ -157,8 +196,9 @@ async def disable_endpoint(session: AsyncSession, endpoint_id: str) -> bool:
     if row is None or row.disabled_at is not None:
         return False
     row.disabled_at = datetime.now(UTC)
-    await session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id,
-                                                        WebhookDelivery.state == "pending"))
+    await session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.state == "pending")
+    )
     return True
 
 
@@ -178,22 +218,37 @@ class DueDelivery:
 
 async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[DueDelivery]:
     """Pending deliveries whose time has come, oldest first, to active endpoints."""
-    rows = (await session.execute(
-        select(WebhookDelivery, OutboxEvent, WebhookEndpoint)
-        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now,
-               WebhookEndpoint.disabled_at.is_(None))
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_id)
-        .limit(limit)
-    )).all()
-    return [DueDelivery(event_id=delivery.event_id, endpoint_id=delivery.endpoint_id, url=endpoint.url,
-                        secret=endpoint.secret, body=event_body(event), event_created_at=as_utc(event.created_at),
-                        attempts=delivery.attempts) for delivery, event, endpoint in rows]
+    rows = (
+        await session.execute(
+            select(WebhookDelivery, OutboxEvent, WebhookEndpoint)
+            .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(
+                WebhookDelivery.state == "pending",
+                WebhookDelivery.next_attempt_at <= now,
+                WebhookEndpoint.disabled_at.is_(None),
+            )
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_id)
+            .limit(limit)
+        )
+    ).all()
+    return [
+        DueDelivery(
+            event_id=delivery.event_id,
+            endpoint_id=delivery.endpoint_id,
+            url=endpoint.url,
+            secret=endpoint.secret,
+            body=event_body(event),
+            event_created_at=as_utc(event.created_at),
+            attempts=delivery.attempts,
+        )
+        for delivery, event, endpoint in rows
+    ]
 
 
-async def record_attempt(session: AsyncSession, due: DueDelivery, *, error: str | None, now: datetime,
-                         give_up_after: timedelta) -> str:
+async def record_attempt(
+    session: AsyncSession, due: DueDelivery, *, error: str | None, now: datetime, give_up_after: timedelta
+) -> str:
     """Write the outcome of one attempt; returns the delivery's new state (delivered, pending or dead)."""
     attempts = due.attempts + 1
     values: dict[str, Any]
@@ -202,12 +257,19 @@ async def record_attempt(session: AsyncSession, due: DueDelivery, *, error: str 
     elif now >= due.event_created_at + give_up_after:
         values = dict(state="dead", attempts=attempts, last_error=error[:1000])
     else:
-        values = dict(state="pending", attempts=attempts, last_error=error[:1000],
-                      next_attempt_at=now + backoff(attempts))
+        values = dict(
+            state="pending", attempts=attempts, last_error=error[:1000], next_attempt_at=now + backoff(attempts)
+        )
     # Only a still-pending row changes: a delivery dropped meanwhile (endpoint deleted) stays dropped.
-    await session.execute(update(WebhookDelivery).where(
-        WebhookDelivery.event_id == due.event_id, WebhookDelivery.endpoint_id == due.endpoint_id,
-        WebhookDelivery.state == "pending").values(**values))
+    await session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.event_id == due.event_id,
+            WebhookDelivery.endpoint_id == due.endpoint_id,
+            WebhookDelivery.state == "pending",
+        )
+        .values(**values)
+    )
     return str(values["state"])
 
 
@@ -225,12 +287,15 @@ class DeliveryView(BaseModel):
     event_created_at: datetime
 
 
-async def list_deliveries(session: AsyncSession, state: str | None, endpoint_id: str | None, limit: int,
-                          cursor: str | None) -> tuple[list[DeliveryView], str | None]:
+async def list_deliveries(
+    session: AsyncSession, state: str | None, endpoint_id: str | None, limit: int, cursor: str | None
+) -> tuple[list[DeliveryView], str | None]:
     """Deliveries, newest event first (keyset on the event's created_at, event id, endpoint id)."""
-    query = (select(WebhookDelivery, OutboxEvent, WebhookEndpoint)
-             .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
-             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id))
+    query = (
+        select(WebhookDelivery, OutboxEvent, WebhookEndpoint)
+        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+    )
     if state:
         query = query.where(WebhookDelivery.state == state)
     if endpoint_id:
@@ -238,22 +303,41 @@ async def list_deliveries(session: AsyncSession, state: str | None, endpoint_id:
     if cursor:
         created, event_id, after_endpoint = decode_cursor(cursor, 3)
         after = datetime.fromisoformat(created)
-        query = query.where(or_(
-            OutboxEvent.created_at < after,
-            and_(OutboxEvent.created_at == after, WebhookDelivery.event_id < event_id),
-            and_(OutboxEvent.created_at == after, WebhookDelivery.event_id == event_id,
-                 WebhookDelivery.endpoint_id < after_endpoint)))
-    rows = (await session.execute(query.order_by(
-        OutboxEvent.created_at.desc(), WebhookDelivery.event_id.desc(), WebhookDelivery.endpoint_id.desc())
-        .limit(limit + 1))).all()
+        query = query.where(
+            or_(
+                OutboxEvent.created_at < after,
+                and_(OutboxEvent.created_at == after, WebhookDelivery.event_id < event_id),
+                and_(
+                    OutboxEvent.created_at == after,
+                    WebhookDelivery.event_id == event_id,
+                    WebhookDelivery.endpoint_id < after_endpoint,
+                ),
+            )
+        )
+    rows = (
+        await session.execute(
+            query.order_by(
+                OutboxEvent.created_at.desc(), WebhookDelivery.event_id.desc(), WebhookDelivery.endpoint_id.desc()
+            ).limit(limit + 1)
+        )
+    ).all()
     page = rows[:limit]
-    items = [DeliveryView(
-        event_id=delivery.event_id, event_type=event.type, return_id=event.return_id,
-        endpoint_id=delivery.endpoint_id, url=endpoint.url, state=delivery.state, attempts=delivery.attempts,
-        next_attempt_at=as_utc(delivery.next_attempt_at) if delivery.state == "pending" else None,
-        last_error=delivery.last_error,
-        delivered_at=as_utc(delivery.delivered_at) if delivery.delivered_at else None,
-        event_created_at=as_utc(event.created_at)) for delivery, event, endpoint in page]
+    items = [
+        DeliveryView(
+            event_id=delivery.event_id,
+            event_type=event.type,
+            return_id=event.return_id,
+            endpoint_id=delivery.endpoint_id,
+            url=endpoint.url,
+            state=delivery.state,
+            attempts=delivery.attempts,
+            next_attempt_at=as_utc(delivery.next_attempt_at) if delivery.state == "pending" else None,
+            last_error=delivery.last_error,
+            delivered_at=as_utc(delivery.delivered_at) if delivery.delivered_at else None,
+            event_created_at=as_utc(event.created_at),
+        )
+        for delivery, event, endpoint in page
+    ]
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
@@ -292,25 +376,38 @@ class DueNotification:
 
 
 async def due_notifications(session: AsyncSession, limit: int) -> list[DueNotification]:
-    rows = (await session.execute(
-        select(CustomerNotification, OutboxEvent)
-        .join(OutboxEvent, OutboxEvent.id == CustomerNotification.event_id)
-        .where(CustomerNotification.state == "pending")
-        .order_by(OutboxEvent.created_at, OutboxEvent.id)
-        .limit(limit)
-    )).all()
-    return [DueNotification(event_id=event.id, status=event.type.removeprefix("return."),
-                            attempts=notification.attempts, view=event.payload) for notification, event in rows]
+    rows = (
+        await session.execute(
+            select(CustomerNotification, OutboxEvent)
+            .join(OutboxEvent, OutboxEvent.id == CustomerNotification.event_id)
+            .where(CustomerNotification.state == "pending")
+            .order_by(OutboxEvent.created_at, OutboxEvent.id)
+            .limit(limit)
+        )
+    ).all()
+    return [
+        DueNotification(
+            event_id=event.id,
+            status=event.type.removeprefix("return."),
+            attempts=notification.attempts,
+            view=event.payload,
+        )
+        for notification, event in rows
+    ]
 
 
-async def record_notification(session: AsyncSession, due: DueNotification, *, error: str | None, final: bool,
-                              now: datetime) -> str:
+async def record_notification(
+    session: AsyncSession, due: DueNotification, *, error: str | None, final: bool, now: datetime
+) -> str:
     """Write the outcome of one send; ``final`` gives up on a failure (``failed``). Returns the new state."""
     values: dict[str, Any] = dict(attempts=due.attempts + 1)
     if error is None:
         values.update(state="sent", sent_at=now, last_error=None)
     else:
         values.update(state="failed" if final else "pending", last_error=error[:1000])
-    await session.execute(update(CustomerNotification).where(
-        CustomerNotification.event_id == due.event_id, CustomerNotification.state == "pending").values(**values))
+    await session.execute(
+        update(CustomerNotification)
+        .where(CustomerNotification.event_id == due.event_id, CustomerNotification.state == "pending")
+        .values(**values)
+    )
     return str(values["state"])

@@ -17,7 +17,6 @@ async def current_policy(session: AsyncSession) -> tuple[int, Policy]:
     return row.version, Policy.model_validate(row.document)
 
 
-
 async def save_policy(session: AsyncSession, policy: Policy) -> int:
     """Store ``policy`` as the next version and return that version."""
     latest = await session.scalar(select(func.max(PolicyVersion.version)))

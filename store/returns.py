@@ -36,8 +36,11 @@ async def claim_units(session: AsyncSession, return_id: str, order_id: str, unit
             continue
         claimed = await session.execute(
             update(OrderLineRow)
-            .where(OrderLineRow.order_id == order_id, OrderLineRow.line_id == line_id,
-                   OrderLineRow.claimed_quantity + quantity <= OrderLineRow.quantity)
+            .where(
+                OrderLineRow.order_id == order_id,
+                OrderLineRow.line_id == line_id,
+                OrderLineRow.claimed_quantity + quantity <= OrderLineRow.quantity,
+            )
             .values(claimed_quantity=OrderLineRow.claimed_quantity + quantity)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -57,8 +60,9 @@ async def release_units(session: AsyncSession, return_id: str) -> None:
     await session.execute(delete(ReturnClaim).where(ReturnClaim.return_id == return_id))
 
 
-async def save_return(session: AsyncSession, view: ReturnView, revision: int,
-                      request: ReturnRequest | None = None) -> None:
+async def save_return(
+    session: AsyncSession, view: ReturnView, revision: int, request: ReturnRequest | None = None
+) -> None:
     """Write the workflow's view of a return unless a newer revision is already stored.
 
     ``request`` (what the caller asked for) is kept from the first write on. A write
@@ -68,9 +72,14 @@ async def save_return(session: AsyncSession, view: ReturnView, revision: int,
     """
     row = await session.get(ReturnRow, view.id, with_for_update=True)
     fields = dict(
-        order_id=view.order_id, customer_id=view.customer_id, status=view.status.value,
-        tracking_number=view.logistics.tracking_number, document=view.model_dump(mode="json"),
-        revision=revision, created_at=view.created_at, updated_at=view.updated_at,
+        order_id=view.order_id,
+        customer_id=view.customer_id,
+        status=view.status.value,
+        tracking_number=view.logistics.tracking_number,
+        document=view.model_dump(mode="json"),
+        revision=revision,
+        created_at=view.created_at,
+        updated_at=view.updated_at,
     )
     if row is None:
         session.add(ReturnRow(id=view.id, request=request.model_dump(mode="json") if request else None, **fields))
@@ -135,12 +144,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise BadCursor("cursor is not one this API handed out") from None
 
 
-async def list_returns(session: AsyncSession, where: ReturnFilter, limit: int,
-                       cursor: str | None) -> tuple[list[ReturnView], str | None]:
+async def list_returns(
+    session: AsyncSession, where: ReturnFilter, limit: int, cursor: str | None
+) -> tuple[list[ReturnView], str | None]:
     """Newest first, keyset-paginated on (created_at, id)."""
     query = select(ReturnRow)
-    for column, value in ((ReturnRow.status, where.status), (ReturnRow.order_id, where.order_id),
-                          (ReturnRow.customer_id, where.customer_id)):
+    for column, value in (
+        (ReturnRow.status, where.status),
+        (ReturnRow.order_id, where.order_id),
+        (ReturnRow.customer_id, where.customer_id),
+    ):
         if value is not None:
             query = query.where(column == value)
     if where.created_from:
@@ -149,18 +162,23 @@ async def list_returns(session: AsyncSession, where: ReturnFilter, limit: int,
         query = query.where(ReturnRow.created_at < where.created_to)
     if cursor:
         after_created, after_id = decode_cursor(cursor)
-        query = query.where(or_(ReturnRow.created_at < after_created,
-                                and_(ReturnRow.created_at == after_created, ReturnRow.id < after_id)))
-    rows = (await session.scalars(
-        query.order_by(ReturnRow.created_at.desc(), ReturnRow.id.desc()).limit(limit + 1)
-    )).all()
+        query = query.where(
+            or_(
+                ReturnRow.created_at < after_created,
+                and_(ReturnRow.created_at == after_created, ReturnRow.id < after_id),
+            )
+        )
+    rows = (
+        await session.scalars(query.order_by(ReturnRow.created_at.desc(), ReturnRow.id.desc()).limit(limit + 1))
+    ).all()
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
     return [ReturnView.model_validate(row.document) for row in page], next_cursor
 
 
-async def recorded_returns(session: AsyncSession, created_from: datetime | None, created_to: datetime | None,
-                           limit: int) -> list[RecordedReturn]:
+async def recorded_returns(
+    session: AsyncSession, created_from: datetime | None, created_to: datetime | None, limit: int
+) -> list[RecordedReturn]:
     """Returns of a period with what they asked for, their order and the policy they ran under."""
     query = select(ReturnRow).where(ReturnRow.request.is_not(None))
     if created_from:
@@ -177,9 +195,15 @@ async def recorded_returns(session: AsyncSession, created_from: datetime | None,
             continue
         if view.policy_version not in policies:
             policies[view.policy_version] = await policy_version(session, view.policy_version)
-        recorded.append(RecordedReturn(
-            return_id=row.id, order=found[0], request=ReturnRequest.model_validate(row.request),
-            requested_at=view.created_at, policy_version=view.policy_version, policy=policies[view.policy_version],
-            risk=RiskAssessment(level=view.decision.risk, reasons=view.decision.risk_reasons),
-        ))
+        recorded.append(
+            RecordedReturn(
+                return_id=row.id,
+                order=found[0],
+                request=ReturnRequest.model_validate(row.request),
+                requested_at=view.created_at,
+                policy_version=view.policy_version,
+                policy=policies[view.policy_version],
+                risk=RiskAssessment(level=view.decision.risk, reasons=view.decision.risk_reasons),
+            )
+        )
     return recorded

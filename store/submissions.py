@@ -10,11 +10,16 @@ from domain.privacy import SubmittedLine
 from store.tables import OrderRow, ReturnSubmission
 
 
-async def save_submission(session: AsyncSession, return_id: str, customer_id: str,
-                          lines: list[SubmittedLine]) -> None:
+async def save_submission(session: AsyncSession, return_id: str, customer_id: str, lines: list[SubmittedLine]) -> None:
     if lines and await session.get(ReturnSubmission, return_id) is None:
-        session.add(ReturnSubmission(return_id=return_id, customer_id=customer_id,
-                                     lines=[line.model_dump() for line in lines], created_at=datetime.now(UTC)))
+        session.add(
+            ReturnSubmission(
+                return_id=return_id,
+                customer_id=customer_id,
+                lines=[line.model_dump() for line in lines],
+                created_at=datetime.now(UTC),
+            )
+        )
 
 
 async def submission(session: AsyncSession, return_id: str) -> list[SubmittedLine]:
@@ -35,10 +40,13 @@ class Erasure(BaseModel):
 async def erase_customer(session: AsyncSession, customer_id: str) -> Erasure:
     """Remove the customer's addresses and what it wrote; orders, returns and money records stay."""
     addresses = await session.execute(
-        update(OrderRow).where(OrderRow.customer_id == customer_id, OrderRow.shipping_address.is_not(None))
-        .values(shipping_address=None))
+        update(OrderRow)
+        .where(OrderRow.customer_id == customer_id, OrderRow.shipping_address.is_not(None))
+        .values(shipping_address=None)
+    )
     submissions = await session.execute(delete(ReturnSubmission).where(ReturnSubmission.customer_id == customer_id))
-    return Erasure(customer_id=customer_id, addresses_removed=addresses.rowcount or 0,  # type: ignore[attr-defined]
-                   submissions_removed=submissions.rowcount or 0)  # type: ignore[attr-defined]
-
-
+    return Erasure(
+        customer_id=customer_id,
+        addresses_removed=addresses.rowcount or 0,  # type: ignore[attr-defined]
+        submissions_removed=submissions.rowcount or 0,
+    )  # type: ignore[attr-defined]

@@ -10,7 +10,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 class Base(DeclarativeBase):
     # none_as_null: a Python None is SQL NULL, so "IS NULL" finds it (not the JSON value null).
     type_annotation_map: ClassVar = {
-        datetime: DateTime(timezone=True), dict[str, Any]: JSON(none_as_null=True), list[Any]: JSON(none_as_null=True),
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON(none_as_null=True),
+        list[Any]: JSON(none_as_null=True),
     }
 
 
@@ -195,8 +197,7 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),)
     event_id: Mapped[str] = mapped_column(ForeignKey("outbox_events.id", ondelete="CASCADE"), primary_key=True)
-    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
-                                             primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))  # pending | delivered | dead
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]

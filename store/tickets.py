@@ -31,23 +31,40 @@ def _view(row: Ticket) -> TicketView:
     return view
 
 
-async def open_ticket(session: AsyncSession, *, kind: str, summary: str, return_id: str | None = None,
-                      details: dict[str, Any] | None = None, dedupe_key: str | None = None) -> TicketView:
+async def open_ticket(
+    session: AsyncSession,
+    *,
+    kind: str,
+    summary: str,
+    return_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> TicketView:
     """Open a ticket; with ``dedupe_key``, a second call for the same cause returns the first ticket."""
     if dedupe_key:
         existing = await session.scalar(select(Ticket).where(Ticket.dedupe_key == dedupe_key))
         if existing:
             return _view(existing)
-    row = Ticket(id="tkt_" + secrets.token_hex(8), dedupe_key=dedupe_key, kind=kind, return_id=return_id,
-                 status="open", summary=summary[:500], details=details or {}, created_at=datetime.now(UTC),
-                 resolved_at=None, resolution=None)
+    row = Ticket(
+        id="tkt_" + secrets.token_hex(8),
+        dedupe_key=dedupe_key,
+        kind=kind,
+        return_id=return_id,
+        status="open",
+        summary=summary[:500],
+        details=details or {},
+        created_at=datetime.now(UTC),
+        resolved_at=None,
+        resolution=None,
+    )
     session.add(row)
     await session.flush()
     return _view(row)
 
 
-async def list_tickets(session: AsyncSession, status: str | None, return_id: str | None,
-                       limit: int) -> list[TicketView]:
+async def list_tickets(
+    session: AsyncSession, status: str | None, return_id: str | None, limit: int
+) -> list[TicketView]:
     query = select(Ticket)
     if status:
         query = query.where(Ticket.status == status)

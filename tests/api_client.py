@@ -38,8 +38,9 @@ async def wait_for_status(api: Callers, return_id: str, status: str) -> dict:
 
 
 async def carrier(api: Callers, tracking_number: str, event: str) -> httpx.Response:
-    return await api.service.post("/v1/carrier-events", json={
-        "tracking_number": tracking_number, "event": event, "occurred_at": NOW.isoformat()})
+    return await api.service.post(
+        "/v1/carrier-events", json={"tracking_number": tracking_number, "event": event, "occurred_at": NOW.isoformat()}
+    )
 
 
 async def keep_return_history(api: Callers, return_id: str, name: str) -> None:

@@ -95,10 +95,14 @@ async def sandbox(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(), test_server_existing_path=test_server_path())
-    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace=env.client.namespace,
-        search_attributes={key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SEARCH_ATTRIBUTES}))
+        data_converter=data_converter(), test_server_existing_path=test_server_path()
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SEARCH_ATTRIBUTES},
+        )
+    )
     yield env
     await env.shutdown()
 
@@ -107,23 +111,25 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 async def local_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (in memory): Update-with-Start, Schedules, visibility."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(), dev_server_existing_path=temporal_cli_path(),
-        dev_server_log_level="error", search_attributes=SEARCH_ATTRIBUTES)
+        data_converter=data_converter(),
+        dev_server_existing_path=temporal_cli_path(),
+        dev_server_log_level="error",
+        search_attributes=SEARCH_ATTRIBUTES,
+    )
     yield env
     await env.shutdown()
 
 
 def settings_for(sandbox_url: str, database: Database) -> Settings:
-    return Settings(sandbox_url=sandbox_url, database_url=database.url,
-                    task_queue="returnflow-test-" + secrets.token_hex(4))
+    return Settings(
+        sandbox_url=sandbox_url, database_url=database.url, task_queue="returnflow-test-" + secrets.token_hex(4)
+    )
 
 
 @asynccontextmanager
 async def running_worker(client: Client, settings: Settings, database: Database) -> AsyncIterator[Worker]:
     async with build_worker(client, settings, database) as worker, worker:
         yield worker
-
-
 
 
 @pytest.fixture
@@ -134,12 +140,17 @@ async def api(local_env: WorkflowEnvironment, database: Database, sandbox_url: s
         _, operator_key = await create_api_key(session, "operator")
     app = create_app(settings, temporal=local_env.client, database=database)
     async with running_worker(local_env.client, settings, database), serve_app(app) as base_url:
+
         def client(key: str | None = None) -> httpx.AsyncClient:
             headers = {"Authorization": f"Bearer {key}"} if key else {}
             return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
 
-        async with client(service_key) as service, client(operator_key) as operator, client() as anonymous, \
-                httpx.AsyncClient(base_url=sandbox_url) as sandbox:
+        async with (
+            client(service_key) as service,
+            client(operator_key) as operator,
+            client() as anonymous,
+            httpx.AsyncClient(base_url=sandbox_url) as sandbox,
+        ):
             yield Callers(service, operator, anonymous, sandbox, local_env.client)
 
 
@@ -151,7 +162,10 @@ async def housekeeper(local_env: WorkflowEnvironment, database: Database, sandbo
     """Runs a housekeeping workflow now, on a worker of its own, as its schedule would."""
     settings = settings_for(sandbox_url, database)
     async with running_worker(local_env.client, settings, database):
+
         async def run(workflow: Any, arg: Any) -> Any:
             return await local_env.client.execute_workflow(
-                workflow, arg, id="test-housekeeping-" + secrets.token_hex(6), task_queue=settings.task_queue)
+                workflow, arg, id="test-housekeeping-" + secrets.token_hex(6), task_queue=settings.task_queue
+            )
+
         yield run

@@ -25,14 +25,38 @@ def order_body(**overrides: Any) -> dict[str, Any]:
         "fulfillment_status": "delivered",
         "delivered_at": (NOW - timedelta(days=2)).isoformat(),
         "lines": [
-            {"line_id": "L1", "sku": "TEE-RED-M", "product_id": "TEE", "title": "Red tee", "category": "apparel",
-             "kind": "physical", "quantity": 2, "unit_price": "19.99", "final_sale": False},
-            {"line_id": "L2", "sku": "MUG-01", "product_id": "MUG", "title": "Mug", "category": "home",
-             "kind": "physical", "quantity": 1, "unit_price": "12.50", "final_sale": True},
+            {
+                "line_id": "L1",
+                "sku": "TEE-RED-M",
+                "product_id": "TEE",
+                "title": "Red tee",
+                "category": "apparel",
+                "kind": "physical",
+                "quantity": 2,
+                "unit_price": "19.99",
+                "final_sale": False,
+            },
+            {
+                "line_id": "L2",
+                "sku": "MUG-01",
+                "product_id": "MUG",
+                "title": "Mug",
+                "category": "home",
+                "kind": "physical",
+                "quantity": 1,
+                "unit_price": "12.50",
+                "final_sale": True,
+            },
         ],
         "payments": [{"payment_id": "p1", "method": "card", "amount": "52.48", "provider_ref": "ch_1"}],
-        "shipping_address": {"name": "Ada Lovelace", "line1": "1 Analytical St", "city": "London",
-                             "postal_code": "N1 1AA", "country": "GB", "phone": "+44 20 0000 0000"},
+        "shipping_address": {
+            "name": "Ada Lovelace",
+            "line1": "1 Analytical St",
+            "city": "London",
+            "postal_code": "N1 1AA",
+            "country": "GB",
+            "phone": "+44 20 0000 0000",
+        },
     }
     body.update(overrides)
     return body
@@ -62,11 +86,20 @@ async def stored_order(database: Database, order_id: str | None = None, **overri
     return Order(order_id=order_id, **order_in.model_dump())
 
 
-def start_for(order: Order, policy: Policy = DEFAULT_POLICY, requested_at: datetime | None = None,
-              risk: RiskAssessment | None = None, **request: Any) -> StartReturn:
+def start_for(
+    order: Order,
+    policy: Policy = DEFAULT_POLICY,
+    requested_at: datetime | None = None,
+    risk: RiskAssessment | None = None,
+    **request: Any,
+) -> StartReturn:
     """What ``POST /v1/returns`` would start, for a workflow test that starts it directly."""
     return StartReturn(
-        return_id="ret_" + secrets.token_hex(10), order=order.model_copy(update={"shipping_address": None}),
+        return_id="ret_" + secrets.token_hex(10),
+        order=order.model_copy(update={"shipping_address": None}),
         request=ReturnRequest.model_validate(return_body(order_id=order.order_id, **request)),
-        policy=policy, policy_version=1, requested_at=requested_at or NOW, risk=risk or RiskAssessment(),
+        policy=policy,
+        policy_version=1,
+        requested_at=requested_at or NOW,
+        risk=risk or RiskAssessment(),
     )

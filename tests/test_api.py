@@ -31,16 +31,25 @@ async def test_a_return_from_request_to_refund(api: Callers) -> None:
         assert (await carrier(api, tracking, event)).status_code == 202
     await wait_for_status(api, ret["id"], "received")
 
-    inspected = await api.operator.post(f"/v1/returns/{ret['id']}/inspection", json={
-        "lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock", "note": "sealed"}]})
+    inspected = await api.operator.post(
+        f"/v1/returns/{ret['id']}/inspection",
+        json={"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock", "note": "sealed"}]},
+    )
     assert inspected.status_code == 200, inspected.text
     done = await wait_for_status(api, ret["id"], "completed")
 
     assert done["refund"]["status"] == "succeeded"
     assert done["lines"][0]["condition"] == "as_new"
     assert [t["status"] for t in done["timeline"]] == [
-        "requested", "approved", "awaiting_shipment", "in_transit", "received", "inspected", "refund_pending",
-        "completed"]
+        "requested",
+        "approved",
+        "awaiting_shipment",
+        "in_transit",
+        "received",
+        "inspected",
+        "refund_pending",
+        "completed",
+    ]
     refunds = (await api.sandbox.get("/payments/refunds", params={"reference": ret["id"]})).json()["items"]
     assert [(r["amount"], r["idempotency_key"]) for r in refunds] == [("19.99", f"{ret['id']}:refund:p1")]
     stock = (await api.sandbox.get("/warehouse/stock")).json()
@@ -76,27 +85,42 @@ async def test_cancel_before_shipping_and_conflict_after(api: Callers) -> None:
     late = await api.service.post(f"/v1/returns/{second['id']}/cancel", json={})
     assert late.status_code == 409
     assert late.headers["content-type"] == "application/problem+json"
-    early = await api.operator.post(f"/v1/returns/{first['id']}/inspection", json={
-        "lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]})
+    early = await api.operator.post(
+        f"/v1/returns/{first['id']}/inspection",
+        json={"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]},
+    )
     assert early.status_code == 409
 
 
-@pytest.mark.parametrize(("change", "status", "where"), [
-    ({"order_id": "no-such-order"}, 422, {"field": "order_id", "code": "unknown_order"}),
-    ({"lines": [{"line_id": "L9", "quantity": 1, "reason": "defective"}]}, 422,
-     {"line_id": "L9", "code": "unknown_line"}),
-    ({"lines": [{"line_id": "L1", "quantity": 3, "reason": "defective"}]}, 422,
-     {"line_id": "L1", "code": "quantity_exceeds_returnable"}),
-    ({"lines": [{"line_id": "L1", "quantity": 0, "reason": "defective"}]}, 422, {"field": "lines.0.quantity"}),
-    ({"lines": [{"line_id": "L1", "quantity": -1, "reason": "defective"}]}, 422, {"field": "lines.0.quantity"}),
-    ({"lines": [{"line_id": "L1", "quantity": 1, "reason": "bored"}]}, 422, {"field": "lines.0.reason"}),
-    ({"lines": [{"line_id": "L2", "quantity": 1, "reason": "defective"}]}, 422,
-     {"line_id": "L2", "code": "final_sale"}),
-    ({"status": "completed"}, 422, {"field": "status", "code": "extra_forbidden"}),
-    ({"logistics": {"method": "pickup"}}, 422, {"field": "logistics.method"}),
-])
+@pytest.mark.parametrize(
+    ("change", "status", "where"),
+    [
+        ({"order_id": "no-such-order"}, 422, {"field": "order_id", "code": "unknown_order"}),
+        (
+            {"lines": [{"line_id": "L9", "quantity": 1, "reason": "defective"}]},
+            422,
+            {"line_id": "L9", "code": "unknown_line"},
+        ),
+        (
+            {"lines": [{"line_id": "L1", "quantity": 3, "reason": "defective"}]},
+            422,
+            {"line_id": "L1", "code": "quantity_exceeds_returnable"},
+        ),
+        ({"lines": [{"line_id": "L1", "quantity": 0, "reason": "defective"}]}, 422, {"field": "lines.0.quantity"}),
+        ({"lines": [{"line_id": "L1", "quantity": -1, "reason": "defective"}]}, 422, {"field": "lines.0.quantity"}),
+        ({"lines": [{"line_id": "L1", "quantity": 1, "reason": "bored"}]}, 422, {"field": "lines.0.reason"}),
+        (
+            {"lines": [{"line_id": "L2", "quantity": 1, "reason": "defective"}]},
+            422,
+            {"line_id": "L2", "code": "final_sale"},
+        ),
+        ({"status": "completed"}, 422, {"field": "status", "code": "extra_forbidden"}),
+        ({"logistics": {"method": "pickup"}}, 422, {"field": "logistics.method"}),
+    ],
+)
 async def test_bad_return_requests_name_the_problem_and_create_nothing(
-        api: Callers, change: dict, status: int, where: dict) -> None:
+    api: Callers, change: dict, status: int, where: dict
+) -> None:
     order_id = await put_order(api)
     body = {**return_body(order_id=order_id), **change}
 
@@ -114,8 +138,9 @@ async def test_bad_return_requests_name_the_problem_and_create_nothing(
 
 
 async def test_malformed_json_and_credentials(api: Callers) -> None:
-    malformed = await api.service.post("/v1/returns", content=b"{not json",
-                                       headers={"content-type": "application/json"})
+    malformed = await api.service.post(
+        "/v1/returns", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert malformed.status_code == 400
     assert (await api.anonymous.get("/v1/returns")).status_code == 401
     wrong = httpx.AsyncClient(base_url=str(api.service.base_url), headers={"Authorization": "Bearer nope"})
@@ -148,8 +173,11 @@ async def test_listing_pages_through_returns_newest_first(api: Callers) -> None:
 
     seen, cursor = [], None
     while True:
-        page = (await api.operator.get("/v1/returns", params={
-            "order_id": order_id, "limit": 2, **({"cursor": cursor} if cursor else {})})).json()
+        page = (
+            await api.operator.get(
+                "/v1/returns", params={"order_id": order_id, "limit": 2, **({"cursor": cursor} if cursor else {})}
+            )
+        ).json()
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:

@@ -88,8 +88,9 @@ async def customer_token(api: Callers, customer_id: str) -> str:
 
 
 def bearer_client(api: Callers, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=str(api.service.base_url), timeout=30,
-                             headers={"Authorization": f"Bearer {token}"})
+    return httpx.AsyncClient(
+        base_url=str(api.service.base_url), timeout=30, headers={"Authorization": f"Bearer {token}"}
+    )
 
 
 @pytest.fixture
@@ -113,10 +114,16 @@ async def world(api: Callers, database: Database) -> AsyncIterator[World]:
 
     token_a, token_b = await customer_token(api, customer_a), await customer_token(api, customer_b)
     async with bearer_client(api, token_a) as owner, bearer_client(api, token_b) as other:
-        clients = {"anonymous": api.anonymous, "owner": owner, "other": other,
-                   "operator": api.operator, "service": api.service}
-        yield World(api, database, clients, customer_a, customer_b, order_a, body_a, return_a, tracking_a,
-                    ended, ticket)
+        clients = {
+            "anonymous": api.anonymous,
+            "owner": owner,
+            "other": other,
+            "operator": api.operator,
+            "service": api.service,
+        }
+        yield World(
+            api, database, clients, customer_a, customer_b, order_a, body_a, return_a, tracking_a, ended, ticket
+        )
 
 
 Call = Callable[[httpx.AsyncClient, World], Awaitable[httpx.Response]]
@@ -163,80 +170,139 @@ INSPECTION = {"lines": [{"line_id": "L1", "condition": "as_new", "disposition": 
 
 ROWS: list[Row] = [
     # Orders: the order system (service) writes them; a customer reads its own.
-    Row("PUT", "/v1/orders/{order_id}", lambda c, w: c.put(f"/v1/orders/{w.order_a}", json=w.order_a_body),
-        (401, 403, 403, 403, 200)),
-    Row("GET", "/v1/orders/{order_id}", lambda c, w: c.get(f"/v1/orders/{w.order_a}"),
-        (401, 200, 404, 200, 200)),
+    Row(
+        "PUT",
+        "/v1/orders/{order_id}",
+        lambda c, w: c.put(f"/v1/orders/{w.order_a}", json=w.order_a_body),
+        (401, 403, 403, 403, 200),
+    ),
+    Row("GET", "/v1/orders/{order_id}", lambda c, w: c.get(f"/v1/orders/{w.order_a}"), (401, 200, 404, 200, 200)),
     # Returns. Operators may create (staff-assisted, with override); see test_customers_cannot_override.
-    Row("POST", "/v1/returns/preview",
+    Row(
+        "POST",
+        "/v1/returns/preview",
         lambda c, w: c.post("/v1/returns/preview", json=return_body(order_id=w.order_a)),
-        (401, 200, 404, 200, 200)),
-    Row("POST", "/v1/returns", lambda c, w: c.post("/v1/returns", json=return_body(order_id=w.order_a)),
-        (401, 201, 404, 201, 201)),
-    Row("GET", "/v1/returns", lambda c, w: c.get("/v1/returns", params={"order_id": w.order_a}),
-        (401, 200, 200, 200, 200)),
-    Row("GET", "/v1/returns/{return_id}", lambda c, w: c.get(f"/v1/returns/{w.return_a}"),
-        (401, 200, 404, 200, 200)),
+        (401, 200, 404, 200, 200),
+    ),
+    Row(
+        "POST",
+        "/v1/returns",
+        lambda c, w: c.post("/v1/returns", json=return_body(order_id=w.order_a)),
+        (401, 201, 404, 201, 201),
+    ),
+    Row(
+        "GET",
+        "/v1/returns",
+        lambda c, w: c.get("/v1/returns", params={"order_id": w.order_a}),
+        (401, 200, 200, 200, 200),
+    ),
+    Row("GET", "/v1/returns/{return_id}", lambda c, w: c.get(f"/v1/returns/{w.return_a}"), (401, 200, 404, 200, 200)),
     Row("POST", "/v1/returns/{return_id}/cancel", _cancel, (401, 200, 404, 403, 200)),
-    Row("POST", "/v1/returns/{return_id}/urge", lambda c, w: c.post(f"/v1/returns/{w.return_a}/urge"),
-        (401, 202, 404, 403, 202)),
-    Row("POST", "/v1/returns/{return_id}/dispute",
+    Row(
+        "POST",
+        "/v1/returns/{return_id}/urge",
+        lambda c, w: c.post(f"/v1/returns/{w.return_a}/urge"),
+        (401, 202, 404, 403, 202),
+    ),
+    Row(
+        "POST",
+        "/v1/returns/{return_id}/dispute",
         lambda c, w: c.post(f"/v1/returns/{w.ended_a}/dispute", json={"message": "refund too small"}),
-        (401, 201, 404, 403, 201)),
+        (401, 201, 404, 403, 201),
+    ),
     # Operator only; the operator gets through to the state check (the return is not under review / received).
-    Row("POST", "/v1/returns/{return_id}/review",
+    Row(
+        "POST",
+        "/v1/returns/{return_id}/review",
         lambda c, w: c.post(f"/v1/returns/{w.return_a}/review", json={"decision": "approve"}),
-        (401, 403, 403, 409, 403)),
-    Row("POST", "/v1/returns/{return_id}/inspection",
+        (401, 403, 403, 409, 403),
+    ),
+    Row(
+        "POST",
+        "/v1/returns/{return_id}/inspection",
         lambda c, w: c.post(f"/v1/returns/{w.return_a}/inspection", json=INSPECTION),
-        (401, 403, 403, 409, 403)),
+        (401, 403, 403, 409, 403),
+    ),
     # Service only.
-    Row("POST", "/v1/customer-sessions",
+    Row(
+        "POST",
+        "/v1/customer-sessions",
         lambda c, w: c.post("/v1/customer-sessions", json={"customer_id": w.customer_a}),
-        (401, 403, 403, 403, 201)),
+        (401, 403, 403, 403, 201),
+    ),
     Row("DELETE", "/v1/api-keys/{key_id}", _revoke, (401, 403, 403, 403, 204)),
     # Carriers sign (test_carrier_signatures); of the bearer credentials only a service key is accepted.
-    Row("POST", "/v1/carrier-events",
-        lambda c, w: c.post("/v1/carrier-events", json={"tracking_number": w.tracking_a, "event": "picked_up",
-                                                         "occurred_at": NOW.isoformat()}),
-        (401, 403, 403, 403, 202)),
+    Row(
+        "POST",
+        "/v1/carrier-events",
+        lambda c, w: c.post(
+            "/v1/carrier-events",
+            json={"tracking_number": w.tracking_a, "event": "picked_up", "occurred_at": NOW.isoformat()},
+        ),
+        (401, 403, 403, 403, 202),
+    ),
     # Policy: staff read and simulate, the service publishes.
     Row("GET", "/v1/policy", lambda c, w: c.get("/v1/policy"), (401, 403, 403, 200, 200)),
     Row("PUT", "/v1/policy", lambda c, w: c.put("/v1/policy", json=POLICY), (401, 403, 403, 403, 200)),
-    Row("POST", "/v1/policy/simulate",
-        lambda c, w: c.post("/v1/policy/simulate", json={"policy": POLICY, "sample_size": 0,
-                                                          "from": (NOW - timedelta(minutes=1)).isoformat()}),
-        (401, 403, 403, 200, 200)),
+    Row(
+        "POST",
+        "/v1/policy/simulate",
+        lambda c, w: c.post(
+            "/v1/policy/simulate",
+            json={"policy": POLICY, "sample_size": 0, "from": (NOW - timedelta(minutes=1)).isoformat()},
+        ),
+        (401, 403, 403, 200, 200),
+    ),
     # Erasure (service only) of a customer of its own, so that A keeps the address its returns ship from.
-    Row("DELETE", "/v1/customers/{customer_id}/personal-data",
-        lambda c, w: c.delete(f"/v1/customers/CZ-{secrets.token_hex(4)}/personal-data"), (401, 403, 403, 403, 200)),
+    Row(
+        "DELETE",
+        "/v1/customers/{customer_id}/personal-data",
+        lambda c, w: c.delete(f"/v1/customers/CZ-{secrets.token_hex(4)}/personal-data"),
+        (401, 403, 403, 403, 200),
+    ),
     Row("GET", "/v1/metrics/returns", lambda c, w: c.get("/v1/metrics/returns"), (401, 403, 403, 200, 200)),
     # Tickets: read by staff and services, resolved by operators.
     Row("GET", "/v1/tickets", lambda c, w: c.get("/v1/tickets", params={"limit": 1}), (401, 403, 403, 200, 200)),
-    Row("POST", "/v1/tickets/{ticket_id}/resolve",
+    Row(
+        "POST",
+        "/v1/tickets/{ticket_id}/resolve",
         lambda c, w: c.post(f"/v1/tickets/{w.ticket}/resolve", json={"resolution": "checked"}),
-        (401, 403, 403, 200, 403)),
+        (401, 403, 403, 200, 403),
+    ),
     # Webhooks: the service subscribes; operators may look at deliveries (the dead letters).
     Row("POST", "/v1/webhook-endpoints", _subscribe, (401, 403, 403, 403, 201)),
-    Row("GET", "/v1/webhook-endpoints", lambda c, w: c.get("/v1/webhook-endpoints", params={"limit": 1}),
-        (401, 403, 403, 403, 200)),
+    Row(
+        "GET",
+        "/v1/webhook-endpoints",
+        lambda c, w: c.get("/v1/webhook-endpoints", params={"limit": 1}),
+        (401, 403, 403, 403, 200),
+    ),
     Row("DELETE", "/v1/webhook-endpoints/{endpoint_id}", _unsubscribe, (401, 403, 403, 403, 204)),
-    Row("GET", "/v1/webhook-deliveries", lambda c, w: c.get("/v1/webhook-deliveries", params={"limit": 1}),
-        (401, 403, 403, 200, 200)),
+    Row(
+        "GET",
+        "/v1/webhook-deliveries",
+        lambda c, w: c.get("/v1/webhook-deliveries", params={"limit": 1}),
+        (401, 403, 403, 200, 200),
+    ),
     # The codec server: operators only (anonymous local UI access is off by default).
-    Row("POST", "/codec/decode", lambda c, w: c.post("/codec/decode", json={"payloads": []}),
-        (401, 403, 403, 200, 403)),
-    Row("POST", "/codec/encode", lambda c, w: c.post("/codec/encode", json={"payloads": []}),
-        (401, 403, 403, 200, 403)),
+    Row(
+        "POST", "/codec/decode", lambda c, w: c.post("/codec/decode", json={"payloads": []}), (401, 403, 403, 200, 403)
+    ),
+    Row(
+        "POST", "/codec/encode", lambda c, w: c.post("/codec/encode", json={"payloads": []}), (401, 403, 403, 200, 403)
+    ),
 ]
 
 
 def app_routes() -> set[tuple[str, str]]:
     """Every (method, path) the app serves under the covered prefixes, included routers flattened."""
     app = create_app(Settings())
-    return {(method, route.path) for route in iter_route_contexts(app.routes)
-            if isinstance(route.original_route, APIRoute) and route.path and route.path.startswith(COVERED_PREFIXES)
-            for method in route.methods or ()}
+    return {
+        (method, route.path)
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute) and route.path and route.path.startswith(COVERED_PREFIXES)
+        for method in route.methods or ()
+    }
 
 
 def test_every_route_has_a_row() -> None:
@@ -253,8 +319,10 @@ async def test_authorization_matrix(world: World) -> None:
         for who, expected in zip(CALLERS, row.expect, strict=True):
             response = await row.call(world.clients[who], world)
             if response.status_code != expected:
-                wrong.append(f"{row.method} {row.path} as {who}: {response.status_code}, expected {expected}: "
-                             f"{response.text[:200]}")
+                wrong.append(
+                    f"{row.method} {row.path} as {who}: {response.status_code}, expected {expected}: "
+                    f"{response.text[:200]}"
+                )
             elif expected >= 400 and response.headers.get("content-type") != "application/problem+json":
                 wrong.append(f"{row.method} {row.path} as {who}: {expected} is not problem+json")
     assert not wrong, "\n".join(wrong)
@@ -302,8 +370,16 @@ async def test_customer_tokens_expire_and_cannot_be_forged(world: World) -> None
     as_b = base64.urlsafe_b64encode(json.dumps({**claims, "customer_id": world.customer_b}).encode()).rstrip(b"=")
     expired, _ = mint_customer_token(SESSION_SECRET.encode(), world.customer_a, 60, now=time.time() - 120)
     other_secret, _ = mint_customer_token(b"not the secret", world.customer_a, 600)
-    for bad in (f"rfc_{as_b.decode()}.{signature}", expired, other_secret, "rfc_garbage", "rfc_.", token + "x",
-                f"rfc_{payload}.{signature[:-2]}", "rfc_" + "a" * 2000):
+    for bad in (
+        f"rfc_{as_b.decode()}.{signature}",
+        expired,
+        other_secret,
+        "rfc_garbage",
+        "rfc_.",
+        token + "x",
+        f"rfc_{payload}.{signature[:-2]}",
+        "rfc_" + "a" * 2000,
+    ):
         async with bearer_client(api, bad) as client:
             answer = await client.get(f"/v1/returns/{world.return_a}")
         assert answer.status_code == 401, (bad, answer.text)
@@ -327,8 +403,9 @@ async def test_a_revoked_key_stops_working(world: World) -> None:
 
 async def test_carrier_signatures(world: World) -> None:
     api = world.api
-    body = json.dumps({"tracking_number": world.tracking_a, "event": "picked_up",
-                       "occurred_at": NOW.isoformat()}).encode()
+    body = json.dumps(
+        {"tracking_number": world.tracking_a, "event": "picked_up", "occurred_at": NOW.isoformat()}
+    ).encode()
     now = int(time.time())
 
     async def post(signature: str | None, content: bytes = body) -> httpx.Response:

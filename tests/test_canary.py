@@ -71,7 +71,8 @@ async def temporal_cli(*args: str) -> str:
     """Run the ``temporal`` CLI without blocking the loop (the API and the worker run on it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}  # no stray profile/codec
     process = await asyncio.create_subprocess_exec(
-        temporal_cli_path(), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+        temporal_cli_path(), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 0, err.decode()
     return out.decode()
@@ -98,13 +99,24 @@ def payloads_in(message: object) -> Iterator[Payload]:
 
 @pytest.mark.parametrize("log_level", ["INFO", "DEBUG"])
 async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
-        api: Callers, local_env: WorkflowEnvironment, capfd: pytest.CaptureFixture[str], log_level: str) -> None:
+    api: Callers, local_env: WorkflowEnvironment, capfd: pytest.CaptureFixture[str], log_level: str
+) -> None:
     token = "CANARY-" + secrets.token_hex(8)
     needle = token.encode()
     with captured_logs(log_level) as logs:
-        order_id = await put_order(api, shipping_address={
-            "name": f"Ada {token}", "line1": f"1 {token} Street", "line2": f"Flat {token}", "city": "London",
-            "postal_code": "N1 1AA", "country": "GB", "phone": f"+44 {token}", "email": f"{token}@example.com"})
+        order_id = await put_order(
+            api,
+            shipping_address={
+                "name": f"Ada {token}",
+                "line1": f"1 {token} Street",
+                "line2": f"Flat {token}",
+                "city": "London",
+                "postal_code": "N1 1AA",
+                "country": "GB",
+                "phone": f"+44 {token}",
+                "email": f"{token}@example.com",
+            },
+        )
         line = {**return_body()["lines"][0], "comment": f"seam came apart, call me on {token}"}
         created = await api.service.post("/v1/returns", json=return_body(order_id=order_id, lines=[line]))
         assert created.status_code == 201, created.text
@@ -113,8 +125,14 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
         for event in ("picked_up", "delivered"):
             assert (await carrier(api, shipped["logistics"]["tracking_number"], event)).status_code == 202
         await wait_for_status(api, return_id, "received")
-        inspected = await api.operator.post(f"/v1/returns/{return_id}/inspection", json={"lines": [
-            {"line_id": "L1", "condition": "as_new", "disposition": "restock", "note": f"label says {token}"}]})
+        inspected = await api.operator.post(
+            f"/v1/returns/{return_id}/inspection",
+            json={
+                "lines": [
+                    {"line_id": "L1", "condition": "as_new", "disposition": "restock", "note": f"label says {token}"}
+                ]
+            },
+        )
         assert inspected.status_code == 200, inspected.text
         await wait_for_status(api, return_id, "completed")
 
@@ -124,8 +142,18 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
     await handle.result()  # the run is over: its history is complete
 
     # The history as stored, shown by the CLI without any codec.
-    shown = await temporal_cli("workflow", "show", "--workflow-id", return_id, "--output", "json",
-                               "--address", address, "--namespace", client.namespace)
+    shown = await temporal_cli(
+        "workflow",
+        "show",
+        "--workflow-id",
+        return_id,
+        "--output",
+        "json",
+        "--address",
+        address,
+        "--namespace",
+        client.namespace,
+    )
     history = WorkflowHistory.from_json(return_id, shown)
     raw_history = b"".join(event.SerializeToString() for event in history.events)
     assert len(history.events) > 10
@@ -135,12 +163,22 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
     # Every payload is encrypted but for search attributes (Temporal indexes them; ours carry the status only)
     # and the SDK's own marker bookkeeping (local activity ids and times, patch ids; results are encrypted).
     plain = [p for p in stored if p.metadata.get("encoding") != ENCRYPTED]
-    indexed = [(name, p) for event in history.events for name, p in [
-        *event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields.items(),
-        *event.workflow_execution_started_event_attributes.search_attributes.indexed_fields.items()]]
-    bookkeeping = [p for event in history.events if event.HasField("marker_recorded_event_attributes")
-                   for detail, payloads in event.marker_recorded_event_attributes.details.items()
-                   if detail != "result" for p in payloads.payloads]
+    indexed = [
+        (name, p)
+        for event in history.events
+        for name, p in [
+            *event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields.items(),
+            *event.workflow_execution_started_event_attributes.search_attributes.indexed_fields.items(),
+        ]
+    ]
+    bookkeeping = [
+        p
+        for event in history.events
+        if event.HasField("marker_recorded_event_attributes")
+        for detail, payloads in event.marker_recorded_event_attributes.details.items()
+        if detail != "result"
+        for p in payloads.payloads
+    ]
     assert len(plain) == len(indexed) + len(bookkeeping), [p.metadata for p in plain]
     assert {name for name, _ in indexed} <= {"ReturnStatus", "TemporalChangeVersion"}
     assert {json.loads(p.data) for name, p in indexed if name == "ReturnStatus"} <= {s.value for s in Status}
@@ -148,12 +186,23 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
     # What describe shows (memo, search attributes, summary), and the visibility records.
     description = (await handle.describe()).raw_description
     assert description.SerializeToString().count(needle) == 0
-    listed = await client.workflow_service.list_workflow_executions(ListWorkflowExecutionsRequest(
-        namespace=client.namespace, query=f'WorkflowId = "{return_id}"'))
+    listed = await client.workflow_service.list_workflow_executions(
+        ListWorkflowExecutionsRequest(namespace=client.namespace, query=f'WorkflowId = "{return_id}"')
+    )
     assert [e.execution.workflow_id for e in listed.executions] == [return_id]
     assert listed.SerializeToString().count(needle) == 0
-    cli_list = await temporal_cli("workflow", "list", "--query", f'WorkflowId = "{return_id}"', "--output", "json",
-                                  "--address", address, "--namespace", client.namespace)
+    cli_list = await temporal_cli(
+        "workflow",
+        "list",
+        "--query",
+        f'WorkflowId = "{return_id}"',
+        "--output",
+        "json",
+        "--address",
+        address,
+        "--namespace",
+        client.namespace,
+    )
     assert return_id in cli_list and cli_list.count(token) == 0
 
     # Every log line written while the return ran (structlog and standard logging, and anything on the fds).
@@ -173,11 +222,22 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
     assert f"call me on {token}".encode() not in decoded, "nor is the customer's comment (domain/privacy.py)"
     operator_auth = api.operator.headers["authorization"]
     decoded_by_cli = await temporal_cli(
-        "workflow", "show", "--workflow-id", return_id, "--output", "json", "--address", address,
-        "--namespace", client.namespace,
-        "--codec-endpoint", str(api.operator.base_url).rstrip("/") + "/codec", "--codec-auth", operator_auth)
+        "workflow",
+        "show",
+        "--workflow-id",
+        return_id,
+        "--output",
+        "json",
+        "--address",
+        address,
+        "--namespace",
+        client.namespace,
+        "--codec-endpoint",
+        str(api.operator.base_url).rstrip("/") + "/codec",
+        "--codec-auth",
+        operator_auth,
+    )
     through_codec_server = WorkflowHistory.from_json(return_id, decoded_by_cli)
     assert token in decoded_by_cli or any(
         needle in event.SerializeToString() for event in through_codec_server.events
     ), "the codec server decoded the history for the CLI"
-

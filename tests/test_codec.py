@@ -121,15 +121,18 @@ async def test_unencrypted_payload_passes_through() -> None:
     assert await EncryptionCodec.from_text(TEST_CODEC_KEYS).decode([original]) == [original]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "RETURNFLOW_CODEC_KEYS is empty"),
-    (" , ", "RETURNFLOW_CODEC_KEYS is empty"),
-    ("no-separator", "entry 1 must be keyid:base64key"),
-    ("bad id!:" + base64.b64encode(bytes(32)).decode(), "entry 1 must be keyid:base64key"),
-    ("k1:not base64!", "key 'k1' is not valid base64"),
-    ("k1:" + base64.b64encode(bytes(16)).decode(), "key 'k1' is 16 bytes; AES-256 needs 32"),
-    (f"{OLD},{OLD}", "key id 'k1' is listed twice"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "RETURNFLOW_CODEC_KEYS is empty"),
+        (" , ", "RETURNFLOW_CODEC_KEYS is empty"),
+        ("no-separator", "entry 1 must be keyid:base64key"),
+        ("bad id!:" + base64.b64encode(bytes(32)).decode(), "entry 1 must be keyid:base64key"),
+        ("k1:not base64!", "key 'k1' is not valid base64"),
+        ("k1:" + base64.b64encode(bytes(16)).decode(), "key 'k1' is 16 bytes; AES-256 needs 32"),
+        (f"{OLD},{OLD}", "key id 'k1' is listed twice"),
+    ],
+)
 def test_bad_key_lists_are_refused_without_echoing_the_key(text: str, message: str) -> None:
     with pytest.raises(CodecError, match=message) as error:
         parse_keys(text)
@@ -202,9 +205,15 @@ async def test_decode_endpoint_passes_plain_payloads_and_names_unknown_keys(api:
 
 async def test_cors_preflight_answers_the_temporal_ui_origin_only(api: Callers) -> None:
     def preflight(origin: str, path: str = "/codec/decode") -> httpx.Request:
-        return api.anonymous.build_request("OPTIONS", path, headers={
-            "Origin": origin, "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization,content-type,x-namespace"})
+        return api.anonymous.build_request(
+            "OPTIONS",
+            path,
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type,x-namespace",
+            },
+        )
 
     for origin in (UI_ORIGIN, "http://localhost:8233"):
         allowed = await api.anonymous.send(preflight(origin))
@@ -213,7 +222,8 @@ async def test_cors_preflight_answers_the_temporal_ui_origin_only(api: Callers) 
         assert allowed.headers["access-control-allow-credentials"] == "true"
         assert "POST" in allowed.headers["access-control-allow-methods"]
         assert {"authorization", "content-type", "x-namespace"} <= {
-            h.strip().lower() for h in allowed.headers["access-control-allow-headers"].split(",")}
+            h.strip().lower() for h in allowed.headers["access-control-allow-headers"].split(",")
+        }
 
     other_site = await api.anonymous.send(preflight("http://evil.example"))
     assert other_site.status_code == 400 and "access-control-allow-origin" not in other_site.headers
@@ -223,19 +233,23 @@ async def test_cors_preflight_answers_the_temporal_ui_origin_only(api: Callers) 
     answered = await api.operator.post("/codec/decode", json={"payloads": []}, headers={"Origin": UI_ORIGIN})
     assert answered.status_code == 200 and answered.headers["access-control-allow-origin"] == UI_ORIGIN
     refused = await api.anonymous.post("/codec/decode", json={"payloads": []}, headers={"Origin": UI_ORIGIN})
-    assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == UI_ORIGIN, \
+    assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == UI_ORIGIN, (
         "the UI can read why it was refused"
+    )
 
 
 @pytest.fixture
-async def local_ui_api(local_env: WorkflowEnvironment, database: Database,
-                       sandbox_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+async def local_ui_api(
+    local_env: WorkflowEnvironment, database: Database, sandbox_url: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """The API as the dev stack runs it: the local Temporal UI may decode without a key."""
     settings = settings_for(sandbox_url, database).model_copy(update={"codec_allow_anonymous_local": True})
     async with database.transaction() as session:
         _, service_key = await create_api_key(session, "service")
-    async with serve_app(create_app(settings, temporal=local_env.client, database=database)) as url, \
-            httpx.AsyncClient(base_url=url) as client:
+    async with (
+        serve_app(create_app(settings, temporal=local_env.client, database=database)) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
         yield client, service_key
 
 
@@ -247,8 +261,9 @@ async def test_local_ui_may_decode_without_a_key_when_allowed(local_ui_api: tupl
     from_ui = await client.post("/codec/decode", json=body, headers={"Origin": UI_ORIGIN})
     no_origin = await client.post("/codec/decode", json=body)
     other_origin = await client.post("/codec/decode", json=body, headers={"Origin": "http://evil.example"})
-    service = await client.post("/codec/decode", json=body,
-                                headers={"Origin": UI_ORIGIN, "Authorization": f"Bearer {service_key}"})
+    service = await client.post(
+        "/codec/decode", json=body, headers={"Origin": UI_ORIGIN, "Authorization": f"Bearer {service_key}"}
+    )
 
     assert from_ui.status_code == 200, from_ui.text
     assert secret.encode() in from_json(from_ui.json())[0].data

@@ -31,8 +31,22 @@ pytestmark = pytest.mark.skipif(not CONTRACT.exists(), reason=f"no contract at {
 # it is visible; remove it when it is built (the test fails while an entry is no longer missing).
 EXPECTED_MISSING: set[tuple[str, str]] = set()  # none today; e.g. {("GET", "/v1/metrics/returns")} before it was
 # The Return's top-level fields, as the contract lists them.
-RETURN_FIELDS = {"id", "order_id", "customer_id", "type", "status", "priority", "lines", "decision", "logistics",
-                 "refund", "timeline", "policy_version", "created_at", "updated_at"}
+RETURN_FIELDS = {
+    "id",
+    "order_id",
+    "customer_id",
+    "type",
+    "status",
+    "priority",
+    "lines",
+    "decision",
+    "logistics",
+    "refund",
+    "timeline",
+    "policy_version",
+    "created_at",
+    "updated_at",
+}
 ENUMERATION = re.compile(r"^[a-z0-9_]+(\|[a-z0-9_]+)+$")
 # Values the API has beyond an enumeration the contract spells out (where → values). Removing or renaming a
 # value the contract names is always a failure; an addition must be listed here, so that it is a decision
@@ -79,8 +93,7 @@ async def openapi() -> dict[str, Any]:
 
 
 def served_paths(openapi: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(method.upper(), normalize(path)) for path, operations in openapi["paths"].items()
-            for method in operations}
+    return {(method.upper(), normalize(path)) for path, operations in openapi["paths"].items() for method in operations}
 
 
 def resolve(openapi: dict[str, Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -89,8 +102,12 @@ def resolve(openapi: dict[str, Any], schema: dict[str, Any]) -> list[dict[str, A
         return resolve(openapi, openapi["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]])
     for combinator in ("anyOf", "oneOf", "allOf"):
         if combinator in schema:
-            return [resolved for option in schema[combinator] if option.get("type") != "null"
-                    for resolved in resolve(openapi, option)]
+            return [
+                resolved
+                for option in schema[combinator]
+                if option.get("type") != "null"
+                for resolved in resolve(openapi, option)
+            ]
     return [schema]
 
 
@@ -120,8 +137,10 @@ def mismatches(openapi: dict[str, Any], example: Any, schema: dict[str, Any], wh
         served = set().union(*enums) if enums else promised
         added = ENUM_ADDITIONS.get(where, set())
         if promised - served or served - promised - added:
-            return [f"{where}: the contract says {sorted(promised)}, the schema {sorted(served)}"
-                    f"{f' (known additions: {sorted(added)})' if added else ''}"]
+            return [
+                f"{where}: the contract says {sorted(promised)}, the schema {sorted(served)}"
+                f"{f' (known additions: {sorted(added)})' if added else ''}"
+            ]
     return []
 
 
@@ -217,8 +236,11 @@ def test_errors_are_documented_as_problem_json(openapi: dict[str, Any]) -> None:
 async def test_errors_are_served_as_problem_json() -> None:
     app = create_app(Settings(), temporal=cast(Client, object()))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
-        answers = [await client.get("/v1/tickets"), await client.get("/v1/nothing-here"),
-                   await client.delete("/v1/returns")]
+        answers = [
+            await client.get("/v1/tickets"),
+            await client.get("/v1/nothing-here"),
+            await client.delete("/v1/returns"),
+        ]
     assert [a.status_code for a in answers] == [401, 404, 405]
     for answer in answers:
         assert answer.headers["content-type"] == "application/problem+json"

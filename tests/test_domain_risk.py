@@ -13,16 +13,19 @@ from tests.factories import NOW, order_body, return_body
 RULES = RiskRules()
 
 
-@pytest.mark.parametrize(("history", "level"), [
-    (CustomerHistory(), "low"),
-    (CustomerHistory(orders=2, returns=2), "low"),  # too few orders to judge a rate
-    (CustomerHistory(orders=10, returns=3), "medium"),
-    (CustomerHistory(orders=10, returns=6), "medium"),
-    (CustomerHistory(orders=10, returns=6, open_disputes=1), "high"),
-    (CustomerHistory(orders=40, returns=10), "high"),  # serial returner
-    (CustomerHistory(orders=10, returns=1, bad_inspections=1), "medium"),
-    (CustomerHistory(orders=10, returns=2, bad_inspections=2), "high"),
-])
+@pytest.mark.parametrize(
+    ("history", "level"),
+    [
+        (CustomerHistory(), "low"),
+        (CustomerHistory(orders=2, returns=2), "low"),  # too few orders to judge a rate
+        (CustomerHistory(orders=10, returns=3), "medium"),
+        (CustomerHistory(orders=10, returns=6), "medium"),
+        (CustomerHistory(orders=10, returns=6, open_disputes=1), "high"),
+        (CustomerHistory(orders=40, returns=10), "high"),  # serial returner
+        (CustomerHistory(orders=10, returns=1, bad_inspections=1), "medium"),
+        (CustomerHistory(orders=10, returns=2, bad_inspections=2), "high"),
+    ],
+)
 def test_risk_levels_follow_the_customers_history(history: CustomerHistory, level: str) -> None:
     assessment = assess(history, RULES)
     assert assessment.level == level

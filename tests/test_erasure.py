@@ -9,11 +9,22 @@ from tests.factories import return_body
 
 async def test_erasure_removes_addresses_and_comments_but_keeps_the_money(api: Callers) -> None:
     token = "ERASE-" + secrets.token_hex(6)
-    order_id = await put_order(api, shipping_address={"name": f"Ada {token}", "line1": f"1 {token} St",
-                                                      "city": "London", "country": "GB"})
-    body = return_body(order_id=order_id, lines=[{
-        "line_id": "L1", "quantity": 1, "reason": "not_received", "comment": f"call me on {token}",
-        "evidence": [f"https://photos.example/{token}.jpg"]}], logistics={"method": "none"})
+    order_id = await put_order(
+        api, shipping_address={"name": f"Ada {token}", "line1": f"1 {token} St", "city": "London", "country": "GB"}
+    )
+    body = return_body(
+        order_id=order_id,
+        lines=[
+            {
+                "line_id": "L1",
+                "quantity": 1,
+                "reason": "not_received",
+                "comment": f"call me on {token}",
+                "evidence": [f"https://photos.example/{token}.jpg"],
+            }
+        ],
+        logistics={"method": "none"},
+    )
     created = (await api.service.post("/v1/returns", json=body)).json()
     done = await wait_for_status(api, created["id"], "completed")
     notes = (await api.service.get(f"/v1/returns/{created['id']}")).json()["customer_notes"]
@@ -22,7 +33,8 @@ async def test_erasure_removes_addresses_and_comments_but_keeps_the_money(api: C
     # Even decrypted with the codec, the workflow's history never held the comment or the address.
     history = await api.temporal.get_workflow_handle(created["id"]).fetch_history()
     decoded = await data_converter().decode(
-        [p for e in history.events for p in e.workflow_execution_started_event_attributes.input.payloads])
+        [p for e in history.events for p in e.workflow_execution_started_event_attributes.input.payloads]
+    )
     assert token not in repr(decoded)
 
     erased = await api.service.delete(f"/v1/customers/{done['customer_id']}/personal-data")

@@ -59,9 +59,15 @@ async def test_schedules_are_created_once_and_keep_their_state(local_env: Workfl
         assert isinstance(deliver.action, ScheduleActionStartWorkflow)
         assert deliver.action.workflow == "DeliverWebhooksWorkflow"
         assert deliver.action.task_queue == settings.task_queue
-        assert {d.schedule.action.workflow for d in described.values()  # type: ignore[union-attr]
-                } == {"DeliverWebhooksWorkflow", "ReconcileLedgerWorkflow", "SweepStuckReturnsWorkflow",
-                      "RepairReadModelWorkflow"}
+        assert {
+            d.schedule.action.workflow
+            for d in described.values()  # type: ignore[union-attr]
+        } == {
+            "DeliverWebhooksWorkflow",
+            "ReconcileLedgerWorkflow",
+            "SweepStuckReturnsWorkflow",
+            "RepairReadModelWorkflow",
+        }
         assert described[first[1]].schedule.spec.intervals[0].every == timedelta(days=1)
         assert all(not d.schedule.state.paused for ident, d in described.items() if ident != first[0])
     finally:
@@ -73,40 +79,75 @@ async def test_schedules_are_created_once_and_keep_their_state(local_env: Workfl
 
 
 async def test_the_ledger_is_reconciled_with_the_payment_provider(
-        database: Database, sandbox: httpx.AsyncClient, housekeeper: Run) -> None:
+    database: Database, sandbox: httpx.AsyncClient, housekeeper: Run
+) -> None:
     tag = secrets.token_hex(6)
     return_id = f"ret_recon{tag}"
 
     async def provider_refund(key: str, amount: str) -> None:
-        made = await sandbox.post("/payments/refunds", json={
-            "idempotency_key": key, "payment_id": "p1", "provider_ref": "ch_1", "amount": amount,
-            "currency": "USD", "reference": return_id})
+        made = await sandbox.post(
+            "/payments/refunds",
+            json={
+                "idempotency_key": key,
+                "payment_id": "p1",
+                "provider_ref": "ch_1",
+                "amount": amount,
+                "currency": "USD",
+                "reference": return_id,
+            },
+        )
         assert made.status_code == 201, made.text
 
     def ledger_row(key: str, kind: str, minor: int) -> LedgerEntry:
-        return LedgerEntry(idempotency_key=key, return_id=return_id, order_id="O-recon", kind=kind,
-                           payment_id="p1" if kind == "refund" else None, amount_minor=minor, currency="USD",
-                           provider_ref=None, credit_note=None, created_at=datetime.now(UTC))
+        return LedgerEntry(
+            idempotency_key=key,
+            return_id=return_id,
+            order_id="O-recon",
+            kind=kind,
+            payment_id="p1" if kind == "refund" else None,
+            amount_minor=minor,
+            currency="USD",
+            provider_ref=None,
+            credit_note=None,
+            created_at=datetime.now(UTC),
+        )
 
-    matching, differing, extra, unrecorded = (f"{return_id}:{name}" for name in
-                                              ("matching", "differing", "extra", "unrecorded"))
+    matching, differing, extra, unrecorded = (
+        f"{return_id}:{name}" for name in ("matching", "differing", "extra", "unrecorded")
+    )
     await provider_refund(matching, "5.00")
     await provider_refund(differing, "10.00")
-    credit = await sandbox.post("/payments/store-credits", json={
-        "idempotency_key": unrecorded, "customer_id": "C-recon", "amount": "7.50", "currency": "USD",
-        "reference": return_id})
+    credit = await sandbox.post(
+        "/payments/store-credits",
+        json={
+            "idempotency_key": unrecorded,
+            "customer_id": "C-recon",
+            "amount": "7.50",
+            "currency": "USD",
+            "reference": return_id,
+        },
+    )
     assert credit.status_code == 201, credit.text
     async with database.transaction() as session:
-        session.add_all([ledger_row(matching, "refund", 500), ledger_row(differing, "refund", 999),
-                         ledger_row(extra, "store_credit", 1234)])
+        session.add_all(
+            [
+                ledger_row(matching, "refund", 500),
+                ledger_row(differing, "refund", 999),
+                ledger_row(extra, "store_credit", 1234),
+            ]
+        )
 
     report = await housekeeper(ReconcileLedgerWorkflow.run, hk.ReconcileLedger(grace_hours=0))
     again = await housekeeper(ReconcileLedgerWorkflow.run, hk.ReconcileLedger(grace_hours=0))
 
     mine = sorted(key for key in report.mismatches if return_id in key)
-    assert mine == sorted([f"reconciliation:amount_differs:refund:{differing}",
-                           f"reconciliation:missing_at_provider:store_credit:{extra}",
-                           f"reconciliation:missing_in_ledger:store_credit:{unrecorded}"])
+    assert mine == sorted(
+        [
+            f"reconciliation:amount_differs:refund:{differing}",
+            f"reconciliation:missing_at_provider:store_credit:{extra}",
+            f"reconciliation:missing_in_ledger:store_credit:{unrecorded}",
+        ]
+    )
     assert sorted(key for key in again.mismatches if return_id in key) == mine
     found = await tickets_with(database, return_id=return_id)
     assert sorted(t.dedupe_key or "" for t in found) == mine, "one ticket per mismatch, however many runs"
@@ -126,27 +167,39 @@ def fabricated(status: Status, updated: timedelta, ship_by: timedelta | None = N
     """A read-model row as a workflow would have written it ``updated`` ago (no workflow behind it)."""
     now = datetime.now(UTC)
     return ReturnView(
-        id="ret_sweep" + secrets.token_hex(6), order_id="O-sweep", customer_id="C-sweep", status=status,
-        lines=[ReturnLine(line_id="L1", quantity=1, reason="defective", liability="merchant",
-                          unit_price=Decimal("19.99"))],
+        id="ret_sweep" + secrets.token_hex(6),
+        order_id="O-sweep",
+        customer_id="C-sweep",
+        status=status,
+        lines=[
+            ReturnLine(line_id="L1", quantity=1, reason="defective", liability="merchant", unit_price=Decimal("19.99"))
+        ],
         decision=Decision(outcome="auto_approved"),
         logistics=Logistics(method="mail", ship_by=now + ship_by if ship_by is not None else None),
-        refund=Refund(amount=Decimal("19.99"), currency="USD"), policy_version=1,
-        created_at=now - updated, updated_at=now - updated)
+        refund=Refund(amount=Decimal("19.99"), currency="USD"),
+        policy_version=1,
+        created_at=now - updated,
+        updated_at=now - updated,
+    )
 
 
 async def test_returns_stuck_past_their_sla_get_one_ticket_and_keep_their_status(
-        database: Database, housekeeper: Run) -> None:
+    database: Database, housekeeper: Run
+) -> None:
     review_sla = timedelta(hours=DEFAULT_POLICY.review_sla_hours)
     inspection_sla = timedelta(hours=DEFAULT_POLICY.inspection_sla_hours)
-    stuck = [fabricated(Status.RECEIVED, 2 * inspection_sla + timedelta(hours=1)),
-             fabricated(Status.UNDER_REVIEW, 2 * review_sla + timedelta(hours=1)),
-             fabricated(Status.AWAITING_SHIPMENT, timedelta(days=20), ship_by=-timedelta(days=2)),
-             fabricated(Status.REQUESTED, timedelta(hours=2))]
-    on_time = [fabricated(Status.RECEIVED, inspection_sla),
-               fabricated(Status.UNDER_REVIEW, review_sla),
-               fabricated(Status.AWAITING_SHIPMENT, timedelta(days=20), ship_by=timedelta(hours=12)),
-               fabricated(Status.COMPLETED, timedelta(days=400))]
+    stuck = [
+        fabricated(Status.RECEIVED, 2 * inspection_sla + timedelta(hours=1)),
+        fabricated(Status.UNDER_REVIEW, 2 * review_sla + timedelta(hours=1)),
+        fabricated(Status.AWAITING_SHIPMENT, timedelta(days=20), ship_by=-timedelta(days=2)),
+        fabricated(Status.REQUESTED, timedelta(hours=2)),
+    ]
+    on_time = [
+        fabricated(Status.RECEIVED, inspection_sla),
+        fabricated(Status.UNDER_REVIEW, review_sla),
+        fabricated(Status.AWAITING_SHIPMENT, timedelta(days=20), ship_by=timedelta(hours=12)),
+        fabricated(Status.COMPLETED, timedelta(days=400)),
+    ]
     for view in stuck + on_time:
         async with database.transaction() as session:
             await save_return(session, view, revision=1)
@@ -163,8 +216,10 @@ async def test_returns_stuck_past_their_sla_get_one_ticket_and_keep_their_status
     for view in on_time:
         assert await tickets_with(database, return_id=view.id) == []
     async with database.sessions() as session:
-        statuses = {row.id: row.status for row in (await session.scalars(
-            select(ReturnRow).where(ReturnRow.id.in_([v.id for v in stuck])))).all()}
+        statuses = {
+            row.id: row.status
+            for row in (await session.scalars(select(ReturnRow).where(ReturnRow.id.in_([v.id for v in stuck])))).all()
+        }
     assert statuses == {v.id: v.status.value for v in stuck}, "only a return's own workflow moves it"
 
 
@@ -175,16 +230,21 @@ async def tamper(database: Database, return_id: str, status: str) -> None:
     async with database.transaction() as session:
         row = await session.get(ReturnRow, return_id)
         assert row is not None
-        await session.execute(update(ReturnRow).where(ReturnRow.id == return_id).values(
-            status=status, document={**row.document, "status": status}))
+        await session.execute(
+            update(ReturnRow)
+            .where(ReturnRow.id == return_id)
+            .values(status=status, document={**row.document, "status": status})
+        )
 
 
 async def test_drift_repair_rewrites_rows_that_disagree_with_their_workflow(
-        api: Callers, database: Database, local_env: WorkflowEnvironment, housekeeper: Run) -> None:
+    api: Callers, database: Database, local_env: WorkflowEnvironment, housekeeper: Run
+) -> None:
     await default_policy(api)
     running, ended, terminated = [
         (await api.service.post("/v1/returns", json=return_body(order_id=await put_order(api)))).json()["id"]
-        for _ in range(3)]
+        for _ in range(3)
+    ]
     for return_id in (running, ended, terminated):
         await wait_for_status(api, return_id, "awaiting_shipment")
     await api.service.post(f"/v1/returns/{ended}/cancel", json={})
@@ -206,10 +266,14 @@ async def test_drift_repair_rewrites_rows_that_disagree_with_their_workflow(
     [ticket] = await tickets_with(database, return_id=terminated)
     assert ticket.kind == "workflow_ended" and "terminated" in ticket.summary
     async with database.sessions() as session:
-        announced = (await session.scalars(select(OutboxEvent.type).where(OutboxEvent.return_id == running)
-                                           .order_by(OutboxEvent.created_at))).all()
-    assert announced == ["return.approved", "return.awaiting_shipment", "return.awaiting_shipment"], \
+        announced = (
+            await session.scalars(
+                select(OutboxEvent.type).where(OutboxEvent.return_id == running).order_by(OutboxEvent.created_at)
+            )
+        ).all()
+    assert announced == ["return.approved", "return.awaiting_shipment", "return.awaiting_shipment"], (
         "a repaired status is announced again"
+    )
 
     quiet = await housekeeper(RepairReadModelWorkflow.run, hk.RepairReadModel(grace_seconds=0))
     assert not {running, ended} & set(quiet.repaired)

@@ -78,8 +78,11 @@ async def test_the_same_key_with_another_body_is_refused(api: Callers) -> None:
     first = await api.service.post("/v1/returns", json=return_body(order_id=order_id), headers=headers)
     assert first.status_code == 201, first.text
 
-    other = await api.service.post("/v1/returns", headers=headers, json=return_body(
-        order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "damaged"}]))
+    other = await api.service.post(
+        "/v1/returns",
+        headers=headers,
+        json=return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "damaged"}]),
+    )
 
     assert other.status_code == 422, other.text
     assert other.headers["content-type"] == "application/problem+json"
@@ -105,8 +108,7 @@ async def test_fifty_concurrent_duplicates_create_one_return(api: Callers) -> No
     order_id = await put_order(api)
     body, headers = return_body(order_id=order_id), {"Idempotency-Key": key()}
 
-    answers = await asyncio.gather(*(api.service.post("/v1/returns", json=body, headers=headers)
-                                     for _ in range(50)))
+    answers = await asyncio.gather(*(api.service.post("/v1/returns", json=body, headers=headers) for _ in range(50)))
 
     assert all(a.status_code in (201, 409) for a in answers), [(a.status_code, a.text) for a in answers]
     created = [a for a in answers if a.status_code == 201]
@@ -128,11 +130,17 @@ async def test_an_expired_key_is_new_again(api: Callers, database: Database) -> 
     row = (IdempotencyKey.scope == await scope_of(database, api.service), IdempotencyKey.key == idempotency_key)
     async with database.transaction() as session:
         created_at = datetime.now(UTC) - timedelta(hours=25)
-        await session.execute(update(IdempotencyKey).where(*row).values(
-            created_at=created_at, expires_at=created_at + timedelta(hours=24)))
+        await session.execute(
+            update(IdempotencyKey)
+            .where(*row)
+            .values(created_at=created_at, expires_at=created_at + timedelta(hours=24))
+        )
 
-    later = await api.service.post("/v1/returns", headers=headers, json=return_body(
-        order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "damaged"}]))
+    later = await api.service.post(
+        "/v1/returns",
+        headers=headers,
+        json=return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "damaged"}]),
+    )
 
     assert later.status_code == 201, later.text
     assert "idempotent-replayed" not in later.headers
@@ -151,8 +159,13 @@ async def test_a_retry_after_a_crash_mid_request_lands_on_the_same_return(api: C
     row = (IdempotencyKey.scope == await scope_of(database, api.service), IdempotencyKey.key == idempotency_key)
     async with database.transaction() as session:  # as the crashed process left it: in flight, long ago
         stale = datetime.now(UTC) - timedelta(hours=1)
-        await session.execute(update(IdempotencyKey).where(*row).values(
-            state="in_flight", response_status=None, response_headers=None, response_body=None, created_at=stale))
+        await session.execute(
+            update(IdempotencyKey)
+            .where(*row)
+            .values(
+                state="in_flight", response_status=None, response_headers=None, response_body=None, created_at=stale
+            )
+        )
 
     retry = await api.service.post("/v1/returns", content=raw, headers=headers)
 
@@ -167,12 +180,22 @@ async def test_a_key_still_in_flight_is_a_conflict(api: Callers, database: Datab
     raw = json.dumps(return_body(order_id=order_id)).encode()
     scope, idempotency_key, now = await scope_of(database, api.service), key(), datetime.now(UTC)
     async with database.transaction() as session:
-        session.add(IdempotencyKey(scope=scope, key=idempotency_key, method="POST", path="/v1/returns",
-                                   request_hash=request_hash("POST", "/v1/returns", raw), state="in_flight",
-                                   created_at=now, expires_at=now + timedelta(hours=24)))
+        session.add(
+            IdempotencyKey(
+                scope=scope,
+                key=idempotency_key,
+                method="POST",
+                path="/v1/returns",
+                request_hash=request_hash("POST", "/v1/returns", raw),
+                state="in_flight",
+                created_at=now,
+                expires_at=now + timedelta(hours=24),
+            )
+        )
 
-    busy = await api.service.post("/v1/returns", content=raw,
-                                  headers={"Idempotency-Key": idempotency_key, "content-type": "application/json"})
+    busy = await api.service.post(
+        "/v1/returns", content=raw, headers={"Idempotency-Key": idempotency_key, "content-type": "application/json"}
+    )
 
     assert busy.status_code == 409, busy.text
     assert busy.headers["content-type"] == "application/problem+json"
@@ -181,8 +204,9 @@ async def test_a_key_still_in_flight_is_a_conflict(api: Callers, database: Datab
 
 @pytest.mark.parametrize("bad", ["", "x" * 256, "caf\xe9", "tab\there"])
 async def test_a_malformed_key_is_a_400(api: Callers, bad: str) -> None:
-    response = await api.service.post("/v1/returns", json=return_body(order_id="no-such-order"),
-                                      headers={"Idempotency-Key": bad.encode("latin-1")})
+    response = await api.service.post(
+        "/v1/returns", json=return_body(order_id="no-such-order"), headers={"Idempotency-Key": bad.encode("latin-1")}
+    )
 
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -219,8 +243,9 @@ async def small(database: Database) -> Any:
     async with database.transaction() as session:
         _, secret = await create_api_key(session, "service")
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://small",
-                                 headers={"Authorization": f"Bearer {secret}"}) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://small", headers={"Authorization": f"Bearer {secret}"}
+    ) as client:
         yield client, calls, failures
 
 

@@ -29,13 +29,13 @@ async def limited(local_env: WorkflowEnvironment, database: Database) -> AsyncIt
 
     No worker: the creations here are refused (unknown order) before any workflow starts.
     """
-    settings = Settings(database_url=database.url, max_body_bytes=1024, create_rate_per_minute=6,
-                        create_rate_burst=2)
+    settings = Settings(database_url=database.url, max_body_bytes=1024, create_rate_per_minute=6, create_rate_burst=2)
     async with database.transaction() as session:
         _, service_key = await create_api_key(session, "service")
         _, operator_key = await create_api_key(session, "operator")
     app = create_app(settings, temporal=local_env.client, database=database)
     async with serve_app(app) as base_url:
+
         def client(secret: str) -> httpx.AsyncClient:
             return httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {secret}"}, timeout=30)
 
@@ -44,8 +44,9 @@ async def limited(local_env: WorkflowEnvironment, database: Database) -> AsyncIt
 
 
 def padded(size: int) -> dict:
-    return return_body(order_id="no-such-order", lines=[{"line_id": "L1", "quantity": 1, "reason": "other",
-                                                         "comment": "x" * size}])
+    return return_body(
+        order_id="no-such-order", lines=[{"line_id": "L1", "quantity": 1, "reason": "other", "comment": "x" * size}]
+    )
 
 
 async def test_a_body_over_the_limit_is_a_413(limited: Limited) -> None:
@@ -103,8 +104,9 @@ async def test_a_throttled_creation_does_not_use_up_its_idempotency_key(limited:
         await limited.service.post("/v1/returns", json=body)
 
     throttled = await limited.service.post("/v1/returns", json=body, headers={"Idempotency-Key": "k-429"})
-    again = await limited.service.post("/v1/returns", json={**body, "channel": "storefront"},
-                                       headers={"Idempotency-Key": "k-429"})
+    again = await limited.service.post(
+        "/v1/returns", json={**body, "channel": "storefront"}, headers={"Idempotency-Key": "k-429"}
+    )
 
     assert throttled.status_code == 429
     assert again.status_code == 429, "a different body is not a key reuse: the 429 was not kept"
@@ -117,9 +119,15 @@ async def test_list_limits_stay_within_1_to_100(api: Callers, limit: int) -> Non
     assert response.json()["errors"][0]["field"] == "limit"
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("status", "completed"), ("refund", {"amount": "999.00"}), ("customer_id", "C2"), ("id", "ret_mine"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("status", "completed"),
+        ("refund", {"amount": "999.00"}),
+        ("customer_id", "C2"),
+        ("id", "ret_mine"),
+    ],
+)
 async def test_fields_the_caller_may_not_set_are_refused(api: Callers, field: str, value: object) -> None:
     order_id = await put_order(api)
 
@@ -156,10 +164,17 @@ def test_full_buckets_are_forgotten_when_there_are_many_callers() -> None:
     assert len(buckets._buckets) == 1
 
 
-@pytest.mark.parametrize(("route", "creating"), [
-    ("/v1/returns", True), ("/v1/webhook-endpoints", True), ("/v1/customer-sessions", True),
-    ("/v1/returns/{return_id}/dispute", True), ("/v1/returns/preview", False),
-    ("/v1/returns/{return_id}/cancel", False), ("/v1/orders/{order_id}", False),
-])
+@pytest.mark.parametrize(
+    ("route", "creating"),
+    [
+        ("/v1/returns", True),
+        ("/v1/webhook-endpoints", True),
+        ("/v1/customer-sessions", True),
+        ("/v1/returns/{return_id}/dispute", True),
+        ("/v1/returns/preview", False),
+        ("/v1/returns/{return_id}/cancel", False),
+        ("/v1/orders/{order_id}", False),
+    ],
+)
 def test_which_routes_count_as_creating(route: str, creating: bool) -> None:
     assert bool(CREATING_ROUTES.fullmatch(route)) is creating

@@ -18,8 +18,17 @@ from tests.factories import order_body, return_body
 
 POLICY = DEFAULT_POLICY.model_dump(mode="json")
 TEE = order_body()["lines"][0]
-COURSE = {"line_id": "V1", "sku": "COURSE-PY", "product_id": "COURSE", "title": "Python course",
-          "category": "courses", "kind": "virtual", "quantity": 1, "unit_price": "30.00", "final_sale": False}
+COURSE = {
+    "line_id": "V1",
+    "sku": "COURSE-PY",
+    "product_id": "COURSE",
+    "title": "Python course",
+    "category": "courses",
+    "kind": "virtual",
+    "quantity": 1,
+    "unit_price": "30.00",
+    "final_sale": False,
+}
 
 
 async def refunds_for(api: Callers, return_id: str) -> list[dict]:
@@ -41,8 +50,11 @@ async def inspect_as_new(api: Callers, return_id: str, *line_ids: str) -> None:
 
 async def test_a_parcel_that_never_arrived_is_refunded_without_logistics(api: Callers) -> None:
     order_id = await put_order(api)
-    body = return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 2, "reason": "not_received"}],
-                       logistics={"method": "none"})
+    body = return_body(
+        order_id=order_id,
+        lines=[{"line_id": "L1", "quantity": 2, "reason": "not_received"}],
+        logistics={"method": "none"},
+    )
 
     created = (await api.service.post("/v1/returns", json=body)).json()
     done = await wait_for_status(api, created["id"], "completed")
@@ -55,10 +67,16 @@ async def test_a_parcel_that_never_arrived_is_refunded_without_logistics(api: Ca
 
 
 async def test_virtual_goods_are_revoked_before_the_refund(api: Callers) -> None:
-    order_id = await put_order(api, lines=[COURSE], payments=[
-        {"payment_id": "p1", "method": "card", "amount": "30.00", "provider_ref": "ch_1"}])
-    body = return_body(order_id=order_id, lines=[{"line_id": "V1", "quantity": 1, "reason": "not_as_described"}],
-                       logistics={"method": "none"})
+    order_id = await put_order(
+        api,
+        lines=[COURSE],
+        payments=[{"payment_id": "p1", "method": "card", "amount": "30.00", "provider_ref": "ch_1"}],
+    )
+    body = return_body(
+        order_id=order_id,
+        lines=[{"line_id": "V1", "quantity": 1, "reason": "not_as_described"}],
+        logistics={"method": "none"},
+    )
 
     created = (await api.service.post("/v1/returns", json=body)).json()
     await wait_for_status(api, created["id"], "completed")
@@ -69,10 +87,18 @@ async def test_virtual_goods_are_revoked_before_the_refund(api: Callers) -> None
 
 
 async def test_a_mixed_order_revokes_and_refunds_its_virtual_part_only_after_the_parcel_arrives(api: Callers) -> None:
-    order_id = await put_order(api, lines=[TEE, COURSE], payments=[
-        {"payment_id": "p1", "method": "card", "amount": "69.98", "provider_ref": "ch_1"}])
-    body = return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "defective"},
-                                                 {"line_id": "V1", "quantity": 1, "reason": "defective"}])
+    order_id = await put_order(
+        api,
+        lines=[TEE, COURSE],
+        payments=[{"payment_id": "p1", "method": "card", "amount": "69.98", "provider_ref": "ch_1"}],
+    )
+    body = return_body(
+        order_id=order_id,
+        lines=[
+            {"line_id": "L1", "quantity": 1, "reason": "defective"},
+            {"line_id": "V1", "quantity": 1, "reason": "defective"},
+        ],
+    )
     created = (await api.service.post("/v1/returns", json=body)).json()
     await wait_for_status(api, created["id"], "awaiting_shipment")
     revocations = f"/fulfilment/revocations?reference={created['id']}"
@@ -135,8 +161,9 @@ async def test_without_a_fallback_a_declined_refund_needs_a_person(api: Callers)
     assert stuck["refund"]["status"] == "failed" and stuck["priority"] == "high"
     tickets = (await api.operator.get("/v1/tickets", params={"return_id": created["id"]})).json()["items"]
     assert [(t["kind"], t["status"]) for t in tickets] == [("refund_failed", "open")]
-    resolved = await api.operator.post(f"/v1/tickets/{tickets[0]['id']}/resolve",
-                                       json={"resolution": "refunded by bank transfer"})
+    resolved = await api.operator.post(
+        f"/v1/tickets/{tickets[0]['id']}/resolve", json={"resolution": "refunded by bank transfer"}
+    )
     assert resolved.json()["status"] == "resolved"
 
 
@@ -191,21 +218,28 @@ async def test_fifty_simultaneous_requests_never_return_more_units_than_were_bou
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-async def test_partial_returns_never_refund_more_than_was_paid_and_the_ledger_balances(
-        api: Callers, seed: int) -> None:
+async def test_partial_returns_never_refund_more_than_was_paid_and_the_ledger_balances(api: Callers, seed: int) -> None:
     chooser = random.Random(seed)
-    lines = [{**TEE, "line_id": f"L{n}", "quantity": chooser.randint(1, 3),
-              "unit_price": f"{chooser.randint(5, 40)}.99"} for n in range(1, 4)]
+    lines = [
+        {**TEE, "line_id": f"L{n}", "quantity": chooser.randint(1, 3), "unit_price": f"{chooser.randint(5, 40)}.99"}
+        for n in range(1, 4)
+    ]
     paid = sum(Decimal(line["unit_price"]) * line["quantity"] for line in lines)
-    order_id = await put_order(api, lines=lines, payments=[
-        {"payment_id": "p1", "method": "card", "amount": str(paid), "provider_ref": "ch_1"}])
+    order_id = await put_order(
+        api, lines=lines, payments=[{"payment_id": "p1", "method": "card", "amount": str(paid), "provider_ref": "ch_1"}]
+    )
     returned = []
     for _ in range(6):
         line = chooser.choice(lines)
         reason = chooser.choice(["defective", "changed_mind", "not_received"])
-        response = await api.service.post("/v1/returns", json=return_body(
-            order_id=order_id, lines=[{"line_id": line["line_id"], "quantity": 1, "reason": reason}],
-            logistics={"method": "none" if reason == "not_received" else "mail"}))
+        response = await api.service.post(
+            "/v1/returns",
+            json=return_body(
+                order_id=order_id,
+                lines=[{"line_id": line["line_id"], "quantity": 1, "reason": reason}],
+                logistics={"method": "none" if reason == "not_received" else "mail"},
+            ),
+        )
         if response.status_code == 201:
             returned.append(response.json())
     for ret in returned:
@@ -216,15 +250,22 @@ async def test_partial_returns_never_refund_more_than_was_paid_and_the_ledger_ba
 
     refunded = [Decimal(r["amount"]) for ret in returned for r in await refunds_for(api, ret["id"])]
     assert sum(refunded) <= paid
-    ledger = [Decimal(m["amount"]) for ret in returned
-              for m in (await api.service.get(f"/v1/returns/{ret['id']}")).json()["money"] if m["kind"] == "refund"]
+    ledger = [
+        Decimal(m["amount"])
+        for ret in returned
+        for m in (await api.service.get(f"/v1/returns/{ret['id']}")).json()["money"]
+        if m["kind"] == "refund"
+    ]
     assert sorted(ledger) == sorted(refunded), "the ledger matches the payment provider to the cent"
 
 
 async def test_an_unshipped_order_is_intercepted_and_refunded_in_full_at_once(api: Callers) -> None:
     order_id = await put_order(api, fulfillment_status="unfulfilled", delivered_at=None)
-    body = return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 2, "reason": "changed_mind"}],
-                       logistics={"method": "none"})
+    body = return_body(
+        order_id=order_id,
+        lines=[{"line_id": "L1", "quantity": 2, "reason": "changed_mind"}],
+        logistics={"method": "none"},
+    )
 
     created = (await api.service.post("/v1/returns", json=body)).json()
     done = await wait_for_status(api, created["id"], "completed")
@@ -251,10 +292,14 @@ async def test_a_cancellation_whose_parcel_already_left_becomes_a_return(api: Ca
 async def test_an_exchange_ships_the_other_size_and_refunds_nothing(api: Callers) -> None:
     await api.sandbox.post("/warehouse/stock/TEE-RED-L", json={"quantity": 5})
     order_id = await put_order(api)
-    body = return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "size_fit"}],
-                       resolution="exchange", exchange_items=[{"line_id": "L1", "sku": "TEE-RED-L"}])
+    body = return_body(
+        order_id=order_id,
+        lines=[{"line_id": "L1", "quantity": 1, "reason": "size_fit"}],
+        resolution="exchange",
+        exchange_items=[{"line_id": "L1", "sku": "TEE-RED-L"}],
+    )
 
-    created = (await api.service.post("/v1/returns", json=body))
+    created = await api.service.post("/v1/returns", json=body)
     assert created.status_code == 201, created.text
     ret = created.json()
     assert ret["type"] == "exchange" and ret["refund"]["amount"] == "0.00"
@@ -290,8 +335,9 @@ async def test_canceling_an_exchange_releases_the_reserved_replacement(api: Call
 
 async def test_an_exchange_out_of_stock_becomes_store_credit_never_a_silent_failure(api: Callers) -> None:
     order_id = await put_order(api)
-    body = return_body(order_id=order_id, resolution="exchange",
-                       exchange_items=[{"line_id": "L1", "sku": "TEE-NEVER-STOCKED"}])
+    body = return_body(
+        order_id=order_id, resolution="exchange", exchange_items=[{"line_id": "L1", "sku": "TEE-NEVER-STOCKED"}]
+    )
 
     ret = (await api.service.post("/v1/returns", json=body)).json()
     shipped = await wait_for_status(api, ret["id"], "awaiting_shipment")

@@ -29,8 +29,9 @@ async def test_a_new_policy_version_applies_to_new_returns_only(api: Callers) ->
     running = await wait_for_status(api, before["id"], "awaiting_shipment")
     assert running["policy_version"] == before["policy_version"]
 
-    reviewed = await api.operator.post(f"/v1/returns/{after['id']}/review", json={"decision": "reject",
-                                                                                 "note": "too worn"})
+    reviewed = await api.operator.post(
+        f"/v1/returns/{after['id']}/review", json={"decision": "reject", "note": "too worn"}
+    )
     assert reviewed.status_code == 200 and reviewed.json()["status"] == "rejected"
     again = await api.operator.post(f"/v1/returns/{after['id']}/review", json={"decision": "approve"})
     assert again.status_code == 409
@@ -56,13 +57,20 @@ async def test_an_invalid_policy_is_refused_with_the_field_named(api: Callers) -
 
 async def test_preview_shows_the_decision_without_creating_anything(api: Callers) -> None:
     order_id = await put_order(api)
-    body = return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "size_fit"},
-                                                 {"line_id": "L2", "quantity": 1, "reason": "defective"}])
+    body = return_body(
+        order_id=order_id,
+        lines=[
+            {"line_id": "L1", "quantity": 1, "reason": "size_fit"},
+            {"line_id": "L2", "quantity": 1, "reason": "defective"},
+        ],
+    )
 
     preview = (await api.service.post("/v1/returns/preview", json=body)).json()
 
     assert [(ln["line_id"], ln["eligible"], ln["code"]) for ln in preview["lines"]] == [
-        ("L1", True, None), ("L2", False, "final_sale")]
+        ("L1", True, None),
+        ("L2", False, "final_sale"),
+    ]
     assert preview["outcome"] == "rejected"
     listed = (await api.service.get("/v1/returns", params={"order_id": order_id})).json()
     assert listed["items"] == []
@@ -73,8 +81,9 @@ async def test_staff_override_approves_a_refused_return_and_is_audited(api: Call
     late = return_body(order_id=order_id)
     assert (await api.service.post("/v1/returns", json=late)).json()["errors"][0]["code"] == "window_expired"
 
-    created = await api.operator.post("/v1/returns", json={**late, "override": True,
-                                                            "override_reason": "loyal customer, courier delay"})
+    created = await api.operator.post(
+        "/v1/returns", json={**late, "override": True, "override_reason": "loyal customer, courier delay"}
+    )
 
     assert created.status_code == 201, created.text
     ret = created.json()
@@ -86,12 +95,16 @@ async def test_staff_override_approves_a_refused_return_and_is_audited(api: Call
 
 async def test_simulation_reports_what_a_stricter_policy_would_change(api: Callers) -> None:
     order_id = await put_order(api, lines=[{**order_body()["lines"][0], "quantity": 3}])
-    ids = [(await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()["id"]
-           for _ in range(2)]
+    ids = [(await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()["id"] for _ in range(2)]
 
-    report = await api.operator.post("/v1/policy/simulate", json={
-        "policy": {**POLICY, "auto_approve_max_amount": "10.00", "return_shipping_fee": "1.00"},
-        "from": (NOW - timedelta(minutes=5)).isoformat(), "sample_size": 50})
+    report = await api.operator.post(
+        "/v1/policy/simulate",
+        json={
+            "policy": {**POLICY, "auto_approve_max_amount": "10.00", "return_shipping_fee": "1.00"},
+            "from": (NOW - timedelta(minutes=5)).isoformat(),
+            "sample_size": 50,
+        },
+    )
 
     assert report.status_code == 200, report.text
     body = report.json()
@@ -101,13 +114,16 @@ async def test_simulation_reports_what_a_stricter_policy_would_change(api: Calle
     assert await current_version(api) >= 1
 
 
-@pytest.mark.parametrize("lines", [
-    [{"line_id": "L1", "quantity": 1, "reason": "defective"}],
-    [{"line_id": "L1", "quantity": 2, "reason": "changed_mind"}],
-    [{"line_id": "L2", "quantity": 1, "reason": "damaged"}],
-    [{"line_id": "L1", "quantity": 1, "reason": "not_received"}],
-    [{"line_id": "L1", "quantity": 3, "reason": "defective"}],
-])
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [{"line_id": "L1", "quantity": 1, "reason": "defective"}],
+        [{"line_id": "L1", "quantity": 2, "reason": "changed_mind"}],
+        [{"line_id": "L2", "quantity": 1, "reason": "damaged"}],
+        [{"line_id": "L1", "quantity": 1, "reason": "not_received"}],
+        [{"line_id": "L1", "quantity": 3, "reason": "defective"}],
+    ],
+)
 async def test_preview_and_create_agree(api: Callers, lines: list) -> None:
     order_id = await put_order(api)
     body = return_body(order_id=order_id, lines=lines)

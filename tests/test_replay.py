@@ -20,8 +20,15 @@ RECORDED = sorted(HISTORIES.glob("*.json"))
 
 def test_histories_of_every_path_are_kept() -> None:
     assert {path.stem for path in RECORDED} >= {
-        "completed", "canceled", "expired", "rejected", "refund-only", "cancellation", "exchange",
-        "store-credit-fallback"}
+        "completed",
+        "canceled",
+        "expired",
+        "rejected",
+        "refund-only",
+        "cancellation",
+        "exchange",
+        "store-credit-fallback",
+    }
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])

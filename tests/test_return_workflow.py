@@ -41,8 +41,9 @@ class Harness:
 
 
 @pytest.fixture
-async def client(time_skipping_env: WorkflowEnvironment, sandbox_url: str,
-                 database: Database) -> AsyncIterator[Harness]:
+async def client(
+    time_skipping_env: WorkflowEnvironment, sandbox_url: str, database: Database
+) -> AsyncIterator[Harness]:
     settings = settings_for(sandbox_url, database)
     harness = Harness(time_skipping_env.client, settings.task_queue)
     async with running_worker(time_skipping_env.client, settings, database):
@@ -56,8 +57,9 @@ async def client(time_skipping_env: WorkflowEnvironment, sandbox_url: str,
 async def start(client: Harness, database: Database, **request) -> WorkflowHandle:
     order = await stored_order(database)
     begin = start_for(order, **request)
-    handle = await client.temporal.start_workflow(ReturnWorkflow.run, begin, id=begin.return_id,
-                                                  task_queue=client.task_queue)
+    handle = await client.temporal.start_workflow(
+        ReturnWorkflow.run, begin, id=begin.return_id, task_queue=client.task_queue
+    )
     client.started.append(handle)
     return handle
 
@@ -81,8 +83,9 @@ async def reach(handle: WorkflowHandle, status: Status) -> ReturnView:
 
 
 async def scan(handle: WorkflowHandle, tracking: str, event: str) -> None:
-    await handle.signal(ReturnWorkflow.carrier_scan, CarrierScan(tracking_number=tracking, event=event,
-                                                                  occurred_at=NOW))
+    await handle.signal(
+        ReturnWorkflow.carrier_scan, CarrierScan(tracking_number=tracking, event=event, occurred_at=NOW)
+    )
 
 
 async def shipment(sandbox: httpx.AsyncClient, tracking: str) -> dict:
@@ -91,7 +94,8 @@ async def shipment(sandbox: httpx.AsyncClient, tracking: str) -> dict:
 
 
 async def test_unshipped_return_expires_after_ship_by_and_undoes_everything(
-        client, database: Database, sandbox: httpx.AsyncClient) -> None:
+    client, database: Database, sandbox: httpx.AsyncClient
+) -> None:
     handle = await start(client, database)
     booked = await reach(handle, Status.AWAITING_SHIPMENT)
     assert booked.logistics.ship_by is not None
@@ -108,8 +112,9 @@ async def test_unshipped_return_expires_after_ship_by_and_undoes_everything(
     assert claimed["L1"] == 0, "the expired return gave its units back"
 
 
-async def test_cancel_before_shipping_cancels_the_booking(client, database: Database,
-                                                          sandbox: httpx.AsyncClient) -> None:
+async def test_cancel_before_shipping_cancels_the_booking(
+    client, database: Database, sandbox: httpx.AsyncClient
+) -> None:
     handle = await start(client, database)
     booked = await reach(handle, Status.AWAITING_SHIPMENT)
 
@@ -140,8 +145,10 @@ async def test_inspection_before_receipt_is_a_conflict(client, database: Databas
     await reach(handle, Status.AWAITING_SHIPMENT)
 
     with pytest.raises(WorkflowUpdateFailedError) as rejected:
-        await handle.execute_update(ReturnWorkflow.inspect, Inspection.model_validate(
-            {"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}))
+        await handle.execute_update(
+            ReturnWorkflow.inspect,
+            Inspection.model_validate({"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}),
+        )
 
     assert rejected.value.cause.type == STATUS_CONFLICT
 
@@ -153,8 +160,10 @@ async def test_full_saga_refunds_once(client, database: Database, sandbox: httpx
     for event in ("picked_up", "picked_up", "in_transit", "delivered", "delivered"):
         await scan(handle, tracking, event)
     await reach(handle, Status.RECEIVED)
-    await handle.execute_update(ReturnWorkflow.inspect, Inspection.model_validate(
-        {"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}))
+    await handle.execute_update(
+        ReturnWorkflow.inspect,
+        Inspection.model_validate({"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}),
+    )
 
     final = await handle.result()
 
@@ -164,8 +173,15 @@ async def test_full_saga_refunds_once(client, database: Database, sandbox: httpx
     refunds = [r for r in (await sandbox.get("/payments/refunds")).json()["items"] if r["reference"] == handle.id]
     assert len(refunds) == 1 and refunds[0]["amount"] == "19.99"
     assert [t.status for t in final.timeline] == [
-        Status.REQUESTED, Status.APPROVED, Status.AWAITING_SHIPMENT, Status.IN_TRANSIT, Status.RECEIVED,
-        Status.INSPECTED, Status.REFUND_PENDING, Status.COMPLETED]
+        Status.REQUESTED,
+        Status.APPROVED,
+        Status.AWAITING_SHIPMENT,
+        Status.IN_TRANSIT,
+        Status.RECEIVED,
+        Status.INSPECTED,
+        Status.REFUND_PENDING,
+        Status.COMPLETED,
+    ]
 
 
 async def receive(handle: WorkflowHandle) -> None:
@@ -176,14 +192,17 @@ async def receive(handle: WorkflowHandle) -> None:
 
 
 async def test_a_serial_returners_deposit_is_kept_when_the_item_comes_back_damaged(
-        client, database: Database, sandbox: httpx.AsyncClient) -> None:
+    client, database: Database, sandbox: httpx.AsyncClient
+) -> None:
     deposit_policy = DEFAULT_POLICY.model_copy(update={"risk": RiskRules(serial_returner_action="deposit")})
     serial = RiskAssessment(level="high", reasons=["12 returns in 180 days"], serial_returner=True)
     handle = await start(client, database, policy=deposit_policy, risk=serial)
     await receive(handle)
 
-    await handle.execute_update(ReturnWorkflow.inspect, Inspection.model_validate(
-        {"lines": [{"line_id": "L1", "condition": "damaged", "disposition": "refurbish"}]}))
+    await handle.execute_update(
+        ReturnWorkflow.inspect,
+        Inspection.model_validate({"lines": [{"line_id": "L1", "condition": "damaged", "disposition": "refurbish"}]}),
+    )
     final = await handle.result()
 
     assert final.status == Status.COMPLETED
@@ -194,7 +213,8 @@ async def test_a_serial_returners_deposit_is_kept_when_the_item_comes_back_damag
 
 
 async def test_review_sla_breach_escalates_and_stays_reviewable(
-        client, database: Database, time_skipping_env: WorkflowEnvironment) -> None:
+    client, database: Database, time_skipping_env: WorkflowEnvironment
+) -> None:
     handle = await start(client, database, policy=NEEDS_REVIEW)
     await reach(handle, Status.UNDER_REVIEW)
 
@@ -223,18 +243,24 @@ async def test_rejected_review_ends_rejected_and_releases_units(client, database
         await handle.execute_update(ReturnWorkflow.review, ReviewDecision(decision="approve"))
 
 
-@pytest.mark.parametrize(("reason", "condition", "disposition", "refunded"), [
-    ("changed_mind", "damaged", "refurbish", "4.00"),   # 19.99 − 5.99 shipping − 50% of 19.99 (10.00)
-    ("defective", "damaged", "dispose", "19.99"),       # the merchant's fault: no deduction
-    ("defective", "as_new", "return_to_customer", "0.00"),  # the item goes back: nothing refunded
-])
-async def test_inspection_grades_the_refund(client, database: Database, sandbox: httpx.AsyncClient, reason: str,
-                                            condition: str, disposition: str, refunded: str) -> None:
+@pytest.mark.parametrize(
+    ("reason", "condition", "disposition", "refunded"),
+    [
+        ("changed_mind", "damaged", "refurbish", "4.00"),  # 19.99 − 5.99 shipping − 50% of 19.99 (10.00)
+        ("defective", "damaged", "dispose", "19.99"),  # the merchant's fault: no deduction
+        ("defective", "as_new", "return_to_customer", "0.00"),  # the item goes back: nothing refunded
+    ],
+)
+async def test_inspection_grades_the_refund(
+    client, database: Database, sandbox: httpx.AsyncClient, reason: str, condition: str, disposition: str, refunded: str
+) -> None:
     handle = await start(client, database, lines=[{"line_id": "L1", "quantity": 1, "reason": reason}])
     await receive(handle)
 
-    await handle.execute_update(ReturnWorkflow.inspect, Inspection.model_validate(
-        {"lines": [{"line_id": "L1", "condition": condition, "disposition": disposition}]}))
+    await handle.execute_update(
+        ReturnWorkflow.inspect,
+        Inspection.model_validate({"lines": [{"line_id": "L1", "condition": condition, "disposition": disposition}]}),
+    )
     final = await handle.result()
 
     assert final.status == Status.COMPLETED and str(final.refund.amount) == refunded

@@ -162,8 +162,13 @@ async def test_faults_are_consumed_per_call_and_per_operation(partners: Partners
 
     await partners.fault("warehouse.intake", "decline")
     with pytest.raises(PartnerRejected) as rejected:
-        await partners.warehouse.intake(IntakeRequest(idempotency_key="in:y", reference="y", lines=[
-            IntakeLine(sku="A", quantity=1, disposition="restock", condition="as_new")]))
+        await partners.warehouse.intake(
+            IntakeRequest(
+                idempotency_key="in:y",
+                reference="y",
+                lines=[IntakeLine(sku="A", quantity=1, disposition="restock", condition="as_new")],
+            )
+        )
     assert rejected.value.code == "rejected"
 
     await partners.fault("payments.refund", "slow", delay_seconds=0.05)
@@ -252,8 +257,13 @@ async def test_state_survives_a_restart(tmp_path: Path) -> None:
         shipment = await partners.carrier.create_shipment(
             ShipmentRequest(idempotency_key="ship:ret_1", reference="ret_1", method="drop_off")
         )
-        await partners.warehouse.intake(IntakeRequest(idempotency_key="in:ret_1", reference="ret_1", lines=[
-            IntakeLine(sku="TEE", quantity=3, disposition="restock", condition="opened")]))
+        await partners.warehouse.intake(
+            IntakeRequest(
+                idempotency_key="in:ret_1",
+                reference="ret_1",
+                lines=[IntakeLine(sku="TEE", quantity=3, disposition="restock", condition="opened")],
+            )
+        )
 
     async with serve_app(create_app(db)) as base_url, httpx.AsyncClient(timeout=5) as client:
         partners = partners_at(base_url, client)

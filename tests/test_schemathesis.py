@@ -38,8 +38,13 @@ SEED = os.environ.get("RETURNFLOW_FUZZ_SEED")
 # policy that does not validate) is a 422. Schemathesis's ``positive_data_acceptance`` counts every 4xx other
 # than 401/403/404/409/429 as "valid data refused"; 422 is added to the statuses it expects, nothing else
 # is changed in the default checks.
-CONFIG = {"checks": {"positive_data_acceptance": {
-    "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]}}}
+CONFIG = {
+    "checks": {
+        "positive_data_acceptance": {
+            "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+        }
+    }
+}
 
 # Known failures, each owned elsewhere: (operation, failure title) → why. A known failure may stop showing up
 # (fuzzing does not promise to find it every run); delete its entry when its cause is fixed.
@@ -47,8 +52,9 @@ KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture
-async def served(local_env: WorkflowEnvironment, database: Database,
-                 sandbox_url: str) -> AsyncIterator[tuple[str, str]]:
+async def served(
+    local_env: WorkflowEnvironment, database: Database, sandbox_url: str
+) -> AsyncIterator[tuple[str, str]]:
     """The app as the ``api`` fixture serves it, without the creation rate limit (fuzzing creates fast)."""
     settings = settings_for(sandbox_url, database).model_copy(update={"create_rate_per_minute": 0})
     async with database.transaction() as session:
@@ -74,13 +80,20 @@ def fuzz(base_url: str, key: str) -> tuple[Counter[int], list[str]]:
     return statuses, list(failures.values())
 
 
-def fuzz_operation(operation: APIOperation, mode: GenerationMode, base_url: str, statuses: Counter[int],
-                   failures: dict[str, str]) -> None:
+def fuzz_operation(
+    operation: APIOperation, mode: GenerationMode, base_url: str, statuses: Counter[int], failures: dict[str, str]
+) -> None:
     """Call one operation with up to ``MAX_EXAMPLES`` generated requests; count statuses, collect failures."""
 
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-    @hypothesis.settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=SEED is None,
-                         phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @hypothesis.settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=SEED is None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case: Case) -> None:
         response = case.call(base_url=base_url, timeout=60)
         statuses[response.status_code] += 1
@@ -118,11 +131,14 @@ async def test_the_api_survives_fuzzing_and_matches_its_schema(served: tuple[str
 async def test_nul_characters_are_refused_not_a_500(api: Callers) -> None:
     """Found by fuzzing on PostgreSQL, which cannot store U+0000: these were 500s."""
     order_id = await put_order(api)
-    body = return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "defective",
-                                                   "comment": "broken\x00"}])
+    body = return_body(
+        order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "defective", "comment": "broken\x00"}]
+    )
     answers = {
-        "carrier event": await api.service.post("/v1/carrier-events", json={
-            "tracking_number": "5\x00v", "event": "picked_up", "occurred_at": NOW.isoformat()}),
+        "carrier event": await api.service.post(
+            "/v1/carrier-events",
+            json={"tracking_number": "5\x00v", "event": "picked_up", "occurred_at": NOW.isoformat()},
+        ),
         "query": await api.service.get("/v1/webhook-deliveries", params={"endpoint_id": "\x00"}),
         "return comment": await api.service.post("/v1/returns", json=body),
         "list filter": await api.operator.get("/v1/returns", params={"customer_id": "a\x00b"}),
@@ -133,8 +149,10 @@ async def test_nul_characters_are_refused_not_a_500(api: Callers) -> None:
         assert answer.json()["errors"][0]["code"] == "nul_character", what
     assert answers["return comment"].json()["errors"][0]["field"] == "lines.0.comment"
     # A backslash followed by "u0000" is ordinary text.
-    fine = await api.service.post("/v1/returns/preview", json={**body, "lines": [
-        {"line_id": "L1", "quantity": 1, "reason": "defective", "comment": "C:\\u0000"}]})
+    fine = await api.service.post(
+        "/v1/returns/preview",
+        json={**body, "lines": [{"line_id": "L1", "quantity": 1, "reason": "defective", "comment": "C:\\u0000"}]},
+    )
     assert fine.status_code == 200, fine.text
 
 

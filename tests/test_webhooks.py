@@ -61,34 +61,45 @@ def verify(secret: str, header: str, body: bytes, now: int) -> bool:
 
 async def deliveries_to(database: Database, endpoint_id: str) -> list[WebhookDelivery]:
     async with database.sessions() as session:
-        return list((await session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id))).all())
+        return list(
+            (await session.scalars(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id))).all()
+        )
 
 
 async def make_due(database: Database, endpoint_id: str) -> None:
     """Let the backoff pass."""
     async with database.transaction() as session:
-        await session.execute(update(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
-                              .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint_id)
+            .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
 
 
 async def events_of(database: Database, return_id: str) -> list[OutboxEvent]:
     async with database.sessions() as session:
-        return list((await session.scalars(select(OutboxEvent).where(OutboxEvent.return_id == return_id)
-                                           .order_by(OutboxEvent.created_at))).all())
+        return list(
+            (
+                await session.scalars(
+                    select(OutboxEvent).where(OutboxEvent.return_id == return_id).order_by(OutboxEvent.created_at)
+                )
+            ).all()
+        )
 
 
 async def test_a_failing_endpoint_gets_the_event_once_it_recovers_signed(
-        api: Callers, database: Database, housekeeper: Run) -> None:
+    api: Callers, database: Database, housekeeper: Run
+) -> None:
     await default_policy(api)
     receiver = Receiver(failures=2)
     async with serve_app(receiver.app()) as receiver_url:
-        created = await api.service.post("/v1/webhook-endpoints", json={
-            "url": f"{receiver_url}/hook", "events": ["return.approved", "return.canceled"]})
+        created = await api.service.post(
+            "/v1/webhook-endpoints",
+            json={"url": f"{receiver_url}/hook", "events": ["return.approved", "return.canceled"]},
+        )
         assert created.status_code == 201, created.text
         endpoint = created.json()
-        assert endpoint["secret"].startswith("whsec_") and endpoint["events"] == ["return.approved",
-                                                                                 "return.canceled"]
+        assert endpoint["secret"].startswith("whsec_") and endpoint["events"] == ["return.approved", "return.canceled"]
         try:
             order_id = await put_order(api)
             ret = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
@@ -116,8 +127,9 @@ async def test_a_failing_endpoint_gets_the_event_once_it_recovers_signed(
 
             [(headers, body)] = receiver.accepted()
             assert verify(endpoint["secret"], headers["returnflow-signature"], body, int(datetime.now(UTC).timestamp()))
-            assert not verify(endpoint["secret"], headers["returnflow-signature"], body + b" ",
-                              int(datetime.now(UTC).timestamp()))
+            assert not verify(
+                endpoint["secret"], headers["returnflow-signature"], body + b" ", int(datetime.now(UTC).timestamp())
+            )
             assert headers["content-type"] == "application/json"
             event = json.loads(body)
             assert set(event) == {"id", "type", "created_at", "data"}
@@ -142,7 +154,8 @@ async def test_a_failing_endpoint_gets_the_event_once_it_recovers_signed(
 
 
 async def test_customers_hear_about_the_statuses_that_concern_them_once(
-        api: Callers, database: Database, housekeeper: Run) -> None:
+    api: Callers, database: Database, housekeeper: Run
+) -> None:
     await default_policy(api)
     order_id = await put_order(api)
     ret = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
@@ -154,9 +167,11 @@ async def test_customers_hear_about_the_statuses_that_concern_them_once(
     for _ in range(20):
         await housekeeper(DeliverWebhooksWorkflow.run, hk.DeliverEvents())
         async with database.sessions() as session:
-            states = (await session.scalars(
-                select(CustomerNotification.state).join(OutboxEvent)
-                .where(OutboxEvent.return_id == ret["id"]))).all()
+            states = (
+                await session.scalars(
+                    select(CustomerNotification.state).join(OutboxEvent).where(OutboxEvent.return_id == ret["id"])
+                )
+            ).all()
         if set(states) == {"sent"}:
             break
     await housekeeper(DeliverWebhooksWorkflow.run, hk.DeliverEvents())
@@ -168,12 +183,16 @@ async def test_customers_hear_about_the_statuses_that_concern_them_once(
 
 
 async def test_a_delivery_is_dead_after_the_retry_period_and_listed_for_operators(
-        api: Callers, database: Database, housekeeper: Run) -> None:
+    api: Callers, database: Database, housekeeper: Run
+) -> None:
     await default_policy(api)
     receiver = Receiver(failures=1_000)
     async with serve_app(receiver.app()) as receiver_url:
-        endpoint = (await api.service.post("/v1/webhook-endpoints", json={
-            "url": f"{receiver_url}/hook", "events": ["return.approved"]})).json()
+        endpoint = (
+            await api.service.post(
+                "/v1/webhook-endpoints", json={"url": f"{receiver_url}/hook", "events": ["return.approved"]}
+            )
+        ).json()
         try:
             order_id = await put_order(api)
             ret = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
@@ -183,8 +202,11 @@ async def test_a_delivery_is_dead_after_the_retry_period_and_listed_for_operator
             assert delivery.state == "pending"
 
             async with database.transaction() as session:  # a day has passed
-                await session.execute(update(OutboxEvent).where(OutboxEvent.id == delivery.event_id)
-                                      .values(created_at=datetime.now(UTC) - timedelta(hours=24, minutes=1)))
+                await session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.id == delivery.event_id)
+                    .values(created_at=datetime.now(UTC) - timedelta(hours=24, minutes=1))
+                )
             await make_due(database, endpoint["id"])
             await housekeeper(DeliverWebhooksWorkflow.run, hk.DeliverEvents())
             [dead] = await deliveries_to(database, endpoint["id"])
@@ -195,8 +217,9 @@ async def test_a_delivery_is_dead_after_the_retry_period_and_listed_for_operator
             assert len(receiver.requests) == 2, "a dead letter is not retried"
 
             for caller in (api.operator, api.service):
-                listed = await caller.get("/v1/webhook-deliveries", params={"state": "dead",
-                                                                              "endpoint_id": endpoint["id"]})
+                listed = await caller.get(
+                    "/v1/webhook-deliveries", params={"state": "dead", "endpoint_id": endpoint["id"]}
+                )
                 assert listed.status_code == 200, listed.text
                 [item] = listed.json()["items"]
                 assert item["event_id"] == delivery.event_id and item["event_type"] == "return.approved"
@@ -209,23 +232,37 @@ async def test_a_delivery_is_dead_after_the_retry_period_and_listed_for_operator
 
 async def test_endpoints_are_validated_listed_without_secrets_and_deleted(api: Callers) -> None:
     good = {"url": "https://hooks.example.invalid/returnflow", "events": ["return.completed"]}
-    for bad in ({**good, "url": "ftp://hooks.example.invalid/x"}, {**good, "url": "not a url"},
-                {**good, "url": "https:///no-host"}, {**good, "url": "https://user:pw@hooks.example.invalid/"},
-                {**good, "events": []}, {**good, "events": ["return.bogus"]}, {**good, "events": ["approved"]},
-                {**good, "extra": True}, {"url": good["url"]}):
+    for bad in (
+        {**good, "url": "ftp://hooks.example.invalid/x"},
+        {**good, "url": "not a url"},
+        {**good, "url": "https:///no-host"},
+        {**good, "url": "https://user:pw@hooks.example.invalid/"},
+        {**good, "events": []},
+        {**good, "events": ["return.bogus"]},
+        {**good, "events": ["approved"]},
+        {**good, "extra": True},
+        {"url": good["url"]},
+    ):
         refused = await api.service.post("/v1/webhook-endpoints", json=bad)
         assert refused.status_code == 422, (bad, refused.text)
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["errors"]
 
-    for call in (api.operator.post("/v1/webhook-endpoints", json=good), api.operator.get("/v1/webhook-endpoints"),
-                 api.operator.delete("/v1/webhook-endpoints/whe_x")):
+    for call in (
+        api.operator.post("/v1/webhook-endpoints", json=good),
+        api.operator.get("/v1/webhook-endpoints"),
+        api.operator.delete("/v1/webhook-endpoints/whe_x"),
+    ):
         forbidden = await call
         assert forbidden.status_code == 403 and forbidden.headers["content-type"] == "application/problem+json"
     assert (await api.anonymous.get("/v1/webhook-endpoints")).status_code == 401
 
-    created = (await api.service.post("/v1/webhook-endpoints", json={**good, "events": [
-        "return.completed", "return.needs_attention", "return.completed"]})).json()
+    created = (
+        await api.service.post(
+            "/v1/webhook-endpoints",
+            json={**good, "events": ["return.completed", "return.needs_attention", "return.completed"]},
+        )
+    ).json()
     assert created["events"] == ["return.completed", "return.needs_attention"]
     listed = (await api.service.get("/v1/webhook-endpoints", params={"limit": 100})).json()
     [mine] = [item for item in listed["items"] if item["id"] == created["id"]]
@@ -242,18 +279,32 @@ async def test_endpoints_are_validated_listed_without_secrets_and_deleted(api: C
 def _view(status: Status, return_id: str) -> ReturnView:
     now = datetime.now(UTC)
     return ReturnView(
-        id=return_id, order_id="O-outbox", customer_id="C-outbox", status=status,
-        lines=[ReturnLine(line_id="L1", quantity=1, reason="defective", liability="merchant",
-                          unit_price=Decimal("19.99"))],
-        decision=Decision(outcome="auto_approved"), logistics=Logistics(method="mail"),
-        refund=Refund(amount=Decimal("19.99"), currency="USD"), policy_version=1, created_at=now, updated_at=now)
+        id=return_id,
+        order_id="O-outbox",
+        customer_id="C-outbox",
+        status=status,
+        lines=[
+            ReturnLine(line_id="L1", quantity=1, reason="defective", liability="merchant", unit_price=Decimal("19.99"))
+        ],
+        decision=Decision(outcome="auto_approved"),
+        logistics=Logistics(method="mail"),
+        refund=Refund(amount=Decimal("19.99"), currency="USD"),
+        policy_version=1,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 async def test_a_retried_read_model_write_announces_nothing_twice(database: Database) -> None:
     return_id = "ret_outbox" + secrets.token_hex(6)
-    writes = [(Status.APPROVED, 1), (Status.APPROVED, 1),  # the first write, then its retry
-              (Status.APPROVED, 2),  # a timeline note: same status
-              (Status.AWAITING_SHIPMENT, 3), (Status.AWAITING_SHIPMENT, 3), (Status.APPROVED, 2)]  # late, stale
+    writes = [
+        (Status.APPROVED, 1),
+        (Status.APPROVED, 1),  # the first write, then its retry
+        (Status.APPROVED, 2),  # a timeline note: same status
+        (Status.AWAITING_SHIPMENT, 3),
+        (Status.AWAITING_SHIPMENT, 3),
+        (Status.APPROVED, 2),
+    ]  # late, stale
     for status, revision in writes:
         async with database.transaction() as session:
             await save_return(session, _view(status, return_id), revision)

@@ -21,15 +21,21 @@ T = TypeVar("T")
 
 async def store(activity: str, arg: BaseModel, result_type: type[T] | None = None) -> T:
     """A short database read or write, run as a local activity (no extra round trip through the server)."""
-    return await workflow.execute_local_activity(activity, arg, result_type=result_type,
-                                                 start_to_close_timeout=STORE_CALL_TIMEOUT)
+    return await workflow.execute_local_activity(
+        activity, arg, result_type=result_type, start_to_close_timeout=STORE_CALL_TIMEOUT
+    )
 
 
 async def partner(activity: str, arg: BaseModel, result_type: type[T] | None = None) -> T:
     """A call to a partner, retried with backoff for up to a day."""
     return await workflow.execute_activity(
-        activity, arg, result_type=result_type, start_to_close_timeout=PARTNER_CALL_TIMEOUT,
-        schedule_to_close_timeout=PARTNER_GIVE_UP_AFTER, retry_policy=PARTNER_RETRY)
+        activity,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=PARTNER_CALL_TIMEOUT,
+        schedule_to_close_timeout=PARTNER_GIVE_UP_AFTER,
+        retry_policy=PARTNER_RETRY,
+    )
 
 
 def refused_by_partner(failure: ActivityError) -> bool:

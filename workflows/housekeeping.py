@@ -23,8 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import housekeeping as hk
 
 # A failed run is retried a little; the next scheduled run picks up whatever is left.
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30),
-                    maximum_attempts=3)
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30), maximum_attempts=3)
 
 
 @workflow.defn(name="DeliverWebhooksWorkflow")
@@ -34,17 +33,26 @@ class DeliverWebhooksWorkflow:
         webhooks = hk.DeliveryReport()
         for _ in range(run.rounds):
             sent = await workflow.execute_activity(
-                hk.DELIVER_WEBHOOKS, hk.Batch(limit=run.limit), result_type=hk.DeliveryReport,
-                start_to_close_timeout=timedelta(minutes=5), heartbeat_timeout=timedelta(minutes=1),
-                retry_policy=RETRY)
-            webhooks = hk.DeliveryReport(**{name: getattr(webhooks, name) + getattr(sent, name)
-                                            for name in hk.DeliveryReport.model_fields})
+                hk.DELIVER_WEBHOOKS,
+                hk.Batch(limit=run.limit),
+                result_type=hk.DeliveryReport,
+                start_to_close_timeout=timedelta(minutes=5),
+                heartbeat_timeout=timedelta(minutes=1),
+                retry_policy=RETRY,
+            )
+            webhooks = hk.DeliveryReport(
+                **{name: getattr(webhooks, name) + getattr(sent, name) for name in hk.DeliveryReport.model_fields}
+            )
             if sent.attempted < run.limit:
                 break
         notifications = await workflow.execute_activity(
-            hk.SEND_CUSTOMER_NOTIFICATIONS, hk.Batch(limit=run.limit), result_type=hk.NotificationReport,
-            start_to_close_timeout=timedelta(minutes=5), heartbeat_timeout=timedelta(minutes=1),
-            retry_policy=RETRY)
+            hk.SEND_CUSTOMER_NOTIFICATIONS,
+            hk.Batch(limit=run.limit),
+            result_type=hk.NotificationReport,
+            start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=timedelta(minutes=1),
+            retry_policy=RETRY,
+        )
         return hk.DeliverEventsReport(webhooks=webhooks, notifications=notifications)
 
 
@@ -53,9 +61,14 @@ T = TypeVar("T")
 
 async def _job(activity: str, arg: BaseModel, result_type: type[T], heartbeat: timedelta) -> T:
     """A scheduled job is one long, heartbeating activity; the workflow gives it Temporal's retries."""
-    return await workflow.execute_activity(activity, arg, result_type=result_type,
-                                           start_to_close_timeout=timedelta(minutes=30),
-                                           heartbeat_timeout=heartbeat, retry_policy=RETRY)
+    return await workflow.execute_activity(
+        activity,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=timedelta(minutes=30),
+        heartbeat_timeout=heartbeat,
+        retry_policy=RETRY,
+    )
 
 
 @workflow.defn(name="ReconcileLedgerWorkflow")
@@ -79,5 +92,9 @@ class RepairReadModelWorkflow:
         return await _job(hk.REPAIR_READ_MODEL, run, hk.RepairReport, heartbeat=timedelta(minutes=2))
 
 
-HOUSEKEEPING_WORKFLOWS = [DeliverWebhooksWorkflow, ReconcileLedgerWorkflow, SweepStuckReturnsWorkflow,
-                          RepairReadModelWorkflow]
+HOUSEKEEPING_WORKFLOWS = [
+    DeliverWebhooksWorkflow,
+    ReconcileLedgerWorkflow,
+    SweepStuckReturnsWorkflow,
+    RepairReadModelWorkflow,
+]

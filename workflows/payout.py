@@ -29,8 +29,9 @@ class PayOutResult:
     problem: str | None = None
 
 
-async def pay_out(view: ReturnView, payments: list[Payment], as_store_credit: bool,
-                  fall_back_to_store_credit: bool) -> PayOutResult:
+async def pay_out(
+    view: ReturnView, payments: list[Payment], as_store_credit: bool, fall_back_to_store_credit: bool
+) -> PayOutResult:
     refund = view.refund
     result = PayOutResult(paid=True)
     # Returns that were already paying out before the ledger existed replay without it.
@@ -40,11 +41,19 @@ async def pay_out(view: ReturnView, payments: list[Payment], as_store_credit: bo
     else:
         taken = act.RefundedSoFar(per_payment={})
         if with_ledger:
-            taken = await store(act.REFUNDED_SO_FAR, act.OrderRefunds(
-                order_id=view.order_id, excluding_return_id=view.id), act.RefundedSoFar)
-        refund.parts = [RefundPart(payment_id=payment.payment_id, amount=amount,
-                                   idempotency_key=refund_idempotency_key(view.id, payment.payment_id))
-                        for payment, amount in allocate_refund(refund.amount, payments, taken.per_payment)]
+            taken = await store(
+                act.REFUNDED_SO_FAR,
+                act.OrderRefunds(order_id=view.order_id, excluding_return_id=view.id),
+                act.RefundedSoFar,
+            )
+        refund.parts = [
+            RefundPart(
+                payment_id=payment.payment_id,
+                amount=amount,
+                idempotency_key=refund_idempotency_key(view.id, payment.payment_id),
+            )
+            for payment, amount in allocate_refund(refund.amount, payments, taken.per_payment)
+        ]
         if sum((part.amount for part in refund.parts), Decimal(0)) < refund.amount:
             return PayOutResult(paid=False, problem="the order's payments do not cover the refund")
     by_id = {payment.payment_id: payment for payment in payments}
@@ -53,21 +62,27 @@ async def pay_out(view: ReturnView, payments: list[Payment], as_store_credit: bo
         if failure is None:
             continue
         if not (fall_back_to_store_credit and part.payment_id != STORE_CREDIT and refused_by_partner(failure)):
-            result = PayOutResult(paid=False, problem=f"paying {part.amount} to {part.payment_id} failed: "
-                                                      f"{failure.cause or failure}")
+            result = PayOutResult(
+                paid=False, problem=f"paying {part.amount} to {part.payment_id} failed: {failure.cause or failure}"
+            )
             break
         instead = _store_credit_part(view.id, f"fallback:{part.payment_id}", part.amount)
         refund.parts.append(instead)
         if await _try_to_pay(view, instead, by_id) is not None:
-            result = PayOutResult(paid=False, problem=f"{part.payment_id} refused the refund and store credit "
-                                                      f"could not be issued either")
+            result = PayOutResult(
+                paid=False, problem=f"{part.payment_id} refused the refund and store credit could not be issued either"
+            )
             break
-        result.notes.append(f"{part.payment_id} refused the refund ({failure.cause}); "
-                            f"{part.amount} {refund.currency} paid as store credit instead")
+        result.notes.append(
+            f"{part.payment_id} refused the refund ({failure.cause}); "
+            f"{part.amount} {refund.currency} paid as store credit instead"
+        )
     # Whatever was paid is in the ledger, even when a later part failed.
     if with_ledger:
-        await store(act.RECORD_MONEY, act.RecordMoney(return_id=view.id, order_id=view.order_id,
-                                                      movements=ledger_movements(view)))
+        await store(
+            act.RECORD_MONEY,
+            act.RecordMoney(return_id=view.id, order_id=view.order_id, movements=ledger_movements(view)),
+        )
     return result
 
 
@@ -87,15 +102,31 @@ async def _try_to_pay(view: ReturnView, part: RefundPart, payments: dict[str, Pa
 async def _pay_part(view: ReturnView, part: RefundPart, payments: dict[str, Payment]) -> None:
     currency = view.refund.currency
     if part.payment_id == STORE_CREDIT:
-        issued = await partner(act.ISSUE_STORE_CREDIT, act.IssueStoreCredit(
-            return_id=view.id, customer_id=view.customer_id, idempotency_key=part.idempotency_key,
-            amount=part.amount, currency=currency), act.StoreCreditIssued)
+        issued = await partner(
+            act.ISSUE_STORE_CREDIT,
+            act.IssueStoreCredit(
+                return_id=view.id,
+                customer_id=view.customer_id,
+                idempotency_key=part.idempotency_key,
+                amount=part.amount,
+                currency=currency,
+            ),
+            act.StoreCreditIssued,
+        )
         part.provider_refund_id = issued.store_credit_id
     else:
-        refunded = await partner(act.REFUND_PAYMENT, act.RefundPayment(
-            return_id=view.id, idempotency_key=part.idempotency_key, payment_id=part.payment_id,
-            amount=part.amount, currency=currency, provider_ref=payments[part.payment_id].provider_ref),
-            act.RefundIssued)
+        refunded = await partner(
+            act.REFUND_PAYMENT,
+            act.RefundPayment(
+                return_id=view.id,
+                idempotency_key=part.idempotency_key,
+                payment_id=part.payment_id,
+                amount=part.amount,
+                currency=currency,
+                provider_ref=payments[part.payment_id].provider_ref,
+            ),
+            act.RefundIssued,
+        )
         part.provider_refund_id = refunded.refund_id
     part.status = "succeeded"
 
@@ -105,16 +136,39 @@ def ledger_movements(view: ReturnView) -> list[act.MoneyMovement]:
     refund, movements = view.refund, []
     paid = [part for part in refund.parts if part.status == "succeeded"]
     for number, part in enumerate(paid, start=1):
-        movements.append(act.MoneyMovement(
-            idempotency_key=part.idempotency_key, kind="store_credit" if part.payment_id == STORE_CREDIT else "refund",
-            amount=part.amount, currency=refund.currency,
-            payment_id=None if part.payment_id == STORE_CREDIT else part.payment_id,
-            provider_ref=part.provider_refund_id, credit_note=f"CN-{view.id}-{number}"))
-    movements += [act.MoneyMovement(idempotency_key=f"{view.id}:fee:{fee.kind}", kind="fee", amount=-fee.amount,
-                                    currency=refund.currency) for fee in refund.fees if fee.amount]
-    movements += [act.MoneyMovement(idempotency_key=f"{view.id}:deduction:{d.line_id}", kind="fee", amount=-d.amount,
-                                    currency=refund.currency) for d in refund.deductions if d.amount]
-    movements += [act.MoneyMovement(idempotency_key=f"{view.id}:deposit_kept", kind="deposit_kept",
-                                    amount=-hold.amount, currency=refund.currency)
-                  for hold in refund.holds if hold.status == "kept"]
+        movements.append(
+            act.MoneyMovement(
+                idempotency_key=part.idempotency_key,
+                kind="store_credit" if part.payment_id == STORE_CREDIT else "refund",
+                amount=part.amount,
+                currency=refund.currency,
+                payment_id=None if part.payment_id == STORE_CREDIT else part.payment_id,
+                provider_ref=part.provider_refund_id,
+                credit_note=f"CN-{view.id}-{number}",
+            )
+        )
+    movements += [
+        act.MoneyMovement(
+            idempotency_key=f"{view.id}:fee:{fee.kind}", kind="fee", amount=-fee.amount, currency=refund.currency
+        )
+        for fee in refund.fees
+        if fee.amount
+    ]
+    movements += [
+        act.MoneyMovement(
+            idempotency_key=f"{view.id}:deduction:{d.line_id}", kind="fee", amount=-d.amount, currency=refund.currency
+        )
+        for d in refund.deductions
+        if d.amount
+    ]
+    movements += [
+        act.MoneyMovement(
+            idempotency_key=f"{view.id}:deposit_kept",
+            kind="deposit_kept",
+            amount=-hold.amount,
+            currency=refund.currency,
+        )
+        for hold in refund.holds
+        if hold.status == "kept"
+    ]
     return movements

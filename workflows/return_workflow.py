@@ -89,8 +89,14 @@ class ReturnWorkflow:
 
     @workflow.run
     async def run(self, start: StartReturn) -> ReturnView:
-        evaluation = evaluate(start.order, start.request, start.policy, start.requested_at,
-                              risk=start.risk, already_returned=start.already_returned)
+        evaluation = evaluate(
+            start.order,
+            start.request,
+            start.policy,
+            start.requested_at,
+            risk=start.risk,
+            already_returned=start.already_returned,
+        )
         problem = self._ineligibility(evaluation)
         if problem:
             self._refusal = problem
@@ -98,13 +104,22 @@ class ReturnWorkflow:
             raise problem
         view = self._open_view(evaluation)
         try:
-            await store(act.OPEN_RETURN, act.OpenReturn(view=view, revision=self._next_revision(),
-                                                         units={ln.line_id: ln.quantity for ln in view.lines},
-                                                         request=start.request))
+            await store(
+                act.OPEN_RETURN,
+                act.OpenReturn(
+                    view=view,
+                    revision=self._next_revision(),
+                    units={ln.line_id: ln.quantity for ln in view.lines},
+                    request=start.request,
+                ),
+            )
         except ActivityError as failure:
-            self._refusal = ApplicationError("some units are no longer returnable",
-                                             *getattr(failure.cause, "details", ()), type=INELIGIBLE,
-                                             non_retryable=True)
+            self._refusal = ApplicationError(
+                "some units are no longer returnable",
+                *getattr(failure.cause, "details", ()),
+                type=INELIGIBLE,
+                non_retryable=True,
+            )
             await workflow.wait_condition(workflow.all_handlers_finished)
             raise self._refusal from None
         self._view = view
@@ -171,19 +186,28 @@ class ReturnWorkflow:
     async def _reserve_replacements(self, evaluation: Evaluation) -> None:
         view, request = self.view_model, self._start.request
         quantities = {line.line_id: line.quantity for line in view.lines}
-        wanted = act.ReserveReplacements(return_id=view.id, items=[
-            act.Replacement(line_id=item.line_id, sku=item.sku, quantity=quantities[item.line_id])
-            for item in request.exchange_items])
+        wanted = act.ReserveReplacements(
+            return_id=view.id,
+            items=[
+                act.Replacement(line_id=item.line_id, sku=item.sku, quantity=quantities[item.line_id])
+                for item in request.exchange_items
+            ],
+        )
         held = await partner(act.RESERVE_REPLACEMENTS, wanted, act.Replacements)
         if held.out_of_stock:
             self._resolution = self._start.policy.exchange_out_of_stock
             as_credit = self._resolution == "store_credit"
             view.type = "return"
-            view.refund = Refund(method="store_credit" if as_credit else "original", currency=view.refund.currency,
-                                 amount=evaluation.store_credit_estimate if as_credit else evaluation.refund_estimate,
-                                 fees=evaluation.fees)
-            await self._note(f"replacement {', '.join(held.out_of_stock)} is out of stock: "
-                             f"{'store credit' if as_credit else 'a refund'} instead")
+            view.refund = Refund(
+                method="store_credit" if as_credit else "original",
+                currency=view.refund.currency,
+                amount=evaluation.store_credit_estimate if as_credit else evaluation.refund_estimate,
+                fees=evaluation.fees,
+            )
+            await self._note(
+                f"replacement {', '.join(held.out_of_stock)} is out of stock: "
+                f"{'store credit' if as_credit else 'a refund'} instead"
+            )
             return
         self._replacements = held
         self._compensations.append(("release the replacement", lambda: self._release_replacements(held)))
@@ -196,8 +220,7 @@ class ReturnWorkflow:
         assert self._replacements is not None
         shipped = await partner(act.SHIP_REPLACEMENTS, self._replacements, act.Shipped)
         # Once shipped there is nothing to release.
-        self._compensations = [(what, undo) for what, undo in self._compensations
-                               if what != "release the replacement"]
+        self._compensations = [(what, undo) for what, undo in self._compensations if what != "release the replacement"]
         self.view_model.refund.status = "succeeded"
         await self._note("replacement shipped: " + ", ".join(shipped.tracking_numbers))
 
@@ -205,8 +228,9 @@ class ReturnWorkflow:
         """Ask the warehouse to stop the unshipped order; if it already left, carry on as a return."""
         self._stop_if_canceled()
         view = self.view_model
-        answer = await partner(act.INTERCEPT_ORDER, act.InterceptOrder(return_id=view.id, order_id=view.order_id),
-                               act.Interception)
+        answer = await partner(
+            act.INTERCEPT_ORDER, act.InterceptOrder(return_id=view.id, order_id=view.order_id), act.Interception
+        )
         if answer.intercepted:
             await self._note("the warehouse stopped the order before it shipped")
             return True
@@ -242,17 +266,23 @@ class ReturnWorkflow:
         view = self.view_model
         booked = await partner(
             act.BOOK_SHIPMENT,
-            act.BookShipment(return_id=view.id, order_id=view.order_id, method=view.logistics.method,
-                             pickup_slot=self._pickup_slot()),
-            act.ShipmentBooked)
+            act.BookShipment(
+                return_id=view.id, order_id=view.order_id, method=view.logistics.method, pickup_slot=self._pickup_slot()
+            ),
+            act.ShipmentBooked,
+        )
         tracking = booked.tracking_number
         self._compensations.append(("cancel the shipment", lambda: self._cancel_shipment(tracking)))
-        view.logistics = Logistics(method=view.logistics.method, carrier=booked.carrier, tracking_number=tracking,
-                                   label_url=booked.label_url, ship_by=workflow.now() + self._ship_by_timeout())
+        view.logistics = Logistics(
+            method=view.logistics.method,
+            carrier=booked.carrier,
+            tracking_number=tracking,
+            label_url=booked.label_url,
+            ship_by=workflow.now() + self._ship_by_timeout(),
+        )
         await self._transition(Status.AWAITING_SHIPMENT)
 
-    async def _await_scan(self, stage: int, within: timedelta,
-                          on_timeout: Callable[[], Awaitable[None]]) -> None:
+    async def _await_scan(self, stage: int, within: timedelta, on_timeout: Callable[[], Awaitable[None]]) -> None:
         if not await self._wait(lambda: self._scan_stage >= stage, within):
             await on_timeout()
             await self._wait(lambda: self._scan_stage >= stage, None)
@@ -271,8 +301,12 @@ class ReturnWorkflow:
 
     async def _intake(self) -> None:
         view = self.view_model
-        items = [act.IntakeItem(sku=ln.sku, quantity=ln.quantity, condition=ln.condition or "",
-                                disposition=ln.disposition or "") for ln in view.lines]
+        items = [
+            act.IntakeItem(
+                sku=ln.sku, quantity=ln.quantity, condition=ln.condition or "", disposition=ln.disposition or ""
+            )
+            for ln in view.lines
+        ]
         await partner(act.WAREHOUSE_INTAKE, act.WarehouseIntake(return_id=view.id, lines=items))
 
     def _settle_inspection(self) -> str:
@@ -299,19 +333,29 @@ class ReturnWorkflow:
         held_back = self._settle_inspection() if self._inspection is not None else ""
         if show_pending:
             await self._transition(Status.REFUND_PENDING, held_back)
-        outcome = await pay_out(view, self._start.order.payments,
-                                as_store_credit=self._resolution == "store_credit",
-                                fall_back_to_store_credit=policy.refund_failure_fallback == "store_credit")
+        outcome = await pay_out(
+            view,
+            self._start.order.payments,
+            as_store_credit=self._resolution == "store_credit",
+            fall_back_to_store_credit=policy.refund_failure_fallback == "store_credit",
+        )
         if not outcome.paid:
             view.refund.status = "failed"
-            await store(act.OPEN_TICKET, act.OpenTicket(
-                dedupe_key=f"refund_failed:{view.id}", kind="refund_failed", return_id=view.id,
-                summary=outcome.problem or "refund failed"))
+            await store(
+                act.OPEN_TICKET,
+                act.OpenTicket(
+                    dedupe_key=f"refund_failed:{view.id}",
+                    kind="refund_failed",
+                    return_id=view.id,
+                    summary=outcome.problem or "refund failed",
+                ),
+            )
             await self._escalate(outcome.problem or "refund failed")
             return False
         view.refund.status = "succeeded"
         paid = f"paid {view.refund.amount} {view.refund.currency}" + (
-            " as store credit" if view.refund.method == "store_credit" else "")
+            " as store credit" if view.refund.method == "store_credit" else ""
+        )
         note = "; ".join([paid, *outcome.notes])
         if show_pending:
             await self._transition(Status.COMPLETED, note)
@@ -321,15 +365,19 @@ class ReturnWorkflow:
 
     def _virtual_lines(self) -> list[act.EntitlementLine]:
         kinds = {line.line_id: line.kind for line in self._start.order.lines}
-        return [act.EntitlementLine(line_id=ln.line_id, sku=ln.sku, quantity=ln.quantity)
-                for ln in self.view_model.lines if kinds.get(ln.line_id) == "virtual"]
+        return [
+            act.EntitlementLine(line_id=ln.line_id, sku=ln.sku, quantity=ln.quantity)
+            for ln in self.view_model.lines
+            if kinds.get(ln.line_id) == "virtual"
+        ]
 
     async def _revoke_virtual_goods(self) -> None:
         lines = self._virtual_lines()
         if lines:
             view = self.view_model
-            await partner(act.REVOKE_ENTITLEMENTS,
-                          act.RevokeEntitlements(return_id=view.id, order_id=view.order_id, lines=lines))
+            await partner(
+                act.REVOKE_ENTITLEMENTS, act.RevokeEntitlements(return_id=view.id, order_id=view.order_id, lines=lines)
+            )
             await self._note(f"revoked {len(lines)} digital entitlement(s)")
 
     # ---- compensation -----------------------------------------------------
@@ -343,7 +391,8 @@ class ReturnWorkflow:
             except Exception as failure:
                 workflow.logger.warning("compensation failed", extra={"step": what, "error": str(failure)})
                 self.view_model.timeline.append(
-                    TimelineEntry(status=self.view_model.status, at=workflow.now(), note=f"could not {what}"))
+                    TimelineEntry(status=self.view_model.status, at=workflow.now(), note=f"could not {what}")
+                )
 
     async def _stop_on_cancellation(self) -> None:
         await self._compensate()
@@ -353,8 +402,9 @@ class ReturnWorkflow:
         await store(act.RELEASE_UNITS, act.ReturnRef(return_id=self.view_model.id))
 
     async def _cancel_shipment(self, tracking_number: str) -> None:
-        await partner(act.CANCEL_SHIPMENT,
-                       act.CancelShipment(return_id=self.view_model.id, tracking_number=tracking_number))
+        await partner(
+            act.CANCEL_SHIPMENT, act.CancelShipment(return_id=self.view_model.id, tracking_number=tracking_number)
+        )
 
     # ---- waiting ----------------------------------------------------------
 
@@ -369,8 +419,8 @@ class ReturnWorkflow:
             remaining = (deadline - workflow.now()) if deadline is not None else None
             try:
                 await workflow.wait_condition(
-                    lambda: done() or self._cancel is not None or bool(self._carrier_exceptions),
-                    timeout=remaining)
+                    lambda: done() or self._cancel is not None or bool(self._carrier_exceptions), timeout=remaining
+                )
             except TimeoutError:
                 return False
             self._stop_if_canceled()
@@ -429,8 +479,16 @@ class ReturnWorkflow:
         for wanted, judged in zip(request.lines, evaluation.lines, strict=True):
             ordered = order.line(wanted.line_id)
             assert ordered is not None
-            lines.append(ReturnLine(line_id=wanted.line_id, quantity=wanted.quantity, reason=wanted.reason,
-                                    liability=judged.liability, unit_price=ordered.unit_price, sku=ordered.sku))
+            lines.append(
+                ReturnLine(
+                    line_id=wanted.line_id,
+                    quantity=wanted.quantity,
+                    reason=wanted.reason,
+                    liability=judged.liability,
+                    unit_price=ordered.unit_price,
+                    sku=ordered.sku,
+                )
+            )
         approved = evaluation.outcome in ("auto_approved", "approved")
         store_credit = request.resolution == "store_credit"
         exchange = request.resolution == "exchange"
@@ -439,19 +497,36 @@ class ReturnWorkflow:
         if approved:
             timeline.append(TimelineEntry(status=Status.APPROVED, at=now, note="; ".join(evaluation.rules)))
         return ReturnView(
-            id=start.return_id, order_id=order.order_id, customer_id=order.customer_id,
+            id=start.return_id,
+            order_id=order.order_id,
+            customer_id=order.customer_id,
             type=evaluation.type,
             status=Status.APPROVED if approved else Status.REQUESTED,
             lines=lines,
-            decision=Decision(outcome=evaluation.outcome, rules=evaluation.rules, risk=evaluation.risk,
-                              risk_reasons=evaluation.risk_reasons),
+            decision=Decision(
+                outcome=evaluation.outcome,
+                rules=evaluation.rules,
+                risk=evaluation.risk,
+                risk_reasons=evaluation.risk_reasons,
+            ),
             logistics=Logistics(method=request.logistics.method if evaluation.ships_back else "none"),
-            refund=Refund(method="store_credit" if store_credit else "original",
-                          amount=(quantize(Decimal(0), order.currency) if exchange else
-                                  evaluation.store_credit_estimate if store_credit else evaluation.refund_estimate),
-                          currency=order.currency, fees=evaluation.fees,
-                          holds=[Hold(amount=evaluation.deposit)] if evaluation.deposit else []),
-            timeline=timeline, policy_version=start.policy_version, created_at=start.requested_at, updated_at=now,
+            refund=Refund(
+                method="store_credit" if store_credit else "original",
+                amount=(
+                    quantize(Decimal(0), order.currency)
+                    if exchange
+                    else evaluation.store_credit_estimate
+                    if store_credit
+                    else evaluation.refund_estimate
+                ),
+                currency=order.currency,
+                fees=evaluation.fees,
+                holds=[Hold(amount=evaluation.deposit)] if evaluation.deposit else [],
+            ),
+            timeline=timeline,
+            policy_version=start.policy_version,
+            created_at=start.requested_at,
+            updated_at=now,
         )
 
     def _ineligibility(self, evaluation: Evaluation) -> ApplicationError | None:
@@ -484,15 +559,17 @@ class ReturnWorkflow:
         self._cancel = request
         await workflow.wait_condition(lambda: self._stage in FINAL_STATUSES)
         if self._stage != Status.CANCELED:
-            raise ApplicationError(f"the return ended {self._stage.value} before it could be canceled",
-                                   type=STATUS_CONFLICT)
+            raise ApplicationError(
+                f"the return ended {self._stage.value} before it could be canceled", type=STATUS_CONFLICT
+            )
         return self.view_model
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
         if self._stage not in CANCELABLE_STATUSES or self._cancel is not None:
-            raise ApplicationError(f"a return that is {self._stage.value} can no longer be canceled",
-                                   type=STATUS_CONFLICT)
+            raise ApplicationError(
+                f"a return that is {self._stage.value} can no longer be canceled", type=STATUS_CONFLICT
+            )
 
     @workflow.update
     async def review(self, review: ReviewDecision) -> ReturnView:
@@ -503,8 +580,9 @@ class ReturnWorkflow:
     @review.validator
     def _validate_review(self, review: ReviewDecision) -> None:
         if self._stage != Status.UNDER_REVIEW or self._review is not None:
-            raise ApplicationError(f"a return that is {self._stage.value} is not waiting for review",
-                                   type=STATUS_CONFLICT)
+            raise ApplicationError(
+                f"a return that is {self._stage.value} is not waiting for review", type=STATUS_CONFLICT
+            )
 
     @workflow.update
     async def inspect(self, inspection: Inspection) -> ReturnView:
@@ -526,7 +604,8 @@ class ReturnWorkflow:
                 "inspect every line of the return exactly once",
                 *[{"line_id": lid, "code": "unknown_line"} for lid in given if lid not in expected],
                 *[{"line_id": lid, "code": "line_not_inspected"} for lid in expected if lid not in given],
-                type=INVALID_INPUT)
+                type=INVALID_INPUT,
+            )
 
     @workflow.signal
     def carrier_scan(self, scan: CarrierScan) -> None:

@@ -14,8 +14,11 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
 
 @router.delete("/{key_id}", status_code=204, response_class=Response)
-async def revoke_key(key_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
-                     session: Session, caller: Annotated[Caller, Depends(allow("service"))]) -> Response:
+async def revoke_key(
+    key_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
+    session: Session,
+    caller: Annotated[Caller, Depends(allow("service"))],
+) -> Response:
     """Revoke a key by its id (``key_…``, not the secret): it stops working at once. 404 if none is active."""
     if not await revoke_api_key(session, key_id):
         raise Problem(404, f"no active API key {key_id}")

@@ -31,10 +31,8 @@ class CarrierEventAccepted(BaseModel):
     received_at: datetime
 
 
-@router.post("", status_code=202, response_model=CarrierEventAccepted,
-             dependencies=[Depends(carrier_or_service)])
-async def carrier_event(body: CarrierEvent, session: Session,
-                        temporal: Temporal) -> CarrierEventAccepted:
+@router.post("", status_code=202, response_model=CarrierEventAccepted, dependencies=[Depends(carrier_or_service)])
+async def carrier_event(body: CarrierEvent, session: Session, temporal: Temporal) -> CarrierEventAccepted:
     """Duplicate or late scans are harmless: the return only moves forward.
 
     Carriers sign the raw body (``Carrier-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
@@ -53,5 +51,3 @@ async def carrier_event(body: CarrierEvent, session: Session,
             raise problem_for_rpc_error(error) from None
         accepted = False  # the return has already ended; a late scan changes nothing
     return CarrierEventAccepted(return_id=return_id, accepted=accepted, received_at=datetime.now().astimezone())
-
-

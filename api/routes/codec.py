@@ -52,7 +52,8 @@ class CodecPayloads(BaseModel):
 
 
 async def codec_caller(
-    request: Request, settings: AppSettings,
+    request: Request,
+    settings: AppSettings,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller | None:
     """An operator; or nobody, for the local Temporal UI when the setting allows it."""

@@ -13,8 +13,11 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
 @router.delete("/{customer_id}/personal-data", response_model=Erasure)
-async def erase_personal_data(customer_id: Annotated[str, Path(min_length=1, max_length=128)], session: Session,
-                              caller: Annotated[Caller, Depends(allow("service"))]) -> Erasure:
+async def erase_personal_data(
+    customer_id: Annotated[str, Path(min_length=1, max_length=128)],
+    session: Session,
+    caller: Annotated[Caller, Depends(allow("service"))],
+) -> Erasure:
     """Remove the customer's addresses, comments and evidence links.
 
     Orders, returns and the money ledger stay (accounting needs them); they hold
@@ -23,6 +26,12 @@ async def erase_personal_data(customer_id: Annotated[str, Path(min_length=1, max
     erase there. Repeating the call is harmless.
     """
     erased = await erase_customer(session, customer_id)
-    await audit.record(session, caller.actor, "customer.erase", f"customer:{customer_id}",
-                       addresses=erased.addresses_removed, submissions=erased.submissions_removed)
+    await audit.record(
+        session,
+        caller.actor,
+        "customer.erase",
+        f"customer:{customer_id}",
+        addresses=erased.addresses_removed,
+        submissions=erased.submissions_removed,
+    )
     return erased

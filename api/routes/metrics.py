@@ -16,8 +16,11 @@ router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
 
 @router.get("/returns", response_model=ReturnMetrics, dependencies=[Depends(allow("service", "operator"))])
-async def metrics(session: Session, start: Annotated[Timestamp | None, Query(alias="from")] = None,
-                  end: Annotated[Timestamp | None, Query(alias="to")] = None) -> ReturnMetrics:
+async def metrics(
+    session: Session,
+    start: Annotated[Timestamp | None, Query(alias="from")] = None,
+    end: Annotated[Timestamp | None, Query(alias="to")] = None,
+) -> ReturnMetrics:
     """Return rate, reasons, time to refund (p50/p90, hours), dispute and auto-approval rates.
 
     ``from``/``to`` default to the last 30 days.

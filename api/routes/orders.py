@@ -29,8 +29,12 @@ def _present(order: Order, claimed: dict[str, int]) -> OrderOut:
     return OrderOut.model_validate(data)
 
 
-@router.put("/{order_id}", response_model=OrderOut, dependencies=[Depends(allow("service"))],
-            responses={201: {"description": "Created"}, 200: {"description": "Replaced"}})
+@router.put(
+    "/{order_id}",
+    response_model=OrderOut,
+    dependencies=[Depends(allow("service"))],
+    responses={201: {"description": "Created"}, 200: {"description": "Replaced"}},
+)
 async def put_order(order_id: OrderId, body: OrderIn, session: Session, response: Response) -> OrderOut:
     """Insert or replace an order. Lines that returns already hold cannot shrink below what they hold (409)."""
     try:
@@ -45,8 +49,9 @@ async def put_order(order_id: OrderId, body: OrderIn, session: Session, response
 
 
 @router.get("/{order_id}", response_model=OrderOut)
-async def get_order(order_id: OrderId, session: Session,
-                    caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]) -> OrderOut:
+async def get_order(
+    order_id: OrderId, session: Session, caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]
+) -> OrderOut:
     """A customer may read its own orders only (another's is a 404)."""
     found = await orders.get_order(session, order_id)
     if found is None or not caller.owns(found[0].customer_id):

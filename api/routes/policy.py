@@ -40,8 +40,9 @@ async def get_policy(session: Session) -> PolicyVersionOut:
 
 
 @router.put("", response_model=PolicyVersionOut)
-async def put_policy(body: Policy, session: Session,
-                     caller: Annotated[Caller, Depends(allow("service"))]) -> PolicyVersionOut:
+async def put_policy(
+    body: Policy, session: Session, caller: Annotated[Caller, Depends(allow("service"))]
+) -> PolicyVersionOut:
     """Publish ``body`` as the next version. Running returns keep the version they started with."""
     try:
         version = await policies.save_policy(session, body)

@@ -62,8 +62,11 @@ async def _judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple
         if caller.role == "customer" and (found is None or not caller.owns(found[0].customer_id)):
             raise Problem(404, f"no order {body.order_id}")
         if found is None:
-            raise Problem(422, f"there is no order {body.order_id}",
-                          [{"field": "order_id", "code": "unknown_order", "message": "no such order"}])
+            raise Problem(
+                422,
+                f"there is no order {body.order_id}",
+                [{"field": "order_id", "code": "unknown_order", "message": "no such order"}],
+            )
         order, claimed = found
         version, policy = await policies.current_policy(session)
         since = now - timedelta(days=policy.risk.lookback_days)
@@ -73,14 +76,23 @@ async def _judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple
     # With an Idempotency-Key the id comes from it: a retry after a crash finds the workflow already started.
     return_id = idempotent_id(request, "ret_") or "ret_" + secrets.token_hex(10)
     # So does what the customer wrote: the workflow gets placeholders (see domain/privacy.py).
-    start = StartReturn(return_id=return_id, order=without_address, request=without_personal_data(body, return_id),
-                        policy=policy, policy_version=version, requested_at=now, already_returned=claimed, risk=risk)
+    start = StartReturn(
+        return_id=return_id,
+        order=without_address,
+        request=without_personal_data(body, return_id),
+        policy=policy,
+        policy_version=version,
+        requested_at=now,
+        already_returned=claimed,
+        risk=risk,
+    )
     return start, evaluate(order, body, policy, now, risk=risk, already_returned=claimed)
 
 
 @router.post("/preview", response_model=Evaluation)
-async def preview_return(body: ReturnRequest, request: Request,
-                         caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]) -> Evaluation:
+async def preview_return(
+    body: ReturnRequest, request: Request, caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]
+) -> Evaluation:
     """What the policy would decide for this request, with no side effects."""
     _no_override_for_customers(caller, body)
     _, evaluation = await _judge(request, body, caller)
@@ -88,8 +100,13 @@ async def preview_return(body: ReturnRequest, request: Request,
 
 
 @router.post("", status_code=201, response_model=ReturnView)
-async def create_return(body: ReturnRequest, request: Request, temporal: Temporal, settings: AppSettings,
-                        caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]) -> ReturnView:
+async def create_return(
+    body: ReturnRequest,
+    request: Request,
+    temporal: Temporal,
+    settings: AppSettings,
+    caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))],
+) -> ReturnView:
     """Start the return's workflow and answer with the policy's decision already made.
 
     Staff may set ``override`` (with ``override_reason``) to approve what the policy
@@ -105,17 +122,20 @@ async def create_return(body: ReturnRequest, request: Request, temporal: Tempora
     # With an Idempotency-Key the return id is derived from it: a retry after a timeout reaches the
     # same workflow (USE_EXISTING) or, once it has ended, is refused a second run (REJECT_DUPLICATE).
     operation = WithStartWorkflowOperation(
-        ReturnWorkflow.run, start, id=start.return_id, task_queue=settings.task_queue,
+        ReturnWorkflow.run,
+        start,
+        id=start.return_id,
+        task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=f"Return for order {body.order_id}",
     )
     async with request.app.state.database.transaction() as session:
-        await submissions.save_submission(session, start.return_id, start.order.customer_id,
-                                          submitted_lines(body))
+        await submissions.save_submission(session, start.return_id, start.order.customer_id, submitted_lines(body))
     try:
         view: ReturnView = await temporal.execute_update_with_start_workflow(
-            "decision", start_workflow_operation=operation, result_type=ReturnView)
+            "decision", start_workflow_operation=operation, result_type=ReturnView
+        )
     except WorkflowUpdateFailedError as failure:
         await _forget_submission(request, start.return_id)
         raise await explain_update_failure(temporal, start.return_id, failure) from None
@@ -126,8 +146,14 @@ async def create_return(body: ReturnRequest, request: Request, temporal: Tempora
         raise problem_for_rpc_error(error) from None
     if body.override:
         async with request.app.state.database.transaction() as session:
-            await audit.record(session, caller.actor, "return.override", view.id, reason=body.override_reason,
-                               overridden=[rule for rule in evaluation.rules if "overridden by staff" in rule])
+            await audit.record(
+                session,
+                caller.actor,
+                "return.override",
+                view.id,
+                reason=body.override_reason,
+                overridden=[rule for rule in evaluation.rules if "overridden by staff" in rule],
+            )
     return view
 
 
@@ -155,29 +181,46 @@ async def _visible(session: AsyncSession, return_id: str, caller: Caller) -> Ret
 
 
 class ReturnWithMoney(ReturnView):
-    money: list[MoneyLine] = Field(default_factory=list, description="The ledger rows: refunds, store credit "
-                                                                     "(each with its credit note), fees, deposits.")
+    money: list[MoneyLine] = Field(
+        default_factory=list,
+        description="The ledger rows: refunds, store credit (each with its credit note), fees, deposits.",
+    )
     customer_notes: list[SubmittedLine] = Field(
-        default_factory=list, description="What the customer wrote and attached, per line (erased on request).")
+        default_factory=list, description="What the customer wrote and attached, per line (erased on request)."
+    )
 
 
 @router.get("/{return_id}", response_model=ReturnWithMoney)
-async def get_return(return_id: ReturnId, session: Session,
-                     caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]) -> ReturnWithMoney:
+async def get_return(
+    return_id: ReturnId, session: Session, caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]
+) -> ReturnWithMoney:
     view = await _visible(session, return_id, caller)
-    return ReturnWithMoney(**view.model_dump(), money=await ledger.money_lines(session, return_id),
-                           customer_notes=await submissions.submission(session, return_id))
+    return ReturnWithMoney(
+        **view.model_dump(),
+        money=await ledger.money_lines(session, return_id),
+        customer_notes=await submissions.submission(session, return_id),
+    )
 
 
 @router.post("/{return_id}/dispute", status_code=201, response_model=TicketView)
-async def dispute_return(return_id: ReturnId, body: DisputeRequest, session: Session,
-                         caller: Annotated[Caller, Depends(allow("service", "customer"))]) -> TicketView:
+async def dispute_return(
+    return_id: ReturnId,
+    body: DisputeRequest,
+    session: Session,
+    caller: Annotated[Caller, Depends(allow("service", "customer"))],
+) -> TicketView:
     """The customer disagrees with how an ended return was settled: a ticket for an operator. 409 unless ended."""
     view = await _visible(session, return_id, caller)
     if view.status not in FINAL_STATUSES:
         raise Problem(409, f"a return that is {view.status.value} has not ended; it cannot be disputed yet")
-    return await tickets.open_ticket(session, kind="dispute", return_id=return_id, summary=body.message[:200],
-                                     details={"message": body.message}, dedupe_key=f"dispute:{return_id}")
+    return await tickets.open_ticket(
+        session,
+        kind="dispute",
+        return_id=return_id,
+        summary=body.message[:200],
+        details={"message": body.message},
+        dedupe_key=f"dispute:{return_id}",
+    )
 
 
 @router.get("", response_model=ReturnPage)
@@ -197,8 +240,13 @@ async def list_returns(
         if customer_id not in (None, caller.customer_id):
             return ReturnPage(items=[], next_cursor=None)
         customer_id = caller.customer_id
-    where = returns.ReturnFilter(status=status.value if status else None, order_id=order_id,
-                                 customer_id=customer_id, created_from=created_from, created_to=created_to)
+    where = returns.ReturnFilter(
+        status=status.value if status else None,
+        order_id=order_id,
+        customer_id=customer_id,
+        created_from=created_from,
+        created_to=created_to,
+    )
     try:
         items, next_cursor = await returns.list_returns(session, where, limit, cursor)
     except returns.BadCursor as bad:
@@ -213,16 +261,22 @@ async def _existing(request: Request, return_id: str, caller: Caller) -> None:
 
 
 @router.post("/{return_id}/cancel", response_model=ReturnView)
-async def cancel_return(return_id: ReturnId, body: CancelRequest, request: Request, temporal: Temporal,
-                        caller: Annotated[Caller, Depends(allow("service", "customer"))]) -> ReturnView:
+async def cancel_return(
+    return_id: ReturnId,
+    body: CancelRequest,
+    request: Request,
+    temporal: Temporal,
+    caller: Annotated[Caller, Depends(allow("service", "customer"))],
+) -> ReturnView:
     """Cancel before the parcel moves: the carrier booking is cancelled and the units released. 409 after."""
     await _existing(request, return_id, caller)
     return await update_return(temporal, return_id, "cancel", body)
 
 
 @router.post("/{return_id}/urge", status_code=202, response_model=UrgeAccepted)
-async def urge_return(return_id: ReturnId, request: Request,
-                      caller: Annotated[Caller, Depends(allow("service", "customer"))]) -> UrgeAccepted:
+async def urge_return(
+    return_id: ReturnId, request: Request, caller: Annotated[Caller, Depends(allow("service", "customer"))]
+) -> UrgeAccepted:
     """The customer asks for the return to be hurried. Recorded in the audit trail; the return itself
     (its status, priority and timeline) does not change."""
     await _existing(request, return_id, caller)
@@ -232,15 +286,25 @@ async def urge_return(return_id: ReturnId, request: Request,
 
 
 @router.post("/{return_id}/review", response_model=ReturnView)
-async def review_return(return_id: ReturnId, body: ReviewDecision, request: Request, temporal: Temporal,
-                        caller: Annotated[Caller, Depends(allow("operator"))]) -> ReturnView:
+async def review_return(
+    return_id: ReturnId,
+    body: ReviewDecision,
+    request: Request,
+    temporal: Temporal,
+    caller: Annotated[Caller, Depends(allow("operator"))],
+) -> ReturnView:
     await _existing(request, return_id, caller)
     return await update_return(temporal, return_id, "review", body)
 
 
 @router.post("/{return_id}/inspection", response_model=ReturnView)
-async def inspect_return(return_id: ReturnId, body: Inspection, request: Request, temporal: Temporal,
-                         caller: Annotated[Caller, Depends(allow("operator"))]) -> ReturnView:
+async def inspect_return(
+    return_id: ReturnId,
+    body: Inspection,
+    request: Request,
+    temporal: Temporal,
+    caller: Annotated[Caller, Depends(allow("operator"))],
+) -> ReturnView:
     """Record each line's condition and disposition; 409 unless the return is ``received``."""
     await _existing(request, return_id, caller)
     return await update_return(temporal, return_id, "inspect", body)

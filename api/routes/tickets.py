@@ -24,16 +24,23 @@ class Resolution(StrictModel):
 
 
 @router.get("", response_model=TicketPage, dependencies=[Depends(allow("service", "operator"))])
-async def list_tickets(session: Session, status: Literal["open", "resolved"] | None = None,
-                       return_id: Annotated[str | None, Query(max_length=64)] = None,
-                       limit: Annotated[int, Query(ge=1, le=100)] = 50) -> TicketPage:
+async def list_tickets(
+    session: Session,
+    status: Literal["open", "resolved"] | None = None,
+    return_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> TicketPage:
     """Newest first."""
     return TicketPage(items=await tickets.list_tickets(session, status, return_id, limit))
 
 
 @router.post("/{ticket_id}/resolve", response_model=TicketView)
-async def resolve_ticket(ticket_id: Annotated[str, Path(max_length=40)], body: Resolution, session: Session,
-                         caller: Annotated[Caller, Depends(allow("operator"))]) -> TicketView:
+async def resolve_ticket(
+    ticket_id: Annotated[str, Path(max_length=40)],
+    body: Resolution,
+    session: Session,
+    caller: Annotated[Caller, Depends(allow("operator"))],
+) -> TicketView:
     resolved = await tickets.resolve_ticket(session, ticket_id, body.resolution)
     if resolved is None:
         raise Problem(404, f"no ticket {ticket_id}")

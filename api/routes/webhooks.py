@@ -26,8 +26,11 @@ EndpointId = Annotated[str, Path(min_length=1, max_length=40)]
 
 class EndpointIn(StrictModel):
     url: str = Field(min_length=1, max_length=2048, description="Where events are POSTed: an http(s) URL.")
-    events: list[EventType] = Field(min_length=1, max_length=len(outbox.EVENT_TYPES),
-                                    description="The event types to receive, e.g. return.approved.")
+    events: list[EventType] = Field(
+        min_length=1,
+        max_length=len(outbox.EVENT_TYPES),
+        description="The event types to receive, e.g. return.approved.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -57,8 +60,9 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None
 
 
-@router.post("/v1/webhook-endpoints", status_code=201, response_model=CreatedEndpoint,
-             dependencies=[Depends(allow("service"))])
+@router.post(
+    "/v1/webhook-endpoints", status_code=201, response_model=CreatedEndpoint, dependencies=[Depends(allow("service"))]
+)
 async def create_endpoint(body: EndpointIn, session: Session) -> CreatedEndpoint:
     """Subscribe a URL to event types. The answer carries the signing ``secret`` (``whsec_…``); it is shown
     this once, keep it: every delivery carries ``Returnflow-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
@@ -67,8 +71,11 @@ async def create_endpoint(body: EndpointIn, session: Session) -> CreatedEndpoint
 
 
 @router.get("/v1/webhook-endpoints", response_model=EndpointPage, dependencies=[Depends(allow("service"))])
-async def list_endpoints(session: Session, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                         cursor: Annotated[str | None, Query(max_length=500)] = None) -> EndpointPage:
+async def list_endpoints(
+    session: Session,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> EndpointPage:
     """Active endpoints, newest first; secrets are never shown again."""
     try:
         items, next_cursor = await outbox.list_endpoints(session, limit, cursor)
@@ -77,8 +84,12 @@ async def list_endpoints(session: Session, limit: Annotated[int, Query(ge=1, le=
     return EndpointPage(items=items, next_cursor=next_cursor)
 
 
-@router.delete("/v1/webhook-endpoints/{endpoint_id}", status_code=204, response_class=Response,
-               dependencies=[Depends(allow("service"))])
+@router.delete(
+    "/v1/webhook-endpoints/{endpoint_id}",
+    status_code=204,
+    response_class=Response,
+    dependencies=[Depends(allow("service"))],
+)
 async def delete_endpoint(endpoint_id: EndpointId, session: Session) -> Response:
     """Stop sending to the endpoint; what it has not received yet is dropped, its delivery history kept."""
     if not await outbox.disable_endpoint(session, endpoint_id):
@@ -86,16 +97,17 @@ async def delete_endpoint(endpoint_id: EndpointId, session: Session) -> Response
     return Response(status_code=204)
 
 
-@router.get("/v1/webhook-deliveries", response_model=DeliveryPage,
-            dependencies=[Depends(allow("service", "operator"))])
-async def list_deliveries(session: Session, state: Literal["pending", "delivered", "dead"] | None = None,
-                          endpoint_id: Annotated[str | None, Query(max_length=40)] = None,
-                          limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                          cursor: Annotated[str | None, Query(max_length=500)] = None) -> DeliveryPage:
+@router.get("/v1/webhook-deliveries", response_model=DeliveryPage, dependencies=[Depends(allow("service", "operator"))])
+async def list_deliveries(
+    session: Session,
+    state: Literal["pending", "delivered", "dead"] | None = None,
+    endpoint_id: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> DeliveryPage:
     """Deliveries, newest event first; ``?state=dead`` lists the dead letters (given up after the retry period)."""
     try:
         items, next_cursor = await outbox.list_deliveries(session, state, endpoint_id, limit, cursor)
     except outbox.BadCursor as error:
         raise Problem(422, str(error), [{"field": "cursor", "code": "invalid_cursor", "message": str(error)}]) from None
     return DeliveryPage(items=items, next_cursor=next_cursor)
-
