@@ -1,7 +1,6 @@
 """Every side effect of a return: read-model writes and partner calls.
 
-``activities.messages`` holds the names and argument models the workflow needs;
-it imports nothing heavy, so workflow code can import it. The implementations
-(``read_model``, ``partners``) use SQLAlchemy and httpx and run only in the
-worker.
+``messages/`` holds the typed references and argument models the workflows
+call; the implementations here use SQLAlchemy and httpx and run only in the
+worker, registered under each reference's name.
 """

@@ -38,12 +38,12 @@ from connectors.payment_records import PaidOut, PaymentRecords
 from domain.money import from_minor_units
 from domain.policy import Policy
 from domain.returns import FINAL_STATUSES, ReturnView, Status
+from messages.search_attributes import RETURN_STATUS
 from returnflow.settings import Settings
 from store import outbox, returns, tickets
 from store.db import Database, as_utc
 from store.housekeeping import keys_in_ledger, ledger_payouts, open_returns
 from store.policies import policy_version
-from workflows.messages import RETURN_STATUS
 
 log = structlog.get_logger()
 

@@ -12,7 +12,13 @@ from typing import TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.messages import (
+from connectors.carrier import Carrier, ShipmentRequest
+from connectors.errors import PartnerRejected
+from connectors.fulfilment import Fulfilment, Revocation
+from connectors.payments import Payments, RefundRequest, StoreCreditRequest
+from connectors.warehouse import IntakeLine, IntakeRequest, InterceptRequest, Warehouse
+from domain import idempotency_keys as keys
+from messages.return_activities import (
     BOOK_SHIPMENT,
     CANCEL_SHIPMENT,
     INTERCEPT_ORDER,
@@ -38,11 +44,6 @@ from activities.messages import (
     StoreCreditIssued,
     WarehouseIntake,
 )
-from connectors.carrier import Carrier, ShipmentRequest
-from connectors.errors import PartnerRejected
-from connectors.fulfilment import Fulfilment, Revocation
-from connectors.payments import Payments, RefundRequest, StoreCreditRequest
-from connectors.warehouse import IntakeLine, IntakeRequest, InterceptRequest, Warehouse
 from store.db import Database
 from store.orders import get_order
 
@@ -66,7 +67,7 @@ class PartnerActivities:
         self._payments = payments
         self._fulfilment = fulfilment
 
-    @activity.defn(name=BOOK_SHIPMENT)
+    @activity.defn(name=BOOK_SHIPMENT.name)
     async def book_shipment(self, booking: BookShipment) -> ShipmentBooked:
         async with self._database.sessions() as session:
             found = await get_order(session, booking.order_id)
@@ -74,7 +75,7 @@ class PartnerActivities:
         shipment = await _refusals_are_final(
             self._carrier.create_shipment(
                 ShipmentRequest(
-                    idempotency_key=f"{booking.return_id}:shipment",
+                    idempotency_key=keys.shipment_key(booking.return_id),
                     reference=booking.return_id,
                     method=booking.method,
                     pickup_slot=booking.pickup_slot,
@@ -86,23 +87,23 @@ class PartnerActivities:
             carrier=shipment.carrier, tracking_number=shipment.tracking_number, label_url=shipment.label_url
         )
 
-    @activity.defn(name=CANCEL_SHIPMENT)
+    @activity.defn(name=CANCEL_SHIPMENT.name)
     async def cancel_shipment(self, cancel: CancelShipment) -> None:
         await _refusals_are_final(self._carrier.cancel_shipment(cancel.tracking_number))
 
-    @activity.defn(name=WAREHOUSE_INTAKE)
+    @activity.defn(name=WAREHOUSE_INTAKE.name)
     async def warehouse_intake(self, intake: WarehouseIntake) -> None:
         await _refusals_are_final(
             self._warehouse.intake(
                 IntakeRequest(
-                    idempotency_key=f"{intake.return_id}:intake",
+                    idempotency_key=keys.intake_key(intake.return_id),
                     reference=intake.return_id,
                     lines=[IntakeLine(**item.model_dump()) for item in intake.lines],
                 )
             )
         )
 
-    @activity.defn(name=REFUND_PAYMENT)
+    @activity.defn(name=REFUND_PAYMENT.name)
     async def refund_payment(self, refund: RefundPayment) -> RefundIssued:
         result = await _refusals_are_final(
             self._payments.refund(
@@ -118,7 +119,7 @@ class PartnerActivities:
         )
         return RefundIssued(refund_id=result.refund_id)
 
-    @activity.defn(name=ISSUE_STORE_CREDIT)
+    @activity.defn(name=ISSUE_STORE_CREDIT.name)
     async def issue_store_credit(self, credit: IssueStoreCredit) -> StoreCreditIssued:
         result = await _refusals_are_final(
             self._payments.issue_store_credit(
@@ -133,13 +134,13 @@ class PartnerActivities:
         )
         return StoreCreditIssued(store_credit_id=result.store_credit_id)
 
-    @activity.defn(name=REVOKE_ENTITLEMENTS)
+    @activity.defn(name=REVOKE_ENTITLEMENTS.name)
     async def revoke_entitlements(self, revoke: RevokeEntitlements) -> None:
         for line in revoke.lines:
             await _refusals_are_final(
                 self._fulfilment.revoke(
                     Revocation(
-                        idempotency_key=f"{revoke.return_id}:revoke:{line.line_id}",
+                        idempotency_key=keys.revocation_key(revoke.return_id, line.line_id),
                         reference=revoke.return_id,
                         order_id=revoke.order_id,
                         line_id=line.line_id,
@@ -149,27 +150,29 @@ class PartnerActivities:
                 )
             )
 
-    @activity.defn(name=INTERCEPT_ORDER)
+    @activity.defn(name=INTERCEPT_ORDER.name)
     async def intercept_order(self, order: InterceptOrder) -> Interception:
         """A refusal here is an answer, not a failure: the parcel has already left."""
         try:
             await self._warehouse.intercept(
                 InterceptRequest(
-                    idempotency_key=f"{order.return_id}:intercept", reference=order.return_id, order_id=order.order_id
+                    idempotency_key=keys.intercept_key(order.return_id),
+                    reference=order.return_id,
+                    order_id=order.order_id,
                 )
             )
         except PartnerRejected as refusal:
             return Interception(intercepted=False, reason=refusal.message)
         return Interception(intercepted=True)
 
-    @activity.defn(name=RESERVE_REPLACEMENTS)
+    @activity.defn(name=RESERVE_REPLACEMENTS.name)
     async def reserve_replacements(self, wanted: ReserveReplacements) -> Replacements:
         """All or nothing: if one item is out of stock, what was held for the others is released."""
         held: list[str] = []
         for item in wanted.items:
             try:
                 reservation = await self._warehouse.reserve(
-                    f"{wanted.return_id}:reserve:{item.line_id}", wanted.return_id, item.sku, item.quantity
+                    keys.reservation_key(wanted.return_id, item.line_id), wanted.return_id, item.sku, item.quantity
                 )
             except PartnerRejected as refusal:
                 if refusal.code != "out_of_stock":
@@ -180,7 +183,7 @@ class PartnerActivities:
             held.append(reservation.reservation_id)
         return Replacements(return_id=wanted.return_id, reservation_ids=held)
 
-    @activity.defn(name=SHIP_REPLACEMENTS)
+    @activity.defn(name=SHIP_REPLACEMENTS.name)
     async def ship_replacements(self, held: Replacements) -> Shipped:
         shipped = [
             await _refusals_are_final(self._warehouse.ship_reservation(reservation_id))
@@ -188,7 +191,7 @@ class PartnerActivities:
         ]
         return Shipped(tracking_numbers=[s.tracking_number or "" for s in shipped])
 
-    @activity.defn(name=RELEASE_REPLACEMENTS)
+    @activity.defn(name=RELEASE_REPLACEMENTS.name)
     async def release_replacements(self, held: Replacements) -> None:
         for reservation_id in held.reservation_ids:
             await _refusals_are_final(self._warehouse.release_reservation(reservation_id))

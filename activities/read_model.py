@@ -3,8 +3,8 @@
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.messages import (
-    NOT_RETURNABLE,
+from messages.errors import ErrorType
+from messages.return_activities import (
     OPEN_RETURN,
     OPEN_TICKET,
     RECORD_MONEY,
@@ -27,7 +27,7 @@ class ReadModelActivities:
     def __init__(self, database: Database):
         self._database = database
 
-    @activity.defn(name=OPEN_RETURN)
+    @activity.defn(name=OPEN_RETURN.name)
     async def open_return(self, opening: OpenReturn) -> None:
         """Claim the returned units and write the first row; all or nothing."""
         try:
@@ -36,19 +36,19 @@ class ReadModelActivities:
                 await returns.save_return(session, opening.view, opening.revision, request=opening.request)
         except returns.NotReturnable as refusal:
             detail = {"line_id": refusal.line_id, "code": "quantity_exceeds_returnable", "message": str(refusal)}
-            raise ApplicationError(str(refusal), detail, type=NOT_RETURNABLE, non_retryable=True) from None
+            raise ApplicationError(str(refusal), detail, type=ErrorType.NOT_RETURNABLE, non_retryable=True) from None
 
-    @activity.defn(name=SAVE_RETURN)
+    @activity.defn(name=SAVE_RETURN.name)
     async def save_return(self, snapshot: SnapshotOfReturn) -> None:
         async with self._database.transaction() as session:
             await returns.save_return(session, snapshot.view, snapshot.revision)
 
-    @activity.defn(name=RELEASE_UNITS)
+    @activity.defn(name=RELEASE_UNITS.name)
     async def release_units(self, ref: ReturnRef) -> None:
         async with self._database.transaction() as session:
             await returns.release_units(session, ref.return_id)
 
-    @activity.defn(name=RECORD_MONEY)
+    @activity.defn(name=RECORD_MONEY.name)
     async def record_money(self, record: RecordMoney) -> None:
         async with self._database.transaction() as session:
             for movement in record.movements:
@@ -65,14 +65,14 @@ class ReadModelActivities:
                     credit_note=movement.credit_note,
                 )
 
-    @activity.defn(name=REFUNDED_SO_FAR)
+    @activity.defn(name=REFUNDED_SO_FAR.name)
     async def refunded_so_far(self, query: OrderRefunds) -> RefundedSoFar:
         async with self._database.sessions() as session:
             return RefundedSoFar(
                 per_payment=await ledger.refunded_per_payment(session, query.order_id, query.excluding_return_id)
             )
 
-    @activity.defn(name=OPEN_TICKET)
+    @activity.defn(name=OPEN_TICKET.name)
     async def open_ticket(self, ticket: OpenTicket) -> None:
         async with self._database.transaction() as session:
             await tickets.open_ticket(

@@ -1,17 +1,23 @@
 """Messaging a return's workflow, with Temporal's failures turned into problem+json."""
 
-from typing import Any
+from typing import TypeVar, cast
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
-from activities.messages import NOT_RETURNABLE
 from api.problems import Problem
 from domain.returns import ReturnView
-from workflows.messages import INELIGIBLE, INVALID_INPUT, STATUS_CONFLICT
+from messages.errors import ErrorType
+from workflows.return_workflow import ReturnWorkflow
 
-STATUS_FOR_ERROR_TYPE = {STATUS_CONFLICT: 409, INVALID_INPUT: 422, INELIGIBLE: 422, NOT_RETURNABLE: 422}
+STATUS_FOR_ERROR_TYPE: dict[str, int] = {
+    ErrorType.STATUS_CONFLICT: 409,
+    ErrorType.INVALID_INPUT: 422,
+    ErrorType.INELIGIBLE: 422,
+    ErrorType.NOT_RETURNABLE: 422,
+}
 
 
 # The server's word when the workflow closed in the same task that failed the update.
@@ -46,10 +52,17 @@ def problem_for_rpc_error(error: RPCError) -> Problem:
     return Problem(503, "the workflow engine did not answer; try again", headers={"Retry-After": "5"})
 
 
-async def update_return(client: Client, return_id: str, update: str, arg: Any) -> ReturnView:
-    handle = client.get_workflow_handle(return_id)
+ArgT = TypeVar("ArgT")
+ReturnUpdate = UpdateMethodMultiParam[[ReturnWorkflow, ArgT], ReturnView]
+# temporalio types an update declared with options (unfinished_policy=…) as returning its coroutine.
+DECISION = cast(UpdateMethodMultiParam[[ReturnWorkflow], ReturnView], ReturnWorkflow.decision)
+
+
+async def update_return(client: Client, return_id: str, update: ReturnUpdate[ArgT], arg: ArgT) -> ReturnView:
+    """Send one of ReturnWorkflow's updates (``ReturnWorkflow.cancel``, ``.review``, ``.inspect``) and wait."""
+    handle = client.get_workflow_handle_for(ReturnWorkflow.run, return_id)
     try:
-        return await handle.execute_update(update, arg, result_type=ReturnView)
+        return await handle.execute_update(update, arg)
     except WorkflowUpdateFailedError as failure:
         raise await explain_update_failure(client, return_id, failure) from None
     except RPCError as error:

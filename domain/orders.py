@@ -90,3 +90,8 @@ class Order(OrderIn):
 def order_reference_time(order: Order) -> datetime:
     """The window runs from delivery; an undelivered order counts from when it was placed."""
     return order.delivered_at or order.placed_at
+
+
+def returnable_quantity(line: OrderLine, claimed: dict[str, int]) -> int:
+    """Units of ``line`` not yet held by a return (``claimed``: line id → units in returns)."""
+    return line.quantity - claimed.get(line.line_id, 0)

@@ -28,8 +28,3 @@ def allocate_refund(
             parts.append((payment, share))
             left -= share
     return parts
-
-
-def refund_idempotency_key(return_id: str, payment_id: str) -> str:
-    """One key per return and tender: a retried or replayed refund can never pay out twice."""
-    return f"{return_id}:refund:{payment_id}"

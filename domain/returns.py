@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, model_validator
 
 from domain.money import Amount
-from domain.orders import Identifier, StrictModel
+from domain.orders import Identifier, Order, StrictModel
 from domain.risk import Level
 
 
@@ -51,6 +51,14 @@ CANCELABLE_STATUSES = frozenset({Status.REQUESTED, Status.UNDER_REVIEW, Status.A
 Condition = Literal["as_new", "opened", "damaged", "not_as_described", "missing"]
 Disposition = Literal["restock", "refurbish", "liquidate", "dispose", "return_to_customer"]
 LogisticsMethod = Literal["pickup", "drop_off", "mail", "none"]
+Outcome = Literal["auto_approved", "needs_review", "approved", "rejected"]
+ScanEvent = Literal["picked_up", "in_transit", "delivered", "exception"]
+# How far a scan says the parcel has got: 1 on its way, 2 arrived (an exception says nothing about progress).
+_SCAN_PROGRESS: dict[ScanEvent, int] = {"picked_up": 1, "in_transit": 1, "delivered": 2, "exception": 0}
+
+
+def scan_progress(event: ScanEvent) -> int:
+    return _SCAN_PROGRESS[event]
 
 
 # ---- what the caller sends -------------------------------------------------
@@ -124,6 +132,13 @@ class CancelRequest(StrictModel):
     note: str = Field("", max_length=2000)
 
 
+class ReviewDecision(StrictModel):
+    """The body of ``POST /v1/returns/{id}/review``."""
+
+    decision: Literal["approve", "reject"]
+    note: str = Field("", max_length=2000)
+
+
 # ---- what the workflow keeps and the API shows -------------------------------
 
 
@@ -133,7 +148,7 @@ class Fee(BaseModel):
 
 
 class Decision(BaseModel):
-    outcome: Literal["auto_approved", "needs_review", "approved", "rejected"]
+    outcome: Outcome
     rules: list[str] = Field(default_factory=list)
     risk: Level = "low"
     risk_reasons: list[str] = Field(default_factory=list)
@@ -216,3 +231,16 @@ class ReturnView(BaseModel):
     policy_version: int
     created_at: datetime
     updated_at: datetime
+
+
+def dispute_refusal(view: ReturnView) -> str | None:
+    """Why the customer cannot dispute this return now, or None when it can: only a settled return is disputed."""
+    if view.status in FINAL_STATUSES:
+        return None
+    return f"a return that is {view.status.value} has not ended; it cannot be disputed yet"
+
+
+def virtual_lines(order: Order, lines: list[ReturnLine]) -> list[ReturnLine]:
+    """The returned lines that are digital goods: nothing ships back, the entitlement is revoked instead."""
+    kinds = {line.line_id: line.kind for line in order.lines}
+    return [line for line in lines if kinds.get(line.line_id) == "virtual"]

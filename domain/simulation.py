@@ -12,9 +12,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from domain.evaluation import Evaluation, evaluate
 from domain.money import Amount
 from domain.orders import Order
-from domain.policy import Evaluation, Policy, evaluate
+from domain.policy import Policy
 from domain.returns import ReturnRequest
 from domain.risk import RiskAssessment
 

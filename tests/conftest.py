@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
+from messages.search_attributes import SEARCH_ATTRIBUTES
 from returnflow.serve import serve_app
 from returnflow.settings import Settings
 from returnflow.temporal import data_converter
@@ -31,7 +32,6 @@ from store.db import Database
 from store.migrate import upgrade_async
 from tests.api_client import Callers
 from worker import build_worker
-from workflows.messages import SEARCH_ATTRIBUTES
 
 POSTGRES_URL = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Payloads are encrypted (returnflow/codec.py): every test client, worker and replayer uses this fixed key,

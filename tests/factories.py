@@ -8,9 +8,9 @@ from domain.orders import Order, OrderIn
 from domain.policy import DEFAULT_POLICY, Policy
 from domain.returns import ReturnRequest
 from domain.risk import RiskAssessment
+from messages.returns import StartReturn
 from store.db import Database
 from store.orders import upsert_order
-from workflows.messages import StartReturn
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from domain.evaluation import Evaluation, evaluate
 from domain.orders import Order
-from domain.policy import DEFAULT_POLICY, Evaluation, Policy, evaluate
+from domain.policy import DEFAULT_POLICY, Policy
 from domain.returns import ReturnRequest
 from domain.risk import Level, RiskAssessment
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.policy import DEFAULT_POLICY, evaluate, logistics_problem, refusal_errors
+from domain.evaluation import evaluate, logistics_problem, refusal_errors
+from domain.policy import DEFAULT_POLICY
 from domain.returns import Reason
 from tests.policy_cases import (
     DAY,

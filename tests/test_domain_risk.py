@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from domain.evaluation import evaluate
 from domain.orders import Order
-from domain.policy import DEFAULT_POLICY, evaluate
+from domain.policy import DEFAULT_POLICY
 from domain.returns import ReturnRequest
 from domain.risk import CustomerHistory, RiskRules, assess
 from tests.factories import NOW, order_body, return_body

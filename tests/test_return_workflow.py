@@ -19,15 +19,16 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.policy import DEFAULT_POLICY
-from domain.returns import CancelRequest, Inspection, ReturnView, Status
+from domain.returns import CancelRequest, Inspection, ReturnView, ReviewDecision, Status
 from domain.risk import RiskAssessment, RiskRules
+from messages.errors import ErrorType
+from messages.returns import CarrierScan
 from store.db import Database
 from store.orders import get_order
 from store.returns import get_return
 from tests.conftest import running_worker, settings_for
 from tests.factories import NOW, start_for, stored_order
 from tests.histories_io import keep_history
-from workflows.messages import STATUS_CONFLICT, CarrierScan, ReviewDecision
 from workflows.return_workflow import ReturnWorkflow
 
 NEEDS_REVIEW = DEFAULT_POLICY.model_copy(update={"auto_approve_max_amount": Decimal("10")})
@@ -137,7 +138,7 @@ async def test_cancel_in_transit_is_a_conflict(client, database: Database) -> No
         await handle.execute_update(ReturnWorkflow.cancel, CancelRequest())
 
     assert isinstance(rejected.value.cause, ApplicationError)
-    assert rejected.value.cause.type == STATUS_CONFLICT
+    assert rejected.value.cause.type == ErrorType.STATUS_CONFLICT
 
 
 async def test_inspection_before_receipt_is_a_conflict(client, database: Database) -> None:
@@ -150,7 +151,7 @@ async def test_inspection_before_receipt_is_a_conflict(client, database: Databas
             Inspection.model_validate({"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}),
         )
 
-    assert rejected.value.cause.type == STATUS_CONFLICT
+    assert rejected.value.cause.type == ErrorType.STATUS_CONFLICT
 
 
 async def test_full_saga_refunds_once(client, database: Database, sandbox: httpx.AsyncClient) -> None:

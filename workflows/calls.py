@@ -1,14 +1,18 @@
-"""How workflow code calls activities: store writes as local activities, partners with retries."""
+"""How workflow code calls activities: store writes as local activities, partners with retries.
+
+Both take a typed ``ActivityRef`` (``messages/``), so the argument is checked and
+the result has the activity's declared type.
+"""
 
 from datetime import timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
+    from messages.activity_ref import ActivityRef
 
 STORE_CALL_TIMEOUT = timedelta(seconds=15)
 PARTNER_CALL_TIMEOUT = timedelta(seconds=30)
@@ -16,26 +20,29 @@ PARTNER_CALL_TIMEOUT = timedelta(seconds=30)
 PARTNER_GIVE_UP_AFTER = timedelta(days=1)
 PARTNER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
-T = TypeVar("T")
+ArgT = TypeVar("ArgT")
+ResultT = TypeVar("ResultT")
 
 
-async def store(activity: str, arg: BaseModel, result_type: type[T] | None = None) -> T:
+async def store(activity: ActivityRef[ArgT, ResultT], arg: ArgT) -> ResultT:
     """A short database read or write, run as a local activity (no extra round trip through the server)."""
-    return await workflow.execute_local_activity(
-        activity, arg, result_type=result_type, start_to_close_timeout=STORE_CALL_TIMEOUT
+    result = await workflow.execute_local_activity(
+        activity.name, arg, result_type=activity.result_type, start_to_close_timeout=STORE_CALL_TIMEOUT
     )
+    return cast(ResultT, result)
 
 
-async def partner(activity: str, arg: BaseModel, result_type: type[T] | None = None) -> T:
+async def partner(activity: ActivityRef[ArgT, ResultT], arg: ArgT) -> ResultT:
     """A call to a partner, retried with backoff for up to a day."""
-    return await workflow.execute_activity(
-        activity,
+    result = await workflow.execute_activity(
+        activity.name,
         arg,
-        result_type=result_type,
+        result_type=activity.result_type,
         start_to_close_timeout=PARTNER_CALL_TIMEOUT,
         schedule_to_close_timeout=PARTNER_GIVE_UP_AFTER,
         retry_policy=PARTNER_RETRY,
     )
+    return cast(ResultT, result)
 
 
 def refused_by_partner(failure: ActivityError) -> bool:

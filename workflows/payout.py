@@ -12,13 +12,14 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities import messages as act
+    from domain import idempotency_keys as keys
+    from domain.ledger import STORE_CREDIT, ledger_movements
     from domain.orders import Payment
-    from domain.refunds import allocate_refund, refund_idempotency_key
+    from domain.refunds import allocate_refund
     from domain.returns import RefundPart, ReturnView
+    from messages import return_activities as act
     from workflows.calls import partner, refused_by_partner, store
 
-STORE_CREDIT = "store_credit"
 LEDGER_PATCH = "money-ledger"
 
 
@@ -37,20 +38,19 @@ async def pay_out(
     # Returns that were already paying out before the ledger existed replay without it.
     with_ledger = workflow.patched(LEDGER_PATCH)
     if as_store_credit:
-        refund.parts = [_store_credit_part(view.id, "store_credit", refund.amount)]
+        refund.parts = [_store_credit_part(keys.store_credit_key(view.id), refund.amount)]
     else:
         taken = act.RefundedSoFar(per_payment={})
         if with_ledger:
             taken = await store(
                 act.REFUNDED_SO_FAR,
                 act.OrderRefunds(order_id=view.order_id, excluding_return_id=view.id),
-                act.RefundedSoFar,
             )
         refund.parts = [
             RefundPart(
                 payment_id=payment.payment_id,
                 amount=amount,
-                idempotency_key=refund_idempotency_key(view.id, payment.payment_id),
+                idempotency_key=keys.refund_key(view.id, payment.payment_id),
             )
             for payment, amount in allocate_refund(refund.amount, payments, taken.per_payment)
         ]
@@ -66,7 +66,7 @@ async def pay_out(
                 paid=False, problem=f"paying {part.amount} to {part.payment_id} failed: {failure.cause or failure}"
             )
             break
-        instead = _store_credit_part(view.id, f"fallback:{part.payment_id}", part.amount)
+        instead = _store_credit_part(keys.fallback_store_credit_key(view.id, part.payment_id), part.amount)
         refund.parts.append(instead)
         if await _try_to_pay(view, instead, by_id) is not None:
             result = PayOutResult(
@@ -86,8 +86,8 @@ async def pay_out(
     return result
 
 
-def _store_credit_part(return_id: str, step: str, amount: Decimal) -> RefundPart:
-    return RefundPart(payment_id=STORE_CREDIT, amount=amount, idempotency_key=f"{return_id}:{step}")
+def _store_credit_part(idempotency_key: str, amount: Decimal) -> RefundPart:
+    return RefundPart(payment_id=STORE_CREDIT, amount=amount, idempotency_key=idempotency_key)
 
 
 async def _try_to_pay(view: ReturnView, part: RefundPart, payments: dict[str, Payment]) -> ActivityError | None:
@@ -111,7 +111,6 @@ async def _pay_part(view: ReturnView, part: RefundPart, payments: dict[str, Paym
                 amount=part.amount,
                 currency=currency,
             ),
-            act.StoreCreditIssued,
         )
         part.provider_refund_id = issued.store_credit_id
     else:
@@ -125,50 +124,6 @@ async def _pay_part(view: ReturnView, part: RefundPart, payments: dict[str, Paym
                 currency=currency,
                 provider_ref=payments[part.payment_id].provider_ref,
             ),
-            act.RefundIssued,
         )
         part.provider_refund_id = refunded.refund_id
     part.status = "succeeded"
-
-
-def ledger_movements(view: ReturnView) -> list[act.MoneyMovement]:
-    """What the return moved, as ledger rows: money out (with a credit note each), fees and kept deposits."""
-    refund, movements = view.refund, []
-    paid = [part for part in refund.parts if part.status == "succeeded"]
-    for number, part in enumerate(paid, start=1):
-        movements.append(
-            act.MoneyMovement(
-                idempotency_key=part.idempotency_key,
-                kind="store_credit" if part.payment_id == STORE_CREDIT else "refund",
-                amount=part.amount,
-                currency=refund.currency,
-                payment_id=None if part.payment_id == STORE_CREDIT else part.payment_id,
-                provider_ref=part.provider_refund_id,
-                credit_note=f"CN-{view.id}-{number}",
-            )
-        )
-    movements += [
-        act.MoneyMovement(
-            idempotency_key=f"{view.id}:fee:{fee.kind}", kind="fee", amount=-fee.amount, currency=refund.currency
-        )
-        for fee in refund.fees
-        if fee.amount
-    ]
-    movements += [
-        act.MoneyMovement(
-            idempotency_key=f"{view.id}:deduction:{d.line_id}", kind="fee", amount=-d.amount, currency=refund.currency
-        )
-        for d in refund.deductions
-        if d.amount
-    ]
-    movements += [
-        act.MoneyMovement(
-            idempotency_key=f"{view.id}:deposit_kept",
-            kind="deposit_kept",
-            amount=-hold.amount,
-            currency=refund.currency,
-        )
-        for hold in refund.holds
-        if hold.status == "kept"
-    ]
-    return movements

@@ -1,7 +1,6 @@
 """``POST /v1/carrier-events``: carrier scans, forwarded to the return as a Signal."""
 
 from datetime import datetime
-from typing import Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, Field
@@ -12,8 +11,9 @@ from api.deps import Session, Temporal
 from api.problems import Problem
 from api.workflow_calls import problem_for_rpc_error
 from domain.orders import StrictModel
+from domain.returns import ScanEvent
+from messages.returns import CarrierScan
 from store import returns
-from workflows.messages import CarrierScan
 from workflows.return_workflow import ReturnWorkflow
 
 router = APIRouter(prefix="/v1/carrier-events", tags=["carrier"])
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/carrier-events", tags=["carrier"])
 
 class CarrierEvent(StrictModel):
     tracking_number: str = Field(min_length=1, max_length=128)
-    event: Literal["picked_up", "in_transit", "delivered", "exception"]
+    event: ScanEvent
     occurred_at: AwareDatetime
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from api.auth import Caller, allow
 from api.deps import Session
 from api.problems import Problem
-from domain.orders import Order, OrderIn, OrderLine
+from domain.orders import Order, OrderIn, OrderLine, returnable_quantity
 from store import orders
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -24,8 +24,8 @@ class OrderOut(Order):
 
 def _present(order: Order, claimed: dict[str, int]) -> OrderOut:
     data = order.model_dump()
-    for line in data["lines"]:
-        line["returnable_quantity"] = line["quantity"] - claimed.get(line["line_id"], 0)
+    for line, dumped in zip(order.lines, data["lines"], strict=True):
+        dumped["returnable_quantity"] = returnable_quantity(line, claimed)
     return OrderOut.model_validate(data)
 
 

@@ -18,17 +18,26 @@ from api.idempotency import idempotent_id
 from api.problems import Problem
 from api.query import Timestamp
 from api.request_log import bind_return
-from api.workflow_calls import explain_update_failure, problem_for_rpc_error, update_return
+from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error, update_return
+from domain import tickets as tickets_domain
+from domain.evaluation import Evaluation, evaluate, refusal_errors
 from domain.orders import StrictModel
-from domain.policy import Evaluation, evaluate, refusal_errors
 from domain.privacy import SubmittedLine, submitted_lines, without_personal_data
-from domain.returns import FINAL_STATUSES, CancelRequest, Inspection, ReturnRequest, ReturnView, Status
+from domain.returns import (
+    CancelRequest,
+    Inspection,
+    ReturnRequest,
+    ReturnView,
+    ReviewDecision,
+    Status,
+    dispute_refusal,
+)
 from domain.risk import assess
+from messages.returns import StartReturn
 from store import audit, ledger, orders, policies, returns, submissions, tickets
 from store.customers import customer_history
 from store.ledger import MoneyLine
 from store.tickets import TicketView
-from workflows.messages import ReviewDecision, StartReturn
 from workflows.return_workflow import ReturnWorkflow
 
 router = APIRouter(prefix="/v1/returns", tags=["returns"])
@@ -76,6 +85,7 @@ async def _judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple
     # With an Idempotency-Key the id comes from it: a retry after a crash finds the workflow already started.
     return_id = idempotent_id(request, "ret_") or "ret_" + secrets.token_hex(10)
     # So does what the customer wrote: the workflow gets placeholders (see domain/privacy.py).
+    evaluation = evaluate(order, body, policy, now, risk=risk, already_returned=claimed)
     start = StartReturn(
         return_id=return_id,
         order=without_address,
@@ -85,8 +95,9 @@ async def _judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple
         requested_at=now,
         already_returned=claimed,
         risk=risk,
+        evaluation=evaluation,
     )
-    return start, evaluate(order, body, policy, now, risk=risk, already_returned=claimed)
+    return start, evaluation
 
 
 @router.post("/preview", response_model=Evaluation)
@@ -134,7 +145,7 @@ async def create_return(
         await submissions.save_submission(session, start.return_id, start.order.customer_id, submitted_lines(body))
     try:
         view: ReturnView = await temporal.execute_update_with_start_workflow(
-            "decision", start_workflow_operation=operation, result_type=ReturnView
+            DECISION, start_workflow_operation=operation
         )
     except WorkflowUpdateFailedError as failure:
         await _forget_submission(request, start.return_id)
@@ -152,7 +163,7 @@ async def create_return(
                 "return.override",
                 view.id,
                 reason=body.override_reason,
-                overridden=[rule for rule in evaluation.rules if "overridden by staff" in rule],
+                overridden=[rule.model_dump() for rule in evaluation.overridden],
             )
     return view
 
@@ -211,15 +222,16 @@ async def dispute_return(
 ) -> TicketView:
     """The customer disagrees with how an ended return was settled: a ticket for an operator. 409 unless ended."""
     view = await _visible(session, return_id, caller)
-    if view.status not in FINAL_STATUSES:
-        raise Problem(409, f"a return that is {view.status.value} has not ended; it cannot be disputed yet")
+    refusal = dispute_refusal(view)
+    if refusal:
+        raise Problem(409, refusal)
     return await tickets.open_ticket(
         session,
         kind="dispute",
         return_id=return_id,
         summary=body.message[:200],
         details={"message": body.message},
-        dedupe_key=f"dispute:{return_id}",
+        dedupe_key=tickets_domain.dispute_key(return_id),
     )
 
 
@@ -270,7 +282,7 @@ async def cancel_return(
 ) -> ReturnView:
     """Cancel before the parcel moves: the carrier booking is cancelled and the units released. 409 after."""
     await _existing(request, return_id, caller)
-    return await update_return(temporal, return_id, "cancel", body)
+    return await update_return(temporal, return_id, ReturnWorkflow.cancel, body)
 
 
 @router.post("/{return_id}/urge", status_code=202, response_model=UrgeAccepted)
@@ -294,7 +306,7 @@ async def review_return(
     caller: Annotated[Caller, Depends(allow("operator"))],
 ) -> ReturnView:
     await _existing(request, return_id, caller)
-    return await update_return(temporal, return_id, "review", body)
+    return await update_return(temporal, return_id, ReturnWorkflow.review, body)
 
 
 @router.post("/{return_id}/inspection", response_model=ReturnView)
@@ -307,4 +319,4 @@ async def inspect_return(
 ) -> ReturnView:
     """Record each line's condition and disposition; 409 unless the return is ``received``."""
     await _existing(request, return_id, caller)
-    return await update_return(temporal, return_id, "inspect", body)
+    return await update_return(temporal, return_id, ReturnWorkflow.inspect, body)

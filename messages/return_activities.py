@@ -1,6 +1,8 @@
-"""Names and payloads of the activities, shared by the workflow and the worker.
+"""The activities of ReturnWorkflow: payloads and typed references, shared by the workflow and the worker.
 
-One pydantic model per argument, as ``temporalio.contrib.pydantic`` wants.
+One pydantic model per argument, as ``temporalio.contrib.pydantic`` wants. The
+implementations are in ``activities/read_model.py`` (store writes, run as local
+activities) and ``activities/partners.py`` (partner calls).
 """
 
 from datetime import datetime
@@ -8,19 +10,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from domain.ledger import MoneyMovement
 from domain.money import Amount
 from domain.returns import ReturnRequest, ReturnView
-
-OPEN_RETURN = "open_return"
-SAVE_RETURN = "save_return"
-RELEASE_UNITS = "release_units"
-BOOK_SHIPMENT = "book_shipment"
-CANCEL_SHIPMENT = "cancel_shipment"
-WAREHOUSE_INTAKE = "warehouse_intake"
-REFUND_PAYMENT = "refund_payment"
-
-# ApplicationError types the workflow reacts to.
-NOT_RETURNABLE = "NotReturnable"
+from domain.tickets import TicketKind
+from messages.activity_ref import ActivityRef
 
 
 class SnapshotOfReturn(BaseModel):
@@ -86,17 +80,6 @@ class RefundIssued(BaseModel):
     refund_id: str
 
 
-ISSUE_STORE_CREDIT = "issue_store_credit"
-REVOKE_ENTITLEMENTS = "revoke_entitlements"
-RECORD_MONEY = "record_money"
-REFUNDED_SO_FAR = "refunded_so_far"
-INTERCEPT_ORDER = "intercept_order"
-RESERVE_REPLACEMENTS = "reserve_replacements"
-SHIP_REPLACEMENTS = "ship_replacements"
-RELEASE_REPLACEMENTS = "release_replacements"
-OPEN_TICKET = "open_ticket"
-
-
 class IssueStoreCredit(BaseModel):
     return_id: str
     customer_id: str
@@ -121,18 +104,6 @@ class RevokeEntitlements(BaseModel):
     lines: list[EntitlementLine]
 
 
-class MoneyMovement(BaseModel):
-    """One ledger row. Positive: paid out to the customer; negative: kept by the merchant."""
-
-    idempotency_key: str
-    kind: Literal["refund", "store_credit", "fee", "deposit_kept"]
-    amount: Amount
-    currency: str
-    payment_id: str | None = None
-    provider_ref: str | None = None
-    credit_note: str | None = None
-
-
 class RecordMoney(BaseModel):
     return_id: str
     order_id: str
@@ -141,7 +112,7 @@ class RecordMoney(BaseModel):
 
 class OpenTicket(BaseModel):
     dedupe_key: str
-    kind: Literal["refund_failed", "reconciliation", "sla_breach", "dispute", "compensation_failed"]
+    kind: TicketKind
     return_id: str | None
     summary: str
     details: dict[str, str] = {}
@@ -187,3 +158,26 @@ class Replacements(BaseModel):
 
 class Shipped(BaseModel):
     tracking_numbers: list[str]
+
+
+NoResult = type(None)
+
+# Store writes and reads (local activities).
+OPEN_RETURN = ActivityRef("open_return", OpenReturn, NoResult)
+SAVE_RETURN = ActivityRef("save_return", SnapshotOfReturn, NoResult)
+RELEASE_UNITS = ActivityRef("release_units", ReturnRef, NoResult)
+RECORD_MONEY = ActivityRef("record_money", RecordMoney, NoResult)
+REFUNDED_SO_FAR = ActivityRef("refunded_so_far", OrderRefunds, RefundedSoFar)
+OPEN_TICKET = ActivityRef("open_ticket", OpenTicket, NoResult)
+
+# Partner calls.
+BOOK_SHIPMENT = ActivityRef("book_shipment", BookShipment, ShipmentBooked)
+CANCEL_SHIPMENT = ActivityRef("cancel_shipment", CancelShipment, NoResult)
+WAREHOUSE_INTAKE = ActivityRef("warehouse_intake", WarehouseIntake, NoResult)
+REFUND_PAYMENT = ActivityRef("refund_payment", RefundPayment, RefundIssued)
+ISSUE_STORE_CREDIT = ActivityRef("issue_store_credit", IssueStoreCredit, StoreCreditIssued)
+REVOKE_ENTITLEMENTS = ActivityRef("revoke_entitlements", RevokeEntitlements, NoResult)
+INTERCEPT_ORDER = ActivityRef("intercept_order", InterceptOrder, Interception)
+RESERVE_REPLACEMENTS = ActivityRef("reserve_replacements", ReserveReplacements, Replacements)
+SHIP_REPLACEMENTS = ActivityRef("ship_replacements", Replacements, Shipped)
+RELEASE_REPLACEMENTS = ActivityRef("release_replacements", Replacements, NoResult)

@@ -1,0 +1,59 @@
+"""The idempotency key of every call that moves money or goods, derived from the return and the step.
+
+A retried activity or a replayed workflow computes the same key, so the partner
+(payment provider, carrier, warehouse) recognises the call and does it once. The
+ledger uses the same keys for its rows, and reconciliation matches on them: a
+format here is a contract with data already written, so never change one.
+"""
+
+
+def refund_key(return_id: str, payment_id: str) -> str:
+    """One key per return and tender: a retried or replayed refund can never pay out twice."""
+    return f"{return_id}:refund:{payment_id}"
+
+
+def store_credit_key(return_id: str) -> str:
+    """The store credit a return pays when the customer chose it (or an exchange fell back to it)."""
+    return f"{return_id}:store_credit"
+
+
+def fallback_store_credit_key(return_id: str, refused_payment_id: str) -> str:
+    """Store credit paid instead of a refund that ``refused_payment_id`` declined."""
+    return f"{return_id}:fallback:{refused_payment_id}"
+
+
+def fee_key(return_id: str, fee_kind: str) -> str:
+    return f"{return_id}:fee:{fee_kind}"
+
+
+def deduction_key(return_id: str, line_id: str) -> str:
+    return f"{return_id}:deduction:{line_id}"
+
+
+def deposit_kept_key(return_id: str) -> str:
+    return f"{return_id}:deposit_kept"
+
+
+def credit_note_number(return_id: str, number: int) -> str:
+    """The ``number``-th credit note of a return (one per successful payment)."""
+    return f"CN-{return_id}-{number}"
+
+
+def shipment_key(return_id: str) -> str:
+    return f"{return_id}:shipment"
+
+
+def intake_key(return_id: str) -> str:
+    return f"{return_id}:intake"
+
+
+def intercept_key(return_id: str) -> str:
+    return f"{return_id}:intercept"
+
+
+def revocation_key(return_id: str, line_id: str) -> str:
+    return f"{return_id}:revoke:{line_id}"
+
+
+def reservation_key(return_id: str, line_id: str) -> str:
+    return f"{return_id}:reserve:{line_id}"

@@ -1,0 +1,88 @@
+"""The first view of a return: what the policy decided, laid out as the Return the contract shows."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from domain.evaluation import Evaluation
+from domain.money import quantize
+from domain.orders import Order
+from domain.returns import (
+    Decision,
+    Hold,
+    Logistics,
+    Refund,
+    ReturnLine,
+    ReturnRequest,
+    ReturnView,
+    Status,
+    TimelineEntry,
+)
+
+APPROVING_OUTCOMES = frozenset({"auto_approved", "approved"})
+
+
+def open_view(
+    return_id: str,
+    order: Order,
+    request: ReturnRequest,
+    evaluation: Evaluation,
+    policy_version: int,
+    requested_at: datetime,
+    now: datetime,
+) -> ReturnView:
+    """The return as it starts: ``approved`` when the policy approved it, else ``requested`` (a review follows).
+
+    The refund starts at the policy's estimate: store credit with its bonus when
+    asked for, nothing for an exchange (the replacement settles it), and a deposit
+    held back when the policy asks one of a serial returner.
+    """
+    lines = []
+    for wanted, judged in zip(request.lines, evaluation.lines, strict=True):
+        ordered = order.line(wanted.line_id)
+        assert ordered is not None, "an eligible evaluation only has lines of the order"
+        lines.append(
+            ReturnLine(
+                line_id=wanted.line_id,
+                quantity=wanted.quantity,
+                reason=wanted.reason,
+                liability=judged.liability,
+                unit_price=ordered.unit_price,
+                sku=ordered.sku,
+            )
+        )
+    approved = evaluation.outcome in APPROVING_OUTCOMES
+    timeline = [TimelineEntry(status=Status.REQUESTED, at=requested_at, note="")]
+    if approved:
+        timeline.append(TimelineEntry(status=Status.APPROVED, at=now, note="; ".join(evaluation.rules)))
+    if request.resolution == "exchange":
+        amount = quantize(Decimal(0), order.currency)
+    elif request.resolution == "store_credit":
+        amount = evaluation.store_credit_estimate
+    else:
+        amount = evaluation.refund_estimate
+    return ReturnView(
+        id=return_id,
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        type=evaluation.type,
+        status=Status.APPROVED if approved else Status.REQUESTED,
+        lines=lines,
+        decision=Decision(
+            outcome=evaluation.outcome,
+            rules=evaluation.rules,
+            risk=evaluation.risk,
+            risk_reasons=evaluation.risk_reasons,
+        ),
+        logistics=Logistics(method=request.logistics.method if evaluation.ships_back else "none"),
+        refund=Refund(
+            method="store_credit" if request.resolution == "store_credit" else "original",
+            amount=amount,
+            currency=order.currency,
+            fees=evaluation.fees,
+            holds=[Hold(amount=evaluation.deposit)] if evaluation.deposit else [],
+        ),
+        timeline=timeline,
+        policy_version=policy_version,
+        created_at=requested_at,
+        updated_at=now,
+    )

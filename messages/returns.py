@@ -1,0 +1,39 @@
+"""ReturnWorkflow's start input and signal payload; its updates take domain models (review, inspection, cancel)."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from domain.evaluation import Evaluation
+from domain.orders import Order
+from domain.policy import Policy
+from domain.returns import ReturnRequest, ScanEvent
+from domain.risk import RiskAssessment
+
+WORKFLOW_NAME = "ReturnWorkflow"
+
+
+class StartReturn(BaseModel):
+    """Everything the decision needs, frozen at request time.
+
+    The order and the policy travel with the workflow so that a return keeps the
+    policy version it started with. ``evaluation`` is the policy's decision, made
+    once in the API before the workflow starts; histories recorded before it
+    travelled here have none, and the workflow evaluates the same inputs itself.
+    """
+
+    return_id: str
+    order: Order
+    request: ReturnRequest
+    policy: Policy
+    policy_version: int
+    requested_at: datetime
+    already_returned: dict[str, int] = Field(default_factory=dict)
+    risk: RiskAssessment = Field(default_factory=RiskAssessment)
+    evaluation: Evaluation | None = None
+
+
+class CarrierScan(BaseModel):
+    tracking_number: str
+    event: ScanEvent
+    occurred_at: datetime

@@ -1,0 +1,77 @@
+"""The return as its workflow keeps it: every change is timestamped, shown in Temporal UI and saved.
+
+The read model is written by the workflow (through a local activity) at every
+change, with a revision so that a late write never overwrites a newer one
+(docs/adr/0001-read-model-written-by-the-workflow.md).
+"""
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.returns import ReturnView, Status, TimelineEntry
+    from messages import return_activities as act
+    from messages.search_attributes import RETURN_STATUS
+    from workflows.calls import store
+
+
+class ReturnRecord:
+    def __init__(self) -> None:
+        self._view: ReturnView | None = None
+        self._revision = 0
+        # The saga step we are in; the shown status can differ (needs_attention).
+        self.stage = Status.REQUESTED
+
+    @property
+    def opened(self) -> bool:
+        return self._view is not None
+
+    @property
+    def view(self) -> ReturnView:
+        assert self._view is not None, "the return has not been opened"
+        return self._view
+
+    @property
+    def view_or_none(self) -> ReturnView | None:
+        return self._view
+
+    def next_revision(self) -> int:
+        self._revision += 1
+        return self._revision
+
+    def open(self, view: ReturnView) -> None:
+        """The first view, already written by the activity that claimed its units."""
+        self._view = view
+        self.stage = view.status
+        self.show(view.status, "")
+
+    async def transition(self, status: Status, note: str = "") -> None:
+        view = self.view
+        if status != Status.NEEDS_ATTENTION:  # escalation shows on the status; the saga step stays
+            self.stage = status
+        view.status, view.updated_at = status, workflow.now()
+        view.timeline.append(TimelineEntry(status=status, at=view.updated_at, note=note))
+        self.show(status, note)
+        await self.save()
+
+    async def note(self, note: str) -> None:
+        """A timeline entry that does not change the status."""
+        view = self.view
+        view.updated_at = workflow.now()
+        view.timeline.append(TimelineEntry(status=view.status, at=view.updated_at, note=note))
+        await self.save()
+
+    def note_unsaved(self, note: str) -> None:
+        """A timeline entry the next save writes (used while undoing, where a save could fail too)."""
+        self.view.timeline.append(TimelineEntry(status=self.view.status, at=workflow.now(), note=note))
+
+    async def escalate(self, note: str) -> None:
+        self.view.priority = "high"
+        await self.transition(Status.NEEDS_ATTENTION, note)
+
+    async def save(self) -> None:
+        await store(act.SAVE_RETURN, act.SnapshotOfReturn(view=self.view, revision=self.next_revision()))
+
+    def show(self, status: Status, note: str) -> None:
+        """What operators see in Temporal UI: the status as a search attribute and as current details."""
+        workflow.upsert_search_attributes([RETURN_STATUS.value_set(status.value)])
+        workflow.set_current_details(f"**{status.value}** {note}".strip())
