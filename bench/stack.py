@@ -31,6 +31,7 @@ from temporalio.worker import Worker
 from api.app import create_app as create_api_app
 from bench.bare_workflow import TASK_QUEUE as BARE_TASK_QUEUE
 from bench.bare_workflow import BareWorkflow, noop
+from messages.search_attributes import dev_server_arguments
 from returnflow.codec import new_key_entry
 from returnflow.serve import serve_app
 from returnflow.settings import Settings
@@ -43,9 +44,6 @@ from store.migrate import upgrade_async
 from worker import build_worker
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# Registered the way ./scripts/stack registers them, in case the workflow sets them.
-SEARCH_ATTRIBUTES = {"ReturnStatus": "Keyword"}
 
 
 @dataclass
@@ -69,8 +67,7 @@ async def running_stack(*, worker_process: bool = False) -> AsyncIterator[Stack]
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="returnflow-bench-")))
 
         extra_args = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
-        for name, kind in SEARCH_ATTRIBUTES.items():
-            extra_args += ["--search-attribute", f"{name}={kind}"]
+        extra_args += dev_server_arguments()
         env = await WorkflowEnvironment.start_local(
             data_converter=data_converter(Settings()),
             dev_server_existing_path=temporal_cli_path(),

@@ -11,3 +11,12 @@ from temporalio.common import SearchAttributeKey
 RETURN_STATUS = SearchAttributeKey.for_keyword("ReturnStatus")
 
 SEARCH_ATTRIBUTES: list[SearchAttributeKey[str]] = [RETURN_STATUS]
+
+
+def dev_server_arguments() -> list[str]:
+    """The ``temporal server start-dev`` flags that register every search attribute (the stack, the bench,
+    docker-compose.yml — a test checks that file)."""
+    arguments: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        arguments += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title()}"]
+    return arguments

@@ -11,26 +11,25 @@ Configuration comes from the environment like every other process (see
 ``KEY=$(returnflow keys create --role service)`` captures just the key.
 """
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, TypeVar, cast
 
 import typer
 import yaml
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.policy import Policy
+from returnflow.run_async import run_async
 from returnflow.settings import Settings
 from store import audit
 from store.api_keys import Role as KeyRole
 from store.api_keys import create_api_key, revoke_api_key
-from store.db import Database
-from store.migrate import upgrade
+from store.db import Database, redacted
+from store.migrate import prepare_database
 from store.policies import current_policy, save_policy
 
 T = TypeVar("T")
@@ -149,31 +148,6 @@ def stack() -> None:
     from returnflow.stack import run_stack  # imported here: only this command needs it
 
     raise typer.Exit(run_stack(Settings()))
-
-
-def prepare_database(settings: Settings) -> None:
-    """Create the data folder when the database is the embedded SQLite one, then migrate."""
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.effective_database_url)
-
-
-def redacted(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on a fresh loop without touching the thread's current loop.
-
-    Unlike ``asyncio.run`` this leaves ``asyncio.get_event_loop()`` alone, so the CLI can
-    be called from sync tests that share a process with pytest-asyncio's loop.
-    """
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
 
 
 async def in_transaction(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

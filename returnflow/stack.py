@@ -41,19 +41,20 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from messages.search_attributes import dev_server_arguments
 from returnflow import temporal
-from returnflow.cli import prepare_database, redacted, run_async
 from returnflow.codec import CodecError, new_key_entry, parse_keys
+from returnflow.run_async import run_async
 from returnflow.settings import Settings
 from returnflow.temporal_binaries import TemporalBinaryNotFound, temporal_cli_path
 from store.api_keys import Role, create_api_key, role_for_key
-from store.db import Database
+from store.db import Database, redacted
+from store.migrate import prepare_database
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository: worker.py and the packages live here
 READY_TIMEOUT = 60.0  # seconds a component may take to become ready
 STOP_TIMEOUT = 10.0  # seconds a component gets between SIGTERM and SIGKILL
 POLL_INTERVAL = 0.5
-SEARCH_ATTRIBUTES = {"ReturnStatus": "Keyword"}  # registered on the dev server at every start (idempotent)
 DEV_KEY_ROLES: tuple[Role, ...] = ("service", "operator")
 COLORS = {"temporal": "35", "sandbox": "33", "worker": "36", "api": "32", "stack": "1"}
 
@@ -99,8 +100,7 @@ def temporal_server(settings: Settings) -> Component:
         "--namespace", settings.temporal_namespace,
         "--ui-codec-endpoint", api_url(settings) + "/codec",  # the UI decodes payloads through the API
     ]  # fmt: skip
-    for name, kind in SEARCH_ATTRIBUTES.items():
-        argv += ["--search-attribute", f"{name}={kind}"]
+    argv += dev_server_arguments()
     return Component(
         name="temporal",
         argv=argv,

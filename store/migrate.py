@@ -6,6 +6,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from returnflow.settings import Settings
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -24,3 +26,10 @@ def upgrade(url: str) -> None:
 async def upgrade_async(url: str) -> None:
     # env.py runs its own event loop, so it needs a thread when one is already running.
     await asyncio.to_thread(upgrade, url)
+
+
+def prepare_database(settings: Settings) -> None:
+    """Create the data folder when the database is the embedded SQLite one, then migrate."""
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)

@@ -8,13 +8,14 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.tickets import TicketKind
 from store.db import as_utc
 from store.tables import Ticket
 
 
 class TicketView(BaseModel):
     id: str
-    kind: str
+    kind: TicketKind
     return_id: str | None
     status: str
     summary: str
@@ -34,7 +35,7 @@ def _view(row: Ticket) -> TicketView:
 async def open_ticket(
     session: AsyncSession,
     *,
-    kind: str,
+    kind: TicketKind,
     summary: str,
     return_id: str | None = None,
     details: dict[str, Any] | None = None,
