@@ -1,7 +1,7 @@
 """Configuration, read from the environment (prefix ``RETURNFLOW_``) and ``.env``.
 
-Every field here is documented in the README's configuration table; keep the two
-in step.
+docs/configuration.md is generated from these fields (name, type, default and
+description): give a new field a description, then run ``scripts/docs.py``.
 """
 
 from functools import lru_cache
