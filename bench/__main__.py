@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
@@ -263,7 +264,7 @@ def quiet_logging() -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(compact)
 
-    def one_line_errors(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    def one_line_errors(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
         exc_info = event.pop("exc_info", None)
         if exc_info is True:
             exc_info = sys.exc_info()

@@ -3,7 +3,7 @@
 import math
 import os
 import time
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,9 @@ async def measured(job: Any) -> tuple[Any, Usage]:
     return value, Usage(wall_s=wall, python_cpu_s=time.process_time() - cpu, children_cpu_s=spent)
 
 
-def children_cpu_seconds() -> Counter[str]:
+def children_cpu_seconds() -> defaultdict[str, float]:
     """CPU seconds (user + system) of this process's live children, by command name; empty off Linux."""
-    totals: Counter[str] = Counter()
+    totals: defaultdict[str, float] = defaultdict(float)
     try:
         ticks = os.sysconf("SC_CLK_TCK")
         entries = list(Path("/proc").iterdir())

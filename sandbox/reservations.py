@@ -48,8 +48,9 @@ async def reserve(body: ReservationIn, request: Request) -> dict[str, Any] | JSO
             return JSONResponse(existing, status_code=200)
         if not store.take_stock(body.sku, body.quantity):
             raise SandboxError(409, "out_of_stock", f"not enough {body.sku} on the shelf")
-        reservation = {
-            "reservation_id": new_id("rsv"),
+        reservation_id = new_id("rsv")
+        reservation: dict[str, Any] = {
+            "reservation_id": reservation_id,
             "reference": body.reference,
             "sku": body.sku,
             "quantity": body.quantity,
@@ -58,7 +59,7 @@ async def reserve(body: ReservationIn, request: Request) -> dict[str, Any] | JSO
             "tracking_number": None,
             "created_at": utc_now(),
         }
-        store.insert(TABLE, reservation["reservation_id"], reservation)
+        store.insert(TABLE, reservation_id, reservation)
     return reservation
 
 

@@ -1,9 +1,10 @@
 """Customers' comments and evidence links per return, and erasing a customer's personal data."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, Result, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.privacy import SubmittedLine
@@ -47,6 +48,12 @@ async def erase_customer(session: AsyncSession, customer_id: str) -> Erasure:
     submissions = await session.execute(delete(ReturnSubmission).where(ReturnSubmission.customer_id == customer_id))
     return Erasure(
         customer_id=customer_id,
-        addresses_removed=addresses.rowcount or 0,  # type: ignore[attr-defined]
-        submissions_removed=submissions.rowcount or 0,
-    )  # type: ignore[attr-defined]
+        addresses_removed=_rowcount(addresses),
+        submissions_removed=_rowcount(submissions),
+    )
+
+
+def _rowcount(result: Result[Any]) -> int:
+    # An UPDATE or DELETE comes back as a CursorResult; AsyncSession.execute is typed as returning a Result.
+    assert isinstance(result, CursorResult)
+    return result.rowcount

@@ -59,10 +59,11 @@ async def test_schedules_are_created_once_and_keep_their_state(local_env: Workfl
         assert isinstance(deliver.action, ScheduleActionStartWorkflow)
         assert deliver.action.workflow == "DeliverWebhooksWorkflow"
         assert deliver.action.task_queue == settings.task_queue
-        assert {
-            d.schedule.action.workflow
-            for d in described.values()  # type: ignore[union-attr]
-        } == {
+        started: set[str] = set()
+        for description in described.values():
+            assert isinstance(description.schedule.action, ScheduleActionStartWorkflow)
+            started.add(description.schedule.action.workflow)
+        assert started == {
             "DeliverWebhooksWorkflow",
             "ReconcileLedgerWorkflow",
             "SweepStuckReturnsWorkflow",

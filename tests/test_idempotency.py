@@ -205,7 +205,7 @@ async def test_a_key_still_in_flight_is_a_conflict(api: Callers, database: Datab
 @pytest.mark.parametrize("bad", ["", "x" * 256, "caf\xe9", "tab\there"])
 async def test_a_malformed_key_is_a_400(api: Callers, bad: str) -> None:
     response = await api.service.post(
-        "/v1/returns", json=return_body(order_id="no-such-order"), headers={"Idempotency-Key": bad.encode("latin-1")}
+        "/v1/returns", json=return_body(order_id="no-such-order"), headers={b"Idempotency-Key": bad.encode("latin-1")}
     )
 
     assert response.status_code == 400, response.text

@@ -1,6 +1,7 @@
 """Policy as data over HTTP: versions, validation, simulation, overrides and risk."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -40,14 +41,15 @@ async def test_a_new_policy_version_applies_to_new_returns_only(api: Callers) ->
 
 async def test_an_invalid_policy_is_refused_with_the_field_named(api: Callers) -> None:
     version = await current_version(api)
-    for change, field in [
+    changes: list[tuple[dict[str, Any], str]] = [
         ({"window_days": -1}, "window_days"),
         ({"window_days": 5, "no_reason_window_days": 7}, "no_reason_window_days"),
         ({"return_shipping_fee": 5.99}, "return_shipping_fee"),
         ({"refund_trigger": "whenever"}, "refund_trigger"),
         ({"categories": {"fresh": {"window_hours": 24, "window_days": 1}}}, "categories.fresh.window_hours"),
         ({"surprise": True}, "surprise"),
-    ]:
+    ]
+    for change, field in changes:
         response = await api.service.put("/v1/policy", json={**POLICY, **change})
         assert response.status_code == 422, response.text
         assert field in [e["field"] for e in response.json()["errors"]], response.json()

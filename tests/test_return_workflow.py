@@ -83,6 +83,12 @@ async def reach(handle: WorkflowHandle, status: Status) -> ReturnView:
     raise AssertionError(f"{handle.id} never reached {status}; it is {view.status}")
 
 
+def tracking_of(view: ReturnView) -> str:
+    """The tracking number of the booked shipment (a return awaiting shipment has one)."""
+    assert view.logistics.tracking_number is not None
+    return view.logistics.tracking_number
+
+
 async def scan(handle: WorkflowHandle, tracking: str, event: str) -> None:
     await handle.signal(
         ReturnWorkflow.carrier_scan, CarrierScan(tracking_number=tracking, event=event, occurred_at=NOW)
@@ -105,10 +111,12 @@ async def test_unshipped_return_expires_after_ship_by_and_undoes_everything(
 
     assert final.status == Status.EXPIRED
     await keep_history(handle, "expired")
-    assert (await shipment(sandbox, booked.logistics.tracking_number))["status"] == "canceled"
+    assert (await shipment(sandbox, tracking_of(booked)))["status"] == "canceled"
     async with database.sessions() as session:
         stored = await get_return(session, handle.id)
-        _, claimed = await get_order(session, final.order_id)
+        found = await get_order(session, final.order_id)
+    assert found is not None
+    _, claimed = found
     assert stored is not None and stored.status == Status.EXPIRED
     assert claimed["L1"] == 0, "the expired return gave its units back"
 
@@ -125,13 +133,13 @@ async def test_cancel_before_shipping_cancels_the_booking(
     await handle.result()
     await keep_history(handle, "canceled")
     assert canceled.timeline[-1].note == "found a better one"
-    assert (await shipment(sandbox, booked.logistics.tracking_number))["status"] == "canceled"
+    assert (await shipment(sandbox, tracking_of(booked)))["status"] == "canceled"
 
 
 async def test_cancel_in_transit_is_a_conflict(client, database: Database) -> None:
     handle = await start(client, database)
     booked = await reach(handle, Status.AWAITING_SHIPMENT)
-    await scan(handle, booked.logistics.tracking_number, "picked_up")
+    await scan(handle, tracking_of(booked), "picked_up")
     await reach(handle, Status.IN_TRANSIT)
 
     with pytest.raises(WorkflowUpdateFailedError) as rejected:
@@ -151,13 +159,14 @@ async def test_inspection_before_receipt_is_a_conflict(client, database: Databas
             Inspection.model_validate({"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}),
         )
 
+    assert isinstance(rejected.value.cause, ApplicationError)
     assert rejected.value.cause.type == ErrorType.STATUS_CONFLICT
 
 
 async def test_full_saga_refunds_once(client, database: Database, sandbox: httpx.AsyncClient) -> None:
     handle = await start(client, database)
     booked = await reach(handle, Status.AWAITING_SHIPMENT)
-    tracking = booked.logistics.tracking_number
+    tracking = tracking_of(booked)
     for event in ("picked_up", "picked_up", "in_transit", "delivered", "delivered"):
         await scan(handle, tracking, event)
     await reach(handle, Status.RECEIVED)
@@ -188,7 +197,7 @@ async def test_full_saga_refunds_once(client, database: Database, sandbox: httpx
 async def receive(handle: WorkflowHandle) -> None:
     booked = await reach(handle, Status.AWAITING_SHIPMENT)
     for event in ("picked_up", "delivered"):
-        await scan(handle, booked.logistics.tracking_number, event)
+        await scan(handle, tracking_of(booked), event)
     await reach(handle, Status.RECEIVED)
 
 
@@ -238,7 +247,9 @@ async def test_rejected_review_ends_rejected_and_releases_units(client, database
     assert final.status == Status.REJECTED and final.timeline[-1].note == "worn"
     await keep_history(handle, "rejected")
     async with database.sessions() as session:
-        _, claimed = await get_order(session, final.order_id)
+        found = await get_order(session, final.order_id)
+    assert found is not None
+    _, claimed = found
     assert claimed["L1"] == 0
     with pytest.raises(RPCError):  # the workflow has ended: nothing left to review
         await handle.execute_update(ReturnWorkflow.review, ReviewDecision(decision="approve"))
