@@ -110,7 +110,7 @@ async def world(api: Callers, database: Database) -> AsyncIterator[World]:
     await wait_for_status(api, ended, "awaiting_shipment")
     assert (await api.service.post(f"/v1/returns/{ended}/cancel", json={})).status_code == 200
     async with database.transaction() as session:
-        ticket = (await tickets.open_ticket(session, kind="test", summary="for the authorization matrix")).id
+        ticket = (await tickets.open_ticket(session, kind="sla_breach", summary="for the authorization matrix")).id
 
     token_a, token_b = await customer_token(api, customer_a), await customer_token(api, customer_b)
     async with bearer_client(api, token_a) as owner, bearer_client(api, token_b) as other:
