@@ -10,12 +10,14 @@ from messages.return_activities import (
     RECORD_MONEY,
     REFUNDED_SO_FAR,
     RELEASE_UNITS,
+    RESOLVE_TICKET,
     SAVE_RETURN,
     OpenReturn,
     OpenTicket,
     OrderRefunds,
     RecordMoney,
     RefundedSoFar,
+    ResolveTicket,
     ReturnRef,
     SnapshotOfReturn,
 )
@@ -84,6 +86,11 @@ class ReadModelActivities:
                 dedupe_key=ticket.dedupe_key,
             )
 
+    @activity.defn(name=RESOLVE_TICKET.name)
+    async def resolve_ticket(self, ticket: ResolveTicket) -> None:
+        async with self._database.transaction() as session:
+            await tickets.resolve_ticket_by_key(session, ticket.dedupe_key, ticket.resolution)
+
     def all(self) -> list:
         return [
             self.open_return,
@@ -92,4 +99,5 @@ class ReadModelActivities:
             self.record_money,
             self.open_ticket,
             self.refunded_so_far,
+            self.resolve_ticket,
         ]

@@ -2,7 +2,7 @@
 
 from domain.evaluation import Evaluation
 from domain.policy import Policy
-from domain.returns import Refund
+from domain.returns import Hold, Refund
 
 
 def out_of_stock_refund(policy: Policy, evaluation: Evaluation) -> Refund:
@@ -14,4 +14,6 @@ def out_of_stock_refund(policy: Policy, evaluation: Evaluation) -> Refund:
         currency=evaluation.currency,
         amount=evaluation.store_credit_estimate if as_credit else evaluation.refund_estimate,
         fees=evaluation.fees,
+        # A serial returner's deposit stays held until inspection, as the decision announced.
+        holds=[Hold(amount=evaluation.deposit)] if evaluation.deposit else [],
     )

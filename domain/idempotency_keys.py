@@ -22,8 +22,21 @@ def fallback_store_credit_key(return_id: str, refused_payment_id: str) -> str:
     return f"{return_id}:fallback:{refused_payment_id}"
 
 
-def fee_key(return_id: str, fee_kind: str) -> str:
-    return f"{return_id}:fee:{fee_kind}"
+def outside_refund_key(return_id: str) -> str:
+    """The ledger row of a refund a person made outside returnflow and marked as made."""
+    return f"{return_id}:refund_outside"
+
+
+def store_credit_instead_key(return_id: str) -> str:
+    """Store credit a person chose instead of a refund that failed (``refund_as_store_credit``); one key
+    for every attempt, so a retry after an unclear failure can never pay twice."""
+    return f"{return_id}:store_credit_instead"
+
+
+def fee_key(return_id: str, fee_kind: str, occurrence: int = 1) -> str:
+    """A fee kept from the refund; a return can carry one fee of a kind per line (restocking), counted
+    from 1 in the order of the fees (the first keeps the plain key rows were first written with)."""
+    return f"{return_id}:fee:{fee_kind}" if occurrence == 1 else f"{return_id}:fee:{fee_kind}:{occurrence}"
 
 
 def deduction_key(return_id: str, line_id: str) -> str:

@@ -15,11 +15,11 @@ def inspection_errors(lines: list[ReturnLine], inspection: Inspection) -> list[d
     """The contract's ``errors[]`` for an inspection that does not grade every line exactly once."""
     expected = {line.line_id for line in lines}
     given = [line.line_id for line in inspection.lines]
-    if sorted(given) == sorted(expected):
-        return []
+    twice = sorted({line_id for line_id in given if given.count(line_id) > 1 and line_id in expected})
     return [
         *[{"line_id": line_id, "code": "unknown_line"} for line_id in given if line_id not in expected],
         *[{"line_id": line_id, "code": "line_not_inspected"} for line_id in expected if line_id not in given],
+        *[{"line_id": line_id, "code": "line_inspected_twice"} for line_id in twice],
     ]
 
 

@@ -1,5 +1,6 @@
 """The money ledger's view of a return: what it moved, one row per movement, each with its idempotency key."""
 
+from collections import Counter
 from typing import Literal
 
 from pydantic import BaseModel
@@ -16,7 +17,8 @@ class MoneyMovement(BaseModel):
     """One ledger row. Positive: paid out to the customer; negative: kept by the merchant."""
 
     idempotency_key: str
-    kind: Literal["refund", "store_credit", "fee", "deposit_kept"]
+    # refund_outside: paid by a person outside returnflow (``mark_refunded``), with their reference.
+    kind: Literal["refund", "store_credit", "fee", "deposit_kept", "refund_outside"]
     amount: Amount
     currency: str
     payment_id: str | None = None
@@ -40,13 +42,18 @@ def ledger_movements(view: ReturnView) -> list[MoneyMovement]:
         )
         for number, part in enumerate(paid, start=1)
     ]
-    movements += [
-        MoneyMovement(
-            idempotency_key=keys.fee_key(view.id, fee.kind), kind="fee", amount=-fee.amount, currency=refund.currency
-        )
-        for fee in refund.fees
-        if fee.amount
-    ]
+    seen: Counter[str] = Counter()
+    for fee in refund.fees:
+        seen[fee.kind] += 1
+        if fee.amount:
+            movements.append(
+                MoneyMovement(
+                    idempotency_key=keys.fee_key(view.id, fee.kind, seen[fee.kind]),
+                    kind="fee",
+                    amount=-fee.amount,
+                    currency=refund.currency,
+                )
+            )
     movements += [
         MoneyMovement(
             idempotency_key=keys.deduction_key(view.id, deduction.line_id),

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, model_validator
 
+from domain.attention import Attention
 from domain.money import Amount
 from domain.orders import Identifier, Order, StrictModel
 from domain.risk import Level
@@ -228,6 +229,9 @@ class ReturnView(BaseModel):
     logistics: Logistics
     refund: Refund
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    attention: Attention | None = Field(
+        None, description="Set while a person must act: why, since when, and the actions offered."
+    )
     policy_version: int
     created_at: datetime
     updated_at: datetime

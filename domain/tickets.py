@@ -3,7 +3,17 @@
 from typing import Literal
 
 TicketKind = Literal[
-    "refund_failed", "reconciliation", "sla_breach", "dispute", "compensation_failed", "workflow_ended"
+    "refund_failed",
+    "reconciliation",
+    "sla_breach",
+    "dispute",
+    "compensation_failed",
+    "workflow_ended",
+    # A return's other attentions (domain/attention.py): each opens a ticket of its reason.
+    "review_overdue",
+    "inspection_overdue",
+    "transit_overdue",
+    "carrier_exception",
 ]
 
 
@@ -11,5 +21,14 @@ def refund_failed_key(return_id: str) -> str:
     return f"refund_failed:{return_id}"
 
 
+def compensation_failed_key(return_id: str) -> str:
+    return f"compensation_failed:{return_id}"
+
+
 def dispute_key(return_id: str) -> str:
     return f"dispute:{return_id}"
+
+
+def attention_key(return_id: str, number: int) -> str:
+    """The ticket of a return's ``number``-th attention (a return can need a person more than once)."""
+    return f"attention:{return_id}:{number}"

@@ -118,6 +118,11 @@ class OpenTicket(BaseModel):
     details: dict[str, str] = {}
 
 
+class ResolveTicket(BaseModel):
+    dedupe_key: str
+    resolution: str
+
+
 class OrderRefunds(BaseModel):
     order_id: str
     excluding_return_id: str
@@ -169,6 +174,7 @@ RELEASE_UNITS = ActivityRef("release_units", ReturnRef, NoResult)
 RECORD_MONEY = ActivityRef("record_money", RecordMoney, NoResult)
 REFUNDED_SO_FAR = ActivityRef("refunded_so_far", OrderRefunds, RefundedSoFar)
 OPEN_TICKET = ActivityRef("open_ticket", OpenTicket, NoResult)
+RESOLVE_TICKET = ActivityRef("resolve_ticket", ResolveTicket, NoResult)
 
 # Partner calls.
 BOOK_SHIPMENT = ActivityRef("book_shipment", BookShipment, ShipmentBooked)

@@ -82,3 +82,15 @@ async def resolve_ticket(session: AsyncSession, ticket_id: str, resolution: str)
     if row.status != "resolved":
         row.status, row.resolved_at, row.resolution = "resolved", datetime.now(UTC), resolution
     return _view(row)
+
+
+async def resolve_ticket_by_key(session: AsyncSession, dedupe_key: str, resolution: str) -> None:
+    """Resolve the ticket opened for ``dedupe_key`` (nothing happens when there is none or it is resolved)."""
+    row = await session.scalar(select(Ticket).where(Ticket.dedupe_key == dedupe_key).with_for_update())
+    if row is not None and row.status != "resolved":
+        row.status, row.resolved_at, row.resolution = "resolved", datetime.now(UTC), resolution[:2000]
+
+
+async def get_ticket(session: AsyncSession, ticket_id: str) -> TicketView | None:
+    row = await session.get(Ticket, ticket_id)
+    return _view(row) if row else None

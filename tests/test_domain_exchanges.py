@@ -66,12 +66,6 @@ def test_the_refund_instead_of_an_exchange_is_in_the_order_currency():
     assert (refund.currency, str(refund.amount)) == ("JPY", "2000")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (probable): out_of_stock_refund builds a fresh Refund without the exchange's holds, so the "
-    "deposit the policy held back from a serial returner (and announced in the decision's rules) disappears "
-    "when the exchange becomes a refund: the full estimate is paid with nothing held until inspection",
-)
 @pytest.mark.parametrize("policy", [STORE_CREDIT, REFUND], ids=["store-credit-policy", "refund-policy"])
 def test_a_deposit_held_on_the_exchange_is_still_held_when_it_becomes_a_refund(policy):
     policy = policy.model_copy(update={"risk": policy.risk.model_copy(update={"serial_returner_action": "deposit"})})

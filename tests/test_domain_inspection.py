@@ -93,12 +93,6 @@ def test_an_inspection_that_grades_another_line_instead_names_both():
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: inspection_errors returns [] when a line is graded twice (its list of unknown and missing "
-    "lines is empty), so the workflow's validator, which now refuses only when errors is non-empty, accepts "
-    "a duplicate grading; before the move the validator refused whenever sorted(given) != sorted(expected)",
-)
 @pytest.mark.parametrize(
     "grades",
     [

@@ -143,12 +143,6 @@ def test_the_ledger_of_the_same_return_is_the_same_every_time():
     assert ledger_movements(view) == ledger_movements(view.model_copy(deep=True))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: evaluate charges a restocking fee per customer-liable line, but ledger_movements keys every fee "
-    "by kind only (<id>:fee:restocking), so two such lines give two rows with one key and "
-    "store.ledger.record_movement, which skips a key it already has, records only the first fee",
-)
 def test_every_ledger_row_of_a_return_has_its_own_idempotency_key_even_with_two_restocking_fees():
     order = make_order(item("L1", category="electronics"), item("L2", category="electronics"))
     request = make_request(want("L1", reason="changed_mind"), want("L2", reason="changed_mind"))

@@ -13,7 +13,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain import idempotency_keys as keys
-    from domain.ledger import STORE_CREDIT, ledger_movements
+    from domain.ledger import STORE_CREDIT, MoneyMovement, ledger_movements
     from domain.orders import Payment
     from domain.refunds import allocate_refund
     from domain.returns import RefundPart, ReturnView
@@ -79,10 +79,7 @@ async def pay_out(
         )
     # Whatever was paid is in the ledger, even when a later part failed.
     if with_ledger:
-        await store(
-            act.RECORD_MONEY,
-            act.RecordMoney(return_id=view.id, order_id=view.order_id, movements=ledger_movements(view)),
-        )
+        await _record_ledger(view)
     return result
 
 
@@ -127,3 +124,51 @@ async def _pay_part(view: ReturnView, part: RefundPart, payments: dict[str, Paym
         )
         part.provider_refund_id = refunded.refund_id
     part.status = "succeeded"
+
+
+def unpaid(view: ReturnView) -> Decimal:
+    """What the return still owes: the refund less every part paid so far."""
+    paid = sum((part.amount for part in view.refund.parts if part.status == "succeeded"), Decimal(0))
+    return max(view.refund.amount - paid, Decimal(0))
+
+
+async def pay_remainder_as_store_credit(view: ReturnView) -> PayOutResult:
+    """A person chose store credit for what a failed refund did not pay (``refund_as_store_credit``)."""
+    part = _store_credit_part(keys.store_credit_instead_key(view.id), unpaid(view))
+    view.refund.parts = [existing for existing in view.refund.parts if existing.idempotency_key != part.idempotency_key]
+    view.refund.parts.append(part)
+    failure = await _try_to_pay(view, part, {})
+    await _record_ledger(view)
+    if failure is not None:
+        return PayOutResult(paid=False, problem=f"store credit could not be issued either: {failure.cause or failure}")
+    return PayOutResult(paid=True, notes=[f"{part.amount} {view.refund.currency} paid as store credit instead"])
+
+
+async def record_outside_refund(view: ReturnView, reference: str) -> PayOutResult:
+    """A person paid the customer outside returnflow (``mark_refunded``): the ledger records it, with their
+    reference, so reconciliation and the customer's money history stay complete."""
+    amount = unpaid(view)
+    await store(
+        act.RECORD_MONEY,
+        act.RecordMoney(
+            return_id=view.id,
+            order_id=view.order_id,
+            movements=[
+                MoneyMovement(
+                    idempotency_key=keys.outside_refund_key(view.id),
+                    kind="refund_outside",
+                    amount=amount,
+                    currency=view.refund.currency,
+                    provider_ref=reference,
+                )
+            ],
+        ),
+    )
+    return PayOutResult(paid=True, notes=[f"{amount} {view.refund.currency} paid outside returnflow ({reference})"])
+
+
+async def _record_ledger(view: ReturnView) -> None:
+    await store(
+        act.RECORD_MONEY,
+        act.RecordMoney(return_id=view.id, order_id=view.order_id, movements=ledger_movements(view)),
+    )

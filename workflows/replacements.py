@@ -19,6 +19,7 @@ class Replacements:
         self._record = record
         self._compensations = compensations
         self.held: act.Replacements | None = None
+        self.shipped = False
 
     async def reserve(self, items: list[ExchangeItem], evaluation: Evaluation, policy: Policy) -> bool:
         """Hold every replacement, or none: False when one is out of stock and the return became a refund."""
@@ -47,6 +48,7 @@ class Replacements:
         shipped = await partner(act.SHIP_REPLACEMENTS, self.held)
         # Once shipped there is nothing to release.
         self._compensations.discard(CompensationStep.RELEASE_REPLACEMENT)
+        self.shipped = True
         self._record.view.refund.status = "succeeded"
         await self._record.note("replacement shipped: " + ", ".join(shipped.tracking_numbers))
 

@@ -8,7 +8,7 @@ change, with a revision so that a late write never overwrites a newer one
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.returns import ReturnView, Status, TimelineEntry
+    from domain.returns import FINAL_STATUSES, ReturnView, Status, TimelineEntry
     from messages import return_activities as act
     from messages.search_attributes import RETURN_STATUS
     from workflows.calls import store
@@ -45,12 +45,16 @@ class ReturnRecord:
         self.show(view.status, "")
 
     async def transition(self, status: Status, note: str = "") -> None:
+        """Move the saga to ``status``. While an attention is open the return keeps showing
+        ``needs_attention`` (the timeline still records the step); an end status always shows."""
         view = self.view
         if status != Status.NEEDS_ATTENTION:  # escalation shows on the status; the saga step stays
             self.stage = status
-        view.status, view.updated_at = status, workflow.now()
+        waiting_for_person = view.attention is not None and status not in FINAL_STATUSES
+        shown = Status.NEEDS_ATTENTION if waiting_for_person else status
+        view.status, view.updated_at = shown, workflow.now()
         view.timeline.append(TimelineEntry(status=status, at=view.updated_at, note=note))
-        self.show(status, note)
+        self.show(shown, note)
         await self.save()
 
     async def note(self, note: str) -> None:

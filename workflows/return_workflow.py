@@ -13,7 +13,7 @@ becomes when out of stock) are in ``domain/``; this module only sequences them.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -21,6 +21,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import tickets
+    from domain.attention import (
+        AttentionAction,
+        AttentionReason,
+        Resolution,
+        actions_for,
+        missing_reference,
+        resolution_problem,
+    )
     from domain.compensations import CompensationStep
     from domain.evaluation import Evaluation, evaluate, refusal_errors
     from domain.inspection import apply_inspection, inspection_errors, settle_inspection
@@ -40,22 +48,35 @@ with workflow.unsafe.imports_passed_through():
     from messages import return_activities as act
     from messages.errors import ErrorType
     from messages.returns import WORKFLOW_NAME, CarrierScan, StartReturn
+    from workflows.attention import ATTENTION_PATCH, Attentions
     from workflows.calls import store
     from workflows.entitlements import revoke_virtual_goods
-    from workflows.payout import pay_out
+    from workflows.payout import PayOutResult, pay_out, pay_remainder_as_store_credit, record_outside_refund
     from workflows.replacements import Replacements
     from workflows.return_record import ReturnRecord
     from workflows.saga import Compensations
     from workflows.shipping import Shipping
 
 
-class ReturnStopped(Exception):
-    """Ends the forward path early (cancel, expiry, rejection); compensations run."""
+# A refused request ends its workflow completed instead of failed (Temporal UI's failures are real ones).
+REFUSAL_PATCH = "refusal-completes"
 
-    def __init__(self, status: Status, note: str):
+
+class ReturnStopped(Exception):
+    """Ends the forward path early (cancel, expiry, rejection); compensations run.
+
+    ``by_person``: a person's resolution stopped it; its update answers once the return has ended.
+    """
+
+    def __init__(self, status: Status, note: str, by_person: bool = False):
         super().__init__(note)
         self.status = status
         self.note = note
+        self.by_person = by_person
+
+
+class ParcelLost(Exception):
+    """A person closed the return as lost in transit: what was owed is paid and the return completes."""
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -75,11 +96,15 @@ class ReturnWorkflow:
         self._resolution = start.request.resolution
         self._replacements = Replacements(self._record, self._compensations)
         self._shipping = Shipping(self._record, self._compensations)
+        self._attentions = Attentions(self._record)
+        self._refunded = False
+        # A refund that failed at the first scan or at receipt: the parcel goes on, a person decides.
+        self._refund_outstanding = False
 
     # ---- the saga ---------------------------------------------------------
 
     @workflow.run
-    async def run(self, start: StartReturn) -> ReturnView:
+    async def run(self, start: StartReturn) -> ReturnView | None:
         # The API evaluated the request before starting; histories from before that evaluate here.
         evaluation = start.evaluation or evaluate(
             start.order,
@@ -91,9 +116,8 @@ class ReturnWorkflow:
         )
         problem = self._ineligibility(evaluation)
         if problem:
-            self._refusal = problem
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            raise problem
+            await self._refuse(problem)
+            return None
         view = open_view(
             start.return_id,
             start.order,
@@ -114,21 +138,26 @@ class ReturnWorkflow:
                 ),
             )
         except ActivityError as failure:
-            self._refusal = ApplicationError(
-                "some units are no longer returnable",
-                *getattr(failure.cause, "details", ()),
-                type=ErrorType.INELIGIBLE,
-                non_retryable=True,
+            # Another return claimed the units between the API's evaluation and here.
+            await self._refuse(
+                ApplicationError(
+                    "some units are no longer returnable",
+                    *getattr(failure.cause, "details", ()),
+                    type=ErrorType.INELIGIBLE,
+                    non_retryable=True,
+                )
             )
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            raise self._refusal from None
+            return None
         self._record.open(view)
         self._compensations.add(CompensationStep.RELEASE_UNITS, self._release_units)
         try:
             await self._forward(evaluation)
         except ReturnStopped as stop:
-            await self._compensate()
+            await self._compensate(ask_person=True)
+            await self._attentions.close_all(f"the return ended {stop.status.value}")
             await self._record.transition(stop.status, stop.note)
+            if stop.by_person:
+                self._attentions.acknowledge()
         except asyncio.CancelledError:
             # Temporal cancellation (an operator in the UI): undo, record, and end canceled.
             await asyncio.shield(asyncio.ensure_future(self._stop_on_cancellation()))
@@ -154,28 +183,41 @@ class ReturnWorkflow:
         ship_replacement_on = self._start.policy.exchange_ship_on
         self._stop_if_canceled()
         await self._shipping.book(self._start.request.logistics.pickup_slot, self._ship_by_timeout())
-        await self._await_scan(1, self._ship_by_timeout(), on_timeout=self._expire)
+        if not await self._wait(lambda: self._scan_stage >= 1, self._ship_by_timeout()):
+            raise ReturnStopped(Status.EXPIRED, f"not shipped within {self._start.policy.ship_by_days} days")
         await self._record.transition(Status.IN_TRANSIT)
         if not await self._settle_on("first_scan", trigger, ship_replacement_on):
             return
-        await self._await_scan(2, TRANSIT_SLA, on_timeout=self._escalate_transit)
+        try:
+            await self._await_delivery()
+        except ParcelLost:
+            await self._close_as_lost()
+            return
         await self._record.transition(Status.RECEIVED)
         await revoke_virtual_goods(self._record, self._start.order)
         if not await self._settle_on("receipt", trigger, ship_replacement_on):
             return
-        await self._await_inspection()
+        sla_hours = self._start.policy.inspection_sla_hours
+        await self._await_person(
+            lambda: self._inspection is not None,
+            timedelta(hours=sla_hours),
+            "inspection_overdue",
+            f"not inspected within {sla_hours} hours of receipt",
+        )
         await self._shipping.intake()
         if self._replacements.held:
             await self._record.transition(Status.COMPLETED, "exchange complete: the replacement is on its way")
         elif trigger == "inspection":
             await self._refund(show_pending=True)
+        elif self._refund_outstanding:
+            await self._settle_outstanding_refund()
         else:
             await self._record.transition(Status.COMPLETED, "received, inspected and refunded")
 
     async def _settle_on(self, moment: str, refund_trigger: str, ship_replacement_on: str) -> bool:
         """At first scan or receipt: ship an exchange's replacement, or refund, when the policy says so.
 
-        False when a refund failed and a person must now act.
+        False when a refund failed and the return stops here (histories from before attentions).
         """
         if self._replacements.held:
             if moment == ship_replacement_on:
@@ -200,35 +242,94 @@ class ReturnWorkflow:
 
     async def _await_review(self) -> None:
         await self._record.transition(Status.UNDER_REVIEW)
-        sla = timedelta(hours=self._start.policy.review_sla_hours)
-        if not await self._wait(lambda: self._review is not None, sla):
-            await self._record.escalate(f"no review within {self._start.policy.review_sla_hours} hours")
-            await self._wait(lambda: self._review is not None, None)
+        hours = self._start.policy.review_sla_hours
+        await self._await_person(
+            lambda: self._review is not None,
+            timedelta(hours=hours),
+            "review_overdue",
+            f"no review within {hours} hours",
+        )
         assert self._review is not None
         if self._review.decision == "reject":
             raise ReturnStopped(Status.REJECTED, self._review.note or "rejected by a reviewer")
         self._record.view.decision.outcome = "approved"
         await self._record.transition(Status.APPROVED, self._review.note)
 
-    async def _await_scan(self, stage: int, within: timedelta, on_timeout: Callable[[], Awaitable[None]]) -> None:
-        if not await self._wait(lambda: self._scan_stage >= stage, within):
-            await on_timeout()
-            await self._wait(lambda: self._scan_stage >= stage, None)
+    async def _await_delivery(self) -> None:
+        note = f"parcel not delivered {TRANSIT_SLA.days} days after pickup"
+        await self._await_person(lambda: self._scan_stage >= 2, TRANSIT_SLA, "transit_overdue", note)
 
-    async def _expire(self) -> None:
-        raise ReturnStopped(Status.EXPIRED, f"not shipped within {self._start.policy.ship_by_days} days")
+    async def _await_person(self, done: Callable[[], bool], sla: timedelta, reason: AttentionReason, note: str) -> None:
+        """Wait for ``done`` (a review, an inspection, the parcel) with its SLA; past it, a person decides:
+        wait longer, or whatever else the reason offers, until ``done`` happens."""
+        while not await self._wait(done, sla):
+            if not workflow.patched(ATTENTION_PATCH):
+                await self._record.escalate(note)
+                await self._wait(done, None)
+                return
+            resolution = await self._ask(reason, note, actions_for(reason, refunded=self._refunded), done)
+            if resolution is None:
+                return
+            await self._carry_out(resolution)
 
-    async def _escalate_transit(self) -> None:
-        await self._record.escalate(f"parcel not delivered {TRANSIT_SLA.days} days after pickup")
+    async def _ask(
+        self, reason: AttentionReason, note: str, actions: list[AttentionAction], done: Callable[[], bool]
+    ) -> Resolution | None:
+        """Show the attention and wait for a person's resolution (None: ``done`` happened by itself)."""
+        await self._attentions.raise_(reason, note, actions)
+        resolution = await self._attentions.wait(lambda: done() or self._cancel is not None)
+        self._stop_if_canceled()
+        return resolution
 
-    async def _await_inspection(self) -> None:
-        sla_hours = self._start.policy.inspection_sla_hours
-        if not await self._wait(lambda: self._inspection is not None, timedelta(hours=sla_hours)):
-            await self._record.escalate(f"not inspected within {sla_hours} hours of receipt")
-            await self._wait(lambda: self._inspection is not None, None)
+    async def _carry_out(self, resolution: Resolution) -> None:
+        """A person's way forward for a wait that ran late (refunds have theirs: ``_carry_out_refund``)."""
+        action, note = resolution.action, resolution.note
+        if action == "cancel":
+            raise ReturnStopped(Status.CANCELED, note or "canceled by an operator", by_person=True)
+        if action == "return_to_sender":
+            # The carrier takes the parcel back to the customer: its booking is not cancelled.
+            self._compensations.discard(CompensationStep.CANCEL_SHIPMENT)
+            raise ReturnStopped(Status.CANCELED, note or "the carrier returns the parcel to the customer", True)
+        if action == "close_as_lost":
+            raise ParcelLost()
+        await self._attentions.clear("deadline extended" + (f": {note}" if note else ""))
+        self._attentions.acknowledge()
+
+    async def _carrier_exception(self, note: str, done: Callable[[], bool]) -> bool:
+        """A person decides what a carrier's exception means for a parcel on its way; True when ``done``."""
+        stage = self._record.stage
+        if stage not in (Status.AWAITING_SHIPMENT, Status.IN_TRANSIT):
+            await self._record.note(note)  # no parcel on its way: nothing to decide
+            return False
+        in_transit = stage == Status.IN_TRANSIT
+        actions = actions_for("carrier_exception", refunded=self._refunded, in_transit=in_transit)
+        resolution = await self._ask("carrier_exception", note, actions, done)
+        if resolution is None:
+            return True
+        await self._carry_out(resolution)
+        return False
+
+    async def _close_as_lost(self) -> None:
+        """The parcel will not arrive: the customer gets what the return owes them, and it completes."""
+        await self._attentions.clear("closed as lost in transit")
+        self._attentions.acknowledge()
+        if self._replacements.held:
+            if not self._replacements.shipped:
+                await self._replacements.ship()
+            await self._record.transition(Status.COMPLETED, "closed as lost in transit; the replacement was sent")
+        elif self._refund_outstanding:
+            await self._settle_outstanding_refund()
+        elif not self._refunded:
+            await self._refund(show_pending=True)
+        else:
+            await self._record.transition(Status.COMPLETED, "closed as lost in transit; already refunded")
+
+    # ---- money ------------------------------------------------------------
 
     async def _refund(self, show_pending: bool) -> bool:
-        """Pay the return out; True when paid. With ``show_pending`` it ends the saga ``completed``."""
+        """Pay the return out. With ``show_pending`` it ends the saga ``completed`` (after a person's
+        help if the payment fails); at the first scan or receipt a failed payment waits for a person
+        while the parcel goes on. False only for histories from before attentions, where it stopped."""
         self._stop_if_canceled()
         view, policy = self._record.view, self._start.policy
         held_back = ""
@@ -237,44 +338,104 @@ class ReturnWorkflow:
             view.refund, held_back = settlement.refund, settlement.note
         if show_pending:
             await self._record.transition(Status.REFUND_PENDING, held_back)
-        outcome = await pay_out(
-            view,
-            self._start.order.payments,
-            as_store_credit=self._resolution == "store_credit",
-            fall_back_to_store_credit=policy.refund_failure_fallback == "store_credit",
-        )
-        if not outcome.paid:
-            view.refund.status = "failed"
+        outcome = await self._pay()
+        if outcome.paid:
+            self._refunded = True
+            view.refund.status = "succeeded"
+            paid = f"paid {view.refund.amount} {view.refund.currency}" + (
+                " as store credit" if view.refund.method == "store_credit" else ""
+            )
+            note = "; ".join([paid, *outcome.notes])
+            if show_pending:
+                await self._record.transition(Status.COMPLETED, note)
+            else:
+                await self._record.note(note)
+            return True
+        view.refund.status = "failed"
+        problem = outcome.problem or "refund failed"
+        if not workflow.patched(ATTENTION_PATCH):
             await store(
                 act.OPEN_TICKET,
                 act.OpenTicket(
                     dedupe_key=tickets.refund_failed_key(view.id),
                     kind="refund_failed",
                     return_id=view.id,
-                    summary=outcome.problem or "refund failed",
+                    summary=problem,
                 ),
             )
-            await self._record.escalate(outcome.problem or "refund failed")
+            await self._record.escalate(problem)
             return False
-        view.refund.status = "succeeded"
-        paid = f"paid {view.refund.amount} {view.refund.currency}" + (
-            " as store credit" if view.refund.method == "store_credit" else ""
-        )
-        note = "; ".join([paid, *outcome.notes])
+        await self._attentions.raise_("refund_failed", problem, actions_for("refund_failed"))
+        self._refund_outstanding = True
         if show_pending:
-            await self._record.transition(Status.COMPLETED, note)
-        else:
-            await self._record.note(note)
+            await self._settle_outstanding_refund()
         return True
+
+    async def _pay(self) -> PayOutResult:
+        return await pay_out(
+            self._record.view,
+            self._start.order.payments,
+            as_store_credit=self._resolution == "store_credit",
+            fall_back_to_store_credit=self._start.policy.refund_failure_fallback == "store_credit",
+        )
+
+    async def _settle_outstanding_refund(self) -> None:
+        """The return cannot complete before a person has found a way to pay what a failed refund owes."""
+        while self._refund_outstanding:
+            await self._carry_out_refund(await self._attentions.decision())
+        await self._record.transition(Status.COMPLETED, "refunded after a person acted")
+
+    async def _carry_out_refund(self, resolution: Resolution) -> None:
+        view = self._record.view
+        if resolution.action == "retry_refund":
+            outcome = await self._pay()
+        elif resolution.action == "refund_as_store_credit":
+            outcome = await pay_remainder_as_store_credit(view)
+        else:  # mark_refunded
+            outcome = await record_outside_refund(view, resolution.reference)
+        if outcome.paid:
+            self._refunded, self._refund_outstanding = True, False
+            view.refund.status = "succeeded"
+            await self._attentions.clear("; ".join([resolution.action, *outcome.notes]))
+        else:
+            await self._attentions.renote(outcome.problem or "refund failed")
+        self._attentions.acknowledge()
 
     # ---- compensation -----------------------------------------------------
 
-    async def _compensate(self) -> None:
-        """Undo in reverse order; an undo that fails is noted for a person, the rest still run."""
+    async def _compensate(self, ask_person: bool) -> None:
+        """Undo in reverse order. An undo that fails is noted; then a person is asked to retry it or to
+        undo it by hand (when the workflow itself was cancelled, a ticket says what is left)."""
         await self._compensations.run(lambda step: self._record.note_unsaved(f"could not {step.description}"))
+        if not self._compensations.failed or not workflow.patched(ATTENTION_PATCH):
+            return
+        view = self._record.view
+        note = "could not " + ", ".join(step.description for step in self._compensations.failed)
+        if not ask_person:
+            ticket = act.OpenTicket(
+                dedupe_key=tickets.compensation_failed_key(view.id),
+                kind="compensation_failed",
+                return_id=view.id,
+                summary=note,
+            )
+            await store(act.OPEN_TICKET, ticket)
+            return
+        await self._attentions.raise_("compensation_failed", note, actions_for("compensation_failed"))
+        while True:
+            resolution = await self._attentions.decision()
+            if resolution.action == "mark_compensated":
+                self._compensations.forget()
+            else:
+                await self._compensations.run(lambda step: self._record.note_unsaved(f"could not {step.description}"))
+            if not self._compensations.failed:
+                await self._attentions.clear(resolution.action + (f": {resolution.note}" if resolution.note else ""))
+                self._attentions.acknowledge()
+                return
+            await self._attentions.renote("could not " + ", ".join(s.description for s in self._compensations.failed))
+            self._attentions.acknowledge()
 
     async def _stop_on_cancellation(self) -> None:
-        await self._compensate()
+        await self._compensate(ask_person=False)
         await self._record.transition(Status.CANCELED, "the workflow was cancelled")
 
     async def _release_units(self) -> None:
@@ -285,27 +446,53 @@ class ReturnWorkflow:
     async def _wait(self, done: Callable[[], bool], within: timedelta | None) -> bool:
         """Wait for ``done`` with a timer; True if it happened, False on timeout.
 
-        A cancel request or a carrier exception wakes the wait: the first stops
-        the saga, the second is escalated and the wait goes on.
+        A cancel request stops the saga. A carrier exception asks a person what it means (a
+        decision to wait longer restarts the timer). A person's action on a refund that failed
+        on the way is carried out, and the wait goes on.
         """
         deadline = workflow.now() + within if within is not None else None
         while True:
             remaining = (deadline - workflow.now()) if deadline is not None else None
             try:
                 await workflow.wait_condition(
-                    lambda: done() or self._cancel is not None or bool(self._carrier_exceptions), timeout=remaining
+                    lambda: (
+                        done()
+                        or self._cancel is not None
+                        or bool(self._carrier_exceptions)
+                        or self._attentions.has_queued
+                    ),
+                    timeout=remaining,
                 )
             except TimeoutError:
                 return False
             self._stop_if_canceled()
+            if self._attentions.has_queued:
+                await self._carry_out_refund(self._attentions.take())
+                continue
             if self._carrier_exceptions:
-                await self._record.escalate(f"carrier reported: {self._carrier_exceptions.pop(0)}")
+                note = f"carrier reported: {self._carrier_exceptions.pop(0)}"
+                if not workflow.patched(ATTENTION_PATCH):
+                    await self._record.escalate(note)
+                elif await self._carrier_exception(note, done):
+                    return True
+                elif within is not None:
+                    deadline = workflow.now() + within
                 continue
             return True
 
     def _stop_if_canceled(self) -> None:
         if self._cancel is not None:
             raise ReturnStopped(Status.CANCELED, self._cancel.note or "canceled on request")
+
+    async def _refuse(self, refusal: ApplicationError) -> None:
+        """A refused request: the decision update answers with the refusal (the API's 422) and the workflow
+        ends completed, without a return (docs/adr/0004-refusals-are-results.md). Before that marker
+        it failed, and its histories replay so."""
+        self._refusal = refusal
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if not workflow.patched(REFUSAL_PATCH):
+            raise refusal
+        return None
 
     def _ineligibility(self, evaluation: Evaluation) -> ApplicationError | None:
         errors = refusal_errors(evaluation, self._start.request)
@@ -378,6 +565,27 @@ class ReturnWorkflow:
         if errors:
             raise ApplicationError(
                 "inspect every line of the return exactly once", *errors, type=ErrorType.INVALID_INPUT
+            )
+
+    @workflow.update
+    async def resolve(self, resolution: Resolution) -> ReturnView:
+        """A person's way forward for the attention the return shows; answers once it has been carried out."""
+        number = self._attentions.queue(resolution)
+        await workflow.wait_condition(lambda: self._attentions.carried_out >= number)
+        return self._record.view
+
+    @resolve.validator
+    def _validate_resolve(self, resolution: Resolution) -> None:
+        problem = resolution_problem(self._record.view.attention if self._record.opened else None, resolution)
+        if problem is None and self._attentions.has_queued:
+            problem = "another action on this return is being carried out; try again in a moment"
+        if problem is not None:
+            raise ApplicationError(problem, type=ErrorType.STATUS_CONFLICT)
+        if missing_reference(resolution):
+            raise ApplicationError(
+                f"{resolution.action} needs the reference of what was done outside returnflow",
+                {"field": "reference", "code": "reference_required", "message": "give the payment's reference"},
+                type=ErrorType.INVALID_INPUT,
             )
 
     @workflow.signal
