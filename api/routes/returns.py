@@ -12,6 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from api.attention import resolve_attention
 from api.auth import Caller, allow
 from api.deps import AppSettings, Session, Temporal
 from api.idempotency import idempotent_id
@@ -20,6 +21,7 @@ from api.query import Timestamp
 from api.request_log import bind_return
 from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error, update_return
 from domain import tickets as tickets_domain
+from domain.attention import Resolution
 from domain.evaluation import Evaluation, evaluate, refusal_errors
 from domain.orders import StrictModel
 from domain.privacy import SubmittedLine, submitted_lines, without_personal_data
@@ -320,3 +322,20 @@ async def inspect_return(
     """Record each line's condition and disposition; 409 unless the return is ``received``."""
     await _existing(request, return_id, caller)
     return await update_return(temporal, return_id, ReturnWorkflow.inspect, body)
+
+
+@router.post("/{return_id}/resolve", response_model=ReturnView)
+async def resolve_return(
+    return_id: ReturnId,
+    body: Resolution,
+    request: Request,
+    temporal: Temporal,
+    caller: Annotated[Caller, Depends(allow("operator"))],
+) -> ReturnView:
+    """Take one of the actions the return's ``attention`` offers; the saga continues from where it stopped.
+
+    409 when the action is not offered now (or the return needs nothing), 422 for an unknown action or a
+    ``mark_refunded`` without its ``reference``. The attention's ticket is resolved with it.
+    """
+    await _existing(request, return_id, caller)
+    return await resolve_attention(temporal, request.app.state.database, caller, return_id, body)

@@ -1,0 +1,33 @@
+"""Resolving a return's attention: the one use case behind ``POST /v1/returns/{id}/resolve`` and
+``POST /v1/tickets/{id}/resolve`` (with an action), so both faces run the same workflow update.
+
+The workflow carries the action out and resolves the attention's ticket itself.
+"""
+
+from temporalio.client import Client
+
+from api.auth import Caller
+from api.workflow_calls import update_return
+from domain.attention import Resolution
+from domain.returns import ReturnView
+from store import audit
+from store.db import Database
+from workflows.return_workflow import ReturnWorkflow
+
+
+async def resolve_attention(
+    temporal: Client, database: Database, caller: Caller, return_id: str, resolution: Resolution
+) -> ReturnView:
+    """Carry out ``resolution`` on the return (409 when it is not offered now); audited with its actor."""
+    view = await update_return(temporal, return_id, ReturnWorkflow.resolve, resolution)
+    async with database.transaction() as session:
+        await audit.record(
+            session,
+            caller.actor,
+            "return.resolve",
+            return_id,
+            action=resolution.action,
+            note=resolution.note,
+            reference=resolution.reference,
+        )
+    return view
