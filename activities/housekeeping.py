@@ -38,6 +38,7 @@ from connectors.payment_records import PaidOut, PaymentRecords
 from domain.money import from_minor_units
 from domain.policy import Policy
 from domain.returns import FINAL_STATUSES, ReturnView, Status
+from domain.sla import DECISION_LIMIT, sla_deadline
 from returnflow.settings import Settings
 from store import outbox, returns, tickets
 from store.db import Database, as_utc
@@ -127,35 +128,6 @@ class RepairReport(BaseModel):
 
 
 # ---- pure rules ----------------------------------------------------------------
-
-# The workflow escalates a parcel still travelling after 30 days (TRANSIT_SLA); a day more means it did not.
-TRANSIT_LIMIT = timedelta(days=31)
-# A partner step (booking, refund) is retried for up to a day before the workflow escalates.
-PARTNER_STEP_LIMIT = timedelta(days=2)
-# A return stays "requested" only while its decision is being made.
-DECISION_LIMIT = timedelta(hours=1)
-
-
-def sla_deadline(view: ReturnView, policy: Policy) -> datetime | None:
-    """When a return in its current status is overdue: well past the point where its own workflow
-    would have moved it on or escalated. None for ended returns."""
-    since = as_utc(view.updated_at)
-    status = view.status
-    if status in FINAL_STATUSES:
-        return None
-    if status == Status.REQUESTED:
-        return since + DECISION_LIMIT
-    if status in (Status.UNDER_REVIEW, Status.NEEDS_ATTENTION):
-        return since + 2 * timedelta(hours=policy.review_sla_hours)
-    if status == Status.RECEIVED:
-        return since + 2 * timedelta(hours=policy.inspection_sla_hours)
-    if status == Status.AWAITING_SHIPMENT:
-        ship_by = view.logistics.ship_by
-        return (as_utc(ship_by) if ship_by else since + timedelta(days=policy.ship_by_days)) + timedelta(days=1)
-    if status == Status.IN_TRANSIT:
-        return since + TRANSIT_LIMIT
-    return since + PARTNER_STEP_LIMIT  # approved, inspected, refund_pending
-
 
 Problem = Literal["missing_at_provider", "missing_in_ledger", "amount_differs"]
 
