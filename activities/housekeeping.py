@@ -17,12 +17,9 @@ idempotent: a retry sends at most what is still due and opens no ticket twice
 """
 
 import asyncio
-import hashlib
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 import structlog
@@ -34,9 +31,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from connectors.errors import PartnerRejected, PartnerUnavailable
 from connectors.notifications import Notification, Notifications
-from connectors.payment_records import PaidOut, PaymentRecords
-from domain.money import from_minor_units
+from connectors.payment_records import PaymentRecords
 from domain.policy import Policy
+from domain.reconciliation import Payout, ledger_mismatches, missing_in_ledger, provider_candidates
 from domain.returns import FINAL_STATUSES, ReturnView, Status
 from domain.sla import DECISION_LIMIT, sla_deadline
 from returnflow.settings import Settings
@@ -128,95 +125,6 @@ class RepairReport(BaseModel):
 
 
 # ---- pure rules ----------------------------------------------------------------
-
-Problem = Literal["missing_at_provider", "missing_in_ledger", "amount_differs"]
-
-
-@dataclass(frozen=True)
-class Payout:
-    """A ledger row of money paid out, as the reconciliation compares it."""
-
-    idempotency_key: str
-    kind: str  # refund | store_credit
-    amount_minor: int
-    currency: str
-    return_id: str | None
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    problem: Problem
-    kind: str
-    idempotency_key: str
-    return_id: str | None
-    ledger: str | None
-    provider: str | None
-
-    @property
-    def dedupe_key(self) -> str:
-        key = self.idempotency_key
-        if len(key) > 180:
-            key = hashlib.sha256(key.encode()).hexdigest()
-        return f"reconciliation:{self.problem}:{self.kind}:{key}"
-
-    @property
-    def summary(self) -> str:
-        what = {"refund": "refund", "store_credit": "store credit"}.get(self.kind, self.kind)
-        if self.problem == "missing_at_provider":
-            return f"the ledger has a {what} of {self.ledger} ({self.idempotency_key}) the payment provider never made"
-        if self.problem == "missing_in_ledger":
-            return f"the payment provider made a {what} of {self.provider} ({self.idempotency_key}) the ledger lacks"
-        return f"{what} {self.idempotency_key}: the ledger says {self.ledger}, the payment provider {self.provider}"
-
-
-def _same_amount(row: Payout, record: PaidOut) -> bool:
-    try:
-        theirs = Decimal(record.amount)
-    except InvalidOperation:
-        return False
-    return record.currency.upper() == row.currency.upper() and theirs == from_minor_units(
-        row.amount_minor, row.currency
-    )
-
-
-def _show(minor: int, currency: str) -> str:
-    return f"{from_minor_units(minor, currency)} {currency}"
-
-
-def ledger_mismatches(ledger: list[Payout], paid: dict[str, list[PaidOut]]) -> list[Mismatch]:
-    """Ledger rows the provider does not have, or has for another amount."""
-    by_key = {kind: {record.idempotency_key: record for record in records} for kind, records in paid.items()}
-    found = []
-    for row in ledger:
-        record = by_key.get(row.kind, {}).get(row.idempotency_key)
-        ours = _show(row.amount_minor, row.currency)
-        if record is None:
-            found.append(Mismatch("missing_at_provider", row.kind, row.idempotency_key, row.return_id, ours, None))
-            continue
-        if not _same_amount(row, record):
-            found.append(
-                Mismatch(
-                    "amount_differs",
-                    row.kind,
-                    row.idempotency_key,
-                    row.return_id,
-                    ours,
-                    f"{record.amount} {record.currency}",
-                )
-            )
-    return found
-
-
-def provider_candidates(
-    paid: dict[str, list[PaidOut]], since: datetime, settled_before: datetime
-) -> list[tuple[str, PaidOut]]:
-    """Provider records old enough that the ledger must have them by now."""
-    return [
-        (kind, record)
-        for kind, records in paid.items()
-        for record in records
-        if since <= as_utc(record.created_at) <= settled_before
-    ]
 
 
 def notification_data(view: dict[str, Any]) -> dict[str, Any]:
@@ -376,18 +284,7 @@ class HousekeepingActivities:
             ]
             candidates = provider_candidates(paid, since, now - timedelta(hours=run.grace_hours))
             known = await keys_in_ledger(session, (record.idempotency_key for _, record in candidates))
-        mismatches = ledger_mismatches(ledger, paid) + [
-            Mismatch(
-                "missing_in_ledger",
-                kind,
-                record.idempotency_key,
-                record.reference,
-                None,
-                f"{record.amount} {record.currency}",
-            )
-            for kind, record in candidates
-            if record.idempotency_key not in known
-        ]
+        mismatches = ledger_mismatches(ledger, paid) + missing_in_ledger(candidates, known)
         async with self._database.transaction() as session:
             for mismatch in mismatches:
                 await tickets.open_ticket(
