@@ -19,7 +19,6 @@ idempotent: a retry sends at most what is still due and opens no ticket twice
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import structlog
@@ -32,6 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from connectors.errors import PartnerRejected, PartnerUnavailable
 from connectors.notifications import Notification, Notifications
 from connectors.payment_records import PaymentRecords
+from domain.notifications import notification_data
 from domain.policy import Policy
 from domain.reconciliation import Payout, ledger_mismatches, missing_in_ledger, provider_candidates
 from domain.returns import FINAL_STATUSES, ReturnView, Status
@@ -122,23 +122,6 @@ class RepairReport(BaseModel):
     repaired: list[str] = []
     ended: list[str] = []
     missing: list[str] = []
-
-
-# ---- pure rules ----------------------------------------------------------------
-
-
-def notification_data(view: dict[str, Any]) -> dict[str, Any]:
-    """What a message template may use: the return's facts, no personal data."""
-    refund, logistics = view.get("refund") or {}, view.get("logistics") or {}
-    return {
-        "return_id": view.get("id"),
-        "order_id": view.get("order_id"),
-        "status": view.get("status"),
-        "refund": {"amount": refund.get("amount"), "currency": refund.get("currency"), "method": refund.get("method")},
-        "logistics": {
-            key: logistics.get(key) for key in ("method", "carrier", "tracking_number", "label_url", "ship_by")
-        },
-    }
 
 
 # ---- the activities ------------------------------------------------------------
