@@ -11,7 +11,7 @@
 - ``repair_read_model``: rows of the read model that disagree with their workflow
   are rewritten from the workflow's own view.
 
-The names and payloads at the top are what the workflows import; each activity is
+The names and payloads are in ``messages/housekeeping.py``; each activity is
 idempotent: a retry sends at most what is still due and opens no ticket twice
 (tickets carry a dedupe key).
 """
@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import structlog
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
@@ -36,93 +35,31 @@ from domain.policy import Policy
 from domain.reconciliation import Payout, ledger_mismatches, missing_in_ledger, provider_candidates
 from domain.returns import FINAL_STATUSES, ReturnView, Status
 from domain.sla import DECISION_LIMIT, sla_deadline
+from messages.housekeeping import (
+    DELIVER_WEBHOOKS,
+    RECONCILE_LEDGER,
+    REPAIR_READ_MODEL,
+    SEND_CUSTOMER_NOTIFICATIONS,
+    SWEEP_STUCK_RETURNS,
+    Batch,
+    DeliveryReport,
+    NotificationReport,
+    ReconcileLedger,
+    ReconcileReport,
+    RepairReadModel,
+    RepairReport,
+    SweepReport,
+    SweepStuckReturns,
+)
+from messages.return_queries import VIEW_QUERY
+from messages.search_attributes import RETURN_STATUS
 from returnflow.settings import Settings
 from store import outbox, returns, tickets
 from store.db import Database, as_utc
 from store.housekeeping import keys_in_ledger, ledger_payouts, open_returns
 from store.policies import policy_version
-from workflows.messages import RETURN_STATUS
 
 log = structlog.get_logger()
-
-# ---- names and payloads (imported by the workflows) ------------------------------
-
-DELIVER_WEBHOOKS = "deliver_webhooks"
-SEND_CUSTOMER_NOTIFICATIONS = "send_customer_notifications"
-RECONCILE_LEDGER = "reconcile_ledger"
-SWEEP_STUCK_RETURNS = "sweep_stuck_returns"
-REPAIR_READ_MODEL = "repair_read_model"
-
-
-class Batch(BaseModel):
-    """How much one activity run takes on."""
-
-    limit: int = 100
-
-
-class DeliverEvents(BaseModel):
-    """Input of DeliverWebhooksWorkflow: batches of ``limit``, at most ``rounds`` of them per run."""
-
-    limit: int = 100
-    rounds: int = 10
-
-
-class DeliveryReport(BaseModel):
-    attempted: int = 0
-    delivered: int = 0
-    retrying: int = 0
-    dead: int = 0
-
-
-class NotificationReport(BaseModel):
-    attempted: int = 0
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-
-
-class DeliverEventsReport(BaseModel):
-    webhooks: DeliveryReport
-    notifications: NotificationReport
-
-
-class ReconcileLedger(BaseModel):
-    """Compare ledger rows written in the last ``window_hours``; a provider record with no ledger row counts
-    only once it is ``grace_hours`` old (a return records its money after every part of its pay-out is done,
-    and a partner call may be retried for a day)."""
-
-    window_hours: float = 7 * 24
-    grace_hours: float = 48
-
-
-class ReconcileReport(BaseModel):
-    ledger_rows: int = 0
-    provider_records: int = 0
-    mismatches: list[str] = []
-
-
-class SweepStuckReturns(BaseModel):
-    batch: int = 500
-
-
-class SweepReport(BaseModel):
-    checked: int = 0
-    stuck: list[str] = []
-
-
-class RepairReadModel(BaseModel):
-    """``grace_seconds``: a workflow whose view changed this recently may still be writing it; left alone."""
-
-    grace_seconds: float = 300
-    batch: int = 200
-
-
-class RepairReport(BaseModel):
-    checked: int = 0
-    repaired: list[str] = []
-    ended: list[str] = []
-    missing: list[str] = []
-
 
 # ---- the activities ------------------------------------------------------------
 
@@ -147,7 +84,7 @@ class HousekeepingActivities:
 
     # -- webhooks --
 
-    @activity.defn(name=DELIVER_WEBHOOKS)
+    @activity.defn(name=DELIVER_WEBHOOKS.name)
     async def deliver_webhooks(self, batch: Batch) -> DeliveryReport:
         """Send the deliveries that are due, ``DELIVERY_CONCURRENCY`` at a time, and record each outcome."""
         async with self._database.sessions() as session:
@@ -205,7 +142,7 @@ class HousekeepingActivities:
 
     # -- customer notifications --
 
-    @activity.defn(name=SEND_CUSTOMER_NOTIFICATIONS)
+    @activity.defn(name=SEND_CUSTOMER_NOTIFICATIONS.name)
     async def send_customer_notifications(self, batch: Batch) -> NotificationReport:
         """Oldest first, one at a time. The event id is the idempotency key, so a retry never sends twice.
 
@@ -248,7 +185,7 @@ class HousekeepingActivities:
 
     # -- ledger reconciliation --
 
-    @activity.defn(name=RECONCILE_LEDGER)
+    @activity.defn(name=RECONCILE_LEDGER.name)
     async def reconcile_ledger(self, run: ReconcileLedger) -> ReconcileReport:
         now = datetime.now(UTC)
         since = now - timedelta(hours=run.window_hours)
@@ -294,7 +231,7 @@ class HousekeepingActivities:
 
     # -- stuck returns --
 
-    @activity.defn(name=SWEEP_STUCK_RETURNS)
+    @activity.defn(name=SWEEP_STUCK_RETURNS.name)
     async def sweep_stuck_returns(self, run: SweepStuckReturns) -> SweepReport:
         now = datetime.now(UTC)
         report = SweepReport()
@@ -332,7 +269,7 @@ class HousekeepingActivities:
 
     # -- drift repair --
 
-    @activity.defn(name=REPAIR_READ_MODEL)
+    @activity.defn(name=REPAIR_READ_MODEL.name)
     async def repair_read_model(self, run: RepairReadModel) -> RepairReport:
         client = activity.client()
         report = RepairReport()
@@ -369,7 +306,7 @@ class HousekeepingActivities:
                 shown = described.typed_search_attributes.get(RETURN_STATUS)
                 if shown is None or shown == stored_status:
                     return
-                view = await handle.query("view", result_type=ReturnView, rpc_timeout=QUERY_TIMEOUT)
+                view = await handle.query(VIEW_QUERY, result_type=ReturnView, rpc_timeout=QUERY_TIMEOUT)
                 if view is None or view.status.value == stored_status:
                     return
                 if as_utc(view.updated_at) > datetime.now(UTC) - timedelta(seconds=run.grace_seconds):
@@ -377,7 +314,7 @@ class HousekeepingActivities:
             elif described.status == WorkflowExecutionStatus.COMPLETED:
                 view = await handle.result(rpc_timeout=QUERY_TIMEOUT)
             else:
-                view = await handle.query("view", result_type=ReturnView, rpc_timeout=QUERY_TIMEOUT)
+                view = await handle.query(VIEW_QUERY, result_type=ReturnView, rpc_timeout=QUERY_TIMEOUT)
         except Exception as error:  # a query needs a worker; the next run tries again
             log.warning("drift_check_failed", return_id=return_id, error=f"{type(error).__name__}: {error}")
         ended_badly = described.status not in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from activities import housekeeping as hk
 from domain.returns import Decision, Logistics, Refund, ReturnLine, ReturnView, Status
+from messages import housekeeping as hk
 from returnflow.serve import serve_app
 from store import outbox
 from store.db import Database
