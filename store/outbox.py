@@ -12,7 +12,6 @@ A signed delivery is ``POST <url>`` with the body ``{"id", "type", "created_at",
 "<t>.<body>")>``; ``verify_signature`` is the recipe a receiver follows.
 """
 
-import base64
 import hashlib
 import hmac
 import json
@@ -27,6 +26,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.returns import ReturnView, Status
+from store.cursor import decode_keyset, encode_keyset
 from store.db import as_utc
 from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery, WebhookEndpoint
 
@@ -172,8 +172,7 @@ async def list_endpoints(
     """Active endpoints, newest first (keyset on created_at, id); no secrets."""
     query = select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))
     if cursor:
-        created, endpoint_id = decode_cursor(cursor, 2)
-        after = datetime.fromisoformat(created)
+        after, [endpoint_id] = decode_keyset(cursor, ids=1)
         query = query.where(
             or_(
                 WebhookEndpoint.created_at < after,
@@ -186,7 +185,7 @@ async def list_endpoints(
         )
     ).all()
     page = rows[:limit]
-    next_cursor = encode_cursor(as_utc(page[-1].created_at).isoformat(), page[-1].id) if len(rows) > limit else None
+    next_cursor = encode_keyset(page[-1].created_at, page[-1].id) if len(rows) > limit else None
     return [_endpoint_view(row) for row in page], next_cursor
 
 
@@ -301,8 +300,7 @@ async def list_deliveries(
     if endpoint_id:
         query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
     if cursor:
-        created, event_id, after_endpoint = decode_cursor(cursor, 3)
-        after = datetime.fromisoformat(created)
+        after, [event_id, after_endpoint] = decode_keyset(cursor, ids=2)
         query = query.where(
             or_(
                 OutboxEvent.created_at < after,
@@ -341,27 +339,8 @@ async def list_deliveries(
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
-        next_cursor = encode_cursor(last.event_created_at.isoformat(), last.event_id, last.endpoint_id)
+        next_cursor = encode_keyset(last.event_created_at, last.event_id, last.endpoint_id)
     return items, next_cursor
-
-
-class BadCursor(ValueError):
-    pass
-
-
-def encode_cursor(*parts: str) -> str:
-    return base64.urlsafe_b64encode("|".join(parts).encode()).decode()
-
-
-def decode_cursor(cursor: str, count: int) -> list[str]:
-    try:
-        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        datetime.fromisoformat(parts[0])
-    except (ValueError, UnicodeDecodeError, IndexError):
-        raise BadCursor("cursor is not one this API handed out") from None
-    if len(parts) != count:
-        raise BadCursor("cursor is not one this API handed out")
-    return parts
 
 
 # ---- customer notifications ----------------------------------------------------

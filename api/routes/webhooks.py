@@ -16,6 +16,7 @@ from api.deps import Session
 from api.problems import Problem
 from domain.orders import StrictModel
 from store import outbox
+from store.cursor import BadCursor
 from store.outbox import CreatedEndpoint, DeliveryView, EndpointView
 
 router = APIRouter(tags=["webhooks"])
@@ -79,7 +80,7 @@ async def list_endpoints(
     """Active endpoints, newest first; secrets are never shown again."""
     try:
         items, next_cursor = await outbox.list_endpoints(session, limit, cursor)
-    except outbox.BadCursor as error:
+    except BadCursor as error:
         raise Problem(422, str(error), [{"field": "cursor", "code": "invalid_cursor", "message": str(error)}]) from None
     return EndpointPage(items=items, next_cursor=next_cursor)
 
@@ -108,6 +109,6 @@ async def list_deliveries(
     """Deliveries, newest event first; ``?state=dead`` lists the dead letters (given up after the retry period)."""
     try:
         items, next_cursor = await outbox.list_deliveries(session, state, endpoint_id, limit, cursor)
-    except outbox.BadCursor as error:
+    except BadCursor as error:
         raise Problem(422, str(error), [{"field": "cursor", "code": "invalid_cursor", "message": str(error)}]) from None
     return DeliveryPage(items=items, next_cursor=next_cursor)
