@@ -13,7 +13,7 @@ from connectors.errors import PartnerRejected, PartnerUnavailable
 from connectors.notifications import Notification, Notifications
 from domain.notifications import notification_data
 from messages.housekeeping import SEND_CUSTOMER_NOTIFICATIONS, Batch, NotificationReport
-from store import outbox
+from store.customer_notifications import due_notifications, record_notification
 from store.db import Database
 
 log = structlog.get_logger()
@@ -33,7 +33,7 @@ class CustomerNotifier:
         ``max_attempts`` attempts (``notification_max_attempts``), or a refusal, the message is given up.
         """
         async with self._database.sessions() as session:
-            due = await outbox.due_notifications(session, batch.limit)
+            due = await due_notifications(session, batch.limit)
         report = NotificationReport()
         for item in due:
             view = item.view
@@ -53,7 +53,7 @@ class CustomerNotifier:
             except PartnerUnavailable as failure:
                 final, error = item.attempts + 1 >= self._max_attempts, str(failure)
             async with self._database.transaction() as session:
-                state = await outbox.record_notification(session, item, error=error, final=final, now=datetime.now(UTC))
+                state = await record_notification(session, item, error=error, final=final, now=datetime.now(UTC))
             activity.heartbeat()
             report.attempted += 1
             report.sent += state == "sent"

@@ -14,8 +14,15 @@ import structlog
 from temporalio import activity
 
 from messages.housekeeping import DELIVER_WEBHOOKS, Batch, DeliveryReport
-from store import outbox
 from store.db import Database
+from store.webhook_deliveries import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    DueDelivery,
+    due_deliveries,
+    record_attempt,
+    sign,
+)
 
 log = structlog.get_logger()
 
@@ -35,14 +42,14 @@ class WebhookSender:
     async def deliver_webhooks(self, batch: Batch) -> DeliveryReport:
         """Send the deliveries that are due, ``DELIVERY_CONCURRENCY`` at a time, and record each outcome."""
         async with self._database.sessions() as session:
-            due = await outbox.due_deliveries(session, datetime.now(UTC), batch.limit)
+            due = await due_deliveries(session, datetime.now(UTC), batch.limit)
         gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
 
-        async def deliver(item: outbox.DueDelivery) -> str:
+        async def deliver(item: DueDelivery) -> str:
             async with gate:
                 error = await self._post(item)
                 async with self._database.transaction() as session:
-                    state = await outbox.record_attempt(
+                    state = await record_attempt(
                         session, item, error=error, now=datetime.now(UTC), give_up_after=self._give_up_after
                     )
             activity.heartbeat()
@@ -64,13 +71,13 @@ class WebhookSender:
             dead=states.count("dead"),
         )
 
-    async def _post(self, item: outbox.DueDelivery) -> str | None:
+    async def _post(self, item: DueDelivery) -> str | None:
         """One attempt; None when the endpoint acknowledged (2xx), else what went wrong."""
         headers = {
             "content-type": "application/json",
             "user-agent": "returnflow-webhooks/1",
-            outbox.SIGNATURE_HEADER: outbox.sign(item.secret, int(time.time()), item.body),
-            outbox.EVENT_ID_HEADER: item.event_id,
+            SIGNATURE_HEADER: sign(item.secret, int(time.time()), item.body),
+            EVENT_ID_HEADER: item.event_id,
         }
         try:
             response = await self._http.post(
