@@ -12,7 +12,7 @@ from temporalio import activity
 from domain.clock import as_utc
 from domain.policy import Policy
 from domain.returns import ReturnView
-from domain.sla import DECISION_LIMIT, sla_deadline
+from domain.sla import DECISION_LIMIT, is_overdue, sla_deadline
 from messages.housekeeping import SWEEP_STUCK_RETURNS, SweepReport, SweepStuckReturns
 from store import tickets
 from store.db import Database
@@ -41,7 +41,7 @@ class StuckReturnSweeper:
                         policies[view.policy_version] = await policy_version(session, view.policy_version)
                     deadline = sla_deadline(view, policies[view.policy_version])
                     report.checked += 1
-                    if deadline is None or now <= deadline:
+                    if deadline is None or not is_overdue(deadline, now):
                         continue
                     since = as_utc(view.updated_at).isoformat()
                     await tickets.open_ticket(

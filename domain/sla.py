@@ -39,3 +39,8 @@ def sla_deadline(view: ReturnView, policy: Policy) -> datetime | None:
     if status == Status.IN_TRANSIT:
         return since + TRANSIT_LIMIT
     return since + PARTNER_STEP_LIMIT  # approved, inspected, refund_pending
+
+
+def is_overdue(deadline: datetime | None, now: datetime) -> bool:
+    """Past its deadline: strictly later than it (a return exactly at its deadline is not overdue yet)."""
+    return deadline is not None and now > deadline
