@@ -21,6 +21,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY alembic.ini worker.py ./
 COPY returnflow returnflow
 COPY domain domain
+COPY messages messages
 COPY store store
 COPY connectors connectors
 COPY sandbox sandbox

@@ -8,18 +8,23 @@ workflows (``returnflow/schedules.py``).
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.housekeeping import HousekeepingActivities
+from activities.customer_notifications import CustomerNotifier
+from activities.drift_repair import ReadModelRepairer
 from activities.partners import PartnerActivities
 from activities.read_model import ReadModelActivities
+from activities.reconciliation import LedgerReconciler
+from activities.stuck_returns import StuckReturnSweeper
+from activities.webhooks import WebhookSender
 from connectors.carrier import HttpCarrier
 from connectors.fulfilment import HttpFulfilment
 from connectors.notifications import HttpNotifications
@@ -53,18 +58,27 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             payments=HttpPayments(http, settings.sandbox_url),
             fulfilment=HttpFulfilment(http, settings.sandbox_url),
         )
-        housekeeping = HousekeepingActivities(
-            database,
-            settings,
-            webhook_http,
-            notifications=HttpNotifications(http, settings.sandbox_url),
-            payment_records=HttpPaymentRecords(http, settings.sandbox_url),
-        )
+        housekeeping: list[Callable[..., Any]] = [
+            WebhookSender(
+                database,
+                webhook_http,
+                give_up_after=timedelta(hours=settings.webhook_retry_hours),
+                timeout_seconds=settings.webhook_timeout_seconds,
+            ).deliver_webhooks,
+            CustomerNotifier(
+                database,
+                HttpNotifications(http, settings.sandbox_url),
+                max_attempts=settings.notification_max_attempts,
+            ).send_customer_notifications,
+            LedgerReconciler(database, HttpPaymentRecords(http, settings.sandbox_url)).reconcile_ledger,
+            StuckReturnSweeper(database).sweep_stuck_returns,
+            ReadModelRepairer(database).repair_read_model,
+        ]
         yield Worker(
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=[*ReadModelActivities(database).all(), *partners.all(), *housekeeping.all()],
+            activities=[*ReadModelActivities(database).all(), *partners.all(), *housekeeping],
             interceptors=[LoggingInterceptor()],
             graceful_shutdown_timeout=timedelta(seconds=10),
         )

@@ -26,7 +26,7 @@ async def resolve_attention(
             caller.actor,
             "return.resolve",
             return_id,
-            action=resolution.action,
+            chosen_action=resolution.action,
             note=resolution.note,
             reference=resolution.reference,
         )

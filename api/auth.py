@@ -18,7 +18,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 import structlog
@@ -26,6 +26,8 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import Problem
+from domain import signing
+from domain.signing import SignatureCheck
 from returnflow.settings import Settings
 from store.api_keys import find_key
 
@@ -175,27 +177,24 @@ carrier_signature_header = APIKeyHeader(
 
 def carrier_signature(secret: bytes, body: bytes, timestamp: int) -> str:
     """The ``Carrier-Signature`` value a carrier sends for ``body`` at ``timestamp`` (unix seconds)."""
-    digest = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+    return signing.sign(secret, timestamp, body)
+
+
+_CARRIER_SIGNATURE_REFUSALS = {
+    SignatureCheck.NO_TIMESTAMP: "Carrier-Signature has no valid t=<unix time>",
+    SignatureCheck.STALE: "Carrier-Signature is too old or from the future; sign each event when sending it",
+    SignatureCheck.MISMATCH: "Carrier-Signature does not match the body",
+}
 
 
 def verify_carrier_signature(
     secret: bytes, header: str, body: bytes, tolerance_seconds: int, now: float | None = None
 ) -> None:
     """``Problem(401)`` unless ``header`` signs ``body`` with ``secret`` at a time within the tolerance."""
-    fields: dict[str, list[str]] = {}
-    for part in header.split(","):
-        name, _, value = part.strip().partition("=")
-        fields.setdefault(name, []).append(value)
-    try:
-        timestamp = int(fields.get("t", [""])[0])
-    except ValueError:
-        raise Problem(401, "Carrier-Signature has no valid t=<unix time>") from None
-    if abs((time.time() if now is None else now) - timestamp) > tolerance_seconds:
-        raise Problem(401, "Carrier-Signature is too old or from the future; sign each event when sending it")
-    expected = carrier_signature(secret, body, timestamp).partition(",v1=")[2].encode()
-    if not any(hmac.compare_digest(expected, given.encode("ascii", "replace")) for given in fields.get("v1", [])):
-        raise Problem(401, "Carrier-Signature does not match the body")
+    moment = time.time() if now is None else now
+    check = signing.verify(secret, header, body, moment, timedelta(seconds=tolerance_seconds))
+    if check is not SignatureCheck.VALID:
+        raise Problem(401, _CARRIER_SIGNATURE_REFUSALS[check])
 
 
 async def carrier_or_service(

@@ -32,8 +32,3 @@ def dispute_key(return_id: str) -> str:
 def attention_key(return_id: str, number: int) -> str:
     """The ticket of a return's ``number``-th attention (a return can need a person more than once)."""
     return f"attention:{return_id}:{number}"
-
-
-def is_attention_ticket(dedupe_key: str | None) -> bool:
-    """Whether the ticket was opened for a return's attention (resolved by acting on the return)."""
-    return bool(dedupe_key) and str(dedupe_key).startswith("attention:")

@@ -37,3 +37,7 @@ class CarrierScan(BaseModel):
     tracking_number: str
     event: ScanEvent
     occurred_at: datetime
+
+
+# The query of the return's current view, by name for callers that do not import the workflow (activities).
+VIEW_QUERY = "view"

@@ -31,7 +31,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from activities import housekeeping as hk
+from messages import housekeeping as hk
 from returnflow.settings import Settings
 from workflows.housekeeping import (
     DeliverWebhooksWorkflow,

@@ -1,6 +1,5 @@
 """The read model of returns and the claims returns hold on order lines."""
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +11,8 @@ from domain.returns import ReturnRequest, ReturnView
 from domain.risk import RiskAssessment
 from domain.simulation import RecordedReturn
 from store import outbox
-from store.db import as_utc
+from store.cursor import BadCursor as BadCursor  # what list_returns raises for a cursor it did not hand out
+from store.cursor import decode_keyset, encode_keyset
 from store.orders import get_order
 from store.policies import policy_version
 from store.tables import OrderLineRow, ReturnClaim, ReturnRow
@@ -128,22 +128,6 @@ class ReturnFilter:
     created_to: datetime | None = None
 
 
-class BadCursor(ValueError):
-    pass
-
-
-def encode_cursor(created_at: datetime, return_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{as_utc(created_at).isoformat()}|{return_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        created, return_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return as_utc(datetime.fromisoformat(created)), return_id
-    except (ValueError, UnicodeDecodeError):
-        raise BadCursor("cursor is not one this API handed out") from None
-
-
 async def list_returns(
     session: AsyncSession, where: ReturnFilter, limit: int, cursor: str | None
 ) -> tuple[list[ReturnView], str | None]:
@@ -161,7 +145,7 @@ async def list_returns(
     if where.created_to:
         query = query.where(ReturnRow.created_at < where.created_to)
     if cursor:
-        after_created, after_id = decode_cursor(cursor)
+        after_created, [after_id] = decode_keyset(cursor, ids=1)
         query = query.where(
             or_(
                 ReturnRow.created_at < after_created,
@@ -172,7 +156,7 @@ async def list_returns(
         await session.scalars(query.order_by(ReturnRow.created_at.desc(), ReturnRow.id.desc()).limit(limit + 1))
     ).all()
     page = rows[:limit]
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    next_cursor = encode_keyset(page[-1].created_at, page[-1].id) if len(rows) > limit else None
     return [ReturnView.model_validate(row.document) for row in page], next_cursor
 
 

@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
-from activities import housekeeping as hk
 from domain.policy import DEFAULT_POLICY
 from domain.returns import Decision, Logistics, Refund, ReturnLine, ReturnView, Status
+from messages import housekeeping as hk
 from returnflow.schedules import ensure_schedules, jobs, schedule_id
 from returnflow.settings import Settings
 from store.db import Database

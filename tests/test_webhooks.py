@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from activities import housekeeping as hk
 from domain.returns import Decision, Logistics, Refund, ReturnLine, ReturnView, Status
+from messages import housekeeping as hk
 from returnflow.serve import serve_app
-from store import outbox
+from store import webhook_deliveries as deliveries
 from store.db import Database
 from store.returns import save_return
 from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery
@@ -316,18 +316,18 @@ async def test_a_retried_read_model_write_announces_nothing_twice(database: Data
 
 def test_backoff_doubles_from_30_seconds_up_to_an_hour() -> None:
     rng = random.Random(1)
-    delays = [outbox.backoff(attempt, rng).total_seconds() for attempt in range(1, 12)]
+    delays = [deliveries.backoff(attempt, rng).total_seconds() for attempt in range(1, 12)]
     assert 27 <= delays[0] <= 33 and 54 <= delays[1] <= 66
     assert all(3240 <= delay <= 3960 for delay in delays[8:])
-    assert outbox.backoff(10_000, rng) <= timedelta(hours=1.1)
+    assert deliveries.backoff(10_000, rng) <= timedelta(hours=1.1)
 
 
 def test_the_signature_recipe() -> None:
     body, secret, now = b'{"id":"evt_1"}', "whsec_test", datetime.now(UTC)
-    header = outbox.sign(secret, int(now.timestamp()), body)
-    assert outbox.verify_signature(secret, header, body, now)
+    header = deliveries.sign(secret, int(now.timestamp()), body)
+    assert deliveries.verify_signature(secret, header, body, now)
     assert verify(secret, header, body, int(now.timestamp()))
-    assert not outbox.verify_signature("whsec_other", header, body, now)
-    assert not outbox.verify_signature(secret, header, body + b" ", now)
-    assert not outbox.verify_signature(secret, header, body, now + timedelta(minutes=6)), "replayed too late"
-    assert not outbox.verify_signature(secret, "v1=abc", body, now)
+    assert not deliveries.verify_signature("whsec_other", header, body, now)
+    assert not deliveries.verify_signature(secret, header, body + b" ", now)
+    assert not deliveries.verify_signature(secret, header, body, now + timedelta(minutes=6)), "replayed too late"
+    assert not deliveries.verify_signature(secret, "v1=abc", body, now)

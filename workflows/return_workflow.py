@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.sla import TRANSIT_SLA
     from messages import return_activities as act
     from messages.errors import ErrorType
-    from messages.returns import WORKFLOW_NAME, CarrierScan, StartReturn
+    from messages.returns import VIEW_QUERY, WORKFLOW_NAME, CarrierScan, StartReturn
     from workflows.attention import ATTENTION_PATCH, Attentions
     from workflows.calls import store
     from workflows.entitlements import revoke_virtual_goods
@@ -596,6 +596,6 @@ class ReturnWorkflow:
             return
         self._scan_stage = max(self._scan_stage, scan_progress(scan.event))
 
-    @workflow.query
+    @workflow.query(name=VIEW_QUERY)
     def view(self) -> ReturnView | None:
         return self._record.view_or_none

@@ -9,7 +9,6 @@ from api.attention import resolve_attention
 from api.auth import Caller, allow
 from api.deps import Session, Temporal
 from api.problems import Problem
-from domain import tickets as tickets_domain
 from domain.attention import AttentionAction, Resolution
 from domain.orders import StrictModel
 from store import audit, returns, tickets
@@ -66,9 +65,9 @@ async def resolve_ticket(
         resolved = await tickets.get_ticket(session, ticket_id)
         assert resolved is not None
         return resolved
-    if ticket.status == "open" and tickets_domain.is_attention_ticket(ticket.dedupe_key):
-        view = await returns.get_return(session, ticket.return_id or "")
-        if view is not None and view.attention is not None:
+    if ticket.status == "open" and ticket.return_id is not None:
+        view = await returns.get_return(session, ticket.return_id)
+        if view is not None and view.attention is not None and view.attention.reason == ticket.kind:
             offered = ", ".join(view.attention.actions)
             raise Problem(409, f"the return waits for one of its actions: give action ({offered})")
     resolved_ticket = await tickets.resolve_ticket(session, ticket_id, body.resolution)

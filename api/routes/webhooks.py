@@ -2,7 +2,7 @@
 
 Events are ``return.<status>`` (``return.approved``, ``return.completed``,
 ``return.needs_attention``…), one per status change of a return, each with a
-unique ``id``. How they are sent and signed: ``store/outbox.py``.
+unique ``id``. How they are sent and signed: ``store/webhook_deliveries.py``.
 """
 
 from typing import Annotated, Literal
@@ -15,8 +15,10 @@ from api.auth import allow
 from api.deps import Session
 from api.problems import Problem
 from domain.orders import StrictModel
-from store import outbox
-from store.outbox import CreatedEndpoint, DeliveryView, EndpointView
+from store import outbox, webhook_deliveries, webhook_endpoints
+from store.cursor import BadCursor
+from store.webhook_deliveries import DeliveryView
+from store.webhook_endpoints import CreatedEndpoint, EndpointView
 
 router = APIRouter(tags=["webhooks"])
 
@@ -67,7 +69,7 @@ async def create_endpoint(body: EndpointIn, session: Session) -> CreatedEndpoint
     """Subscribe a URL to event types. The answer carries the signing ``secret`` (``whsec_…``); it is shown
     this once, keep it: every delivery carries ``Returnflow-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
     "<t>.<body>")>``."""
-    return await outbox.create_endpoint(session, body.url, list(body.events))
+    return await webhook_endpoints.create_endpoint(session, body.url, list(body.events))
 
 
 @router.get("/v1/webhook-endpoints", response_model=EndpointPage, dependencies=[Depends(allow("service"))])
@@ -78,8 +80,8 @@ async def list_endpoints(
 ) -> EndpointPage:
     """Active endpoints, newest first; secrets are never shown again."""
     try:
-        items, next_cursor = await outbox.list_endpoints(session, limit, cursor)
-    except outbox.BadCursor as error:
+        items, next_cursor = await webhook_endpoints.list_endpoints(session, limit, cursor)
+    except BadCursor as error:
         raise Problem(422, str(error), [{"field": "cursor", "code": "invalid_cursor", "message": str(error)}]) from None
     return EndpointPage(items=items, next_cursor=next_cursor)
 
@@ -92,7 +94,7 @@ async def list_endpoints(
 )
 async def delete_endpoint(endpoint_id: EndpointId, session: Session) -> Response:
     """Stop sending to the endpoint; what it has not received yet is dropped, its delivery history kept."""
-    if not await outbox.disable_endpoint(session, endpoint_id):
+    if not await webhook_endpoints.disable_endpoint(session, endpoint_id):
         raise Problem(404, f"no webhook endpoint {endpoint_id}")
     return Response(status_code=204)
 
@@ -107,7 +109,7 @@ async def list_deliveries(
 ) -> DeliveryPage:
     """Deliveries, newest event first; ``?state=dead`` lists the dead letters (given up after the retry period)."""
     try:
-        items, next_cursor = await outbox.list_deliveries(session, state, endpoint_id, limit, cursor)
-    except outbox.BadCursor as error:
+        items, next_cursor = await webhook_deliveries.list_deliveries(session, state, endpoint_id, limit, cursor)
+    except BadCursor as error:
         raise Problem(422, str(error), [{"field": "cursor", "code": "invalid_cursor", "message": str(error)}]) from None
     return DeliveryPage(items=items, next_cursor=next_cursor)

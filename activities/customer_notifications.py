@@ -1,0 +1,67 @@
+"""``send_customer_notifications``: tell customers about the statuses they care about, through the
+notifications partner, best effort.
+
+Idempotent: the event id is the partner's idempotency key, so a retry never sends twice.
+"""
+
+from datetime import UTC, datetime
+
+import structlog
+from temporalio import activity
+
+from connectors.errors import PartnerRejected, PartnerUnavailable
+from connectors.notifications import Notification, Notifications
+from domain.notifications import notification_data
+from messages.housekeeping import SEND_CUSTOMER_NOTIFICATIONS, Batch, NotificationReport
+from store.customer_notifications import due_notifications, record_notification
+from store.db import Database
+
+log = structlog.get_logger()
+
+
+class CustomerNotifier:
+    def __init__(self, database: Database, notifications: Notifications, *, max_attempts: int) -> None:
+        self._database = database
+        self._notifications = notifications
+        self._max_attempts = max_attempts
+
+    @activity.defn(name=SEND_CUSTOMER_NOTIFICATIONS.name)
+    async def send_customer_notifications(self, batch: Batch) -> NotificationReport:
+        """Oldest first, one at a time. The event id is the idempotency key, so a retry never sends twice.
+
+        A partner that cannot answer ends the run (the next run tries again); after
+        ``max_attempts`` attempts (``notification_max_attempts``), or a refusal, the message is given up.
+        """
+        async with self._database.sessions() as session:
+            due = await due_notifications(session, batch.limit)
+        report = NotificationReport()
+        for item in due:
+            view = item.view
+            final, error = False, None
+            try:
+                await self._notifications.send(
+                    Notification(
+                        idempotency_key=item.event_id,
+                        reference=str(view["id"]),
+                        customer_id=str(view["customer_id"]),
+                        template=f"return_{item.status}",
+                        data=notification_data(view),
+                    )
+                )
+            except PartnerRejected as refusal:
+                final, error = True, str(refusal)
+            except PartnerUnavailable as failure:
+                final, error = item.attempts + 1 >= self._max_attempts, str(failure)
+            async with self._database.transaction() as session:
+                state = await record_notification(session, item, error=error, final=final, now=datetime.now(UTC))
+            activity.heartbeat()
+            report.attempted += 1
+            report.sent += state == "sent"
+            report.retrying += state == "pending"
+            report.failed += state == "failed"
+            if state == "failed":
+                log.warning("customer_notification_given_up", event_id=item.event_id, error=error)
+            if state == "pending":
+                log.info("notifications_unavailable", event_id=item.event_id, error=error)
+                break
+        return report

@@ -1,0 +1,80 @@
+"""Webhook endpoints: the URLs merchants subscribe to event types, each with its signing secret.
+
+The secret is shown once, when the endpoint is created; lists never carry it.
+Disabling an endpoint drops what it has not received yet and keeps its history.
+"""
+
+import secrets
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.cursor import decode_keyset, encode_keyset
+from store.db import as_utc
+from store.tables import WebhookDelivery, WebhookEndpoint
+
+
+class EndpointView(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+
+
+class CreatedEndpoint(EndpointView):
+    secret: str
+
+
+def _endpoint_view(row: WebhookEndpoint) -> EndpointView:
+    return EndpointView(id=row.id, url=row.url, events=list(row.events), created_at=as_utc(row.created_at))
+
+
+async def create_endpoint(session: AsyncSession, url: str, events: list[str]) -> CreatedEndpoint:
+    row = WebhookEndpoint(
+        id="whe_" + secrets.token_hex(12),
+        url=url,
+        events=events,
+        secret="whsec_" + secrets.token_urlsafe(32),
+        created_at=datetime.now(UTC),
+        disabled_at=None,
+    )
+    session.add(row)
+    await session.flush()
+    return CreatedEndpoint(secret=row.secret, **_endpoint_view(row).model_dump())
+
+
+async def list_endpoints(
+    session: AsyncSession, limit: int, cursor: str | None
+) -> tuple[list[EndpointView], str | None]:
+    """Active endpoints, newest first (keyset on created_at, id); no secrets."""
+    query = select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))
+    if cursor:
+        after, [endpoint_id] = decode_keyset(cursor, ids=1)
+        query = query.where(
+            or_(
+                WebhookEndpoint.created_at < after,
+                and_(WebhookEndpoint.created_at == after, WebhookEndpoint.id < endpoint_id),
+            )
+        )
+    rows = (
+        await session.scalars(
+            query.order_by(WebhookEndpoint.created_at.desc(), WebhookEndpoint.id.desc()).limit(limit + 1)
+        )
+    ).all()
+    page = rows[:limit]
+    next_cursor = encode_keyset(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    return [_endpoint_view(row) for row in page], next_cursor
+
+
+async def disable_endpoint(session: AsyncSession, endpoint_id: str) -> bool:
+    """Stop sending to an endpoint; its pending deliveries are dropped, delivered and dead ones kept."""
+    row = await session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
+    if row is None or row.disabled_at is not None:
+        return False
+    row.disabled_at = datetime.now(UTC)
+    await session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.state == "pending")
+    )
+    return True
