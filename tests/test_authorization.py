@@ -223,6 +223,12 @@ ROWS: list[Row] = [
         lambda c, w: c.post(f"/v1/returns/{w.return_a}/inspection", json=INSPECTION),
         (401, 403, 403, 409, 403),
     ),
+    Row(
+        "POST",
+        "/v1/returns/{return_id}/resolve",
+        lambda c, w: c.post(f"/v1/returns/{w.return_a}/resolve", json={"action": "retry_refund"}),
+        (401, 403, 403, 409, 403),
+    ),
     # Service only.
     Row(
         "POST",

@@ -8,6 +8,7 @@ sees (status, timeline, tickets).
 import asyncio
 import random
 import secrets
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -159,12 +160,47 @@ async def test_without_a_fallback_a_declined_refund_needs_a_person(api: Callers)
     stuck = await wait_for_status(api, created["id"], "needs_attention")
 
     assert stuck["refund"]["status"] == "failed" and stuck["priority"] == "high"
+    assert stuck["attention"]["reason"] == "refund_failed"
     tickets = (await api.operator.get("/v1/tickets", params={"return_id": created["id"]})).json()["items"]
     assert [(t["kind"], t["status"]) for t in tickets] == [("refund_failed", "open")]
+    # The ticket is resolved by acting on the return: without an action it would change nothing.
+    unsaid = await api.operator.post(f"/v1/tickets/{tickets[0]['id']}/resolve", json={"resolution": "done"})
+    assert unsaid.status_code == 409 and "mark_refunded" in unsaid.json()["detail"]
     resolved = await api.operator.post(
-        f"/v1/tickets/{tickets[0]['id']}/resolve", json={"resolution": "refunded by bank transfer"}
+        f"/v1/tickets/{tickets[0]['id']}/resolve",
+        json={"resolution": "refunded by bank transfer", "action": "mark_refunded", "reference": "BT-1"},
     )
+    assert resolved.status_code == 200, resolved.text
     assert resolved.json()["status"] == "resolved"
+    done = await wait_for_status(api, created["id"], "completed")
+    assert done["attention"] is None
+    assert [(m["kind"], m["amount"], m["provider_ref"]) for m in done["money"]] == [("refund_outside", "19.99", "BT-1")]
+
+
+async def test_a_declined_refund_is_retried_by_an_operator_and_paid_exactly_once(api: Callers) -> None:
+    await api.service.put("/v1/policy", json={**POLICY, "refund_failure_fallback": "none"})
+    try:
+        order_id = await put_order(api)
+        created = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
+    finally:
+        await api.service.put("/v1/policy", json=POLICY)
+    await ship_and_receive(api, created["id"])
+    await api.sandbox.post("/sandbox/faults", json={"operation": "payments.refund", "mode": "decline"})
+    await inspect_as_new(api, created["id"], "L1")
+    stuck = await wait_for_status(api, created["id"], "needs_attention")
+    assert stuck["attention"]["actions"] == ["retry_refund", "refund_as_store_credit", "mark_refunded"]
+
+    not_offered = await api.operator.post(f"/v1/returns/{created['id']}/resolve", json={"action": "close_as_lost"})
+    assert not_offered.status_code == 409
+    unknown = await api.operator.post(f"/v1/returns/{created['id']}/resolve", json={"action": "shrug"})
+    assert unknown.status_code == 422
+    retried = await api.operator.post(f"/v1/returns/{created['id']}/resolve", json={"action": "retry_refund"})
+
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["status"] == "completed" and retried.json()["attention"] is None
+    assert [r["amount"] for r in await refunds_for(api, created["id"])] == ["19.99"]
+    tickets = (await api.operator.get("/v1/tickets", params={"return_id": created["id"]})).json()["items"]
+    assert [(t["kind"], t["status"]) for t in tickets] == [("refund_failed", "resolved")]
 
 
 async def test_refund_on_first_scan_pays_while_the_parcel_travels(api: Callers) -> None:
@@ -208,6 +244,7 @@ async def test_fifty_simultaneous_requests_never_return_more_units_than_were_bou
     order_id = await put_order(api, lines=[{**TEE, "quantity": 3}])
     body = return_body(order_id=order_id)
 
+    began = datetime.now(UTC)
     answers = await asyncio.gather(*(api.service.post("/v1/returns", json=body) for _ in range(50)))
 
     statuses = sorted(answer.status_code for answer in answers)
@@ -215,6 +252,11 @@ async def test_fifty_simultaneous_requests_never_return_more_units_than_were_bou
     assert set(statuses) <= {201, 422}, [a.json() for a in answers if a.status_code not in (201, 422)][:2]
     order = (await api.service.get(f"/v1/orders/{order_id}")).json()
     assert order["lines"][0]["returnable_quantity"] == 0
+    # A request refused inside its workflow (the claim lost the race) ends completed: Temporal UI's failures
+    # are only real ones.
+    await asyncio.sleep(2)  # visibility follows the workflows' closing by a moment
+    failed = f"WorkflowType = 'ReturnWorkflow' AND ExecutionStatus = 'Failed' AND StartTime >= '{began.isoformat()}'"
+    assert [wf.id async for wf in api.temporal.list_workflows(failed)] == []
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -28,6 +28,10 @@ def test_histories_of_every_path_are_kept() -> None:
         "cancellation",
         "exchange",
         "store-credit-fallback",
+        "refund-failed-retried",
+        "compensation-failed-retried",
+        "transit-overdue-lost",
+        "every-escalation",
     }
 
 

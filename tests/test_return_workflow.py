@@ -4,100 +4,33 @@ The partners are the real sandbox over HTTP and the read model is a real
 database; only the clock is fast-forwarded.
 """
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.policy import DEFAULT_POLICY
-from domain.returns import CancelRequest, Inspection, ReturnView, ReviewDecision, Status
+from domain.returns import CancelRequest, Inspection, ReviewDecision, Status
 from domain.risk import RiskAssessment, RiskRules
 from messages.errors import ErrorType
-from messages.returns import CarrierScan
 from store.db import Database
 from store.orders import get_order
 from store.returns import get_return
-from tests.conftest import running_worker, settings_for
-from tests.factories import NOW, start_for, stored_order
 from tests.histories_io import keep_history
+from tests.workflow_harness import (
+    NEEDS_REVIEW,
+    reach,
+    scan,
+    shipment,
+    start,
+    tracking_of,
+)
 from workflows.return_workflow import ReturnWorkflow
-
-NEEDS_REVIEW = DEFAULT_POLICY.model_copy(update={"auto_approve_max_amount": Decimal("10")})
-
-
-@dataclass
-class Harness:
-    temporal: Client
-    task_queue: str
-    started: list[WorkflowHandle] = field(default_factory=list)
-
-
-@pytest.fixture
-async def client(
-    time_skipping_env: WorkflowEnvironment, sandbox_url: str, database: Database
-) -> AsyncIterator[Harness]:
-    settings = settings_for(sandbox_url, database)
-    harness = Harness(time_skipping_env.client, settings.task_queue)
-    async with running_worker(time_skipping_env.client, settings, database):
-        yield harness
-    # A workflow left waiting on a queue nobody polls would stop the test server from skipping time.
-    for handle in harness.started:
-        with contextlib.suppress(RPCError):
-            await handle.terminate("test finished")
-
-
-async def start(client: Harness, database: Database, **request) -> WorkflowHandle:
-    order = await stored_order(database)
-    begin = start_for(order, **request)
-    handle = await client.temporal.start_workflow(
-        ReturnWorkflow.run, begin, id=begin.return_id, task_queue=client.task_queue
-    )
-    client.started.append(handle)
-    return handle
-
-
-async def view_of(handle: WorkflowHandle) -> ReturnView:
-    for _ in range(200):
-        view = await handle.query(ReturnWorkflow.view)
-        if view is not None:
-            return view
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{handle.id} never opened")
-
-
-async def reach(handle: WorkflowHandle, status: Status) -> ReturnView:
-    for _ in range(200):
-        view = await view_of(handle)
-        if view.status == status:
-            return view
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{handle.id} never reached {status}; it is {view.status}")
-
-
-def tracking_of(view: ReturnView) -> str:
-    """The tracking number of the booked shipment (a return awaiting shipment has one)."""
-    assert view.logistics.tracking_number is not None
-    return view.logistics.tracking_number
-
-
-async def scan(handle: WorkflowHandle, tracking: str, event: str) -> None:
-    await handle.signal(
-        ReturnWorkflow.carrier_scan, CarrierScan(tracking_number=tracking, event=event, occurred_at=NOW)
-    )
-
-
-async def shipment(sandbox: httpx.AsyncClient, tracking: str) -> dict:
-    items = (await sandbox.get("/carrier/shipments")).json()["items"]
-    return next(s for s in items if s["tracking_number"] == tracking)
 
 
 async def test_unshipped_return_expires_after_ship_by_and_undoes_everything(

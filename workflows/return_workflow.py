@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
 
 # A refused request ends its workflow completed instead of failed (Temporal UI's failures are real ones).
 REFUSAL_PATCH = "refusal-completes"
+REFUSAL_ANSWER_GRACE = timedelta(seconds=1)
 
 
 class ReturnStopped(Exception):
@@ -137,12 +138,14 @@ class ReturnWorkflow:
                     request=start.request,
                 ),
             )
-        except ActivityError as failure:
-            # Another return claimed the units between the API's evaluation and here.
+        except (ActivityError, ApplicationError) as failure:
+            # Another return claimed the units between the API's evaluation and here. (A local activity's
+            # failure reaches the workflow as its ApplicationError, not wrapped in an ActivityError.)
+            cause = failure.cause if isinstance(failure, ActivityError) else failure
             await self._refuse(
                 ApplicationError(
                     "some units are no longer returnable",
-                    *getattr(failure.cause, "details", ()),
+                    *getattr(cause, "details", ()),
                     type=ErrorType.INELIGIBLE,
                     non_retryable=True,
                 )
@@ -492,7 +495,9 @@ class ReturnWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if not workflow.patched(REFUSAL_PATCH):
             raise refusal
-        return None
+        # The update's answer leaves in a task of its own: closing in the same task would hand the caller
+        # "AcceptedUpdateCompletedWorkflow" instead of the refusal.
+        await workflow.sleep(REFUSAL_ANSWER_GRACE)
 
     def _ineligibility(self, evaluation: Evaluation) -> ApplicationError | None:
         errors = refusal_errors(evaluation, self._start.request)

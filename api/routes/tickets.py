@@ -60,9 +60,10 @@ async def resolve_ticket(
         if ticket.return_id is None:
             raise Problem(409, "this ticket belongs to no return; resolve it without an action")
         resolution = Resolution(action=body.action, note=body.resolution, reference=body.reference)
-        await resolve_attention(temporal, request.app.state.database, caller, ticket.return_id, resolution)
-        await session.commit()  # see the workflow's own resolution of the ticket
-        resolved = await tickets.get_ticket(session, ticket_id)
+        database = request.app.state.database
+        await resolve_attention(temporal, database, caller, ticket.return_id, resolution)
+        async with database.sessions() as fresh:  # the workflow resolved the ticket meanwhile
+            resolved = await tickets.get_ticket(fresh, ticket_id)
         assert resolved is not None
         return resolved
     if ticket.status == "open" and ticket.return_id is not None:
