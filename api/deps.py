@@ -9,9 +9,15 @@ from temporalio.client import Client
 
 from returnflow.settings import Settings
 
+# These only read: their transaction reads one snapshot and never takes SQLite's write lock (see store/db.py).
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.database.transaction() as db_session:
+    # A route that writes takes SQLite's write lock at its first write, not before: it may wait for a workflow
+    # (whose activities write) while it holds this session.
+    begin = "deferred" if request.method in READING_METHODS else "at_first_write"
+    async with request.app.state.database.transaction(begin=begin) as db_session:
         yield db_session
 
 

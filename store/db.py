@@ -1,43 +1,119 @@
-"""Engine and session factory; one ``Database`` per process."""
+"""Engine and session factory; one ``Database`` per process.
 
-from collections.abc import AsyncIterator
+On SQLite, SQLAlchemy says BEGIN itself instead of leaving it to the driver,
+which starts a transaction only at the first write: what a transaction read
+before it was read outside it (a read-then-write, such as a read-model write
+checking the stored revision, could act on what another writer changed
+meanwhile). How a transaction begins (``transaction(begin=…)``):
+
+- ``"immediate"`` (the default: the activities, the idempotency store, the API's
+  own writes): ``BEGIN IMMEDIATE``. The write lock is taken up front, so what the
+  transaction reads stays true until it commits, and it is never refused the lock
+  halfway (a deferred transaction that has read cannot wait for the lock: SQLite
+  refuses it at once with "database is locked"). Keep these short, and never wait
+  for a workflow inside one: the worker's writes would wait for it.
+- ``"at_first_write"`` (the session of an API request that may write): reads run
+  outside a transaction, each seeing what is committed (as PostgreSQL's READ
+  COMMITTED does), and ``BEGIN IMMEDIATE`` comes just before the first write. A
+  route may read, wait for a workflow and then write without holding the lock
+  while it waits. What must not change between a read and a write is locked
+  (``FOR UPDATE`` on PostgreSQL) or written first.
+- ``"deferred"`` (``sessions()``, reads): a plain ``BEGIN``; under WAL it reads
+  one snapshot and never waits for writers.
+
+Every write waits for the lock up to the busy timeout, long enough for a queue
+of writers under load. On PostgreSQL all three are the server's usual BEGIN.
+"""
+
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from domain.clock import as_utc
 
 __all__ = ["Database", "as_utc", "redacted"]  # as_utc: SQLite hands back naive datetimes; everything we store is UTC
 
+Begin = Literal["immediate", "at_first_write", "deferred"]
+BEGINS: tuple[Begin, ...] = ("immediate", "at_first_write", "deferred")
+# How long a SQLite write waits for the write lock before "database is locked" (answered as 503). Each write
+# transaction is short, but under load many queue for the one lock: this is the length of the queue it rides out.
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+# The execution option that says how a SQLite transaction begins, and the connection's note that its BEGIN
+# IMMEDIATE is still to come (at_first_write).
+_SQLITE_BEGIN = "returnflow_sqlite_begin"
+_BEGIN_PENDING = "returnflow_begin_pending"
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets the API read while the worker writes; busy_timeout waits for the lock instead of failing.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+
+def _sqlite_connect(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        # No BEGIN from the driver: _sqlite_begin says it (sqlite3 still commits and rolls back).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL lets the API read while the worker writes; busy_timeout waits for the lock instead of failing.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return connect
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    begin: Begin = connection.get_execution_options().get(_SQLITE_BEGIN, "deferred")
+    connection.info[_BEGIN_PENDING] = begin == "at_first_write"
+    if begin == "immediate":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif begin == "deferred":
+        connection.exec_driver_sql("BEGIN")
+
+
+def _sqlite_begin_before_writing(connection: Connection, cursor: Any, statement: str, *_: Any) -> None:
+    if connection.info.get(_BEGIN_PENDING) and statement.lstrip()[:7].upper().startswith(_WRITES):
+        connection.info[_BEGIN_PENDING] = False
+        cursor.execute("BEGIN IMMEDIATE")
+
+
+def _sqlite_transaction_ended(connection: Connection) -> None:
+    connection.info[_BEGIN_PENDING] = False
 
 
 class Database:
-    def __init__(self, url: str, **engine_options: Any):
+    def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **engine_options: Any):
         self.url = url
+        # pre-ping: a connection the server dropped while it sat in the pool is replaced before it is used.
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, **engine_options)
+        engines: dict[Begin, AsyncEngine] = dict.fromkeys(BEGINS, self.engine)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            sync_engine = self.engine.sync_engine
+            event.listen(sync_engine, "connect", _sqlite_connect(sqlite_busy_timeout_ms))
+            event.listen(sync_engine, "begin", _sqlite_begin)
+            event.listen(sync_engine, "before_cursor_execute", _sqlite_begin_before_writing)
+            event.listen(sync_engine, "commit", _sqlite_transaction_ended)
+            event.listen(sync_engine, "rollback", _sqlite_transaction_ended)
+            engines = {begin: self.engine.execution_options(**{_SQLITE_BEGIN: begin}) for begin in BEGINS}
+        # For reading (a plain BEGIN on SQLite); transaction() for writing.
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._factories = {
+            begin: async_sessionmaker(engine, expire_on_commit=False) for begin, engine in engines.items()
+        }
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work is committed on success and rolled back on any error."""
-        async with self.sessions() as session, session.begin():
+    async def transaction(self, *, begin: Begin = "immediate") -> AsyncIterator[AsyncSession]:
+        """A session whose work is committed on success and rolled back on any error.
+
+        ``begin`` says when it takes SQLite's write lock (the module docstring): up front, at its first
+        write, or never (``"deferred"``, for a transaction that only reads).
+        """
+        async with self._factories[begin]() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:
