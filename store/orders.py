@@ -1,8 +1,11 @@
 """Orders synced from the order system, and the units still returnable per line."""
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.money import from_minor_units, to_minor_units
@@ -16,16 +19,16 @@ class OrderConflict(Exception):
 
 
 async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> bool:
-    """Insert or replace the order; returns True when it was new."""
-    row = await session.get(OrderRow, order_id)
-    created = row is None
-    claimed = await claimed_units(session, order_id)
-    for line in order.lines:
-        if line.quantity < claimed.get(line.line_id, 0):
-            raise OrderConflict(f"line {line.line_id}: {claimed[line.line_id]} units are already in returns")
-    dropped = set(claimed) - {line.line_id for line in order.lines}
-    if any(claimed[line_id] for line_id in dropped):
-        raise OrderConflict(f"lines {sorted(dropped)} have units in returns and cannot be removed")
+    """Insert or replace the order; returns True when it was new.
+
+    Returns may be claiming units of its lines at the same moment, so the lines are
+    updated in place under a lock and ``claimed_quantity`` is never written here: a
+    line keeps the claims the database holds for it, whatever was read before. The
+    order's row and then its lines are locked (``FOR UPDATE`` on PostgreSQL; on
+    SQLite the insert-if-absent, a write, comes first and so takes the database's
+    write lock before anything is read), so a claim waits for the upsert or the
+    upsert for the claim, and the rules below are judged on the claims as they are.
+    """
     fields = dict(
         customer_id=order.customer_id,
         currency=order.currency,
@@ -36,38 +39,58 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
         shipping_address=order.shipping_address.model_dump(mode="json") if order.shipping_address else None,
         updated_at=datetime.now(UTC),
     )
-    if row is None:
-        session.add(OrderRow(order_id=order_id, **fields))
-    else:
+    # First, and a write (see above). Two first PUTs of one order may race: one inserts, the other finds the row.
+    inserted = await session.execute(_insert_if_absent(session, order_id, fields))
+    created = inserted.rowcount == 1  # type: ignore[attr-defined]
+    row = await session.get(OrderRow, order_id, with_for_update=True, populate_existing=True)
+    assert row is not None
+    stored = {
+        line.line_id: line
+        for line in await session.scalars(
+            select(OrderLineRow)
+            .where(OrderLineRow.order_id == order_id)
+            .order_by(OrderLineRow.line_id)  # one locking order for every writer: no deadlock between them
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    for line in order.lines:
+        held = stored[line.line_id].claimed_quantity if line.line_id in stored else 0
+        if line.quantity < held:
+            raise OrderConflict(f"line {line.line_id}: {held} units are already in returns")
+    dropped = set(stored) - {line.line_id for line in order.lines}
+    if any(stored[line_id].claimed_quantity for line_id in dropped):
+        raise OrderConflict(f"lines {sorted(dropped)} have units in returns and cannot be removed")
+    if not created:
         for name, value in fields.items():
             setattr(row, name, value)
-    await session.execute(delete(OrderLineRow).where(OrderLineRow.order_id == order_id))
-    await session.flush()
+    for line_id in dropped:
+        await session.delete(stored[line_id])
     for position, line in enumerate(order.lines):
-        session.add(
-            OrderLineRow(
-                order_id=order_id,
-                line_id=line.line_id,
-                position=position,
-                sku=line.sku,
-                product_id=line.product_id,
-                title=line.title,
-                category=line.category,
-                kind=line.kind,
-                quantity=line.quantity,
-                unit_price_minor=to_minor_units(line.unit_price, order.currency),
-                final_sale=line.final_sale,
-                claimed_quantity=claimed.get(line.line_id, 0),
-            )
+        values = dict(
+            position=position,
+            sku=line.sku,
+            product_id=line.product_id,
+            title=line.title,
+            category=line.category,
+            kind=line.kind,
+            quantity=line.quantity,
+            unit_price_minor=to_minor_units(line.unit_price, order.currency),
+            final_sale=line.final_sale,
         )
+        existing = stored.get(line.line_id)
+        if existing is None:
+            session.add(OrderLineRow(order_id=order_id, line_id=line.line_id, claimed_quantity=0, **values))
+        else:
+            for name, value in values.items():
+                setattr(existing, name, value)
     return created
 
 
-async def claimed_units(session: AsyncSession, order_id: str) -> dict[str, int]:
-    rows = await session.execute(
-        select(OrderLineRow.line_id, OrderLineRow.claimed_quantity).where(OrderLineRow.order_id == order_id)
-    )
-    return {line_id: quantity for line_id, quantity in rows.all()}
+def _insert_if_absent(session: AsyncSession, order_id: str, fields: dict[str, Any]) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` for the order's row, in the session's dialect."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    return insert(OrderRow).values(order_id=order_id, **fields).on_conflict_do_nothing(index_elements=["order_id"])
 
 
 async def get_order(session: AsyncSession, order_id: str) -> tuple[Order, dict[str, int]] | None:

@@ -31,7 +31,8 @@ async def claim_units(session: AsyncSession, return_id: str, order_id: str, unit
     has fewer units left than asked.
     """
     held = set((await session.scalars(select(ReturnClaim.line_id).where(ReturnClaim.return_id == return_id))).all())
-    for line_id, quantity in units.items():
+    # Lines in one order (as upsert_order locks them): two writers never wait for each other crosswise.
+    for line_id, quantity in sorted(units.items()):
         if line_id in held:
             continue
         claimed = await session.execute(
@@ -50,7 +51,11 @@ async def claim_units(session: AsyncSession, return_id: str, order_id: str, unit
 
 async def release_units(session: AsyncSession, return_id: str) -> None:
     """Give back every unit a return holds (compensation); a repeat is a no-op."""
-    claims = (await session.scalars(select(ReturnClaim).where(ReturnClaim.return_id == return_id))).all()
+    claims = (
+        await session.scalars(
+            select(ReturnClaim).where(ReturnClaim.return_id == return_id).order_by(ReturnClaim.line_id)
+        )
+    ).all()
     for claim in claims:
         await session.execute(
             update(OrderLineRow)

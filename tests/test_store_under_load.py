@@ -5,11 +5,24 @@ never more units returned than bought.
 """
 
 import asyncio
+import os
+
+import pytest
 
 from tests.api_client import Callers, put_order
 from tests.factories import order_body, return_body
 
 TEE = order_body()["lines"][0]
+# Rounds of the upsert race: the unlocked upsert lost claims in the first round already, on both databases;
+# 5 keep the test under a minute per database on a busy 2-core machine (about 8 s a round there).
+# RETURNFLOW_TEST_RACE_ROUNDS=20 for a longer run.
+ROUNDS = int(os.environ.get("RETURNFLOW_TEST_RACE_ROUNDS", "5"))
+
+
+@pytest.fixture(autouse=True)
+def no_creation_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of creates from one caller: the per-caller rate limit is not what is tested here."""
+    monkeypatch.setenv("RETURNFLOW_CREATE_RATE_PER_MINUTE", "0")
 
 
 def server_errors(answers: list) -> list[tuple[int, str]]:
@@ -29,3 +42,51 @@ async def test_fifty_concurrent_creates_never_answer_a_server_error(api: Callers
     assert order["lines"][0]["returnable_quantity"] == 0
     listed = (await api.service.get("/v1/returns", params={"order_id": order_id, "limit": 100})).json()["items"]
     assert len(listed) == 40
+
+
+async def test_order_upserts_racing_creates_never_lose_a_claim(api: Callers) -> None:
+    """The order system re-sends the order while its units are being claimed: no claim is lost."""
+    body = order_body(lines=[{**TEE, "quantity": 3}])
+    for _ in range(ROUNDS):
+        order_id = await put_order(api, **body)
+        creates = [api.service.post("/v1/returns", json=return_body(order_id=order_id)) for _ in range(50)]
+        upserts = [api.service.put(f"/v1/orders/{order_id}", json=body) for _ in range(20)]
+        # Interleaved, so that PUTs land while claims are being taken.
+        calls = [call for pair in zip(creates, upserts + [None] * 30, strict=True) for call in pair if call]
+        answers = await asyncio.gather(*calls)
+
+        assert not server_errors(answers), server_errors(answers)
+        put_statuses = [a.status_code for a in answers if a.request.method == "PUT"]
+        assert put_statuses == [200] * 20, put_statuses
+        accepted = [a.json()["id"] for a in answers if a.request.method == "POST" and a.status_code == 201]
+        refused = [a for a in answers if a.request.method == "POST" and a.status_code != 201]
+        assert {a.status_code for a in refused} <= {422}, [a.text for a in refused if a.status_code != 422][:2]
+        assert len(accepted) == 3, f"{len(accepted)} returns accepted for 3 units bought"
+        order = (await api.service.get(f"/v1/orders/{order_id}")).json()
+        assert order["lines"][0]["returnable_quantity"] == 0, order["lines"]
+        listed = (await api.service.get("/v1/returns", params={"order_id": order_id, "limit": 100})).json()
+        assert sorted(r["id"] for r in listed["items"]) == sorted(accepted)
+
+
+async def test_an_upsert_keeps_the_claims_of_its_lines_and_refuses_to_undercut_them(api: Callers) -> None:
+    mug = order_body()["lines"][1]
+    body = order_body(lines=[{**TEE, "quantity": 3}, mug])
+    order_id = await put_order(api, **body)
+    two = return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 2, "reason": "defective"}])
+    assert (await api.service.post("/v1/returns", json=two)).status_code == 201
+
+    shrunk = await api.service.put(f"/v1/orders/{order_id}", json={**body, "lines": [{**TEE, "quantity": 1}, mug]})
+    removed = await api.service.put(f"/v1/orders/{order_id}", json={**body, "lines": [mug]})
+    assert (shrunk.status_code, removed.status_code) == (409, 409), (shrunk.text, removed.text)
+    assert "2 units are already in returns" in shrunk.json()["detail"]
+    assert "cannot be removed" in removed.json()["detail"]
+
+    scarf = {**TEE, "line_id": "L3", "sku": "SCARF-1", "quantity": 1}
+    changed = {**body, "lines": [scarf, {**TEE, "quantity": 2, "title": "Red tee (renamed)"}]}
+    replaced = await api.service.put(f"/v1/orders/{order_id}", json=changed)
+
+    assert replaced.status_code == 200, replaced.text
+    lines = [(ln["line_id"], ln["title"], ln["quantity"], ln["returnable_quantity"]) for ln in replaced.json()["lines"]]
+    assert lines == [("L3", "Red tee", 1, 1), ("L1", "Red tee (renamed)", 2, 0)]
+    again = await api.service.put(f"/v1/orders/{order_id}", json=changed)
+    assert again.status_code == 200 and again.json()["lines"] == replaced.json()["lines"]
