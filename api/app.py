@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodySizeLimit, limit_creation
-from api.problems import document_problems, install_problem_handlers
+from api.problems import DatabaseTrouble, document_problems, install_problem_handlers
 from api.request_log import log_requests
 from api.routes import (
     api_keys,
@@ -61,12 +61,13 @@ def create_app(
         dependencies=[Depends(limit_creation), Depends(refuse_nul_characters)],
     )
     install_problem_handlers(app)
-    # The last added runs first: log → body size limit → Idempotency-Key → routes.
+    # The last added runs first: log → body size limit → database trouble (503) → Idempotency-Key → routes.
     app.add_middleware(
         IdempotencyMiddleware,
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
         lock_timeout=timedelta(seconds=settings.idempotency_lock_seconds),
     )
+    app.add_middleware(DatabaseTrouble)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.middleware("http")(log_requests)
     # Temporal UI calls the codec server from the browser: CORS for its origin, on /codec only.

@@ -7,7 +7,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger()
 
@@ -162,6 +165,98 @@ def document_problems(app: FastAPI, prefixes: tuple[str, ...] = ("/v1/", "/codec
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# --- the database is down, gone or busy -------------------------------------------------------------
+
+# PostgreSQL error classes that say "not now" rather than "never": connection exception (08), insufficient
+# resources (53, e.g. too many connections), operator intervention (57P: shutdown, terminated, starting up),
+# serialization failure and deadlock (40001, 40P01).
+TRANSIENT_SQLSTATES = ("08", "53", "57P", "40001", "40P01")
+# SQLite's words for the same ("database is locked" once the busy timeout has run out).
+TRANSIENT_SQLITE_ERRORS = ("database is locked", "database table is locked", "unable to open database", "disk i/o")
+DATABASE_RETRY_AFTER_SECONDS = 5
+# Requests that change nothing may run again after the connection they were using was lost.
+RETRIABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Is ``error`` the database being unreachable, dropped or busy (worth a retry later), not a bug?"""
+    if isinstance(error, PoolTimeout):  # every pooled connection is busy
+        return True
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(TRANSIENT_SQLSTATES):
+            return True
+        return any(words in str(error.orig).lower() for words in TRANSIENT_SQLITE_ERRORS)
+    # A database that cannot be reached: the driver's connect fails before SQLAlchemy can wrap it.
+    return isinstance(error, OSError | TimeoutError)
+
+
+def _lost_connection(error: BaseException) -> bool:
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+class DatabaseTrouble:
+    """The database down, dropped or busy answers 503 problem+json with ``Retry-After``, never 500.
+
+    A request that changes nothing (``RETRIABLE_METHODS``) and lost its connection
+    midway runs once more, on a fresh connection (the pool has dropped the dead ones;
+    ``pool_pre_ping`` catches those lost while idle before they are used). A request
+    that may have changed something is not run again here: its caller retries (with
+    its Idempotency-Key) after the 503.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        retried = scope["method"] not in RETRIABLE_METHODS
+        while True:
+            try:
+                await self.app(scope, receive, watched)
+                return
+            except Exception as error:
+                if started or not database_unavailable(error):
+                    raise
+                if not retried and _lost_connection(error):
+                    retried = True
+                    log.warning("database connection lost; running the request again", error=str(error))
+                    receive = _empty_body(receive)
+                    continue
+                log.warning("database unavailable", error=str(error), error_type=type(error).__name__)
+                await problem_response(
+                    503,
+                    "the database is unavailable or busy; try again shortly",
+                    headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+                )(scope, receive, send)
+                return
+
+
+def _empty_body(receive: Receive) -> Receive:
+    """A ``receive`` for a second run of a bodiless request: the (empty) body once, then the client's."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await receive()
+
+    return again
 
 
 def install_problem_handlers(app: FastAPI) -> None:
