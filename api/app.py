@@ -16,6 +16,7 @@ from api.problems import DatabaseTrouble, document_problems, install_problem_han
 from api.request_log import log_requests
 from api.routes import (
     api_keys,
+    audit,
     carrier_events,
     codec,
     customer_sessions,
@@ -83,6 +84,7 @@ def create_app(
     routers = (
         orders,
         returns,
+        audit,
         customer_sessions,
         customers,
         carrier_events,

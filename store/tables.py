@@ -102,12 +102,14 @@ class PolicyVersion(Base):
 
 
 class AuditEntry(Base):
-    """Who did what that bypassed or changed the rules (overrides, policy changes, key changes)."""
+    """Who decided or did what: to a return (create, review, inspection, cancel, urge, dispute) or to the rules."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(index=True)
-    actor: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(160))  # "<role>:<id>", as one string
+    actor_role: Mapped[str] = mapped_column(String(16))  # service | operator | customer | system
+    actor_id: Mapped[str] = mapped_column(String(140))  # the API key's id, the customer's id, "cli"
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128), index=True)
     details: Mapped[dict[str, Any]]

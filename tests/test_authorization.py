@@ -210,6 +210,13 @@ ROWS: list[Row] = [
         lambda c, w: c.post(f"/v1/returns/{w.ended_a}/dispute", json={"message": "refund too small"}),
         (401, 201, 404, 403, 201),
     ),
+    # The audit trail: staff and services; a customer may not read it, not even of its own return.
+    Row(
+        "GET",
+        "/v1/returns/{return_id}/audit",
+        lambda c, w: c.get(f"/v1/returns/{w.return_a}/audit"),
+        (401, 403, 403, 200, 200),
+    ),
     # Operator only; the operator gets through to the state check (the return is not under review / received).
     Row(
         "POST",

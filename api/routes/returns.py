@@ -13,6 +13,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.attention import resolve_attention
+from api.audit import actor_of, record_act
 from api.auth import Caller, allow
 from api.deps import AppSettings, Session, Temporal
 from api.idempotency import idempotent_id
@@ -157,16 +158,18 @@ async def create_return(
     except RPCError as error:
         await _forget_submission(request, start.return_id)
         raise problem_for_rpc_error(error) from None
-    if body.override:
-        async with request.app.state.database.transaction() as session:
-            await audit.record(
-                session,
-                caller.actor,
-                "return.override",
-                view.id,
-                reason=body.override_reason,
-                overridden=[rule.model_dump() for rule in evaluation.overridden],
-            )
+    await record_act(
+        request,
+        caller,
+        "return.create",
+        view.id,
+        outcome=view.decision.outcome,
+        rules=view.decision.rules,
+        risk=view.decision.risk,
+        policy_version=view.policy_version,
+        override_reason=body.override_reason if body.override else None,
+        overridden=[rule.model_dump() for rule in evaluation.overridden],
+    )
     return view
 
 
@@ -227,7 +230,7 @@ async def dispute_return(
     refusal = dispute_refusal(view)
     if refusal:
         raise Problem(409, refusal)
-    return await tickets.open_ticket(
+    ticket = await tickets.open_ticket(
         session,
         kind="dispute",
         return_id=return_id,
@@ -235,6 +238,9 @@ async def dispute_return(
         details={"message": body.message},
         dedupe_key=tickets_domain.dispute_key(return_id),
     )
+    # The message is the customer's words: it stays on the ticket, the audit trail names the ticket.
+    await audit.record(session, actor_of(caller), "return.dispute", return_id, ticket_id=ticket.id)
+    return ticket
 
 
 @router.get("", response_model=ReturnPage)
@@ -284,7 +290,9 @@ async def cancel_return(
 ) -> ReturnView:
     """Cancel before the parcel moves: the carrier booking is cancelled and the units released. 409 after."""
     await _existing(request, return_id, caller)
-    return await update_return(temporal, return_id, ReturnWorkflow.cancel, body)
+    view = await update_return(temporal, return_id, ReturnWorkflow.cancel, body)
+    await record_act(request, caller, "return.cancel", return_id, status=view.status.value)
+    return view
 
 
 @router.post("/{return_id}/urge", status_code=202, response_model=UrgeAccepted)
@@ -295,7 +303,7 @@ async def urge_return(
     (its status, priority and timeline) does not change."""
     await _existing(request, return_id, caller)
     async with request.app.state.database.transaction() as session:
-        await audit.record(session, caller.actor, "return.urge", return_id)
+        await audit.record(session, actor_of(caller), "return.urge", return_id)
     return UrgeAccepted(return_id=return_id, accepted=True)
 
 
@@ -308,7 +316,11 @@ async def review_return(
     caller: Annotated[Caller, Depends(allow("operator"))],
 ) -> ReturnView:
     await _existing(request, return_id, caller)
-    return await update_return(temporal, return_id, ReturnWorkflow.review, body)
+    view = await update_return(temporal, return_id, ReturnWorkflow.review, body)
+    await record_act(
+        request, caller, "return.review", return_id, decision=body.decision, note=body.note, status=view.status.value
+    )
+    return view
 
 
 @router.post("/{return_id}/inspection", response_model=ReturnView)
@@ -321,7 +333,16 @@ async def inspect_return(
 ) -> ReturnView:
     """Record each line's condition and disposition; 409 unless the return is ``received``."""
     await _existing(request, return_id, caller)
-    return await update_return(temporal, return_id, ReturnWorkflow.inspect, body)
+    view = await update_return(temporal, return_id, ReturnWorkflow.inspect, body)
+    await record_act(
+        request,
+        caller,
+        "return.inspect",
+        return_id,
+        lines=[line.model_dump(mode="json") for line in body.lines],
+        status=view.status.value,
+    )
+    return view
 
 
 @router.post("/{return_id}/resolve", response_model=ReturnView)
