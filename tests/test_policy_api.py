@@ -140,3 +140,59 @@ async def test_preview_and_create_agree(api: Callers, lines: list) -> None:
     else:
         codes = {line["code"] for line in preview["lines"] if not line["eligible"]}
         assert codes == {error["code"] for error in created.json()["errors"]}
+
+
+async def test_what_get_answers_can_be_put_back_and_if_match_guards_against_lost_updates(api: Callers) -> None:
+    read = await api.service.get("/v1/policy")
+    version = read.json()["version"]
+    assert read.headers["etag"] == f'"{version}"'
+
+    as_read = await api.service.put("/v1/policy", json=read.json(), headers={"If-Match": read.headers["etag"]})
+    assert as_read.status_code == 200, as_read.text
+    assert as_read.json() == {"version": version + 1, "policy": read.json()["policy"]}
+    assert as_read.headers["etag"] == f'"{version + 1}"'
+
+    stricter = {**read.json(), "policy": {**read.json()["policy"], "window_days": 14}}
+    stale = await api.service.put("/v1/policy", json=stricter, headers={"If-Match": read.headers["etag"]})
+    assert stale.status_code == 412, stale.text
+    assert stale.headers["content-type"] == "application/problem+json"
+    assert stale.headers["etag"] == f'"{version + 1}"' and f"version {version + 1}" in stale.json()["detail"]
+    after = await api.service.get("/v1/policy")
+    assert after.json()["version"] == version + 1 and after.json()["policy"]["window_days"] == POLICY["window_days"]
+
+    bare = await api.service.put("/v1/policy", json=stricter["policy"], headers={"If-Match": f'"{version + 1}"'})
+    assert bare.status_code == 200 and bare.json()["policy"]["window_days"] == 14
+    for if_match in ("*", f'"{version}", "{version + 3}"'):  # publish version + 3, then + 4
+        listed = await api.service.put("/v1/policy", json=POLICY, headers={"If-Match": if_match})
+        assert listed.status_code == 200, (if_match, listed.text)
+    weak = await api.service.put("/v1/policy", json=POLICY, headers={"If-Match": f'W/"{version + 4}"'})
+    assert weak.status_code == 412, "If-Match compares strongly"
+    assert (await api.service.put("/v1/policy", json=POLICY)).status_code == 200, "If-Match is optional"
+
+
+async def test_an_invalid_envelope_names_the_field_inside_it(api: Callers) -> None:
+    version = await current_version(api)
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"version": version, "policy": {**POLICY, "window_days": -1}}, "policy.window_days"),
+        ({"version": version, "policy": POLICY, "etag": "x"}, "etag"),
+        ({"policy": POLICY}, "version"),
+    ]
+    for body, field in cases:
+        response = await api.service.put("/v1/policy", json=body)
+        assert response.status_code == 422, response.text
+        assert field in [e["field"] for e in response.json()["errors"]], response.json()
+    assert await current_version(api) == version
+
+
+async def test_the_openapi_says_put_takes_a_document_or_an_envelope(api: Callers) -> None:
+    openapi = (await api.anonymous.get("/openapi.json")).json()
+    put = openapi["paths"]["/v1/policy"]["put"]
+    body = put["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    one_of = [ref["$ref"].rsplit("/", 1)[1] for ref in openapi["components"]["schemas"][body]["oneOf"]]
+
+    assert one_of == ["Policy-Input", "PolicyEnvelope"]
+    envelope = openapi["components"]["schemas"]["PolicyEnvelope"]
+    assert set(envelope["required"]) == {"version", "policy"} and envelope["additionalProperties"] is False
+    assert "If-Match" in [p["name"] for p in put["parameters"] if p["in"] == "header"]
+    assert "412" in put["responses"]
+    assert "ETag" not in str(openapi["paths"]["/v1/policy"]["get"].get("parameters", []))
