@@ -43,9 +43,8 @@ class CustomerHistory(BaseModel):
 
     orders: int = 0
     returns: int = 0
-    value_returned: Amount = Decimal(0)
     bad_inspections: int = 0  # inspections that found not_as_described or missing
-    open_disputes: int = 0
+    open_disputes: int = 0  # dispute tickets of the customer's returns still open
 
 
 class RiskAssessment(BaseModel):

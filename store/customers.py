@@ -1,14 +1,13 @@
 """A customer's history in the store, as the risk assessment needs it."""
 
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.returns import ReturnView
 from domain.risk import CustomerHistory
-from store.tables import OrderRow, ReturnRow
+from store.tables import OrderRow, ReturnRow, Ticket
 
 BAD_CONDITIONS = frozenset({"not_as_described", "missing"})
 NOT_RETURNED = frozenset({"rejected", "canceled", "expired"})
@@ -30,9 +29,19 @@ async def customer_history(session: AsyncSession, customer_id: str, since: datet
     ).all()
     views = [ReturnView.model_validate(doc) for doc in documents]
     kept = [view for view in views if view.status.value not in NOT_RETURNED]
+    # Disputes still open now, of any of the customer's returns (however old the return).
+    open_disputes = (
+        await session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .join(ReturnRow, ReturnRow.id == Ticket.return_id)
+            .where(ReturnRow.customer_id == customer_id, Ticket.kind == "dispute", Ticket.status == "open")
+        )
+        or 0
+    )
     return CustomerHistory(
         orders=orders,
         returns=len(kept),
-        value_returned=sum((view.refund.amount for view in kept), Decimal(0)),
         bad_inspections=sum(1 for view in kept for line in view.lines if line.condition in BAD_CONDITIONS),
+        open_disputes=open_disputes,
     )

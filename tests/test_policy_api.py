@@ -196,3 +196,27 @@ async def test_the_openapi_says_put_takes_a_document_or_an_envelope(api: Callers
     assert "If-Match" in [p["name"] for p in put["parameters"] if p["in"] == "header"]
     assert "412" in put["responses"]
     assert "ETag" not in str(openapi["paths"]["/v1/policy"]["get"].get("parameters", []))
+
+
+async def test_an_open_dispute_counts_in_the_customers_risk(api: Callers) -> None:
+    order_id = await put_order(api, lines=[{**order_body()["lines"][0], "quantity": 3}])
+    ended = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
+    await wait_for_status(api, ended["id"], "awaiting_shipment")
+    assert (await api.service.post(f"/v1/returns/{ended['id']}/cancel", json={})).status_code == 200
+
+    async def risk() -> tuple[str, list[str]]:
+        preview = (await api.service.post("/v1/returns/preview", json=return_body(order_id=order_id))).json()
+        return preview["risk"], preview["risk_reasons"]
+
+    assert await risk() == ("low", [])
+    ticket = await api.service.post(f"/v1/returns/{ended['id']}/dispute", json={"message": "I was charged a fee"})
+    assert ticket.status_code == 201, ticket.text
+
+    assert await risk() == ("medium", ["1 open disputes"])
+    created = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
+    assert created["decision"]["risk"] == "medium" and "1 open disputes" in created["decision"]["risk_reasons"]
+    resolved = await api.operator.post(
+        f"/v1/tickets/{ticket.json()['id']}/resolve", json={"resolution": "the fee was right"}
+    )
+    assert resolved.status_code == 200, resolved.text
+    assert await risk() == ("low", []), "a resolved dispute no longer counts"
