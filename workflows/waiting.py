@@ -1,0 +1,136 @@
+"""How a return waits: for people and carriers, each wait with its timer, and a person's help past it.
+
+``Inbox`` is what the workflow's handlers were told (a cancel, a review, an
+inspection, scans); ``Waiting`` waits on it. A wait wakes for a cancel (the saga
+stops), a carrier exception (a person decides what it means), or a person's
+action on a refund that failed on the way (carried out, and the wait goes on).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.attention import AttentionAction, AttentionReason, Resolution, actions_for
+    from domain.compensations import CompensationStep
+    from domain.returns import CancelRequest, Inspection, ReviewDecision, Status
+    from workflows.attention import ATTENTION_PATCH, Attentions
+    from workflows.refunding import Refunding
+    from workflows.return_record import ReturnRecord
+    from workflows.saga import Compensations
+    from workflows.stops import ParcelLost, ReturnStopped
+
+
+@dataclass
+class Inbox:
+    cancel: CancelRequest | None = None
+    review: ReviewDecision | None = None
+    inspection: Inspection | None = None
+    scan_stage: int = 0  # 1 on its way, 2 arrived (domain.returns.scan_progress)
+    carrier_exceptions: list[str] = field(default_factory=list)
+
+
+class Waiting:
+    def __init__(
+        self,
+        inbox: Inbox,
+        record: ReturnRecord,
+        attentions: Attentions,
+        refunding: Refunding,
+        compensations: Compensations,
+    ) -> None:
+        self._inbox = inbox
+        self._record = record
+        self._attentions = attentions
+        self._refunding = refunding
+        self._compensations = compensations
+
+    async def wait(self, done: Callable[[], bool], within: timedelta | None) -> bool:
+        """Wait for ``done`` with a timer; True if it happened, False on timeout (a decision to wait
+        longer after a carrier exception restarts the timer)."""
+        inbox = self._inbox
+        deadline = workflow.now() + within if within is not None else None
+        while True:
+            remaining = (deadline - workflow.now()) if deadline is not None else None
+            try:
+                await workflow.wait_condition(
+                    lambda: (
+                        done()
+                        or inbox.cancel is not None
+                        or bool(inbox.carrier_exceptions)
+                        or self._attentions.has_queued
+                    ),
+                    timeout=remaining,
+                )
+            except TimeoutError:
+                return False
+            self.stop_if_canceled()
+            if self._attentions.has_queued:
+                await self._refunding.carry_out(self._attentions.take())
+                continue
+            if inbox.carrier_exceptions:
+                note = f"carrier reported: {inbox.carrier_exceptions.pop(0)}"
+                if not workflow.patched(ATTENTION_PATCH):
+                    await self._record.escalate(note)
+                elif await self._carrier_exception(note, done):
+                    return True
+                elif within is not None:
+                    deadline = workflow.now() + within
+                continue
+            return True
+
+    async def for_person(self, done: Callable[[], bool], sla: timedelta, reason: AttentionReason, note: str) -> None:
+        """Wait for ``done`` (a review, an inspection, the parcel) with its SLA; past it, a person decides:
+        wait longer, or whatever else the reason offers, until ``done`` happens."""
+        while not await self.wait(done, sla):
+            if not workflow.patched(ATTENTION_PATCH):
+                await self._record.escalate(note)
+                await self.wait(done, None)
+                return
+            resolution = await self._ask(reason, note, actions_for(reason, refunded=self._refunding.refunded), done)
+            if resolution is None:
+                return
+            await self._carry_out(resolution)
+
+    def stop_if_canceled(self) -> None:
+        if self._inbox.cancel is not None:
+            raise ReturnStopped(Status.CANCELED, self._inbox.cancel.note or "canceled on request")
+
+    async def _ask(
+        self, reason: AttentionReason, note: str, actions: list[AttentionAction], done: Callable[[], bool]
+    ) -> Resolution | None:
+        """Show the attention and wait for a person's resolution (None: ``done`` happened by itself)."""
+        await self._attentions.raise_(reason, note, actions)
+        resolution = await self._attentions.wait(lambda: done() or self._inbox.cancel is not None)
+        self.stop_if_canceled()
+        return resolution
+
+    async def _carry_out(self, resolution: Resolution) -> None:
+        """A person's way forward for a wait that ran late (a failed refund's are in ``Refunding``)."""
+        action, note = resolution.action, resolution.note
+        if action == "cancel":
+            raise ReturnStopped(Status.CANCELED, note or "canceled by an operator", by_person=True)
+        if action == "return_to_sender":
+            # The carrier takes the parcel back to the customer: its booking is not cancelled.
+            self._compensations.discard(CompensationStep.CANCEL_SHIPMENT)
+            raise ReturnStopped(Status.CANCELED, note or "the carrier returns the parcel to the customer", True)
+        if action == "close_as_lost":
+            raise ParcelLost()
+        await self._attentions.clear("deadline extended" + (f": {note}" if note else ""))
+        self._attentions.acknowledge()
+
+    async def _carrier_exception(self, note: str, done: Callable[[], bool]) -> bool:
+        """A person decides what a carrier's exception means for a parcel on its way; True when ``done``."""
+        stage = self._record.stage
+        if stage not in (Status.AWAITING_SHIPMENT, Status.IN_TRANSIT):
+            await self._record.note(note)  # no parcel on its way: nothing to decide
+            return False
+        in_transit = stage == Status.IN_TRANSIT
+        actions = actions_for("carrier_exception", refunded=self._refunding.refunded, in_transit=in_transit)
+        resolution = await self._ask("carrier_exception", note, actions, done)
+        if resolution is None:
+            return True
+        await self._carry_out(resolution)
+        return False
