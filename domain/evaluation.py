@@ -195,17 +195,18 @@ def evaluate(
     fees = [fee for line in returned for fee in line.fees]
     # Nothing has shipped yet: the order is cancelled, not returned, so nothing is charged.
     cancellation = eligible and order.fulfillment_status == "unfulfilled"
+    # Below the keep-item amount nothing travels back, so there is no return shipping to pay for.
+    keep_item = eligible and total < policy.keep_item_max_amount
     if cancellation:
         fees = []
         for line in returned:
             line.fees, line.refund_estimate = [], line.amount
         rules.append("the order has not shipped: it is cancelled and refunded in full")
-    elif any(line.liability == "customer" for line in returned) and policy.return_shipping_fee > 0:
+    elif not keep_item and any(line.liability == "customer" for line in returned) and policy.return_shipping_fee > 0:
         shipping = min(policy.return_shipping_fee, total - _sum(fees))
         fees.append(Fee(kind="return_shipping", amount=shipping))
         rules.append(f"the customer pays {shipping} {order.currency} return shipping (the reason is the customer's)")
     refund = max(total - _sum(fees), Decimal(0))
-    keep_item = eligible and total < policy.keep_item_max_amount
     ships_back = not keep_item and not cancellation and any(_travels_back(order, wanted) for wanted in request.lines)
     deposit = Decimal(0)
     review_reasons = []
