@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.money import from_minor_units, to_minor_units
-from domain.orders import Order, OrderIn, OrderLine, Payment
+from domain.orders import Order, OrderIn, OrderLine, Payment, Shipping
 from store.db import as_utc
 from store.tables import OrderLineRow, OrderRow
 
@@ -34,6 +34,8 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
         delivered_at=order.delivered_at,
         payments=[p.model_dump(mode="json") for p in order.payments],
         shipping_address=order.shipping_address.model_dump(mode="json") if order.shipping_address else None,
+        shipping_minor=to_minor_units(order.shipping.amount, order.currency) if order.shipping else None,
+        shipping_tax_minor=to_minor_units(order.shipping.tax, order.currency) if order.shipping else None,
         updated_at=datetime.now(UTC),
     )
     if row is None:
@@ -57,6 +59,7 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
                 quantity=line.quantity,
                 unit_price_minor=to_minor_units(line.unit_price, order.currency),
                 final_sale=line.final_sale,
+                tax_minor=to_minor_units(line.tax, order.currency),
                 claimed_quantity=claimed.get(line.line_id, 0),
             )
         )
@@ -89,6 +92,14 @@ async def get_order(session: AsyncSession, order_id: str) -> tuple[Order, dict[s
         delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
         payments=[Payment.model_validate(p) for p in row.payments],
         shipping_address=row.shipping_address,  # type: ignore[arg-type]
+        shipping=(
+            Shipping(
+                amount=from_minor_units(row.shipping_minor, row.currency),
+                tax=from_minor_units(row.shipping_tax_minor or 0, row.currency),
+            )
+            if row.shipping_minor is not None
+            else None
+        ),
         lines=[
             OrderLine(
                 line_id=r.line_id,
@@ -100,6 +111,7 @@ async def get_order(session: AsyncSession, order_id: str) -> tuple[Order, dict[s
                 quantity=r.quantity,
                 unit_price=from_minor_units(r.unit_price_minor, row.currency),  # type: ignore[arg-type]
                 final_sale=r.final_sale,
+                tax=from_minor_units(r.tax_minor, row.currency),  # type: ignore[arg-type]
             )
             for r in line_rows
         ],

@@ -36,6 +36,9 @@ class OrderRow(Base):
     delivered_at: Mapped[datetime | None]
     payments: Mapped[list[Any]]
     shipping_address: Mapped[dict[str, Any] | None]
+    # What the customer paid for shipping and its tax; NULL when the order system sent no shipping.
+    shipping_minor: Mapped[int | None] = mapped_column(BigInteger)
+    shipping_tax_minor: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime]
 
 
@@ -62,6 +65,8 @@ class OrderLineRow(Base):
     quantity: Mapped[int]
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     final_sale: Mapped[bool]
+    # The line's total tax (all its units).
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     claimed_quantity: Mapped[int] = mapped_column(default=0)
 
 
