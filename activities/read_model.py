@@ -63,6 +63,7 @@ class ReadModelActivities:
                     payment_id=movement.payment_id,
                     provider_ref=movement.provider_ref,
                     credit_note=movement.credit_note,
+                    items=movement.items,
                 )
 
     @activity.defn(name=REFUNDED_SO_FAR.name)

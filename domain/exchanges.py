@@ -13,5 +13,6 @@ def out_of_stock_refund(policy: Policy, evaluation: Evaluation) -> Refund:
         method="store_credit" if as_credit else "original",
         currency=evaluation.currency,
         amount=evaluation.store_credit_estimate if as_credit else evaluation.refund_estimate,
+        items=evaluation.refund_items,
         fees=evaluation.fees,
     )

@@ -154,6 +154,8 @@ class LedgerEntry(Base):
     currency: Mapped[str] = mapped_column(String(3))
     provider_ref: Mapped[str | None] = mapped_column(String(128))
     credit_note: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A payout row's credit note lines: [{"kind": "goods|tax|shipping|shipping_tax", "line_id", "amount"}].
+    items: Mapped[list[Any] | None]
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 

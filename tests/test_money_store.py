@@ -1,8 +1,11 @@
-"""Money in the store, on SQLite and PostgreSQL: what orders carry beyond their goods."""
+"""Money in the store, on SQLite and PostgreSQL: what orders carry beyond their goods, what credit notes list."""
 
+import secrets
 from decimal import Decimal
 
+from domain.returns import RefundItem
 from store.db import Database
+from store.ledger import money_lines, record_movement
 from store.orders import get_order
 from tests.factories import order_body, stored_order
 
@@ -39,3 +42,26 @@ async def test_an_order_without_tax_or_shipping_reads_back_as_zero_tax_and_no_sh
     assert stored.shipping is None
     dumped = stored.model_dump(mode="json")
     assert Decimal(dumped["lines"][0]["tax"]) == 0 and dumped["shipping"] is None
+
+
+async def test_a_credit_note_keeps_the_items_it_paid_for(database: Database) -> None:
+    return_id = "ret_" + secrets.token_hex(6)
+    items = [
+        RefundItem(kind="goods", line_id="L1", amount=Decimal("19.99")),
+        RefundItem(kind="tax", line_id="L1", amount=Decimal("1.60")),
+        RefundItem(kind="shipping", amount=Decimal("4.99")),
+    ]
+    async with database.transaction() as session:
+        for key, kind, amount, its_items in (
+            (f"{return_id}:refund:p1", "refund", Decimal("26.58"), items),
+            (f"{return_id}:fee:return_shipping", "fee", Decimal("-5.99"), None),
+        ):
+            await record_movement(
+                session, return_id, "O1", idempotency_key=key, kind=kind, amount=amount, currency="USD", items=its_items
+            )
+
+    async with database.sessions() as session:
+        refund, fee = await money_lines(session, return_id)
+
+    assert refund.items == items
+    assert fee.items == []
