@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.money import from_minor_units, to_minor_units
 from domain.orders import Order, OrderIn, OrderLine, Payment, Shipping
+from store import tender_claims
 from store.db import as_utc
 from store.tables import OrderLineRow, OrderRow
 
@@ -45,6 +46,10 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
             setattr(row, name, value)
     await session.execute(delete(OrderLineRow).where(OrderLineRow.order_id == order_id))
     await session.flush()
+    # The tenders refunds are claimed on; what they have refunded stays (store/tender_claims.py).
+    tenders_conflict = await tender_claims.sync_payments(session, order_id, order.payments, order.currency)
+    if tenders_conflict:
+        raise OrderConflict(tenders_conflict)
     for position, line in enumerate(order.lines):
         session.add(
             OrderLineRow(

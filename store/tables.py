@@ -70,6 +70,43 @@ class OrderLineRow(Base):
     claimed_quantity: Mapped[int] = mapped_column(default=0)
 
 
+class OrderPayment(Base):
+    """One tender an order was paid with, and how much of it returns have claimed to refund.
+
+    Filled when the order is upserted (``refunded_minor`` survives upserts). As with units, the check
+    constraint is what keeps a tender from being refunded more than it paid however many payouts race:
+    a claim is a conditional UPDATE that the database refuses to take past ``amount_minor``.
+    """
+
+    __tablename__ = "order_payments"
+    __table_args__ = (
+        CheckConstraint("refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refunded_within_amount"),
+    )
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id", ondelete="CASCADE"), primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    position: Mapped[int]  # in the order's payments: tenders of one method are refunded in this order
+    method: Mapped[str] = mapped_column(String(16))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TenderClaim(Base):
+    """The part of one tender a return claimed to refund, under the refund's idempotency key.
+
+    A retried claim finds its rows and claims nothing twice; a claim released (the tender refused the
+    refund) gives its amount back once.
+    """
+
+    __tablename__ = "tender_claims"
+    idempotency_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    return_id: Mapped[str] = mapped_column(String(64), index=True)
+    order_id: Mapped[str] = mapped_column(String(128), index=True)
+    payment_id: Mapped[str] = mapped_column(String(128))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    released_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
 class ReturnClaim(Base):
     """The units one return holds on one order line (makes claiming idempotent)."""
 

@@ -28,6 +28,8 @@ def test_histories_of_every_path_are_kept() -> None:
         "cancellation",
         "exchange",
         "store-credit-fallback",
+        "refund-with-tax-and-shipping",
+        "tender-claim-released",
     }
 
 
