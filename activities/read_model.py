@@ -1,27 +1,34 @@
-"""Activities that write the read model and hold or release returnable units."""
+"""Activities that write the read model, hold or release returnable units, and claim tenders for refunds."""
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.money import to_minor_units
 from messages.errors import ErrorType
 from messages.return_activities import (
+    CLAIM_TENDERS,
     OPEN_RETURN,
     OPEN_TICKET,
     RECORD_MONEY,
     REFUNDED_SO_FAR,
+    RELEASE_TENDER_CLAIMS,
     RELEASE_UNITS,
     RESOLVE_TICKET,
     SAVE_RETURN,
+    ClaimTenders,
     OpenReturn,
     OpenTicket,
     OrderRefunds,
     RecordMoney,
     RefundedSoFar,
     ResolveTicket,
+    ReleaseTenderClaims,
     ReturnRef,
     SnapshotOfReturn,
+    TenderClaimed,
+    TenderClaims,
 )
-from store import ledger, returns, tickets
+from store import ledger, returns, tender_claims, tickets
 from store.db import Database
 
 
@@ -54,6 +61,16 @@ class ReadModelActivities:
     async def record_money(self, record: RecordMoney) -> None:
         async with self._database.transaction() as session:
             for movement in record.movements:
+                if movement.kind == "refund" and movement.payment_id:
+                    # Paid by a return that was already paying out before tender claims: count it now.
+                    await tender_claims.count_unclaimed_refund(
+                        session,
+                        movement.idempotency_key,
+                        record.return_id,
+                        record.order_id,
+                        movement.payment_id,
+                        to_minor_units(movement.amount, movement.currency),
+                    )
                 await ledger.record_movement(
                     session,
                     record.return_id,
@@ -65,6 +82,7 @@ class ReadModelActivities:
                     payment_id=movement.payment_id,
                     provider_ref=movement.provider_ref,
                     credit_note=movement.credit_note,
+                    items=movement.items,
                 )
 
     @activity.defn(name=REFUNDED_SO_FAR.name)
@@ -73,6 +91,25 @@ class ReadModelActivities:
             return RefundedSoFar(
                 per_payment=await ledger.refunded_per_payment(session, query.order_id, query.excluding_return_id)
             )
+
+    @activity.defn(name=CLAIM_TENDERS.name)
+    async def claim_tenders(self, wanted: ClaimTenders) -> TenderClaims:
+        """All or nothing; a tender that changed under the claim fails it, and Temporal retries it whole."""
+        async with self._database.transaction() as session:
+            claimed = await tender_claims.claim(
+                session, wanted.return_id, wanted.order_id, wanted.amount, wanted.currency, wanted.payment_ids
+            )
+        return TenderClaims(
+            claims=[
+                TenderClaimed(payment_id=c.payment_id, amount=c.amount, idempotency_key=c.idempotency_key)
+                for c in claimed
+            ]
+        )
+
+    @activity.defn(name=RELEASE_TENDER_CLAIMS.name)
+    async def release_tender_claims(self, release: ReleaseTenderClaims) -> None:
+        async with self._database.transaction() as session:
+            await tender_claims.release(session, release.idempotency_keys)
 
     @activity.defn(name=OPEN_TICKET.name)
     async def open_ticket(self, ticket: OpenTicket) -> None:
@@ -100,4 +137,6 @@ class ReadModelActivities:
             self.open_ticket,
             self.refunded_so_far,
             self.resolve_ticket,
+            self.claim_tenders,
+            self.release_tender_claims,
         ]

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from domain.money import Amount, percent_of, quantize
 from domain.orders import Order, order_reference_time, returnable_quantity
 from domain.policy import CategoryRule, Policy
-from domain.returns import Fee, Outcome, Reason, RequestedLine, ReturnRequest
+from domain.refund_items import completes_everything_shipped, items_total, original_shipping_items, tax_share
+from domain.returns import Fee, Outcome, Reason, RefundItem, RequestedLine, ReturnRequest
 from domain.risk import Level, RiskAssessment
 
 # Refusals staff may override (with a reason). Final sale never bends (the contract says never
@@ -31,6 +32,7 @@ class LineEvaluation(BaseModel):
     message: str | None = None
     liability: Literal["merchant", "customer"] = "merchant"
     amount: Amount = Decimal(0)
+    tax: Amount = Field(Decimal(0), description="The returned units' share of the line's tax, refunded with them.")
     fees: list[Fee] = Field(default_factory=list)
     refund_estimate: Amount = Decimal(0)
 
@@ -56,6 +58,9 @@ class Evaluation(BaseModel):
     currency: str
     fees: list[Fee]
     refund_estimate: Amount
+    refund_items: list[RefundItem] = Field(
+        default_factory=list, description="What the refund estimate is made of, before fees: goods, tax, shipping."
+    )
     store_credit_estimate: Amount
     deposit: Amount = Decimal(0)
     keep_item: bool
@@ -131,6 +136,7 @@ def _judge_line(
             eligible=True,
             liability="customer" if customer_liable else "merchant",
             amount=amount,
+            tax=tax_share(line, already_returned.get(line.line_id, 0), wanted.quantity, order.currency),
             fees=fees,
             refund_estimate=amount - sum((f.amount for f in fees), Decimal(0)),
         ),
@@ -177,7 +183,7 @@ def evaluate(
         ]
         if firm:
             judged.eligible, (judged.code, judged.message) = False, firm[0]
-            judged.fees, judged.refund_estimate = [], Decimal(0)
+            judged.fees, judged.refund_estimate, judged.tax = [], Decimal(0), Decimal(0)
             rules += [message for _, message in firm]
         else:
             overridden += [
@@ -195,17 +201,22 @@ def evaluate(
     fees = [fee for line in returned for fee in line.fees]
     # Nothing has shipped yet: the order is cancelled, not returned, so nothing is charged.
     cancellation = eligible and order.fulfillment_status == "unfulfilled"
+    # Below the keep-item amount nothing travels back, so there is no return shipping to pay for.
+    keep_item = eligible and total < policy.keep_item_max_amount
     if cancellation:
         fees = []
         for line in returned:
             line.fees, line.refund_estimate = [], line.amount
         rules.append("the order has not shipped: it is cancelled and refunded in full")
-    elif any(line.liability == "customer" for line in returned) and policy.return_shipping_fee > 0:
+    elif not keep_item and any(line.liability == "customer" for line in returned) and policy.return_shipping_fee > 0:
         shipping = min(policy.return_shipping_fee, total - _sum(fees))
         fees.append(Fee(kind="return_shipping", amount=shipping))
         rules.append(f"the customer pays {shipping} {order.currency} return shipping (the reason is the customer's)")
-    refund = max(total - _sum(fees), Decimal(0))
-    keep_item = eligible and total < policy.keep_item_max_amount
+    items = _refund_items(order, request, returned, policy, already_returned or {}, eligible)
+    if any(item.kind == "shipping" for item in items):
+        rules.append("the original shipping is refunded: the merchant's return of everything that was shipped")
+    # Fees come off the goods only; the tax and shipping they paid for go back in full.
+    refund = max(total - _sum(fees), Decimal(0)) + items_total([item for item in items if item.kind != "goods"])
     ships_back = not keep_item and not cancellation and any(_travels_back(order, wanted) for wanted in request.lines)
     deposit = Decimal(0)
     review_reasons = []
@@ -249,6 +260,7 @@ def evaluate(
         currency=order.currency,
         fees=fees,
         refund_estimate=refund,
+        refund_items=items,
         store_credit_estimate=refund + percent_of(refund, policy.store_credit_bonus_percent, order.currency),
         deposit=deposit,
         keep_item=keep_item,
@@ -266,6 +278,36 @@ def evaluate(
         resolutions=["refund", "store_credit", "exchange"] if ships_back else ["refund", "store_credit"],
         logistics_methods=["pickup", "drop_off", "mail"] if ships_back else ["none"],
     )
+
+
+def _refund_items(
+    order: Order,
+    request: ReturnRequest,
+    returned: list[LineEvaluation],
+    policy: Policy,
+    already_returned: dict[str, int],
+    eligible: bool,
+) -> list[RefundItem]:
+    """Per returned line its goods and tax; the original shipping and its tax when the policy gives them back.
+
+    Shipping goes back only with ``merchant_liable_full_return``, for an eligible return whose every line is
+    the merchant's responsibility and that brings back every unit of every physical line, earlier returns
+    counted (of the returns holding an order's units at one time, at most one can qualify).
+    """
+    items: list[RefundItem] = []
+    for line in returned:
+        items.append(RefundItem(kind="goods", line_id=line.line_id, amount=line.amount))
+        if line.tax > 0:
+            items.append(RefundItem(kind="tax", line_id=line.line_id, amount=line.tax))
+    returning = {wanted.line_id: wanted.quantity for wanted in request.lines}
+    if (
+        policy.refund_original_shipping == "merchant_liable_full_return"
+        and eligible
+        and all(line.liability == "merchant" for line in returned)
+        and completes_everything_shipped(order, returning, already_returned)
+    ):
+        items += original_shipping_items(order)
+    return items
 
 
 # The customer does not have these items, so there is nothing to send back.

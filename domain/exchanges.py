@@ -13,6 +13,7 @@ def out_of_stock_refund(policy: Policy, evaluation: Evaluation) -> Refund:
         method="store_credit" if as_credit else "original",
         currency=evaluation.currency,
         amount=evaluation.store_credit_estimate if as_credit else evaluation.refund_estimate,
+        items=evaluation.refund_items,
         fees=evaluation.fees,
         # A serial returner's deposit stays held until inspection, as the decision announced.
         holds=[Hold(amount=evaluation.deposit)] if evaluation.deposit else [],

@@ -30,17 +30,21 @@ def apply_inspection(lines: list[ReturnLine], inspection: Inspection) -> None:
         line.condition, line.disposition = by_line[line.line_id].condition, by_line[line.line_id].disposition
 
 
-def inspection_deductions(lines: list[ReturnLine], policy: Policy, currency: str) -> tuple[list[Deduction], list[str]]:
+def inspection_deductions(
+    lines: list[ReturnLine], policy: Policy, currency: str, tax: dict[str, Decimal] | None = None
+) -> tuple[list[Deduction], list[str]]:
     """What inspection takes off the refund, and why.
 
     A line going back to the customer (``return_to_customer``) is not refunded. A
     customer-liable line graded worse than sold loses the policy's percentage for
-    that condition; a merchant-liable one (it was defective) never does.
+    that condition; a merchant-liable one (it was defective) never does. ``tax``
+    (line id → the tax the refund gives back for it) goes with its goods: all of it
+    for a line not refunded, the same percentage for a graded one.
     """
     deductions: list[Deduction] = []
     notes: list[str] = []
     for line in lines:
-        worth = quantize(line.unit_price * line.quantity, currency)
+        worth = quantize(line.unit_price * line.quantity, currency) + (tax or {}).get(line.line_id, Decimal(0))
         if line.disposition == "return_to_customer":
             deductions.append(Deduction(line_id=line.line_id, kind="returned_to_customer", amount=worth))
             notes.append(f"line {line.line_id} goes back to the customer: not refunded")
@@ -64,7 +68,8 @@ def settle_inspection(lines: list[ReturnLine], refund: Refund, policy: Policy) -
     """The refund after inspection: graded deductions taken off, and a held deposit released when every
     item came back as sold, kept otherwise. The refund never goes below zero."""
     settled = refund.model_copy(deep=True)
-    deductions, notes = inspection_deductions(lines, policy, settled.currency)
+    tax = {item.line_id: item.amount for item in settled.items if item.kind == "tax" and item.line_id}
+    deductions, notes = inspection_deductions(lines, policy, settled.currency, tax)
     settled.deductions += deductions
     kept = sum((deduction.amount for deduction in deductions), Decimal(0))
     as_sold = all(line.condition in AS_SOLD for line in lines)

@@ -78,6 +78,8 @@ def open_view(
             method="store_credit" if request.resolution == "store_credit" else "original",
             amount=amount,
             currency=order.currency,
+            # An exchange refunds nothing: the replacement settles it.
+            items=[] if request.resolution == "exchange" else evaluation.refund_items,
             fees=evaluation.fees,
             holds=[Hold(amount=evaluation.deposit)] if evaluation.deposit else [],
         ),

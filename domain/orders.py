@@ -1,6 +1,7 @@
 """An order as synced from the merchant's order system (contract: Orders)."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -26,6 +27,7 @@ class OrderLine(StrictModel):
     quantity: int = Field(ge=1, le=100_000)
     unit_price: Amount = Field(ge=0)
     final_sale: bool = False
+    tax: Amount = Field(Decimal(0), ge=0, description="The line's total tax (all its units).")
 
 
 class Payment(StrictModel):
@@ -33,6 +35,13 @@ class Payment(StrictModel):
     method: Literal["card", "wallet", "gift_card", "store_credit"]
     amount: Amount = Field(ge=0)
     provider_ref: str = Field("", max_length=256)
+
+
+class Shipping(StrictModel):
+    """What the customer paid for the order's shipping, and its tax."""
+
+    amount: Amount = Field(ge=0)
+    tax: Amount = Field(Decimal(0), ge=0)
 
 
 class Address(StrictModel):
@@ -58,6 +67,7 @@ class OrderIn(StrictModel):
     lines: list[OrderLine] = Field(min_length=1, max_length=500)
     payments: list[Payment] = Field(default_factory=list, max_length=50)
     shipping_address: Address | None = None
+    shipping: Shipping | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "OrderIn":
@@ -70,6 +80,13 @@ class OrderIn(StrictModel):
         for line in self.lines:
             if not has_valid_precision(line.unit_price, self.currency):
                 raise ValueError(f"line {line.line_id}: unit_price has more decimals than {self.currency} allows")
+            if not has_valid_precision(line.tax, self.currency):
+                raise ValueError(f"line {line.line_id}: tax has more decimals than {self.currency} allows")
+        if self.shipping is not None and not (
+            has_valid_precision(self.shipping.amount, self.currency)
+            and has_valid_precision(self.shipping.tax, self.currency)
+        ):
+            raise ValueError(f"shipping has more decimals than {self.currency} allows")
         for payment in self.payments:
             if not has_valid_precision(payment.amount, self.currency):
                 raise ValueError(f"payment {payment.payment_id}: amount has more decimals than {self.currency} allows")

@@ -68,6 +68,11 @@ class Policy(StrictModel):
         description="When the original tender refuses a refund (closed card): pay store credit "
         "instead, or open a ticket for a person.",
     )
+    refund_original_shipping: Literal["never", "merchant_liable_full_return"] = Field(
+        "never",
+        description="When the order's original shipping (and its tax) is refunded: never, or with a "
+        "merchant-liable return that brings back everything shipped (earlier returns counted).",
+    )
     ship_by_days: int = Field(14, ge=1, le=365)
     review_sla_hours: int = Field(48, ge=1, le=8760)
     inspection_sla_hours: int = Field(72, ge=1, le=8760)

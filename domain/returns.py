@@ -200,10 +200,27 @@ class Deduction(BaseModel):
     amount: Amount
 
 
+RefundItemKind = Literal["goods", "tax", "shipping", "shipping_tax", "price_difference"]
+
+
+class RefundItem(BaseModel):
+    """One part of what a refund gives back: a line's goods or its tax, the original shipping or its tax.
+
+    Items are what the return is worth to the customer before fees and deductions (listed beside them):
+    the refund's amount is the items less the fees, deductions and a kept deposit.
+    """
+
+    kind: RefundItemKind
+    line_id: str | None = None
+    amount: Amount
+
+
 class Refund(BaseModel):
     method: Literal["original", "store_credit"] = "original"
     amount: Amount
     currency: str
+    # Empty in returns opened before refunds were itemized.
+    items: list[RefundItem] = Field(default_factory=list)
     fees: list[Fee] = Field(default_factory=list)
     holds: list[Hold] = Field(default_factory=list)
     deductions: list[Deduction] = Field(default_factory=list)

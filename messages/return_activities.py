@@ -132,6 +132,35 @@ class RefundedSoFar(BaseModel):
     per_payment: dict[str, Amount]
 
 
+class ClaimTenders(BaseModel):
+    """Claim ``amount`` on the order's tenders before paying it back to them (store/tender_claims.py)."""
+
+    return_id: str
+    order_id: str
+    amount: Amount
+    currency: str
+    # The tenders of the order as the return knows it (the payout calls need their provider refs).
+    payment_ids: list[str]
+
+
+class TenderClaimed(BaseModel):
+    payment_id: str
+    amount: Amount
+    idempotency_key: str
+
+
+class TenderClaims(BaseModel):
+    """What each tender can refund, in the order to pay; less than asked when the tenders cannot cover it."""
+
+    claims: list[TenderClaimed]
+
+
+class ReleaseTenderClaims(BaseModel):
+    """Give back claims whose refund was never made (the tender refused it, or it was never tried)."""
+
+    idempotency_keys: list[str]
+
+
 class InterceptOrder(BaseModel):
     return_id: str
     order_id: str
@@ -173,6 +202,8 @@ SAVE_RETURN = ActivityRef("save_return", SnapshotOfReturn, NoResult)
 RELEASE_UNITS = ActivityRef("release_units", ReturnRef, NoResult)
 RECORD_MONEY = ActivityRef("record_money", RecordMoney, NoResult)
 REFUNDED_SO_FAR = ActivityRef("refunded_so_far", OrderRefunds, RefundedSoFar)
+CLAIM_TENDERS = ActivityRef("claim_tenders", ClaimTenders, TenderClaims)
+RELEASE_TENDER_CLAIMS = ActivityRef("release_tender_claims", ReleaseTenderClaims, NoResult)
 OPEN_TICKET = ActivityRef("open_ticket", OpenTicket, NoResult)
 RESOLVE_TICKET = ActivityRef("resolve_ticket", ResolveTicket, NoResult)
 

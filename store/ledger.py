@@ -3,11 +3,12 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.money import Amount, from_minor_units, to_minor_units
+from domain.returns import RefundItem
 from store.db import as_utc
 from store.tables import LedgerEntry
 
@@ -23,6 +24,8 @@ class MoneyLine(BaseModel):
     credit_note: str | None
     idempotency_key: str
     created_at: datetime
+    # A payout's credit note lines: what it paid for (goods, tax, shipping, shipping tax).
+    items: list[RefundItem] = Field(default_factory=list)
 
 
 async def record_movement(
@@ -37,6 +40,7 @@ async def record_movement(
     payment_id: str | None = None,
     provider_ref: str | None = None,
     credit_note: str | None = None,
+    items: list[RefundItem] | None = None,
 ) -> None:
     """Add the row unless its idempotency key is already in the ledger."""
     if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)):
@@ -52,6 +56,7 @@ async def record_movement(
             currency=currency,
             provider_ref=provider_ref,
             credit_note=credit_note,
+            items=[item.model_dump(mode="json") for item in items] if items else None,
             created_at=datetime.now(UTC),
         )
     )
@@ -71,6 +76,7 @@ async def money_lines(session: AsyncSession, return_id: str) -> list[MoneyLine]:
             credit_note=row.credit_note,
             idempotency_key=row.idempotency_key,
             created_at=as_utc(row.created_at),
+            items=[RefundItem.model_validate(item) for item in row.items or []],
         )
         for row in rows
     ]

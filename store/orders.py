@@ -9,7 +9,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.money import from_minor_units, to_minor_units
-from domain.orders import Order, OrderIn, OrderLine, Payment
+from domain.orders import Order, OrderIn, OrderLine, Payment, Shipping
+from store import tender_claims
 from store.db import as_utc
 from store.tables import OrderLineRow, OrderRow
 
@@ -37,6 +38,8 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
         delivered_at=order.delivered_at,
         payments=[p.model_dump(mode="json") for p in order.payments],
         shipping_address=order.shipping_address.model_dump(mode="json") if order.shipping_address else None,
+        shipping_minor=to_minor_units(order.shipping.amount, order.currency) if order.shipping else None,
+        shipping_tax_minor=to_minor_units(order.shipping.tax, order.currency) if order.shipping else None,
         updated_at=datetime.now(UTC),
     )
     # First, and a write (see above). Two first PUTs of one order may race: one inserts, the other finds the row.
@@ -66,6 +69,10 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
             setattr(row, name, value)
     for line_id in dropped:
         await session.delete(stored[line_id])
+    # The tenders refunds are claimed on; what they have refunded stays (store/tender_claims.py).
+    tenders_conflict = await tender_claims.sync_payments(session, order_id, order.payments, order.currency)
+    if tenders_conflict:
+        raise OrderConflict(tenders_conflict)
     for position, line in enumerate(order.lines):
         values = dict(
             position=position,
@@ -77,6 +84,7 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
             quantity=line.quantity,
             unit_price_minor=to_minor_units(line.unit_price, order.currency),
             final_sale=line.final_sale,
+            tax_minor=to_minor_units(line.tax, order.currency),
         )
         existing = stored.get(line.line_id)
         if existing is None:
@@ -112,6 +120,14 @@ async def get_order(session: AsyncSession, order_id: str) -> tuple[Order, dict[s
         delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
         payments=[Payment.model_validate(p) for p in row.payments],
         shipping_address=row.shipping_address,  # type: ignore[arg-type]
+        shipping=(
+            Shipping(
+                amount=from_minor_units(row.shipping_minor, row.currency),
+                tax=from_minor_units(row.shipping_tax_minor or 0, row.currency),
+            )
+            if row.shipping_minor is not None
+            else None
+        ),
         lines=[
             OrderLine(
                 line_id=r.line_id,
@@ -123,6 +139,7 @@ async def get_order(session: AsyncSession, order_id: str) -> tuple[Order, dict[s
                 quantity=r.quantity,
                 unit_price=from_minor_units(r.unit_price_minor, row.currency),  # type: ignore[arg-type]
                 final_sale=r.final_sale,
+                tax=from_minor_units(r.tax_minor, row.currency),  # type: ignore[arg-type]
             )
             for r in line_rows
         ],

@@ -36,6 +36,9 @@ class OrderRow(Base):
     delivered_at: Mapped[datetime | None]
     payments: Mapped[list[Any]]
     shipping_address: Mapped[dict[str, Any] | None]
+    # What the customer paid for shipping and its tax; NULL when the order system sent no shipping.
+    shipping_minor: Mapped[int | None] = mapped_column(BigInteger)
+    shipping_tax_minor: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime]
 
 
@@ -62,7 +65,46 @@ class OrderLineRow(Base):
     quantity: Mapped[int]
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     final_sale: Mapped[bool]
+    # The line's total tax (all its units).
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     claimed_quantity: Mapped[int] = mapped_column(default=0)
+
+
+class OrderPayment(Base):
+    """One tender an order was paid with, and how much of it returns have claimed to refund.
+
+    Filled when the order is upserted (``refunded_minor`` survives upserts). As with units, the check
+    constraint is what keeps a tender from being refunded more than it paid however many payouts race:
+    a claim is a conditional UPDATE that the database refuses to take past ``amount_minor``.
+    """
+
+    __tablename__ = "order_payments"
+    __table_args__ = (
+        CheckConstraint("refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refunded_within_amount"),
+    )
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id", ondelete="CASCADE"), primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    position: Mapped[int]  # in the order's payments: tenders of one method are refunded in this order
+    method: Mapped[str] = mapped_column(String(16))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TenderClaim(Base):
+    """The part of one tender a return claimed to refund, under the refund's idempotency key.
+
+    A retried claim finds its rows and claims nothing twice; a claim released (the tender refused the
+    refund) gives its amount back once.
+    """
+
+    __tablename__ = "tender_claims"
+    idempotency_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    return_id: Mapped[str] = mapped_column(String(64), index=True)
+    order_id: Mapped[str] = mapped_column(String(128), index=True)
+    payment_id: Mapped[str] = mapped_column(String(128))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    released_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
 
 
 class ReturnClaim(Base):
@@ -151,6 +193,8 @@ class LedgerEntry(Base):
     currency: Mapped[str] = mapped_column(String(3))
     provider_ref: Mapped[str | None] = mapped_column(String(128))
     credit_note: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A payout row's credit note lines: [{"kind": "goods|tax|shipping|shipping_tax", "line_id", "amount"}].
+    items: Mapped[list[Any] | None]
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 

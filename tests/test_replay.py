@@ -32,6 +32,8 @@ def test_histories_of_every_path_are_kept() -> None:
         "compensation-failed-retried",
         "transit-overdue-lost",
         "every-escalation",
+        "refund-with-tax-and-shipping",
+        "tender-claim-released",
     }
 
 

@@ -3,6 +3,11 @@
 Every call carries a key derived from the return id and the step, so a replay
 or a retry can never pay twice. A tender that refuses (a closed card) falls
 back to store credit when the policy allows it.
+
+Before paying the original tenders the return claims its parts on them in the
+store (``store/tender_claims.py``), so two returns of one order paying out at the
+same instant can never both refund the same money; what was claimed and not
+refunded (refused, or never tried) is released.
 """
 
 from dataclasses import dataclass, field
@@ -21,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.calls import partner, refused_by_partner, store
 
 LEDGER_PATCH = "money-ledger"
+# Claim the refund on the tenders atomically instead of reading what other returns refunded.
+TENDER_CLAIMS_PATCH = "tender-claims"
 
 
 @dataclass
@@ -37,8 +44,28 @@ async def pay_out(
     result = PayOutResult(paid=True)
     # Returns that were already paying out before the ledger existed replay without it.
     with_ledger = workflow.patched(LEDGER_PATCH)
+    with_claims = False
     if as_store_credit:
         refund.parts = [_store_credit_part(keys.store_credit_key(view.id), refund.amount)]
+    elif workflow.patched(TENDER_CLAIMS_PATCH):
+        with_claims = True
+        claimed = await store(
+            act.CLAIM_TENDERS,
+            act.ClaimTenders(
+                return_id=view.id,
+                order_id=view.order_id,
+                amount=refund.amount,
+                currency=refund.currency,
+                payment_ids=[payment.payment_id for payment in payments],
+            ),
+        )
+        refund.parts = [
+            RefundPart(payment_id=claim.payment_id, amount=claim.amount, idempotency_key=claim.idempotency_key)
+            for claim in claimed.claims
+        ]
+        if sum((part.amount for part in refund.parts), Decimal(0)) < refund.amount:
+            await _release(refund.parts, refused=set())
+            return PayOutResult(paid=False, problem="the order's payments do not cover the refund")
     else:
         taken = act.RefundedSoFar(per_payment={})
         if with_ledger:
@@ -57,10 +84,13 @@ async def pay_out(
         if sum((part.amount for part in refund.parts), Decimal(0)) < refund.amount:
             return PayOutResult(paid=False, problem="the order's payments do not cover the refund")
     by_id = {payment.payment_id: payment for payment in payments}
+    refused: set[str] = set()  # the keys of the parts a tender definitively refused
     for part in list(refund.parts):
         failure = await _try_to_pay(view, part, by_id)
         if failure is None:
             continue
+        if refused_by_partner(failure):
+            refused.add(part.idempotency_key)
         if not (fall_back_to_store_credit and part.payment_id != STORE_CREDIT and refused_by_partner(failure)):
             result = PayOutResult(
                 paid=False, problem=f"paying {part.amount} to {part.payment_id} failed: {failure.cause or failure}"
@@ -77,10 +107,26 @@ async def pay_out(
             f"{part.payment_id} refused the refund ({failure.cause}); "
             f"{part.amount} {refund.currency} paid as store credit instead"
         )
+    if with_claims:
+        await _release(refund.parts, refused)
     # Whatever was paid is in the ledger, even when a later part failed.
     if with_ledger:
         await _record_ledger(view)
     return result
+
+
+async def _release(parts: list[RefundPart], refused: set[str]) -> None:
+    """Give back the tender claims of parts that refunded nothing: refused, or never tried.
+
+    A part that failed otherwise (the provider never answered) stays claimed: it may have been paid.
+    """
+    unpaid = [
+        part.idempotency_key
+        for part in parts
+        if part.payment_id != STORE_CREDIT and (part.status == "pending" or part.idempotency_key in refused)
+    ]
+    if unpaid:
+        await store(act.RELEASE_TENDER_CLAIMS, act.ReleaseTenderClaims(idempotency_keys=unpaid))
 
 
 def _store_credit_part(idempotency_key: str, amount: Decimal) -> RefundPart:
