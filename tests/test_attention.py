@@ -21,7 +21,6 @@ from messages.errors import ErrorType
 from store import tickets
 from store.db import Database
 from store.ledger import money_lines
-from tests.factories import stored_order
 from tests.histories_io import keep_history
 from tests.workflow_harness import NEEDS_REVIEW, Harness, reach, scan, start, tracking_of
 from workflows.return_workflow import ReturnWorkflow
@@ -353,15 +352,3 @@ async def test_every_escalation_leaves_the_workflow_open_until_the_return_is_fin
 async def _agree(handle: WorkflowHandle, view: ReturnView) -> None:
     running = (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     assert running == (view.status not in FINAL_STATUSES), (view.status, running)
-
-
-async def test_a_request_refused_in_the_workflow_ends_completed_not_failed(client: Harness, database: Database) -> None:
-    """A claim lost to another return between the API's evaluation and the workflow: the workflow completes
-    without a return (the decision update, sent with the start by the API, says why: see test_money_paths)."""
-    order = await stored_order(database)
-    first = await start(client, database, order, lines=[{"line_id": "L1", "quantity": 2, "reason": "defective"}])
-    await reach(first, Status.AWAITING_SHIPMENT)
-    second = await start(client, database, order, lines=[{"line_id": "L1", "quantity": 1, "reason": "defective"}])
-
-    assert await second.result() is None
-    assert (await second.describe()).status == WorkflowExecutionStatus.COMPLETED
