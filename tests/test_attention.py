@@ -58,6 +58,20 @@ async def deliver_and_inspect(handle: WorkflowHandle) -> None:
     await handle.execute_update(ReturnWorkflow.inspect, AS_NEW)
 
 
+async def picked_up(handle: WorkflowHandle) -> str:
+    """The parcel is on its way; its tracking number."""
+    tracking = tracking_of(await reach(handle, Status.AWAITING_SHIPMENT))
+    await scan(handle, tracking, "picked_up")
+    await reach(handle, Status.IN_TRANSIT)
+    return tracking
+
+
+async def overdue_in_transit(handle: WorkflowHandle, env: WorkflowEnvironment) -> tuple[str, ReturnView]:
+    tracking = await picked_up(handle)
+    await env.sleep(timedelta(days=31))
+    return tracking, await attention_of(handle, "transit_overdue")
+
+
 async def ended(handle: WorkflowHandle, status: Status) -> ReturnView:
     """The workflow closed, completed, with the return in ``status`` and nothing left for a person."""
     final = await handle.result()
@@ -229,11 +243,7 @@ async def test_a_parcel_overdue_in_transit_can_be_closed_as_lost_and_refunded(
     client: Harness, database: Database, time_skipping_env: WorkflowEnvironment, sandbox: httpx.AsyncClient
 ) -> None:
     handle = await start(client, database)
-    tracking = tracking_of(await reach(handle, Status.AWAITING_SHIPMENT))
-    await scan(handle, tracking, "picked_up")
-    await reach(handle, Status.IN_TRANSIT)
-    await time_skipping_env.sleep(timedelta(days=31))
-    overdue = await attention_of(handle, "transit_overdue")
+    _, overdue = await overdue_in_transit(handle, time_skipping_env)
     assert overdue.attention is not None
     assert overdue.attention.actions == ["extend_deadline", "close_as_lost", "return_to_sender"]
 
@@ -247,11 +257,7 @@ async def test_a_parcel_overdue_in_transit_can_go_back_to_the_customer_without_a
     client: Harness, database: Database, time_skipping_env: WorkflowEnvironment, sandbox: httpx.AsyncClient
 ) -> None:
     handle = await start(client, database)
-    tracking = tracking_of(await reach(handle, Status.AWAITING_SHIPMENT))
-    await scan(handle, tracking, "picked_up")
-    await reach(handle, Status.IN_TRANSIT)
-    await time_skipping_env.sleep(timedelta(days=31))
-    await attention_of(handle, "transit_overdue")
+    tracking, _ = await overdue_in_transit(handle, time_skipping_env)
 
     await resolve(handle, "return_to_sender")
     await ended(handle, Status.CANCELED)
@@ -265,9 +271,7 @@ async def test_a_carrier_exception_asks_a_person_and_waiting_longer_lets_the_par
     client: Harness, database: Database, sandbox: httpx.AsyncClient
 ) -> None:
     handle = await start(client, database)
-    tracking = tracking_of(await reach(handle, Status.AWAITING_SHIPMENT))
-    await scan(handle, tracking, "picked_up")
-    await reach(handle, Status.IN_TRANSIT)
+    tracking = await picked_up(handle)
     await scan(handle, tracking, "exception")
     exception = await attention_of(handle, "carrier_exception")
     assert exception.attention is not None

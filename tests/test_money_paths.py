@@ -146,7 +146,9 @@ async def test_a_declined_refund_falls_back_to_store_credit(api: Callers) -> Non
     assert [(m["kind"], m["amount"]) for m in done["money"]] == [("store_credit", "19.99")]
 
 
-async def test_without_a_fallback_a_declined_refund_needs_a_person(api: Callers) -> None:
+async def declined_without_fallback(api: Callers) -> tuple[dict, dict]:
+    """A return received under a policy without a store-credit fallback, whose refund the card declines:
+    the created return, and the return as it waits for a person."""
     await api.service.put("/v1/policy", json={**POLICY, "refund_failure_fallback": "none"})
     try:
         order_id = await put_order(api)
@@ -155,9 +157,12 @@ async def test_without_a_fallback_a_declined_refund_needs_a_person(api: Callers)
         await api.service.put("/v1/policy", json=POLICY)
     await ship_and_receive(api, created["id"])
     await api.sandbox.post("/sandbox/faults", json={"operation": "payments.refund", "mode": "decline"})
-
     await inspect_as_new(api, created["id"], "L1")
-    stuck = await wait_for_status(api, created["id"], "needs_attention")
+    return created, await wait_for_status(api, created["id"], "needs_attention")
+
+
+async def test_without_a_fallback_a_declined_refund_needs_a_person(api: Callers) -> None:
+    created, stuck = await declined_without_fallback(api)
 
     assert stuck["refund"]["status"] == "failed" and stuck["priority"] == "high"
     assert stuck["attention"]["reason"] == "refund_failed"
@@ -178,16 +183,7 @@ async def test_without_a_fallback_a_declined_refund_needs_a_person(api: Callers)
 
 
 async def test_a_declined_refund_is_retried_by_an_operator_and_paid_exactly_once(api: Callers) -> None:
-    await api.service.put("/v1/policy", json={**POLICY, "refund_failure_fallback": "none"})
-    try:
-        order_id = await put_order(api)
-        created = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
-    finally:
-        await api.service.put("/v1/policy", json=POLICY)
-    await ship_and_receive(api, created["id"])
-    await api.sandbox.post("/sandbox/faults", json={"operation": "payments.refund", "mode": "decline"})
-    await inspect_as_new(api, created["id"], "L1")
-    stuck = await wait_for_status(api, created["id"], "needs_attention")
+    created, stuck = await declined_without_fallback(api)
     assert stuck["attention"]["actions"] == ["retry_refund", "refund_as_store_credit", "mark_refunded"]
 
     not_offered = await api.operator.post(f"/v1/returns/{created['id']}/resolve", json={"action": "close_as_lost"})
