@@ -1,8 +1,15 @@
 """Messaging a return's workflow, with Temporal's failures turned into problem+json."""
 
+import asyncio
+import uuid
 from typing import TypeVar, cast
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
@@ -49,6 +56,10 @@ async def explain_update_failure(client: Client, workflow_id: str, failure: Work
 def problem_for_rpc_error(error: RPCError) -> Problem:
     if error.status == RPCStatusCode.NOT_FOUND:
         return Problem(409, "the return has ended and can no longer change")
+    return engine_unavailable()
+
+
+def engine_unavailable() -> Problem:
     return Problem(503, "the workflow engine did not answer; try again", headers={"Retry-After": "5"})
 
 
@@ -58,12 +69,41 @@ ReturnUpdate = UpdateMethodMultiParam[[ReturnWorkflow, ArgT], ReturnView]
 DECISION = cast(UpdateMethodMultiParam[[ReturnWorkflow], ReturnView], ReturnWorkflow.decision)
 
 
+# Answers of the server that a moment later may be different: the update is sent again, under the same id.
+TRANSIENT = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.ABORTED,
+        RPCStatusCode.INTERNAL,
+        RPCStatusCode.UNKNOWN,
+    }
+)
+UPDATE_ATTEMPTS = 3
+
+
 async def update_return(client: Client, return_id: str, update: ReturnUpdate[ArgT], arg: ArgT) -> ReturnView:
-    """Send one of ReturnWorkflow's updates (``ReturnWorkflow.cancel``, ``.review``, ``.inspect``) and wait."""
+    """Send one of ReturnWorkflow's updates (``ReturnWorkflow.cancel``, ``.review``, ``.inspect``) and wait.
+
+    The update has an id of its own, so sending it again after a transient failure (the workflow task that
+    held it failed, e.g. a carrier scan arrived as the workflow closed) reaches the same update, never a
+    second one: the caller gets its answer, not a 503.
+    """
     handle = client.get_workflow_handle_for(ReturnWorkflow.run, return_id)
-    try:
-        return await handle.execute_update(update, arg)
-    except WorkflowUpdateFailedError as failure:
-        raise await explain_update_failure(client, return_id, failure) from None
-    except RPCError as error:
-        raise problem_for_rpc_error(error) from None
+    update_id = f"api-{uuid.uuid4()}"
+    for attempt in range(1, UPDATE_ATTEMPTS + 1):
+        try:
+            return await handle.execute_update(update, arg, id=update_id)
+        except WorkflowUpdateFailedError as failure:
+            raise await explain_update_failure(client, return_id, failure) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            if attempt == UPDATE_ATTEMPTS:
+                raise Problem(
+                    503, "the workflow engine did not answer; try again", headers={"Retry-After": "5"}
+                ) from None
+        except RPCError as error:
+            if error.status not in TRANSIENT or attempt == UPDATE_ATTEMPTS:
+                raise problem_for_rpc_error(error) from None
+        await asyncio.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")

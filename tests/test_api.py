@@ -4,6 +4,8 @@ These follow a return the way a backend service, a carrier and a warehouse
 would drive it, and check what each of them sees.
 """
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -186,3 +188,22 @@ async def test_listing_pages_through_returns_newest_first(api: Callers) -> None:
     assert seen == list(reversed(ids))
     bad = await api.operator.get("/v1/returns", params={"cursor": "garbage"})
     assert bad.status_code == 422
+
+
+async def test_a_cancel_racing_a_carrier_scan_is_answered_200_or_409_never_503(api: Callers) -> None:
+    """Both may win; the caller always learns which, and no workflow task fails on the way."""
+    outcomes = []
+    for _ in range(10):
+        order_id = await put_order(api)
+        created = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
+        tracking = (await wait_for_status(api, created["id"], "awaiting_shipment"))["logistics"]["tracking_number"]
+        canceled, scanned = await asyncio.gather(
+            api.service.post(f"/v1/returns/{created['id']}/cancel", json={}), carrier(api, tracking, "picked_up")
+        )
+        outcomes.append(canceled.status_code)
+        assert canceled.status_code in (200, 409), canceled.text
+        assert scanned.status_code == 202, scanned.text
+        history = await api.temporal.get_workflow_handle(created["id"]).fetch_history()
+        failed_tasks = [event for event in history.events if event.HasField("workflow_task_failed_event_attributes")]
+        assert not failed_tasks, failed_tasks[0].workflow_task_failed_event_attributes
+    assert set(outcomes) <= {200, 409}
