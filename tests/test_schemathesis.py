@@ -36,12 +36,12 @@ MAX_EXAMPLES = int(os.environ.get("RETURNFLOW_FUZZ_EXAMPLES", "12"))
 SEED = os.environ.get("RETURNFLOW_FUZZ_SEED")
 # The contract's error semantics: valid JSON that breaks a rule (an unknown order, an ineligible line, a
 # policy that does not validate) is a 422. Schemathesis's ``positive_data_acceptance`` counts every 4xx other
-# than 401/403/404/409/429 as "valid data refused"; 422 is added to the statuses it expects, nothing else
-# is changed in the default checks.
+# than 401/403/404/409/429 as "valid data refused"; 422 is added to the statuses it expects, and 412 (an
+# If-Match naming another policy version than the current one), nothing else is changed in the default checks.
 CONFIG = {
     "checks": {
         "positive_data_acceptance": {
-            "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+            "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "429", "5xx"]
         }
     }
 }
