@@ -10,6 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
+from api.credentials_first import install_credentials_first
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodySizeLimit, limit_creation
 from api.problems import document_problems, install_problem_handlers
@@ -61,6 +62,7 @@ def create_app(
         dependencies=[Depends(limit_creation), Depends(refuse_nul_characters)],
     )
     install_problem_handlers(app)
+    install_credentials_first(app)
     # The last added runs first: log → body size limit → Idempotency-Key → routes.
     app.add_middleware(
         IdempotencyMiddleware,
