@@ -13,6 +13,7 @@ from temporalio.client import Client
 from api.credentials_first import install_credentials_first
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodySizeLimit, limit_creation
+from api.openapi import install_openapi
 from api.problems import document_problems, install_problem_handlers
 from api.request_log import log_requests
 from api.routes import (
@@ -60,6 +61,8 @@ def create_app(
         summary="Returns, refunds and exchanges as durable Temporal workflows.",
         lifespan=lifespan,
         dependencies=[Depends(limit_creation), Depends(refuse_nul_characters)],
+        # One schema per model, for requests and answers alike: generated clients get one class per model.
+        separate_input_output_schemas=False,
     )
     install_problem_handlers(app)
     install_credentials_first(app)
@@ -97,6 +100,7 @@ def create_app(
     for module in routers:
         app.include_router(module.router)
     document_problems(app)
+    install_openapi(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -33,7 +33,7 @@ def _present(order: Order, claimed: dict[str, int]) -> OrderOut:
     "/{order_id}",
     response_model=OrderOut,
     dependencies=[Depends(allow("service"))],
-    responses={201: {"description": "Created"}, 200: {"description": "Replaced"}},
+    responses={201: {"description": "Created", "model": OrderOut}, 200: {"description": "Replaced"}},
 )
 async def put_order(order_id: OrderId, body: OrderIn, session: Session, response: Response) -> OrderOut:
     """Insert or replace an order. Lines that returns already hold cannot shrink below what they hold (409)."""
