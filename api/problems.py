@@ -1,5 +1,6 @@
 """RFC 9457 problem+json for every error the API answers."""
 
+import re
 from typing import Any
 
 import structlog
@@ -67,7 +68,8 @@ def problem_response(
         "detail": detail,
     }
     if errors:
-        body["errors"] = errors
+        # As documented (ProblemError): each error has a code and a message; the detail stands in for a missing one.
+        body["errors"] = [{"code": "invalid", **error, "message": error.get("message") or detail} for error in errors]
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
@@ -105,7 +107,20 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at the request's path (Starlette names only the first route's)."""
+    """The methods of the resource at the request's path (Starlette names only those of its first route).
+
+    The resource is the documented path that names the request's path most exactly: ``/v1/returns/preview``
+    is the preview, not a return whose id is "preview". Undocumented paths are probed route by route.
+    """
+    path = request.scope.get("path", "")
+    matching = [
+        (template.count("{"), operations)
+        for template, operations in request.app.openapi().get("paths", {}).items()
+        if re.fullmatch(re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(template)), path)
+    ]
+    if matching:
+        operations = min(matching, key=lambda found: found[0])[1]
+        return [method for method in METHODS if method.lower() in operations]
     routes = request.app.router.routes
     return [
         method
