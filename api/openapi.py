@@ -44,6 +44,12 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str], Any]
     }
     for status in ("200", "201")
 }
+# A read order leads where a synced one does, but for listing it again.
+LINKS[("get", "/v1/orders/{order_id}", "200")] = {
+    name: (method, path, parameters, body)
+    for name, (method, path, parameters, body) in LINKS[("put", "/v1/orders/{order_id}", "200")].items()
+    if name != "GetOrder"
+}
 _RETURN = {"path.return_id": "$response.body#/id"}
 LINKS[("post", "/v1/returns", "201")] = {
     "GetReturn": ("get", "/v1/returns/{return_id}", _RETURN, None),

@@ -8,6 +8,7 @@
 - A 405 lists every method of the path in ``Allow``.
 """
 
+import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -261,7 +262,12 @@ async def test_an_anonymous_caller_is_told_401_before_anything_about_its_body(ap
 
 @pytest.mark.parametrize(
     ("path", "methods"),
-    [("/v1/policy", {"GET", "PUT"}), ("/v1/returns", {"GET", "POST"}), ("/v1/webhook-endpoints", {"GET", "POST"})],
+    [
+        ("/v1/policy", {"GET", "PUT"}),
+        ("/v1/returns", {"GET", "POST"}),
+        ("/v1/webhook-endpoints", {"GET", "POST"}),
+        ("/v1/returns/preview", {"POST"}),  # not a return whose id is "preview"
+    ],
 )
 async def test_a_405_lists_every_method_of_the_path(path: str, methods: set[str]) -> None:
     app = create_app(Settings(), temporal=cast(Client, object()))
@@ -272,5 +278,20 @@ async def test_a_405_lists_every_method_of_the_path(path: str, methods: set[str]
     assert answer.headers["content-type"] == "application/problem+json"
 
 
+def test_every_error_of_a_problem_has_a_code_and_a_message():
+    from api.problems import problem_response
+
+    body = json.loads(problem_response(422, "inspect every line once", [{"line_id": "p", "code": "unknown_line"}]).body)
+    assert body["errors"] == [{"line_id": "p", "code": "unknown_line", "message": "inspect every line once"}]
+
+
 def test_the_time_of_now_is_a_timestamp():
     assert TypeAdapter(Timestamp).validate_python(NOW.isoformat()) == NOW
+
+
+async def test_the_longest_customer_id_can_be_erased(api: Callers) -> None:
+    """Found by schemathesis on PostgreSQL: ``customer:<128 characters>`` overflowed the audit trail (a 500)."""
+    longest = "C" * 128
+    answer = await api.service.delete(f"/v1/customers/{longest}/personal-data")
+    assert answer.status_code == 200, answer.text
+    assert (await api.service.delete(f"/v1/customers/{longest}C/personal-data")).status_code == 422
