@@ -10,8 +10,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
+from api.credentials_first import install_credentials_first
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodySizeLimit, limit_creation
+from api.openapi import install_openapi
 from api.problems import DatabaseTrouble, document_problems, install_problem_handlers
 from api.request_log import log_requests
 from api.routes import (
@@ -60,8 +62,11 @@ def create_app(
         summary="Returns, refunds and exchanges as durable Temporal workflows.",
         lifespan=lifespan,
         dependencies=[Depends(limit_creation), Depends(refuse_nul_characters)],
+        # One schema per model, for requests and answers alike: generated clients get one class per model.
+        separate_input_output_schemas=False,
     )
     install_problem_handlers(app)
+    install_credentials_first(app)
     # The last added runs first: log → body size limit → database trouble (503) → Idempotency-Key → routes.
     app.add_middleware(
         IdempotencyMiddleware,
@@ -98,6 +103,7 @@ def create_app(
     for module in routers:
         app.include_router(module.router)
     document_problems(app)
+    install_openapi(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

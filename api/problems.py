@@ -1,5 +1,6 @@
 """RFC 9457 problem+json for every error the API answers."""
 
+import re
 from typing import Any
 
 import structlog
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger()
@@ -71,7 +73,8 @@ def problem_response(
         "detail": detail,
     }
     if errors:
-        body["errors"] = errors
+        # As documented (ProblemError): each error has a code and a message; the detail stands in for a missing one.
+        body["errors"] = [{"code": "invalid", **error, "message": error.get("message") or detail} for error in errors]
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
@@ -80,7 +83,7 @@ def _field(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
+def validation_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
@@ -97,9 +100,38 @@ def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _http_problem(_: Request, exc: Exception) -> JSONResponse:
+def _http_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return problem_response(exc.status_code, str(exc.detail), headers=headers)
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of the resource at the request's path (Starlette names only those of its first route).
+
+    The resource is the documented path that names the request's path most exactly: ``/v1/returns/preview``
+    is the preview, not a return whose id is "preview". Undocumented paths are probed route by route.
+    """
+    path = request.scope.get("path", "")
+    matching = [
+        (template.count("{"), operations)
+        for template, operations in request.app.openapi().get("paths", {}).items()
+        if re.fullmatch(re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(template)), path)
+    ]
+    if matching:
+        operations = min(matching, key=lambda found: found[0])[1]
+        return [method for method in METHODS if method.lower() in operations]
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
 
 
 def _our_problem(_: Request, exc: Exception) -> JSONResponse:
@@ -262,7 +294,7 @@ def _empty_body(receive: Receive) -> Receive:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.add_exception_handler(RequestValidationError, validation_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(Problem, _our_problem)
     app.add_exception_handler(Exception, _unexpected)

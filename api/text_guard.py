@@ -4,23 +4,28 @@ PostgreSQL cannot store U+0000 in text or JSONB: a NUL that got past validation
 would be a 500 when a query uses it, or worse, an activity retrying forever on
 the read model it cannot write. No field of this API has a use for it, so
 query parameters, path parameters and JSON bodies carrying one are refused here,
-for every route, with the offending field named.
+for every route, with the offending field named: a ``RequestValidationError``, so that the caller's
+credentials are checked first (``api/credentials_first.py``), as for any other invalid field.
+``/openapi.json`` says so: every such string has the pattern ``^[^\\u0000]*$`` (``api/openapi.py``).
+
+The codec server (``/codec/``) stores nothing; it is not guarded.
 """
 
 import json
 from typing import Any
 
 from fastapi import Request
-
-from api.problems import Problem
+from fastapi.exceptions import RequestValidationError
 
 NUL = "\x00"
 CODE = "nul_character"
 MESSAGE = "text may not contain NUL (U+0000) characters"
+# Paths whose requests may carry NUL characters.
+UNGUARDED_PREFIXES = ("/codec/",)
 
 
-def _refuse(field: str) -> Problem:
-    return Problem(422, MESSAGE, [{"field": field.replace(NUL, "\\u0000") or "body", "code": CODE, "message": MESSAGE}])
+def _refuse(field: str) -> RequestValidationError:
+    return RequestValidationError([{"type": CODE, "loc": (field.replace(NUL, "\\u0000") or "body",), "msg": MESSAGE}])
 
 
 def _find_nul(value: Any, where: str) -> str | None:
@@ -45,6 +50,8 @@ def _find_nul(value: Any, where: str) -> str | None:
 
 async def refuse_nul_characters(request: Request) -> None:
     """App-wide dependency (runs after routing, before the route's own dependencies)."""
+    if request.url.path.startswith(UNGUARDED_PREFIXES):
+        return
     for name, value in request.query_params.multi_items():
         if NUL in name or NUL in value:
             raise _refuse(name)

@@ -1,20 +1,50 @@
 """An order as synced from the merchant's order system (contract: Orders)."""
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.money import Amount, has_valid_precision
+from domain.wire import Timestamp, json_boolean, json_integer
 
 Identifier = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")
 
 
+# Fields of these types take their values only as JSON writes them: error type and the check (domain/wire.py).
+_WIRE_CHECKS: dict[Any, tuple[str, Callable[[Any], bool]]] = {
+    int: ("int_type", json_integer),
+    int | None: ("int_type", json_integer),
+    bool: ("bool_type", json_boolean),
+    bool | None: ("bool_type", json_boolean),
+}
+
+
 class StrictModel(BaseModel):
-    """Unknown fields are refused: nobody mass-assigns ``status`` or ``refund``."""
+    """Unknown fields are refused: nobody mass-assigns ``status`` or ``refund``.
+
+    Integers and booleans are not coerced either: ``"3"`` and ``true`` are not a quantity of 3,
+    ``"yes"`` and ``1`` are not ``true``, as the JSON Schema of each field says.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_json_writes_them(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        errors: list[Any] = []
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            wire = _WIRE_CHECKS.get(field.annotation)
+            if wire is not None and key in data and not wire[1](data[key]):
+                errors.append({"type": wire[0], "loc": (key,), "input": data[key]})
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return data
 
 
 class OrderLine(StrictModel):
@@ -61,9 +91,9 @@ class OrderIn(StrictModel):
 
     customer_id: str = Identifier
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    placed_at: AwareDatetime
+    placed_at: Timestamp
     fulfillment_status: Literal["unfulfilled", "shipped", "delivered"]
-    delivered_at: AwareDatetime | None = None
+    delivered_at: Timestamp | None = None
     lines: list[OrderLine] = Field(min_length=1, max_length=500)
     payments: list[Payment] = Field(default_factory=list, max_length=50)
     shipping_address: Address | None = None

@@ -8,12 +8,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from domain.attention import Attention
 from domain.money import Amount
 from domain.orders import Identifier, Order, StrictModel
 from domain.risk import Level
+from domain.wire import Timestamp, WebLink
 
 
 class Reason(StrEnum):
@@ -70,7 +71,7 @@ class RequestedLine(StrictModel):
     quantity: int = Field(ge=1, le=100_000)
     reason: Reason
     comment: str = Field("", max_length=2000)
-    evidence: list[HttpUrl] = Field(default_factory=list, max_length=20)
+    evidence: list[WebLink] = Field(default_factory=list, max_length=20)
 
 
 class ExchangeItem(StrictModel):
@@ -79,8 +80,8 @@ class ExchangeItem(StrictModel):
 
 
 class PickupSlot(StrictModel):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Timestamp
+    end: Timestamp
 
     @model_validator(mode="after")
     def _ordered(self) -> "PickupSlot":

@@ -125,7 +125,7 @@ def test_a_percentage_of_an_amount_is_rounded_to_the_currency(amount, percent, c
     assert str(percent_of(Decimal(amount), Decimal(percent), currency)) == expected
 
 
-@pytest.mark.parametrize("value", [19.99, 0.1, 0.0, 1e3])
+@pytest.mark.parametrize("value", [19.99, 0.1, 0.0, 1e3, 5, 0, True])
 def test_money_given_as_a_json_number_is_refused_with_a_clear_message(value):
     with pytest.raises(ValidationError, match=r'decimal string such as "19.99", not a number'):
         Priced.model_validate({"price": value})
@@ -139,7 +139,9 @@ def test_money_that_is_not_a_finite_number_is_refused(value):
         Priced.model_validate({"price": value})
 
 
-@pytest.mark.parametrize("value", ["", "abc", "19,99", "$19.99", "1.2.3"])
+@pytest.mark.parametrize(
+    "value", ["", "abc", "19,99", "$19.99", "1.2.3", " 19.99 ", "+1", "1E+2", "1_000", "019.99", ".5", "5.", "1e30"]
+)
 def test_money_that_is_not_a_decimal_is_refused(value):
     with pytest.raises(ValidationError, match="not a decimal amount"):
         Priced.model_validate({"price": value})
@@ -149,9 +151,9 @@ def test_money_that_is_not_a_decimal_is_refused(value):
     ("value", "parsed"),
     [
         ("19.99", Decimal("19.99")),
-        (" 19.99 ", Decimal("19.99")),
         ("0.10", Decimal("0.10")),
-        (5, Decimal(5)),
+        ("-0", Decimal("-0")),
+        ("999999999999.999", Decimal("999999999999.999")),
         (Decimal("2.50"), Decimal("2.50")),
     ],
 )
@@ -167,7 +169,6 @@ def test_money_is_read_from_decimal_strings_exactly(value, parsed):
         ("19.90", "19.90"),
         ("0.10", "0.10"),
         ("5", "5"),
-        ("1E+2", "100"),
         ("0.000", "0.000"),
     ],
 )

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import carrier_or_service
@@ -12,6 +12,7 @@ from api.problems import Problem
 from api.workflow_calls import problem_for_rpc_error
 from domain.orders import StrictModel
 from domain.returns import ScanEvent
+from domain.wire import Timestamp
 from messages.returns import CarrierScan
 from store import returns
 from workflows.return_workflow import ReturnWorkflow
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/v1/carrier-events", tags=["carrier"])
 class CarrierEvent(StrictModel):
     tracking_number: str = Field(min_length=1, max_length=128)
     event: ScanEvent
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
 
 
 class CarrierEventAccepted(BaseModel):

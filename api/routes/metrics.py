@@ -18,15 +18,18 @@ router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 @router.get("/returns", response_model=ReturnMetrics, dependencies=[Depends(allow("service", "operator"))])
 async def metrics(
     session: Session,
-    start: Annotated[Timestamp | None, Query(alias="from")] = None,
-    end: Annotated[Timestamp | None, Query(alias="to")] = None,
+    start: Annotated[
+        Timestamp | None, Query(alias="from", description="Start of the period; before `to` (else 422 invalid_range).")
+    ] = None,
+    end: Annotated[Timestamp | None, Query(alias="to", description="End of the period; after `from`.")] = None,
 ) -> ReturnMetrics:
     """Return rate, reasons, time to refund (p50/p90, hours), dispute and auto-approval rates.
 
-    ``from``/``to`` default to the last 30 days.
+    ``from``/``to`` default to the last 30 days; ``from`` must be before ``to`` (422 ``invalid_range``).
     """
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=30)
     if start >= end:
-        raise Problem(422, "from must be before to", [{"field": "from", "code": "invalid_range", "message": ""}])
+        message = "from must be before to"
+        raise Problem(422, message, [{"field": "from", "code": "invalid_range", "message": message}])
     return await return_metrics(session, start, end)

@@ -4,7 +4,8 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.openapi.models import Example
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
@@ -45,6 +46,20 @@ from workflows.return_workflow import ReturnWorkflow
 
 router = APIRouter(prefix="/v1/returns", tags=["returns"])
 ReturnId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+# The README's return request.
+RETURN_EXAMPLES: dict[str, Example] = {
+    "defective": {
+        "summary": "One defective tee, refunded, dropped off at a carrier's shop",
+        "value": {
+            "order_id": "O1001",
+            "lines": [{"line_id": "L1", "quantity": 1, "reason": "defective", "comment": "seam came apart"}],
+            "resolution": "refund",
+            "logistics": {"method": "drop_off"},
+            "channel": "api",
+        },
+    }
+}
+ReturnBody = Annotated[ReturnRequest, Body(openapi_examples=RETURN_EXAMPLES)]
 
 
 class DisputeRequest(StrictModel):
@@ -105,7 +120,7 @@ async def _judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple
 
 @router.post("/preview", response_model=Evaluation)
 async def preview_return(
-    body: ReturnRequest, request: Request, caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]
+    body: ReturnBody, request: Request, caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]
 ) -> Evaluation:
     """What the policy would decide for this request, with no side effects."""
     _no_override_for_customers(caller, body)
@@ -115,7 +130,7 @@ async def preview_return(
 
 @router.post("", status_code=201, response_model=ReturnView)
 async def create_return(
-    body: ReturnRequest,
+    body: ReturnBody,
     request: Request,
     temporal: Temporal,
     settings: AppSettings,

@@ -6,7 +6,6 @@ unique ``id``. How they are sent and signed: ``store/webhook_deliveries.py``.
 """
 
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field, field_validator
@@ -15,6 +14,7 @@ from api.auth import allow
 from api.deps import Session
 from api.problems import Problem
 from domain.orders import StrictModel
+from domain.wire import WebUrl
 from store import outbox, webhook_deliveries, webhook_endpoints
 from store.cursor import BadCursor
 from store.webhook_deliveries import DeliveryView
@@ -27,24 +27,12 @@ EndpointId = Annotated[str, Path(min_length=1, max_length=40)]
 
 
 class EndpointIn(StrictModel):
-    url: str = Field(min_length=1, max_length=2048, description="Where events are POSTed: an http(s) URL.")
+    url: WebUrl = Field(description="Where events are POSTed: an absolute http(s) URL.")
     events: list[EventType] = Field(
         min_length=1,
         max_length=len(outbox.EVENT_TYPES),
         description="The event types to receive, e.g. return.approved.",
     )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an absolute http:// or https:// URL")
-        if parts.username or parts.password:
-            raise ValueError("must not carry credentials")
-        if parts.fragment:
-            raise ValueError("must not have a #fragment")
-        return url
 
     @field_validator("events")
     @classmethod
