@@ -190,7 +190,7 @@ async def test_the_openapi_says_put_takes_a_document_or_an_envelope(api: Callers
     body = put["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     one_of = [ref["$ref"].rsplit("/", 1)[1] for ref in openapi["components"]["schemas"][body]["oneOf"]]
 
-    assert one_of == ["Policy-Input", "PolicyEnvelope"]
+    assert one_of == ["Policy", "PolicyEnvelope"]
     envelope = openapi["components"]["schemas"]["PolicyEnvelope"]
     assert set(envelope["required"]) == {"version", "policy"} and envelope["additionalProperties"] is False
     assert "If-Match" in [p["name"] for p in put["parameters"] if p["in"] == "header"]
