@@ -70,3 +70,8 @@ def revocation_key(return_id: str, line_id: str) -> str:
 
 def reservation_key(return_id: str, line_id: str) -> str:
     return f"{return_id}:reserve:{line_id}"
+
+
+def return_to_customer_key(return_id: str, line_id: str) -> str:
+    """The carrier booking that ships a line back to the customer after inspection."""
+    return f"{return_id}:to_customer:{line_id}"

@@ -166,12 +166,24 @@ class ReturnLine(BaseModel):
     disposition: Disposition | None = None
 
 
+class ReturnShipment(BaseModel):
+    """A parcel sent back to the customer: a line inspection gave the disposition ``return_to_customer``."""
+
+    line_id: str
+    carrier: str
+    tracking_number: str
+
+
 class Logistics(BaseModel):
     method: LogisticsMethod
     carrier: str | None = None
     tracking_number: str | None = None
     label_url: str | None = None
     ship_by: datetime | None = None
+    return_shipments: list[ReturnShipment] = Field(
+        default_factory=list,
+        description="Lines shipped back to the customer after inspection (disposition return_to_customer).",
+    )
 
 
 class RefundPart(BaseModel):

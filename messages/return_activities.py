@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from domain.ledger import MoneyMovement
 from domain.money import Amount
-from domain.returns import ReturnRequest, ReturnView
+from domain.returns import ReturnRequest, ReturnShipment, ReturnView
 from domain.tickets import TicketKind
 from messages.activity_ref import ActivityRef
 
@@ -194,6 +194,24 @@ class Shipped(BaseModel):
     tracking_numbers: list[str]
 
 
+class ReturnedLine(BaseModel):
+    line_id: str
+    sku: str
+    quantity: int
+
+
+class ShipToCustomer(BaseModel):
+    """Lines going back to the customer; the address is read from the order in the store, never from history."""
+
+    return_id: str
+    order_id: str
+    lines: list[ReturnedLine]
+
+
+class ShippedToCustomer(BaseModel):
+    shipments: list[ReturnShipment]
+
+
 NoResult = type(None)
 
 # Store writes and reads (local activities).
@@ -210,6 +228,7 @@ RESOLVE_TICKET = ActivityRef("resolve_ticket", ResolveTicket, NoResult)
 # Partner calls.
 BOOK_SHIPMENT = ActivityRef("book_shipment", BookShipment, ShipmentBooked)
 CANCEL_SHIPMENT = ActivityRef("cancel_shipment", CancelShipment, NoResult)
+SHIP_TO_CUSTOMER = ActivityRef("ship_to_customer", ShipToCustomer, ShippedToCustomer)
 WAREHOUSE_INTAKE = ActivityRef("warehouse_intake", WarehouseIntake, NoResult)
 REFUND_PAYMENT = ActivityRef("refund_payment", RefundPayment, RefundIssued)
 ISSUE_STORE_CREDIT = ActivityRef("issue_store_credit", IssueStoreCredit, StoreCreditIssued)

@@ -184,6 +184,7 @@ class ReturnWorkflow:
             f"not inspected within {sla_hours} hours of receipt",
         )
         await self._shipping.intake()
+        await self._shipping.send_back()
         if self._replacements.held:
             await self._record.transition(Status.COMPLETED, "exchange complete: the replacement is on its way")
         elif trigger == "inspection":
