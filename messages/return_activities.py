@@ -212,6 +212,43 @@ class ShippedToCustomer(BaseModel):
     shipments: list[ReturnShipment]
 
 
+class RequestPayment(BaseModel):
+    """Ask the customer to pay an exchange's price difference."""
+
+    return_id: str
+    customer_id: str
+    idempotency_key: str
+    amount: Amount
+    currency: str
+
+
+class PaymentRequested(BaseModel):
+    payment_request_id: str
+
+
+class AuthorizeHold(BaseModel):
+    """Hold an instant exchange's replacement value on the customer's payment."""
+
+    return_id: str
+    idempotency_key: str
+    payment_id: str
+    provider_ref: str
+    amount: Amount
+    currency: str
+
+
+class HoldAuthorized(BaseModel):
+    authorization_id: str
+
+
+class SettleHold(BaseModel):
+    """Capture or void (release) an authorization hold."""
+
+    return_id: str
+    authorization_id: str
+    idempotency_key: str
+
+
 NoResult = type(None)
 
 # Store writes and reads (local activities).
@@ -237,3 +274,9 @@ INTERCEPT_ORDER = ActivityRef("intercept_order", InterceptOrder, Interception)
 RESERVE_REPLACEMENTS = ActivityRef("reserve_replacements", ReserveReplacements, Replacements)
 SHIP_REPLACEMENTS = ActivityRef("ship_replacements", Replacements, Shipped)
 RELEASE_REPLACEMENTS = ActivityRef("release_replacements", Replacements, NoResult)
+
+# Exchange payments (activities/exchange_payments.py).
+REQUEST_PAYMENT = ActivityRef("request_payment", RequestPayment, PaymentRequested)
+AUTHORIZE_HOLD = ActivityRef("authorize_hold", AuthorizeHold, HoldAuthorized)
+CAPTURE_HOLD = ActivityRef("capture_hold", SettleHold, NoResult)
+VOID_HOLD = ActivityRef("void_hold", SettleHold, NoResult)

@@ -1,17 +1,23 @@
-"""An exchange's replacement: reserved at approval, released if the return stops, shipped when the policy says."""
+"""An exchange's replacement: reserved at approval, released if the return stops, shipped when the policy says;
+its price difference refunded (a cheaper one) or asked of the customer (a dearer one)."""
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain import idempotency_keys as keys
     from domain.compensations import CompensationStep
     from domain.evaluation import Evaluation
     from domain.exchanges import out_of_stock_refund
     from domain.policy import Policy
-    from domain.returns import ExchangeItem
+    from domain.returns import ExchangeItem, PaymentRequest, Status
     from messages import return_activities as act
     from workflows.calls import partner
+    from workflows.refunding import Refunding
     from workflows.return_record import ReturnRecord
     from workflows.saga import Compensations
+
+# An exchange's price difference is settled: a cheaper replacement's refunded, a dearer one's asked for.
+PRICE_DIFFERENCE_PATCH = "exchange-price-difference"
 
 
 class Replacements:
@@ -33,7 +39,7 @@ class Replacements:
         )
         held = await partner(act.RESERVE_REPLACEMENTS, wanted)
         if held.out_of_stock:
-            view.type = "return"
+            view.type, view.exchange = "return", None
             view.refund = out_of_stock_refund(policy, evaluation)
             instead = "store credit" if policy.exchange_out_of_stock == "store_credit" else "a refund"
             await self._record.note(f"replacement {', '.join(held.out_of_stock)} is out of stock: {instead} instead")
@@ -41,7 +47,41 @@ class Replacements:
         self.held = held
         self._compensations.add(CompensationStep.RELEASE_REPLACEMENT, lambda: self._release(held))
         await self._record.note("replacement reserved")
+        if view.exchange and view.exchange.price_difference > 0 and workflow.patched(PRICE_DIFFERENCE_PATCH):
+            await self._request_difference()
         return True
+
+    async def _request_difference(self) -> None:
+        """A dearer replacement: the customer is asked to pay the difference (a payment request)."""
+        view = self._record.view
+        assert view.exchange is not None
+        key = keys.payment_request_key(view.id)
+        amount = view.exchange.price_difference
+        asked = await partner(
+            act.REQUEST_PAYMENT,
+            act.RequestPayment(
+                return_id=view.id,
+                customer_id=view.customer_id,
+                idempotency_key=key,
+                amount=amount,
+                currency=view.refund.currency,
+            ),
+        )
+        view.exchange.payment_request = PaymentRequest(
+            payment_request_id=asked.payment_request_id, amount=amount, idempotency_key=key
+        )
+        await self._record.note(f"the replacement costs {amount} {view.refund.currency} more: payment requested")
+
+    async def complete(self, refunding: Refunding) -> None:
+        """The exchange is done; a cheaper replacement's difference is refunded first."""
+        view = self._record.view
+        owed = view.exchange is not None and view.exchange.price_difference < 0 and view.refund.amount > 0
+        if owed and workflow.patched(PRICE_DIFFERENCE_PATCH):
+            await refunding.refund(show_pending=False, inspected=False)
+            if refunding.outstanding:
+                await refunding.settle_outstanding()
+                return
+        await self._record.transition(Status.COMPLETED, "exchange complete: the replacement is on its way")
 
     async def ship(self) -> None:
         assert self.held is not None

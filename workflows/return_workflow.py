@@ -186,7 +186,7 @@ class ReturnWorkflow:
         await self._shipping.intake()
         await self._shipping.send_back()
         if self._replacements.held:
-            await self._record.transition(Status.COMPLETED, "exchange complete: the replacement is on its way")
+            await self._replacements.complete(self._refunding)
         elif trigger == "inspection":
             await self._refund(show_pending=True)
         elif self._refunding.outstanding:
