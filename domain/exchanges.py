@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from domain.money import Amount, quantize
 from domain.orders import Order
 from domain.policy import Policy
-from domain.returns import Exchange, ExchangeLine, Hold, Refund, RefundItem, ReturnRequest
+from domain.returns import Exchange, ExchangeLine, Hold, Refund, RefundItem, ReturnLine, ReturnRequest
 
 if TYPE_CHECKING:
     from domain.evaluation import Evaluation
@@ -82,6 +82,14 @@ def price_difference_items(exchange: Exchange) -> list[RefundItem]:
         return []
     line_id = exchange.items[0].line_id if len(exchange.items) == 1 else None
     return [RefundItem(kind="price_difference", line_id=line_id, amount=-exchange.price_difference)]
+
+
+def replacement_value(exchange: Exchange | None, lines: list[ReturnLine], currency: str) -> Decimal:
+    """What an instant exchange holds on the customer's payment: the replacements at the catalog's prices (the
+    returned lines' own prices when the catalog was not asked)."""
+    if exchange is not None and exchange.items:
+        return quantize(sum((item.unit_price * item.quantity for item in exchange.items), Decimal(0)), currency)
+    return quantize(sum((line.unit_price * line.quantity for line in lines), Decimal(0)), currency)
 
 
 def _error(line_id: str, code: str, message: str) -> dict[str, str]:

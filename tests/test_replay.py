@@ -34,6 +34,8 @@ def test_histories_of_every_path_are_kept() -> None:
         "every-escalation",
         "refund-with-tax-and-shipping",
         "tender-claim-released",
+        "instant-exchange-released",
+        "instant-exchange-captured",
     }
 
 
