@@ -1,11 +1,15 @@
 """Instant exchange on the time-skipping server: the replacement ships at approval against an authorization
 hold on the customer's payment; the hold is released at the return's first scan before ship_by, captured when
-nothing was sent back in time. The partners are the real sandbox over HTTP."""
+nothing was sent back in time. And a cheaper replacement's difference is refunded even when the return is
+lost in transit. The partners are the real sandbox over HTTP."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
+from temporalio.testing import WorkflowEnvironment
 
+from domain.attention import Resolution
 from domain.evaluation import evaluate
 from domain.exchanges import Variant
 from domain.policy import DEFAULT_POLICY
@@ -20,20 +24,23 @@ INSTANT = DEFAULT_POLICY.model_copy(update={"instant_exchange": True})
 CATALOG = {
     "TEE-RED-M": Variant(sku="TEE-RED-M", product_id="TEE", price=Decimal("19.99")),
     "TEE-RED-L": Variant(sku="TEE-RED-L", product_id="TEE", price=Decimal("19.99")),
+    "TEE-BASIC-L": Variant(sku="TEE-BASIC-L", product_id="TEE", price=Decimal("14.99")),
 }
 
 
-async def start_instant(client: Harness, database: Database, sandbox: httpx.AsyncClient):
-    await sandbox.post("/warehouse/stock/TEE-RED-L", json={"quantity": 1})
+async def start_instant(
+    client: Harness, database: Database, sandbox: httpx.AsyncClient, policy=INSTANT, sku: str = "TEE-RED-L"
+):
+    await sandbox.post(f"/warehouse/stock/{sku}", json={"quantity": 1})
     order = await stored_order(database)
     begin = start_for(
         order,
-        policy=INSTANT,
+        policy=policy,
         lines=[{"line_id": "L1", "quantity": 1, "reason": "size_fit"}],
         resolution="exchange",
-        exchange_items=[{"line_id": "L1", "sku": "TEE-RED-L"}],
+        exchange_items=[{"line_id": "L1", "sku": sku}],
     )
-    begin.evaluation = evaluate(begin.order, begin.request, INSTANT, begin.requested_at, catalog=CATALOG)
+    begin.evaluation = evaluate(begin.order, begin.request, policy, begin.requested_at, catalog=CATALOG)
     handle = await client.temporal.start_workflow(
         ReturnWorkflow.run, begin, id=begin.return_id, task_queue=client.task_queue
     )
@@ -115,3 +122,25 @@ async def test_without_instant_exchange_nothing_is_held_and_the_replacement_wait
     assert booked.exchange is None or booked.exchange.hold is None
     assert await reservations(sandbox, handle.id) == ["reserved"]
     assert await authorizations(sandbox, handle.id) == []
+
+
+async def test_a_cheaper_replacement_lost_in_transit_still_refunds_the_difference(
+    client: Harness, database: Database, sandbox: httpx.AsyncClient, time_skipping_env: WorkflowEnvironment
+) -> None:
+    handle = await start_instant(client, database, sandbox, policy=DEFAULT_POLICY, sku="TEE-BASIC-L")
+    booked = await reach(handle, Status.AWAITING_SHIPMENT)
+    assert booked.refund.amount == Decimal("5.00")
+    await scan(handle, tracking_of(booked), "picked_up")
+    await reach(handle, Status.IN_TRANSIT)
+    await time_skipping_env.sleep(timedelta(days=31))
+    await reach(handle, Status.NEEDS_ATTENTION)
+
+    await handle.execute_update(
+        ReturnWorkflow.resolve, Resolution.model_validate({"action": "close_as_lost", "note": "lost"})
+    )
+    final = await handle.result()
+
+    assert final.status == Status.COMPLETED
+    assert await reservations(sandbox, handle.id) == ["shipped"]
+    refunds = (await sandbox.get("/payments/refunds", params={"reference": handle.id})).json()["items"]
+    assert [r["amount"] for r in refunds] == ["5.00"]

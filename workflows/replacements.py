@@ -75,7 +75,9 @@ class Replacements:
         )
         await self._record.note(f"the replacement costs {amount} {view.refund.currency} more: payment requested")
 
-    async def complete(self, refunding: Refunding) -> None:
+    async def complete(
+        self, refunding: Refunding, note: str = "exchange complete: the replacement is on its way"
+    ) -> None:
         """The exchange is done; a cheaper replacement's difference is refunded first."""
         view = self._record.view
         owed = view.exchange is not None and view.exchange.price_difference < 0 and view.refund.amount > 0
@@ -84,7 +86,7 @@ class Replacements:
             if refunding.outstanding:
                 await refunding.settle_outstanding()
                 return
-        await self._record.transition(Status.COMPLETED, "exchange complete: the replacement is on its way")
+        await self._record.transition(Status.COMPLETED, note)
 
     async def ship_instantly(self, order: Order) -> None:
         """Hold the replacements' value on the customer's payment, then ship them now. The hold is released

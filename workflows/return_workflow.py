@@ -251,7 +251,7 @@ class ReturnWorkflow:
         if self._replacements.held:
             if not self._replacements.shipped:
                 await self._replacements.ship()
-            await self._record.transition(Status.COMPLETED, "closed as lost in transit; the replacement was sent")
+            await self._replacements.complete(self._refunding, "closed as lost in transit; the replacement was sent")
         elif self._refunding.outstanding:
             await self._refunding.settle_outstanding()
         elif not self._refunding.refunded:
