@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from domain.policy import DEFAULT_POLICY
-from tests.api_client import Callers, carrier, put_order, wait_for_status
+from tests.api_client import Callers, carrier, keep_return_history, put_order, wait_for_status
 from tests.factories import return_body
 
 POLICY = DEFAULT_POLICY.model_dump(mode="json")
@@ -104,6 +104,7 @@ async def test_a_cheaper_replacement_refunds_the_difference(api: Callers, policy
     refunds = (await api.sandbox.get("/payments/refunds", params={"reference": ret["id"]})).json()["items"]
     assert [r["amount"] for r in refunds] == ["5.00"]
     assert done["refund"]["status"] == "succeeded"
+    await keep_return_history(api, ret["id"], "exchange-price-difference-refunded")
 
 
 async def test_a_dearer_replacement_asks_the_customer_for_the_difference(api: Callers, policy: Any) -> None:

@@ -36,6 +36,7 @@ def test_histories_of_every_path_are_kept() -> None:
         "tender-claim-released",
         "instant-exchange-released",
         "instant-exchange-captured",
+        "exchange-price-difference-refunded",
     }
 
 
