@@ -6,6 +6,7 @@ import pytest
 
 from domain.evaluation import evaluate, refusal_errors
 from domain.exchanges import Variant, out_of_stock_refund, price_difference_items
+from domain.notifications import notification_data
 from domain.opening import open_view
 from domain.policy import DEFAULT_POLICY
 from domain.returns import ExchangeItem, Fee
@@ -155,3 +156,9 @@ def test_a_dearer_replacement_refunds_nothing():
     view = open_view("ret_1", order, request, evaluation, 1, NOW, NOW)
     assert view.refund.amount == Decimal("0.00") and view.refund.items == []
     assert price_difference_items(evaluation.exchange) == []
+
+
+def test_the_customers_notification_says_what_became_of_an_instant_exchanges_hold():
+    view = {"id": "ret_1", "status": "expired", "exchange": {"hold": {"amount": "19.99", "status": "captured"}}}
+    assert notification_data(view)["exchange_hold"] == {"amount": "19.99", "status": "captured"}
+    assert notification_data({"id": "ret_2", "status": "expired", "exchange": None})["exchange_hold"] is None
