@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from activities.customer_notifications import CustomerNotifier
 from activities.drift_repair import ReadModelRepairer
+from activities.exchange_payments import ExchangePaymentActivities
 from activities.partners import PartnerActivities
 from activities.read_model import ReadModelActivities
 from activities.reconciliation import LedgerReconciler
@@ -29,7 +30,7 @@ from connectors.carrier import HttpCarrier
 from connectors.fulfilment import HttpFulfilment
 from connectors.notifications import HttpNotifications
 from connectors.payment_records import HttpPaymentRecords
-from connectors.payments import HttpPayments
+from connectors.payments import HttpExchangePayments, HttpPayments
 from connectors.warehouse import HttpWarehouse
 from returnflow.interceptors import LoggingInterceptor
 from returnflow.logging import configure_logging
@@ -78,7 +79,12 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=[*ReadModelActivities(database).all(), *partners.all(), *housekeeping],
+            activities=[
+                *ReadModelActivities(database).all(),
+                *partners.all(),
+                *ExchangePaymentActivities(HttpExchangePayments(http, settings.sandbox_url)).all(),
+                *housekeeping,
+            ],
             interceptors=[LoggingInterceptor()],
             graceful_shutdown_timeout=timedelta(seconds=10),
         )

@@ -18,6 +18,7 @@ from connectors.fulfilment import Fulfilment, Revocation
 from connectors.payments import Payments, RefundRequest, StoreCreditRequest
 from connectors.warehouse import IntakeLine, IntakeRequest, InterceptRequest, Warehouse
 from domain import idempotency_keys as keys
+from domain.returns import ReturnShipment
 from messages.return_activities import (
     BOOK_SHIPMENT,
     CANCEL_SHIPMENT,
@@ -28,6 +29,7 @@ from messages.return_activities import (
     RESERVE_REPLACEMENTS,
     REVOKE_ENTITLEMENTS,
     SHIP_REPLACEMENTS,
+    SHIP_TO_CUSTOMER,
     WAREHOUSE_INTAKE,
     BookShipment,
     CancelShipment,
@@ -41,6 +43,8 @@ from messages.return_activities import (
     RevokeEntitlements,
     ShipmentBooked,
     Shipped,
+    ShippedToCustomer,
+    ShipToCustomer,
     StoreCreditIssued,
     WarehouseIntake,
 )
@@ -86,6 +90,31 @@ class PartnerActivities:
         return ShipmentBooked(
             carrier=shipment.carrier, tracking_number=shipment.tracking_number, label_url=shipment.label_url
         )
+
+    @activity.defn(name=SHIP_TO_CUSTOMER.name)
+    async def ship_to_customer(self, parcel: ShipToCustomer) -> ShippedToCustomer:
+        """One parcel per line, each with its own key: a retry books none twice."""
+        async with self._database.sessions() as session:
+            found = await get_order(session, parcel.order_id)
+        address = found[0].shipping_address if found else None
+        shipments = []
+        for line in parcel.lines:
+            shipment = await _refusals_are_final(
+                self._carrier.create_shipment(
+                    ShipmentRequest(
+                        idempotency_key=keys.return_to_customer_key(parcel.return_id, line.line_id),
+                        reference=parcel.return_id,
+                        method="mail",
+                        direction="to_customer",
+                        to_address=address.model_dump() if address else None,
+                        items=[{"sku": line.sku, "quantity": line.quantity}],
+                    )
+                )
+            )
+            shipments.append(
+                ReturnShipment(line_id=line.line_id, carrier=shipment.carrier, tracking_number=shipment.tracking_number)
+            )
+        return ShippedToCustomer(shipments=shipments)
 
     @activity.defn(name=CANCEL_SHIPMENT.name)
     async def cancel_shipment(self, cancel: CancelShipment) -> None:
@@ -200,6 +229,7 @@ class PartnerActivities:
         return [
             self.book_shipment,
             self.cancel_shipment,
+            self.ship_to_customer,
             self.warehouse_intake,
             self.refund_payment,
             self.issue_store_credit,

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -31,6 +32,7 @@ from api.routes import (
     webhooks,
 )
 from api.text_guard import refuse_nul_characters
+from connectors.catalog import HttpCatalog
 from returnflow.logging import configure_logging
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import connect
@@ -50,7 +52,10 @@ def create_app(
         app.state.database = database or Database(settings.effective_database_url)
         # One Temporal client per process, shared by every request.
         app.state.temporal = temporal or await connect(settings)
-        yield
+        # The order system's catalog, asked about an exchange's replacements before the policy decides.
+        async with httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as partner_http:
+            app.state.catalog = HttpCatalog(partner_http, settings.sandbox_url)
+            yield
         if owns_database:
             await app.state.database.dispose()
 

@@ -1,4 +1,5 @@
-"""Carrier connector: book a return shipment (pickup, drop-off or mail label) and cancel it."""
+"""Carrier connector: book a return shipment (pickup, drop-off or mail label) and cancel it; send a parcel
+back to the customer (``direction="to_customer"``, a line inspection returns to them)."""
 
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
@@ -17,6 +18,9 @@ class ShipmentRequest(BaseModel):
     method: ShippingMethod
     pickup_slot: dict[str, Any] | None = Field(None, description='{"start": ISO datetime, "end": ISO datetime}')
     from_address: dict[str, Any] | None = None
+    direction: Literal["to_merchant", "to_customer"] = "to_merchant"
+    to_address: dict[str, Any] | None = Field(None, description="Where a parcel to the customer goes.")
+    items: list[dict[str, Any]] = Field(default_factory=list, description='[{"sku", "quantity"}] in the parcel')
 
 
 class Shipment(BaseModel):

@@ -1,6 +1,7 @@
 """Payments connector: refund (part of) a captured payment, at most once per idempotency key."""
 
 from typing import Protocol
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, Field, field_validator
@@ -59,3 +60,60 @@ class StoreCreditRequest(BaseModel):
 
 class StoreCreditResult(BaseModel):
     store_credit_id: str
+
+
+class PaymentRequestCall(BaseModel):
+    """Ask the customer to pay ``amount`` (an exchange's dearer replacement), once per key."""
+
+    idempotency_key: str = Field(min_length=1)
+    customer_id: str = Field(min_length=1)
+    amount: Amount = Field(gt=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    reference: str = Field(min_length=1, description="The return's id.")
+
+
+class PaymentRequestResult(BaseModel):
+    payment_request_id: str
+    status: str
+
+
+class AuthorizationRequest(BaseModel):
+    """Hold ``amount`` on the customer's payment (an instant exchange's replacement), once per key."""
+
+    idempotency_key: str = Field(min_length=1)
+    payment_id: str = Field(min_length=1)
+    provider_ref: str = ""
+    amount: Amount = Field(gt=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    reference: str = Field(min_length=1, description="The return's id.")
+
+
+class AuthorizationResult(BaseModel):
+    authorization_id: str
+    status: str
+
+
+class HttpExchangePayments:
+    """``POST {base}/payments/payment-requests`` and ``/payments/authorizations[/{id}/capture|void]``."""
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+        self._http = PartnerHttp("payments", client, base_url)
+
+    async def request_payment(self, request: PaymentRequestCall) -> PaymentRequestResult:
+        body = await self._http.call("POST", "/payments/payment-requests", json=request.model_dump(mode="json"))
+        return parse_result("payments", PaymentRequestResult, body)
+
+    async def authorize(self, request: AuthorizationRequest) -> AuthorizationResult:
+        body = await self._http.call("POST", "/payments/authorizations", json=request.model_dump(mode="json"))
+        return parse_result("payments", AuthorizationResult, body)
+
+    async def capture(self, authorization_id: str, idempotency_key: str) -> AuthorizationResult:
+        return await self._settle(authorization_id, "capture", idempotency_key)
+
+    async def void(self, authorization_id: str, idempotency_key: str) -> AuthorizationResult:
+        return await self._settle(authorization_id, "void", idempotency_key)
+
+    async def _settle(self, authorization_id: str, action: str, idempotency_key: str) -> AuthorizationResult:
+        path = f"/payments/authorizations/{quote(authorization_id, safe='')}/{action}"
+        body = await self._http.call("POST", path, json={"idempotency_key": idempotency_key})
+        return parse_result("payments", AuthorizationResult, body)

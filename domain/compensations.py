@@ -7,6 +7,7 @@ class CompensationStep(StrEnum):
     RELEASE_UNITS = "release_units"
     CANCEL_SHIPMENT = "cancel_shipment"
     RELEASE_REPLACEMENT = "release_replacement"
+    CAPTURE_HOLD = "capture_hold"
 
     @property
     def description(self) -> str:
@@ -18,4 +19,5 @@ _DESCRIPTIONS = {
     CompensationStep.RELEASE_UNITS: "release the held units",
     CompensationStep.CANCEL_SHIPMENT: "cancel the shipment",
     CompensationStep.RELEASE_REPLACEMENT: "release the replacement",
+    CompensationStep.CAPTURE_HOLD: "capture the instant exchange's hold",
 }

@@ -13,11 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from domain.exchanges import Variant, quote_exchange
 from domain.money import Amount, percent_of, quantize
 from domain.orders import Order, order_reference_time, returnable_quantity
 from domain.policy import CategoryRule, Policy
 from domain.refund_items import completes_everything_shipped, items_total, original_shipping_items, tax_share
-from domain.returns import Fee, Outcome, Reason, RefundItem, RequestedLine, ReturnRequest
+from domain.returns import Exchange, Fee, Outcome, Reason, RefundItem, RequestedLine, ReturnRequest
 from domain.risk import Level, RiskAssessment
 
 # Refusals staff may override (with a reason). Final sale never bends (the contract says never
@@ -68,6 +69,12 @@ class Evaluation(BaseModel):
     type: Literal["return", "exchange", "refund_only", "cancellation"] = "return"
     resolutions: list[str]
     logistics_methods: list[str]
+    exchange: Exchange | None = Field(
+        None, description="An exchange's replacements at the catalog's prices and the price difference."
+    )
+    exchange_errors: list[dict[str, str]] = Field(
+        default_factory=list, description="Replacements the catalog refuses (unknown_sku, exchange_not_same_product…)."
+    )
 
 
 class Refused(Exception):
@@ -157,11 +164,13 @@ def evaluate(
     *,
     risk: RiskAssessment | None = None,
     already_returned: dict[str, int] | None = None,
+    catalog: dict[str, Variant] | None = None,
 ) -> Evaluation:
     """Judge ``request`` against ``policy`` at ``now``; pure and deterministic.
 
     ``already_returned`` maps line ids to units claimed by earlier returns;
-    ``risk`` is the customer's assessment (low when not given).
+    ``risk`` is the customer's assessment (low when not given); ``catalog`` the
+    variants looked up for an exchange (sku → variant; None: not looked up).
     """
     risk = risk or RiskAssessment()
     lines: list[LineEvaluation] = []
@@ -249,7 +258,14 @@ def evaluate(
         rules.append(f"within policy and at most the {policy.auto_approve_max_amount} auto-approval limit")
     if keep_item:
         rules.append(f"worth less than {policy.keep_item_max_amount} {order.currency}: the customer keeps the item")
+    exchange, exchange_errors = (
+        quote_exchange(order, request, policy, catalog)
+        if catalog is not None and request.resolution == "exchange"
+        else (None, [])
+    )
     return Evaluation(
+        exchange=exchange,
+        exchange_errors=exchange_errors,
         eligible=eligible,
         outcome=outcome,
         rules=rules,
@@ -346,6 +362,7 @@ def refusal_errors(evaluation: Evaluation, request: ReturnRequest) -> list[dict[
     if problem:
         errors.append({"field": "logistics.method", "code": "logistics_not_offered", "message": problem})
     errors += _exchange_problems(request)
+    errors += evaluation.exchange_errors
     if request.resolution not in evaluation.resolutions:
         errors.append(
             {

@@ -70,3 +70,26 @@ def revocation_key(return_id: str, line_id: str) -> str:
 
 def reservation_key(return_id: str, line_id: str) -> str:
     return f"{return_id}:reserve:{line_id}"
+
+
+def return_to_customer_key(return_id: str, line_id: str) -> str:
+    """The carrier booking that ships a line back to the customer after inspection."""
+    return f"{return_id}:to_customer:{line_id}"
+
+
+def payment_request_key(return_id: str) -> str:
+    """The payment request that collects an exchange's price difference (a dearer replacement)."""
+    return f"{return_id}:payment_request"
+
+
+def hold_key(return_id: str) -> str:
+    """The authorization hold of an instant exchange."""
+    return f"{return_id}:hold"
+
+
+def hold_capture_key(return_id: str) -> str:
+    return f"{return_id}:hold:capture"
+
+
+def hold_void_key(return_id: str) -> str:
+    return f"{return_id}:hold:void"

@@ -6,6 +6,7 @@ from typing import Any
 def notification_data(view: dict[str, Any]) -> dict[str, Any]:
     """What a message template may use: the return's facts, no personal data."""
     refund, logistics = view.get("refund") or {}, view.get("logistics") or {}
+    hold = (view.get("exchange") or {}).get("hold")
     return {
         "return_id": view.get("id"),
         "order_id": view.get("order_id"),
@@ -14,4 +15,6 @@ def notification_data(view: dict[str, Any]) -> dict[str, Any]:
         "logistics": {
             key: logistics.get(key) for key in ("method", "carrier", "tracking_number", "label_url", "ship_by")
         },
+        # An instant exchange's hold: an expired return's message says it was captured.
+        "exchange_hold": {"amount": hold.get("amount"), "status": hold.get("status")} if hold else None,
     }

@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from domain.evaluation import Evaluation
+from domain.exchanges import price_difference_items
 from domain.money import quantize
 from domain.orders import Order
 from domain.returns import (
@@ -54,7 +55,12 @@ def open_view(
     timeline = [TimelineEntry(status=Status.REQUESTED, at=requested_at, note="")]
     if approved:
         timeline.append(TimelineEntry(status=Status.APPROVED, at=now, note="; ".join(evaluation.rules)))
-    if request.resolution == "exchange":
+    exchange = evaluation.exchange if request.resolution == "exchange" else None
+    # A cheaper replacement refunds the difference; without one an exchange refunds nothing.
+    difference = price_difference_items(exchange) if exchange else []
+    if difference:
+        amount = difference[0].amount
+    elif request.resolution == "exchange":
         amount = quantize(Decimal(0), order.currency)
     elif request.resolution == "store_credit":
         amount = evaluation.store_credit_estimate
@@ -79,11 +85,12 @@ def open_view(
             amount=amount,
             currency=order.currency,
             # An exchange refunds nothing: the replacement settles it.
-            items=[] if request.resolution == "exchange" else evaluation.refund_items,
-            fees=evaluation.fees,
+            items=difference if request.resolution == "exchange" else evaluation.refund_items,
+            fees=[] if difference else evaluation.fees,
             holds=[Hold(amount=evaluation.deposit)] if evaluation.deposit else [],
         ),
         timeline=timeline,
+        exchange=exchange.model_copy(deep=True) if exchange else None,
         policy_version=policy_version,
         created_at=requested_at,
         updated_at=now,

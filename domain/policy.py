@@ -59,6 +59,16 @@ class Policy(StrictModel):
     exchange_out_of_stock: Literal["refund", "store_credit"] = Field(
         "store_credit", description="What the customer gets instead when the replacement is out of stock."
     )
+    exchange_price_difference: Literal["settle", "refuse"] = Field(
+        "settle",
+        description="A replacement at another price: settle the difference (refund a cheaper one, collect a "
+        "dearer one through a payment request) or refuse the exchange (exchange_price_differs).",
+    )
+    instant_exchange: bool = Field(
+        False,
+        description="Ship the replacement at approval against an authorization hold on the customer's payment, "
+        "released at the return's first scan before ship_by and captured after it.",
+    )
     condition_deduction_percent: dict[Condition, Amount] = Field(
         default_factory=lambda: _DEFAULT_DEDUCTIONS.copy(),
         description="Taken off a customer-liable line's refund when inspection grades it so.",

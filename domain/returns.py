@@ -5,6 +5,7 @@ to the read model at every transition, and the API serves it from there.
 """
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
@@ -167,12 +168,24 @@ class ReturnLine(BaseModel):
     disposition: Disposition | None = None
 
 
+class ReturnShipment(BaseModel):
+    """A parcel sent back to the customer: a line inspection gave the disposition ``return_to_customer``."""
+
+    line_id: str
+    carrier: str
+    tracking_number: str
+
+
 class Logistics(BaseModel):
     method: LogisticsMethod
     carrier: str | None = None
     tracking_number: str | None = None
     label_url: str | None = None
     ship_by: datetime | None = None
+    return_shipments: list[ReturnShipment] = Field(
+        default_factory=list,
+        description="Lines shipped back to the customer after inspection (disposition return_to_customer).",
+    )
 
 
 class RefundPart(BaseModel):
@@ -229,6 +242,43 @@ class Refund(BaseModel):
     parts: list[RefundPart] = Field(default_factory=list)
 
 
+class ExchangeLine(BaseModel):
+    """A replacement of an exchange: the variant the customer gets for a returned line, at the catalog's price."""
+
+    line_id: str
+    sku: str
+    quantity: int
+    unit_price: Amount
+
+
+class PaymentRequest(BaseModel):
+    """What the customer is asked to pay when the replacement costs more (a payments operation with a key)."""
+
+    payment_request_id: str | None = None
+    amount: Amount
+    idempotency_key: str
+    status: Literal["requested", "paid", "failed"] = "requested"
+
+
+class ExchangeHold(BaseModel):
+    """An instant exchange's authorization on the customer's payment for the replacement's value."""
+
+    amount: Amount
+    status: Literal["authorized", "released", "captured"] = "authorized"
+    authorization_id: str | None = None
+
+
+class Exchange(BaseModel):
+    items: list[ExchangeLine] = Field(default_factory=list)
+    price_difference: Amount = Field(
+        Decimal(0),
+        description="The replacements' price less the returned lines' (positive: the customer pays the "
+        "difference through payment_request; negative: it is refunded as a price_difference refund item).",
+    )
+    payment_request: PaymentRequest | None = None
+    hold: ExchangeHold | None = Field(None, description="Set for an instant exchange only.")
+
+
 class TimelineEntry(BaseModel):
     status: Status
     at: datetime
@@ -250,6 +300,7 @@ class ReturnView(BaseModel):
     attention: Attention | None = Field(
         None, description="Set while a person must act: why, since when, and the actions offered."
     )
+    exchange: Exchange | None = Field(None, description="An exchange's replacements and how their price is settled.")
     policy_version: int
     created_at: datetime
     updated_at: datetime

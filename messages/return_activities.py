@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from domain.ledger import MoneyMovement
 from domain.money import Amount
-from domain.returns import ReturnRequest, ReturnView
+from domain.returns import ReturnRequest, ReturnShipment, ReturnView
 from domain.tickets import TicketKind
 from messages.activity_ref import ActivityRef
 
@@ -194,6 +194,61 @@ class Shipped(BaseModel):
     tracking_numbers: list[str]
 
 
+class ReturnedLine(BaseModel):
+    line_id: str
+    sku: str
+    quantity: int
+
+
+class ShipToCustomer(BaseModel):
+    """Lines going back to the customer; the address is read from the order in the store, never from history."""
+
+    return_id: str
+    order_id: str
+    lines: list[ReturnedLine]
+
+
+class ShippedToCustomer(BaseModel):
+    shipments: list[ReturnShipment]
+
+
+class RequestPayment(BaseModel):
+    """Ask the customer to pay an exchange's price difference."""
+
+    return_id: str
+    customer_id: str
+    idempotency_key: str
+    amount: Amount
+    currency: str
+
+
+class PaymentRequested(BaseModel):
+    payment_request_id: str
+
+
+class AuthorizeHold(BaseModel):
+    """Hold an instant exchange's replacement value on the customer's payment."""
+
+    return_id: str
+    idempotency_key: str
+    payment_id: str
+    provider_ref: str
+    amount: Amount
+    currency: str
+
+
+class HoldAuthorized(BaseModel):
+    authorization_id: str
+
+
+class SettleHold(BaseModel):
+    """Capture or void (release) an authorization hold."""
+
+    return_id: str
+    authorization_id: str
+    idempotency_key: str
+
+
 NoResult = type(None)
 
 # Store writes and reads (local activities).
@@ -210,6 +265,7 @@ RESOLVE_TICKET = ActivityRef("resolve_ticket", ResolveTicket, NoResult)
 # Partner calls.
 BOOK_SHIPMENT = ActivityRef("book_shipment", BookShipment, ShipmentBooked)
 CANCEL_SHIPMENT = ActivityRef("cancel_shipment", CancelShipment, NoResult)
+SHIP_TO_CUSTOMER = ActivityRef("ship_to_customer", ShipToCustomer, ShippedToCustomer)
 WAREHOUSE_INTAKE = ActivityRef("warehouse_intake", WarehouseIntake, NoResult)
 REFUND_PAYMENT = ActivityRef("refund_payment", RefundPayment, RefundIssued)
 ISSUE_STORE_CREDIT = ActivityRef("issue_store_credit", IssueStoreCredit, StoreCreditIssued)
@@ -218,3 +274,9 @@ INTERCEPT_ORDER = ActivityRef("intercept_order", InterceptOrder, Interception)
 RESERVE_REPLACEMENTS = ActivityRef("reserve_replacements", ReserveReplacements, Replacements)
 SHIP_REPLACEMENTS = ActivityRef("ship_replacements", Replacements, Shipped)
 RELEASE_REPLACEMENTS = ActivityRef("release_replacements", Replacements, NoResult)
+
+# Exchange payments (activities/exchange_payments.py).
+REQUEST_PAYMENT = ActivityRef("request_payment", RequestPayment, PaymentRequested)
+AUTHORIZE_HOLD = ActivityRef("authorize_hold", AuthorizeHold, HoldAuthorized)
+CAPTURE_HOLD = ActivityRef("capture_hold", SettleHold, NoResult)
+VOID_HOLD = ActivityRef("void_hold", SettleHold, NoResult)

@@ -15,7 +15,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sandbox import carrier, faults, fulfilment, intercepts, notifications, payments, reservations, warehouse
+from sandbox import (
+    carrier,
+    catalog,
+    exchange_payments,
+    faults,
+    fulfilment,
+    intercepts,
+    notifications,
+    payments,
+    reservations,
+    warehouse,
+)
 from sandbox.errors import SandboxError
 from sandbox.state import Store
 
@@ -41,6 +52,8 @@ def create_app(db_path: str | None = None) -> FastAPI:
 
     app.include_router(carrier.router)
     app.include_router(payments.router)
+    app.include_router(exchange_payments.router)
+    app.include_router(catalog.router)
     app.include_router(warehouse.router)
     app.include_router(notifications.router)
     app.include_router(fulfilment.router)

@@ -28,6 +28,9 @@ class ShipmentIn(BaseModel):
     method: Literal["pickup", "drop_off", "mail"]
     pickup_slot: PickupSlot | None = None
     from_address: dict[str, Any] | None = None
+    direction: Literal["to_merchant", "to_customer"] = "to_merchant"
+    to_address: dict[str, Any] | None = None
+    items: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
 
 
 def _render(request: Request, shipment: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +46,11 @@ async def create_shipment(body: ShipmentIn, request: Request) -> dict[str, Any] 
     with store.transaction():
         existing = store.get_by_key(TABLE, body.idempotency_key)
         if existing is not None:
-            if existing["reference"] != body.reference or existing["method"] != body.method:
+            if (
+                existing["reference"] != body.reference
+                or existing["method"] != body.method
+                or existing.get("direction", "to_merchant") != body.direction
+            ):
                 raise key_reused(body.idempotency_key)
             return JSONResponse(_render(request, existing), status_code=200)
         tracking_number = "SBX" + random_code(12)
@@ -58,6 +65,9 @@ async def create_shipment(body: ShipmentIn, request: Request) -> dict[str, Any] 
             "method": body.method,
             "pickup_slot": body.pickup_slot.model_dump() if body.pickup_slot else None,
             "from_address": body.from_address,
+            "direction": body.direction,
+            "to_address": body.to_address,
+            "items": body.items,
             "idempotency_key": body.idempotency_key,
             "created_at": utc_now(),
             "canceled_at": None,

@@ -27,6 +27,11 @@ Operation = Literal[
     "warehouse.ship_reservation",
     "notifications.send",
     "fulfilment.revoke",
+    "catalog.get_variant",
+    "payments.payment_request",
+    "payments.authorize",
+    "payments.capture",
+    "payments.void",
 ]
 Mode = Literal["unavailable", "decline", "slow"]
 

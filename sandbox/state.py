@@ -23,6 +23,9 @@ RESOURCES = (
     "revocations",
     "intercepts",
     "reservations",
+    "variants",
+    "payment_requests",
+    "authorizations",
 )
 
 

@@ -4,11 +4,12 @@ from decimal import Decimal
 
 import pytest
 
-from domain.evaluation import evaluate
-from domain.exchanges import out_of_stock_refund
+from domain.evaluation import evaluate, refusal_errors
+from domain.exchanges import Variant, out_of_stock_refund, price_difference_items
+from domain.notifications import notification_data
 from domain.opening import open_view
 from domain.policy import DEFAULT_POLICY
-from domain.returns import Fee
+from domain.returns import ExchangeItem, Fee
 from tests.policy_cases import NOW, item, make_order, make_policy, make_request, risk_of, want
 
 STORE_CREDIT = make_policy(exchange_out_of_stock="store_credit")
@@ -76,3 +77,88 @@ def test_a_deposit_held_on_the_exchange_is_still_held_when_it_becomes_a_refund(p
     opened = open_view("ret_1", order, request, evaluation, 1, NOW, NOW)
     assert opened.refund.holds  # the exchange holds the deposit
     assert out_of_stock_refund(policy, evaluation).holds == opened.refund.holds
+
+
+# ---- the catalog: same product, known sku, price difference ------------------------------------------------
+
+CATALOG = {
+    "SKU-L1": Variant(sku="SKU-L1", product_id="P-L1", price=Decimal("20.00")),
+    "SKU-L1-BIG": Variant(sku="SKU-L1-BIG", product_id="P-L1", price=Decimal("20.00")),
+    "SKU-L1-CHEAP": Variant(sku="SKU-L1-CHEAP", product_id="P-L1", price=Decimal("17.50")),
+    "SKU-L1-DEAR": Variant(sku="SKU-L1-DEAR", product_id="P-L1", price=Decimal("23.00")),
+    "OTHER": Variant(sku="OTHER", product_id="P-OTHER", price=Decimal("20.00")),
+}
+
+
+def judged_exchange(sku, policy=DEFAULT_POLICY, quantity=1, catalog=CATALOG, product_id=None):
+    line = item()
+    if product_id is not None:
+        line["product_id"] = product_id
+    order = make_order(line)
+    request = make_request(want(quantity=quantity), resolution="exchange")
+    request = request.model_copy(update={"exchange_items": [ExchangeItem(line_id="L1", sku=sku)]})
+    return order, request, evaluate(order, request, policy, NOW, catalog=catalog)
+
+
+def codes(evaluation, request):
+    return [(e.get("line_id"), e["code"]) for e in refusal_errors(evaluation, request)]
+
+
+def test_a_variant_of_the_same_product_at_the_same_price_is_an_even_exchange():
+    _, request, evaluation = judged_exchange("SKU-L1-BIG")
+    assert codes(evaluation, request) == []
+    assert evaluation.exchange is not None and evaluation.exchange.price_difference == Decimal("0.00")
+    assert [(i.sku, i.unit_price) for i in evaluation.exchange.items] == [("SKU-L1-BIG", Decimal("20.00"))]
+
+
+@pytest.mark.parametrize(("sku", "code"), [("NOPE", "unknown_sku"), ("OTHER", "exchange_not_same_product")])
+def test_an_unknown_sku_or_another_product_is_refused_on_the_line(sku, code):
+    _, request, evaluation = judged_exchange(sku)
+    assert codes(evaluation, request) == [("L1", code)]
+
+
+def test_without_a_product_id_the_catalogs_product_of_the_returned_sku_counts():
+    _, request, evaluation = judged_exchange("SKU-L1-BIG", product_id="")
+    assert codes(evaluation, request) == []
+    _, request, evaluation = judged_exchange("OTHER", product_id="")
+    assert codes(evaluation, request) == [("L1", "exchange_not_same_product")]
+
+
+def test_not_looked_up_means_not_checked():
+    _, request, evaluation = judged_exchange("NOPE", catalog=None)
+    assert evaluation.exchange is None and codes(evaluation, request) == []
+
+
+@pytest.mark.parametrize(("sku", "difference"), [("SKU-L1-CHEAP", "-5.00"), ("SKU-L1-DEAR", "6.00")])
+def test_the_price_difference_counts_every_unit(sku, difference):
+    _, _, evaluation = judged_exchange(sku, quantity=2)
+    assert evaluation.exchange is not None and evaluation.exchange.price_difference == Decimal(difference)
+
+
+def test_a_price_difference_is_refused_when_the_policy_says_refuse():
+    refuse = make_policy(exchange_price_difference="refuse")
+    _, request, evaluation = judged_exchange("SKU-L1-DEAR", policy=refuse)
+    assert codes(evaluation, request) == [("L1", "exchange_price_differs")]
+    _, request, evaluation = judged_exchange("SKU-L1-BIG", policy=refuse)
+    assert codes(evaluation, request) == []
+
+
+def test_a_cheaper_replacement_opens_with_the_difference_as_its_refund():
+    order, request, evaluation = judged_exchange("SKU-L1-CHEAP")
+    view = open_view("ret_1", order, request, evaluation, 1, NOW, NOW)
+    assert view.refund.amount == Decimal("2.50") and view.refund.fees == []
+    assert [(i.kind, i.line_id, i.amount) for i in view.refund.items] == [("price_difference", "L1", Decimal("2.50"))]
+    assert view.exchange == evaluation.exchange
+
+
+def test_a_dearer_replacement_refunds_nothing():
+    order, request, evaluation = judged_exchange("SKU-L1-DEAR")
+    view = open_view("ret_1", order, request, evaluation, 1, NOW, NOW)
+    assert view.refund.amount == Decimal("0.00") and view.refund.items == []
+    assert price_difference_items(evaluation.exchange) == []
+
+
+def test_the_customers_notification_says_what_became_of_an_instant_exchanges_hold():
+    view = {"id": "ret_1", "status": "expired", "exchange": {"hold": {"amount": "19.99", "status": "captured"}}}
+    assert notification_data(view)["exchange_hold"] == {"amount": "19.99", "status": "captured"}
+    assert notification_data({"id": "ret_2", "status": "expired", "exchange": None})["exchange_hold"] is None

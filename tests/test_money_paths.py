@@ -359,6 +359,7 @@ async def test_an_exchange_ships_the_other_size_and_refunds_nothing(api: Callers
 async def test_canceling_an_exchange_releases_the_reserved_replacement(api: Callers) -> None:
     sku = "TEE-RED-S-" + secrets.token_hex(3)  # the sandbox's shelf is shared by every test
     await api.sandbox.post(f"/warehouse/stock/{sku}", json={"quantity": 1})
+    await api.sandbox.put(f"/catalog/variants/{sku}", json={"product_id": "TEE", "price": "19.99"})
     order_id = await put_order(api)
     body = return_body(order_id=order_id, resolution="exchange", exchange_items=[{"line_id": "L1", "sku": sku}])
     ret = (await api.service.post("/v1/returns", json=body)).json()

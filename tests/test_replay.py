@@ -34,6 +34,9 @@ def test_histories_of_every_path_are_kept() -> None:
         "every-escalation",
         "refund-with-tax-and-shipping",
         "tender-claim-released",
+        "instant-exchange-released",
+        "instant-exchange-captured",
+        "exchange-price-difference-refunded",
     }
 
 

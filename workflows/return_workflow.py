@@ -158,6 +158,8 @@ class ReturnWorkflow:
             self._start.request.exchange_items, evaluation, self._start.policy
         ):
             self._refunding.resolution = self._start.policy.exchange_out_of_stock
+        elif self._replacements.held and self._start.policy.instant_exchange:
+            await self._replacements.ship_instantly(self._start.order)
         trigger = self._refund_trigger()
         ship_replacement_on = self._start.policy.exchange_ship_on
         self._waiting.stop_if_canceled()
@@ -184,8 +186,9 @@ class ReturnWorkflow:
             f"not inspected within {sla_hours} hours of receipt",
         )
         await self._shipping.intake()
+        await self._shipping.send_back()
         if self._replacements.held:
-            await self._record.transition(Status.COMPLETED, "exchange complete: the replacement is on its way")
+            await self._replacements.complete(self._refunding)
         elif trigger == "inspection":
             await self._refund(show_pending=True)
         elif self._refunding.outstanding:
@@ -199,8 +202,10 @@ class ReturnWorkflow:
         False when a refund failed and the return stops here (histories from before attentions).
         """
         if self._replacements.held:
-            if moment == ship_replacement_on:
+            if moment == ship_replacement_on and not self._replacements.shipped:
                 await self._replacements.ship()
+            if moment == "first_scan":
+                await self._replacements.release_hold()
             return True
         if moment == refund_trigger:
             return await self._refund(show_pending=False)
@@ -246,7 +251,7 @@ class ReturnWorkflow:
         if self._replacements.held:
             if not self._replacements.shipped:
                 await self._replacements.ship()
-            await self._record.transition(Status.COMPLETED, "closed as lost in transit; the replacement was sent")
+            await self._replacements.complete(self._refunding, "closed as lost in transit; the replacement was sent")
         elif self._refunding.outstanding:
             await self._refunding.settle_outstanding()
         elif not self._refunding.refunded:

@@ -1,17 +1,22 @@
 """The parcel's way: intercepting an unshipped order, booking the carrier (undone by cancelling the
-booking), and handing what arrived to the warehouse."""
+booking), handing what arrived to the warehouse, and sending back what inspection returns to the customer."""
 
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.compensations import CompensationStep
     from domain.returns import Logistics, LogisticsMethod, PickupSlot, Status
     from messages import return_activities as act
-    from workflows.calls import partner
+    from workflows.calls import partner, refused_by_partner
     from workflows.return_record import ReturnRecord
     from workflows.saga import Compensations
+
+
+# A line inspection returns to the customer is shipped back to them.
+RETURN_TO_CUSTOMER_PATCH = "return-to-customer-shipment"
 
 
 class Shipping:
@@ -65,6 +70,31 @@ class Shipping:
             for ln in view.lines
         ]
         await partner(act.WAREHOUSE_INTAKE, act.WarehouseIntake(return_id=view.id, lines=items))
+
+    async def send_back(self) -> None:
+        """Book a parcel to the customer for every line inspection gave ``return_to_customer`` (its refund
+        is already deducted, domain/inspection.py). The address is read from the order in the store."""
+        view = self._record.view
+        lines = [ln for ln in view.lines if ln.disposition == "return_to_customer"]
+        if not lines or not workflow.patched(RETURN_TO_CUSTOMER_PATCH):
+            return
+        parcel = act.ShipToCustomer(
+            return_id=view.id,
+            order_id=view.order_id,
+            lines=[act.ReturnedLine(line_id=ln.line_id, sku=ln.sku, quantity=ln.quantity) for ln in lines],
+        )
+        try:
+            sent = await partner(act.SHIP_TO_CUSTOMER, parcel)
+        except ActivityError as failure:
+            if not refused_by_partner(failure):
+                raise
+            await self._record.note(f"the carrier refused the parcel back to the customer: {failure.cause}")
+            return
+        view.logistics.return_shipments = sent.shipments
+        await self._record.note(
+            "shipped back to the customer: "
+            + ", ".join(f"{s.line_id} ({s.carrier} {s.tracking_number})" for s in sent.shipments)
+        )
 
     async def _cancel(self, tracking_number: str) -> None:
         await partner(

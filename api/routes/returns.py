@@ -22,10 +22,13 @@ from api.problems import Problem
 from api.query import Timestamp
 from api.request_log import bind_return
 from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error, update_return
+from connectors.catalog import look_up
+from connectors.errors import PartnerError, PartnerUnavailable
 from domain import tickets as tickets_domain
 from domain.attention import Resolution
 from domain.evaluation import Evaluation, evaluate, refusal_errors
-from domain.orders import StrictModel
+from domain.exchanges import Variant
+from domain.orders import Order, StrictModel
 from domain.privacy import SubmittedLine, submitted_lines, without_personal_data
 from domain.returns import (
     CancelRequest,
@@ -98,12 +101,13 @@ async def _judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple
         version, policy = await policies.current_policy(session)
         since = now - timedelta(days=policy.risk.lookback_days)
         risk = assess(await customer_history(session, order.customer_id, since), policy.risk)
+    catalog = await _catalog_for(request, body, order) if body.resolution == "exchange" else None
     # The address stays in the store (the carrier activity reads it); it never enters workflow history.
     without_address = order.model_copy(update={"shipping_address": None})
     # With an Idempotency-Key the id comes from it: a retry after a crash finds the workflow already started.
     return_id = idempotent_id(request, "ret_") or "ret_" + secrets.token_hex(10)
     # So does what the customer wrote: the workflow gets placeholders (see domain/privacy.py).
-    evaluation = evaluate(order, body, policy, now, risk=risk, already_returned=claimed)
+    evaluation = evaluate(order, body, policy, now, risk=risk, already_returned=claimed, catalog=catalog)
     start = StartReturn(
         return_id=return_id,
         order=without_address,
@@ -116,6 +120,29 @@ async def _judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple
         evaluation=evaluation,
     )
     return start, evaluation
+
+
+CATALOG_RETRY_AFTER_SECONDS = 5
+
+
+async def _catalog_for(request: Request, body: ReturnRequest, order: Order) -> dict[str, Variant]:
+    """The catalog's variants of an exchange's replacements and of the lines they replace (a 503 with
+    Retry-After when the catalog cannot answer: nothing is decided without it)."""
+    replaced = {item.line_id for item in body.exchange_items}
+    skus = [item.sku for item in body.exchange_items]
+    skus += [line.sku for line in order.lines if line.line_id in replaced]
+    try:
+        return await look_up(request.app.state.catalog, skus)
+    except PartnerUnavailable as error:
+        raise Problem(
+            503,
+            f"the catalog did not answer ({error}); try again",
+            headers={"Retry-After": str(CATALOG_RETRY_AFTER_SECONDS)},
+        ) from None
+    except PartnerError as error:
+        raise Problem(
+            503, f"the catalog refused the lookup ({error})", headers={"Retry-After": str(CATALOG_RETRY_AFTER_SECONDS)}
+        ) from None
 
 
 @router.post("/preview", response_model=Evaluation)
