@@ -1,7 +1,5 @@
 """Returns: preview, create (Update-with-Start), read, list, and the human steps."""
 
-import secrets
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
@@ -17,19 +15,16 @@ from api.attention import resolve_attention
 from api.audit import actor_of, record_act
 from api.auth import Caller, allow
 from api.deps import AppSettings, Session, Temporal
-from api.idempotency import idempotent_id
+from api.judging import judge, no_override_for_customers
 from api.problems import Problem
 from api.query import Timestamp
 from api.request_log import bind_return
 from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error, update_return
-from connectors.catalog import look_up
-from connectors.errors import PartnerError, PartnerUnavailable
 from domain import tickets as tickets_domain
 from domain.attention import Resolution
-from domain.evaluation import Evaluation, evaluate, refusal_errors
-from domain.exchanges import Variant
-from domain.orders import Order, StrictModel
-from domain.privacy import SubmittedLine, submitted_lines, without_personal_data
+from domain.evaluation import Evaluation, refusal_errors
+from domain.orders import StrictModel
+from domain.privacy import SubmittedLine, submitted_lines
 from domain.returns import (
     CancelRequest,
     Inspection,
@@ -39,10 +34,7 @@ from domain.returns import (
     Status,
     dispute_refusal,
 )
-from domain.risk import assess
-from messages.returns import StartReturn
-from store import audit, ledger, orders, policies, returns, submissions, tickets
-from store.customers import customer_history
+from store import audit, ledger, returns, submissions, tickets
 from store.ledger import MoneyLine
 from store.tickets import TicketView
 from workflows.return_workflow import ReturnWorkflow
@@ -79,79 +71,13 @@ class UrgeAccepted(BaseModel):
     accepted: bool
 
 
-def _no_override_for_customers(caller: Caller, body: ReturnRequest) -> None:
-    if caller.role == "customer" and body.override:
-        raise Problem(403, "only staff may override the policy")
-
-
-async def _judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple[StartReturn, Evaluation]:
-    """Load what the decision needs and make it; nothing is written."""
-    now = datetime.now(UTC)
-    async with request.app.state.database.sessions() as session:
-        found = await orders.get_order(session, body.order_id)
-        if caller.role == "customer" and (found is None or not caller.owns(found[0].customer_id)):
-            raise Problem(404, f"no order {body.order_id}")
-        if found is None:
-            raise Problem(
-                422,
-                f"there is no order {body.order_id}",
-                [{"field": "order_id", "code": "unknown_order", "message": "no such order"}],
-            )
-        order, claimed = found
-        version, policy = await policies.current_policy(session)
-        since = now - timedelta(days=policy.risk.lookback_days)
-        risk = assess(await customer_history(session, order.customer_id, since), policy.risk)
-    catalog = await _catalog_for(request, body, order) if body.resolution == "exchange" else None
-    # The address stays in the store (the carrier activity reads it); it never enters workflow history.
-    without_address = order.model_copy(update={"shipping_address": None})
-    # With an Idempotency-Key the id comes from it: a retry after a crash finds the workflow already started.
-    return_id = idempotent_id(request, "ret_") or "ret_" + secrets.token_hex(10)
-    # So does what the customer wrote: the workflow gets placeholders (see domain/privacy.py).
-    evaluation = evaluate(order, body, policy, now, risk=risk, already_returned=claimed, catalog=catalog)
-    start = StartReturn(
-        return_id=return_id,
-        order=without_address,
-        request=without_personal_data(body, return_id),
-        policy=policy,
-        policy_version=version,
-        requested_at=now,
-        already_returned=claimed,
-        risk=risk,
-        evaluation=evaluation,
-    )
-    return start, evaluation
-
-
-CATALOG_RETRY_AFTER_SECONDS = 5
-
-
-async def _catalog_for(request: Request, body: ReturnRequest, order: Order) -> dict[str, Variant]:
-    """The catalog's variants of an exchange's replacements and of the lines they replace (a 503 with
-    Retry-After when the catalog cannot answer: nothing is decided without it)."""
-    replaced = {item.line_id for item in body.exchange_items}
-    skus = [item.sku for item in body.exchange_items]
-    skus += [line.sku for line in order.lines if line.line_id in replaced]
-    try:
-        return await look_up(request.app.state.catalog, skus)
-    except PartnerUnavailable as error:
-        raise Problem(
-            503,
-            f"the catalog did not answer ({error}); try again",
-            headers={"Retry-After": str(CATALOG_RETRY_AFTER_SECONDS)},
-        ) from None
-    except PartnerError as error:
-        raise Problem(
-            503, f"the catalog refused the lookup ({error})", headers={"Retry-After": str(CATALOG_RETRY_AFTER_SECONDS)}
-        ) from None
-
-
 @router.post("/preview", response_model=Evaluation)
 async def preview_return(
     body: ReturnBody, request: Request, caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]
 ) -> Evaluation:
     """What the policy would decide for this request, with no side effects."""
-    _no_override_for_customers(caller, body)
-    _, evaluation = await _judge(request, body, caller)
+    no_override_for_customers(caller, body)
+    _, evaluation = await judge(request, body, caller)
     return evaluation
 
 
@@ -169,8 +95,8 @@ async def create_return(
     refuses; the override is written to the audit trail. A customer may create returns for its
     own orders only (another's is a 404) and may not override (403).
     """
-    _no_override_for_customers(caller, body)
-    start, evaluation = await _judge(request, body, caller)
+    no_override_for_customers(caller, body)
+    start, evaluation = await judge(request, body, caller)
     bind_return(start.return_id)
     errors = refusal_errors(evaluation, body)
     if errors:
