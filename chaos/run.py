@@ -14,8 +14,8 @@ One run (``run_chaos``):
 3. Meanwhile, for a bounded time and number of times, a chaos loop SIGKILLs the worker and starts
    it again, terminates every PostgreSQL connection of the app's database, and queues payment
    faults in the sandbox (declines, 503s, calls slower than the partner timeout).
-4. Once the chaos window closes, the worker is left running, unmet faults are cleared, and the
-   returns get ``settle_seconds`` more to end. Then the invariants:
+4. Once the chaos window closes, the worker is left running (faults already queued stay, for the
+   refunds still to come), and the returns get ``settle_seconds`` more to end. Then the invariants:
 
    - every return ended (a final status), or waits with an attention offering actions (reported);
    - each return ended as it was driven (completed, or canceled for the canceled ones);
@@ -31,6 +31,7 @@ Everything it talks to is on 127.0.0.1; a PostgreSQL URL elsewhere is refused.
 import asyncio
 import os
 import random
+import re
 import secrets
 import time
 from collections import Counter
@@ -48,7 +49,6 @@ import httpx
 from bench.drive import INSPECTION, RETURN_BODY, order_body
 from bench.stack import Stack, running_stack
 from domain.policy import DEFAULT_POLICY
-from store.migrate import upgrade_async
 
 FINAL = frozenset({"completed", "rejected", "canceled", "expired"})
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -161,7 +161,7 @@ class ChaosReport:
             f"  worker: {self.kills} SIGKILLs, {self.worker_starts} starts",
             f"  database: {self.terminations} rounds of pg_terminate_backend, "
             f"{self.connections_terminated} connections terminated",
-            f"  payment faults queued: {dict(self.faults)} ({self.faults_unmet} unmet, cleared)",
+            f"  payment faults queued: {dict(self.faults)} ({self.faults_unmet} uses left unmet at the end)",
             f"  operator resolutions (retry_refund): {sum(o.resolutions for o in self.outcomes)}",
             f"  final statuses: {dict(statuses)}",
             f"  statuses seen (returns that passed through each): {dict(seen)}",
@@ -265,7 +265,8 @@ class Http:
             try:
                 response = await client.request(method, url, **kwargs)
             except httpx.TransportError as error:
-                self.report.http_errors[type(error).__name__] += 1
+                route = re.sub(r"ret_[0-9a-f]+", "{id}", url.split("?")[0])
+                self.report.http_errors[f"{type(error).__name__} {method} {route}"] += 1
             else:
                 retry = response.status_code >= 500 or (retry_conflict and response.status_code == 409)
                 if not retry:
@@ -453,13 +454,16 @@ class Chaos:
                 await asyncio.sleep(0.2)
         finally:
             report.chaos_seconds = time.monotonic() - start
-            # The window is closed: the worker runs, and faults nobody met are gone.
+            # The window is closed: the worker runs. Faults already queued stay, for the refunds still to come.
             if not self.worker.running:
                 await self.worker.start()
-            pending = (await self.http.sandbox.get("/sandbox/faults")).json()["items"]
-            report.faults_unmet = sum(fault["remaining"] for fault in pending)
-            await self.http.sandbox.delete("/sandbox/faults")
             report.worker_starts = self.worker.starts
+
+    async def clear_faults(self) -> None:
+        """Once every return has ended: the faults nobody met are counted and cleared."""
+        pending = (await self.http.sandbox.get("/sandbox/faults")).json()["items"]
+        self.report.faults_unmet = sum(fault["remaining"] for fault in pending)
+        await self.http.sandbox.delete("/sandbox/faults")
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -470,8 +474,7 @@ async def run_chaos(config: ChaosConfig) -> ChaosReport:
     began = time.monotonic()
     if config.database == "postgresql":
         async with throwaway_postgres(config.postgres_url) as url:
-            await upgrade_async(url)
-            await _run_on(config, report, url)
+            await _run_on(config, report, url)  # the stack migrates it
     else:
         await _run_on(config, report, None)
     report.wall_seconds = time.monotonic() - began
@@ -516,6 +519,7 @@ async def _run_on(config: ChaosConfig, report: ChaosReport, database_url: str | 
             settle_deadline = closed + config.settle_seconds
             await driving
             report.settle_seconds = time.monotonic() - closed
+            await chaos.clear_faults()
             await _collect(http, report)
             report.failed_workflows = [
                 f"{execution.workflow_type} {execution.id}"
