@@ -61,7 +61,7 @@ KINDS: tuple[Kind, ...] = ("refund", "refund_no_fallback", "store_credit", "refu
 # The payment faults the chaos loop queues, in turn. "slow" past the worker's 10 s partner timeout
 # makes the activity retry while the first call is still running: the sandbox must pay only once.
 FAULTS: tuple[dict[str, Any], ...] = (
-    {"operation": "payments.refund", "mode": "decline"},
+    {"operation": "payments.refund", "mode": "decline", "times": 2},
     {"operation": "payments.refund", "mode": "unavailable", "times": 2},
     {"operation": "payments.refund", "mode": "slow", "delay_seconds": 12},
     {"operation": "payments.store_credit", "mode": "unavailable"},
@@ -85,6 +85,7 @@ class ChaosConfig:
     settle_seconds: float = 150.0  # after the window: time left for the returns to end
     concurrency: int = 20
     poll_interval: float = 0.3
+    http_timeout: float = 60.0  # what a caller of the API waits for one answer
     # The parcels are picked up spread over this share of the window, each step after a short pause,
     # so that the returns are at every step while the worker dies (not all done in the first seconds).
     spread: float = 0.6
@@ -134,6 +135,7 @@ class ChaosReport:
     http_statuses: Counter[int] = field(default_factory=Counter)
     http_errors: Counter[str] = field(default_factory=Counter)  # transport errors by class
     server_errors: list[str] = field(default_factory=list)  # 5xx other than 503
+    slowest: dict[str, float] = field(default_factory=dict)  # "METHOD route" -> the longest answer, seconds
     failed_workflows: list[str] = field(default_factory=list)
     chaos_seconds: float = 0.0
     stack_seconds: float = 0.0  # bringing the stack up (migrations included)
@@ -167,6 +169,9 @@ class ChaosReport:
             f"  statuses seen (returns that passed through each): {dict(seen)}",
             f"  HTTP answers by status: {dict(sorted(self.http_statuses.items()))}"
             + (f"; transport errors: {dict(self.http_errors)}" if self.http_errors else ""),
+            "  slowest answers: "
+            + ", ".join(f"{route} {seconds:.1f} s" for route, seconds in sorted(self.slowest.items()) if seconds >= 1)
+            + (f" (a caller gives up after {c.http_timeout:.0f} s)" if self.http_errors else ""),
         ]
         out += [f"  note: {note}" for note in self.notes]
         for invariant in self.invariants:
@@ -232,7 +237,9 @@ class Http:
 
         def client(base_url: str, key: str | None) -> httpx.AsyncClient:
             headers = {"Authorization": f"Bearer {key}"} if key else {}
-            return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60, limits=limits, event_hooks=hooks)
+            return httpx.AsyncClient(
+                base_url=base_url, headers=headers, timeout=report.config.http_timeout, limits=limits, event_hooks=hooks
+            )
 
         self.service = client(stack.api_url, stack.service_key)
         self.operator = client(stack.api_url, stack.operator_key)
@@ -261,13 +268,16 @@ class Http:
         **kwargs: Any,
     ) -> httpx.Response:
         """Send until the answer is neither a 5xx nor a dropped connection (nor a 409 if asked)."""
+        route = f"{method} " + re.sub(r"ret_[0-9a-f]+|chaos-[0-9a-f]+-[0-9]+", "{id}", url.split("?")[0])
         while True:
+            sent = time.monotonic()
             try:
                 response = await client.request(method, url, **kwargs)
             except httpx.TransportError as error:
-                route = re.sub(r"ret_[0-9a-f]+", "{id}", url.split("?")[0])
-                self.report.http_errors[f"{type(error).__name__} {method} {route}"] += 1
+                self.report.http_errors[f"{type(error).__name__} {route}"] += 1
             else:
+                took = time.monotonic() - sent
+                self.report.slowest[route] = max(self.report.slowest.get(route, 0.0), took)
                 retry = response.status_code >= 500 or (retry_conflict and response.status_code == 409)
                 if not retry:
                     return response
