@@ -11,7 +11,7 @@ import os
 import asyncpg
 import pytest
 
-from chaos.run import DEFAULT_POSTGRES_URL, ChaosConfig, run_chaos
+from chaos.run import DEFAULT_POSTGRES_URL, ChaosConfig, ChaosReport, ReturnOutcome, check, run_chaos
 
 pytestmark = pytest.mark.chaos
 
@@ -51,3 +51,25 @@ async def test_returns_end_paid_once_while_the_worker_is_killed_the_database_cut
     )
     assert {o.status for o in report.outcomes} <= {"completed", "canceled"}, "\n".join(report.lines())
     assert report.passed, "\n".join(report.lines())
+
+
+def test_the_invariants_catch_a_second_payout_a_500_and_a_return_left_hanging() -> None:
+    """The checks themselves, on made-up outcomes (no stack): what a broken run would look like."""
+    refund = {"idempotency_key": "k1", "amount": "19.99"}
+    paid_twice = ReturnOutcome(index=0, kind="refund", order_id="o0", return_id="ret_0", status="completed")
+    paid_twice.refunds = [refund, {"idempotency_key": "k2", "amount": "19.99"}]
+    paid_twice.body = {"refund": {"amount": "19.99"}, "money": [{"kind": "refund", **refund}]}
+    hanging = ReturnOutcome(index=1, kind="refund", order_id="o1", return_id="ret_1", status="received")
+    waiting = ReturnOutcome(index=2, kind="refund", order_id="o2", return_id="ret_2", status="needs_attention")
+    waiting.attention = {"reason": "transit_overdue", "actions": ["extend_deadline"]}
+    report = ChaosReport(config=ChaosConfig(), outcomes=[paid_twice, hanging, waiting])
+    report.server_errors.append("GET /v1/returns/ret_0 -> 500: boom")
+    report.failed_workflows.append("ReturnWorkflow ret_9")
+
+    check(report)
+
+    passed = {invariant.name.split(" (")[0] for invariant in report.invariants if invariant.passed}
+    assert not report.passed
+    assert passed == {"each return ended as driven"}, passed  # every other invariant caught its breach
+    ended = next(i for i in report.invariants if i.name.startswith("every return ended"))
+    assert "ret_1 received" in ended.detail and "ret_2" not in ended.detail  # waiting with an action is allowed
