@@ -29,6 +29,7 @@ Everything it talks to is on 127.0.0.1; a PostgreSQL URL elsewhere is refused.
 """
 
 import asyncio
+import json
 import os
 import random
 import re
@@ -135,6 +136,7 @@ class ChaosReport:
     http_statuses: Counter[int] = field(default_factory=Counter)
     http_errors: Counter[str] = field(default_factory=Counter)  # transport errors by class
     server_errors: list[str] = field(default_factory=list)  # 5xx other than 503
+    worker_log: Counter[str] = field(default_factory=Counter)  # "level exception" -> lines of worker.log
     slowest: dict[str, float] = field(default_factory=dict)  # "METHOD route" -> the longest answer, seconds
     failed_workflows: list[str] = field(default_factory=list)
     chaos_seconds: float = 0.0
@@ -173,6 +175,8 @@ class ChaosReport:
             + ", ".join(f"{route} {seconds:.1f} s" for route, seconds in sorted(self.slowest.items()) if seconds >= 1)
             + (f" (a caller gives up after {c.http_timeout:.0f} s)" if self.http_errors else ""),
         ]
+        if self.worker_log:
+            out.append(f"  worker log: {dict(self.worker_log.most_common(8))}")
         out += [f"  note: {note}" for note in self.notes]
         for invariant in self.invariants:
             verdict = "PASS" if invariant.passed else ("XFAIL" if invariant.xfail else "FAIL")
@@ -542,8 +546,7 @@ async def _run_on(config: ChaosConfig, report: ChaosReport, database_url: str | 
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
             await http.close()
-            if report.server_errors or any(not o.status or o.error for o in report.outcomes):
-                _keep_worker_log(stack, report)
+            _read_worker_log(stack, report)
     check(report)
 
 
@@ -575,11 +578,24 @@ async def _collect(http: Http, report: ChaosReport) -> None:
         outcome.store_credits = (await http.sandbox.get("/payments/store-credits", params=params)).json()["items"]
 
 
-def _keep_worker_log(stack: Stack, report: ChaosReport) -> None:
+def _read_worker_log(stack: Stack, report: ChaosReport) -> None:
+    """What the worker processes logged (warnings and worse, as JSON): counted by the exception they
+    carry; when the run went wrong, the last lines too (the folder is deleted afterwards)."""
     log = stack.workdir / "worker.log"
-    if log.exists():
-        tail = log.read_text(errors="replace").splitlines()[-20:]
-        report.notes.append("worker.log (last lines):\n    " + "\n    ".join(tail))
+    if not log.exists():
+        return
+    lines = log.read_text(errors="replace").splitlines()
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            exc = entry.get("exc_info")
+            cause = exc[1].split("(")[0] if isinstance(exc, list) and len(exc) > 1 else entry.get("event", "")[:60]
+            report.worker_log[f"{entry.get('level', '?')} {cause}"] += 1
+    if report.server_errors or any(not o.status or o.error for o in report.outcomes):
+        report.notes.append("worker.log (last lines):\n    " + "\n    ".join(lines[-20:]))
 
 
 # --- the invariants -----------------------------------------------------------------------------
