@@ -160,8 +160,8 @@ class WorkerProcess:
         }
 
     async def start(self, *, wait_for_poller: bool = True) -> None:
-        """Start the process; with ``wait_for_poller``, until the server sees a poller on the task queue
-        (after a kill the dead process's poller is still listed for a while: that wait is then short)."""
+        """Start the process; with ``wait_for_poller``, until the server sees this process polling the
+        task queue (a killed process's poller is still listed for a while; it does not count)."""
         output = None
         if self._log_dir is not None:
             output = (self._log_dir / "worker.log").open("ab")  # the child keeps its own copy of the descriptor
@@ -176,7 +176,7 @@ class WorkerProcess:
         if not wait_for_poller:
             return
         async with asyncio.timeout(30):
-            while not await _polling(self._client, self._settings.task_queue):
+            while not await _polling(self._client, self._settings.task_queue, self.process.pid):
                 if self.process.returncode is not None:
                     raise RuntimeError(f"worker.py exited with status {self.process.returncode}")
                 await asyncio.sleep(0.1)
@@ -218,7 +218,8 @@ async def worker_subprocess(
         await worker.stop()
 
 
-async def _polling(client: Client, task_queue: str) -> bool:
+async def _polling(client: Client, task_queue: str, pid: int | None = None) -> bool:
+    """A poller on the task queue; with ``pid``, one of that process (the SDK's identity is ``pid@host``)."""
     response = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
             namespace=client.namespace,
@@ -226,4 +227,4 @@ async def _polling(client: Client, task_queue: str) -> bool:
             task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
         )
     )
-    return len(response.pollers) > 0
+    return any(pid is None or poller.identity.startswith(f"{pid}@") for poller in response.pollers)

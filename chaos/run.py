@@ -77,7 +77,7 @@ class ChaosConfig:
     returns: int = 12
     seconds: float = 60.0  # the chaos window (it closes earlier once every return has ended)
     database: Literal["postgresql", "sqlite"] = "postgresql"
-    kill_every: float = 8.0  # seconds between a worker's start and its SIGKILL (±25 %)
+    kill_every: float = 8.0  # seconds from a worker's first poll to its SIGKILL (±25 %)
     terminate_every: float = 5.0  # seconds between two rounds of pg_terminate_backend
     fault_every: float = 3.0  # seconds between two payment faults
     max_kills: int = 100
@@ -129,6 +129,7 @@ class ChaosReport:
     outcomes: list[ReturnOutcome] = field(default_factory=list)
     kills: int = 0
     worker_starts: int = 0
+    worker_down_seconds: float = 0.0  # from each SIGKILL until the next worker polls
     terminations: int = 0  # rounds of pg_terminate_backend
     connections_terminated: int = 0  # backends those rounds ended
     faults: Counter[str] = field(default_factory=Counter)  # "operation mode" -> queued
@@ -162,7 +163,8 @@ class ChaosReport:
             f"(of {c.seconds:.0f}), {self.settle_seconds:.0f} s more to settle, "
             f"{self.wall_seconds:.0f} s in all ({self.stack_seconds:.0f} s to bring the stack up)",
             f"  kinds: {dict(Counter(o.kind for o in self.outcomes))}",
-            f"  worker: {self.kills} SIGKILLs, {self.worker_starts} starts",
+            f"  worker: {self.kills} SIGKILLs, {self.worker_starts} starts, "
+            f"down {self.worker_down_seconds:.0f} s in all (from a kill until the next one polls)",
             f"  database: {self.terminations} rounds of pg_terminate_backend, "
             f"{self.connections_terminated} connections terminated",
             f"  payment faults queued: {dict(self.faults)} ({self.faults_unmet} uses left unmet at the end)",
@@ -443,14 +445,19 @@ class Chaos:
         next_terminate = start + self._jitter(c.terminate_every) if self.database_url else float("inf")
         next_fault = start + self._jitter(c.fault_every / 2)
         fault_turn = 0
+        restarting: asyncio.Task[None] | None = None  # the killed worker's successor, until it polls
         try:
             while time.monotonic() < end and not done.is_set():
                 now = time.monotonic()
-                if now >= next_kill and report.kills < c.max_kills:
+                if restarting is None and now >= next_kill and report.kills < c.max_kills:
                     await self.worker.kill()
                     report.kills += 1
-                    await asyncio.sleep(self.random.uniform(0.2, 1.5))  # down for a moment
-                    await self.worker.start()
+                    restarting = asyncio.create_task(self._restart(now))
+                elif restarting is not None and restarting.done():
+                    restarting.result()
+                    restarting = None
+                    # The next kill comes a while after this worker has started polling (not after it
+                    # was spawned: starting takes seconds, and a worker killed while starting did nothing).
                     next_kill = time.monotonic() + self._jitter(c.kill_every)
                 if now >= next_terminate and report.terminations < c.max_terminations:
                     assert self.database_url is not None
@@ -469,9 +476,16 @@ class Chaos:
         finally:
             report.chaos_seconds = time.monotonic() - start
             # The window is closed: the worker runs. Faults already queued stay, for the refunds still to come.
+            if restarting is not None:
+                await restarting
             if not self.worker.running:
                 await self.worker.start()
             report.worker_starts = self.worker.starts
+
+    async def _restart(self, killed_at: float) -> None:
+        await asyncio.sleep(self.random.uniform(0.2, 1.5))  # down for a moment
+        await self.worker.start()
+        self.report.worker_down_seconds += time.monotonic() - killed_at
 
     async def clear_faults(self) -> None:
         """Once every return has ended: the faults nobody met are counted and cleared."""

@@ -1,7 +1,7 @@
 """The short form of the chaos run (``./scripts/chaos`` is the long one; see chaos/run.py).
 
 Six returns driven to their end over HTTP on the whole stack (the worker as ``python worker.py``,
-a fresh PostgreSQL database) while, for 20 s, the worker is SIGKILLed and restarted, the app's
+a fresh PostgreSQL database) while, for 25 s, the worker is SIGKILLed and restarted, the app's
 database connections are terminated and the payments sandbox declines, fails and stalls. It is
 part of the default run (CI runs it); ``-m "not chaos"`` leaves it out.
 """
@@ -19,8 +19,8 @@ POSTGRES_URL = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL", DEFAULT_POSTGRES_U
 
 SHORT = ChaosConfig(
     returns=6,
-    seconds=20,
-    kill_every=5,
+    seconds=25,
+    kill_every=4,
     terminate_every=3,
     fault_every=2,
     settle_seconds=75,  # a partner call lost with a killed worker is retried after its 30 s timeout
