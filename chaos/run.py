@@ -84,7 +84,7 @@ class ChaosConfig:
     max_terminations: int = 200
     max_faults: int = 200
     settle_seconds: float = 150.0  # after the window: time left for the returns to end
-    concurrency: int = 20
+    concurrency: int = 100  # returns driven at once (each mostly waits: staggered pick-ups, polls)
     poll_interval: float = 0.3
     http_timeout: float = 60.0  # what a caller of the API waits for one answer
     # The parcels are picked up spread over this share of the window, each step after a short pause,
