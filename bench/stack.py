@@ -5,7 +5,8 @@
 
 Everything lives in a temporary folder that is deleted afterwards: Temporal's
 SQLite file (WAL, synchronous=normal, as ``./scripts/stack`` runs it) and the
-app's SQLite database. The sandbox partners are in memory, served over real
+app's SQLite database (or the database at ``database_url``, e.g. a throw-away
+PostgreSQL one, migrated here). The sandbox partners are in memory, served over real
 HTTP; so is the API. The bare worker runs as tasks of this event loop, like
 the API and the driver; so does the return worker, unless it is asked to run
 as its own process (``python worker.py``, as in production).
@@ -55,11 +56,17 @@ class Stack:
     operator_key: str
     settings: Settings
     workdir: Path
+    worker: "WorkerProcess | None" = None  # with ``worker_process``: the process, to kill and restart
 
 
 @contextlib.asynccontextmanager
-async def running_stack(*, worker_process: bool = False) -> AsyncIterator[Stack]:
-    """Everything up; ``worker_process`` runs the return worker as ``python worker.py`` instead of in here."""
+async def running_stack(
+    *, worker_process: bool = False, database_url: str | None = None, worker_log: bool = False
+) -> AsyncIterator[Stack]:
+    """Everything up; ``worker_process`` runs the return worker as ``python worker.py`` instead of in here.
+
+    ``database_url``: the app's database (migrated here) instead of a SQLite file in the folder.
+    ``worker_log``: the worker process writes to ``worker.log`` in the folder instead of to the terminal."""
     # Payloads are encrypted; a throw-away key is enough for a throw-away server (the worker process inherits it).
     if not os.environ.get("RETURNFLOW_CODEC_KEYS", "").strip():
         os.environ["RETURNFLOW_CODEC_KEYS"] = new_key_entry("bench")
@@ -79,7 +86,7 @@ async def running_stack(*, worker_process: bool = False) -> AsyncIterator[Stack]
 
         sandbox_url = await stack.enter_async_context(serve_app(create_sandbox_app()))
 
-        url = f"sqlite+aiosqlite:///{workdir / 'returnflow.db'}"
+        url = database_url or f"sqlite+aiosqlite:///{workdir / 'returnflow.db'}"
         await upgrade_async(url)
         # One engine per role, as in production where the API and the worker are separate processes.
         api_db, worker_db = Database(url), Database(url)
@@ -97,8 +104,10 @@ async def running_stack(*, worker_process: bool = False) -> AsyncIterator[Stack]
             log_level="WARNING",
             create_rate_per_minute=0,
         )  # measure the system, not the API's rate limit
+        worker_handle = None
         if worker_process:
-            await stack.enter_async_context(worker_subprocess(env.client, settings))
+            log_dir = workdir if worker_log else None
+            worker_handle = await stack.enter_async_context(worker_subprocess(env.client, settings, log_dir))
         else:
             worker = await stack.enter_async_context(build_worker(env.client, settings, worker_db))
             await stack.enter_async_context(worker)
@@ -117,45 +126,100 @@ async def running_stack(*, worker_process: bool = False) -> AsyncIterator[Stack]
             operator_key=operator_key,
             settings=settings,
             workdir=workdir,
+            worker=worker_handle,
         )
 
 
 # --- the return worker in its own process ----------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def worker_subprocess(client: Client, settings: Settings) -> AsyncIterator[None]:
-    """``python worker.py`` configured through the environment, as ./scripts/stack runs it."""
-    env = {
-        **os.environ,
-        "RETURNFLOW_TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "RETURNFLOW_TEMPORAL_NAMESPACE": client.namespace,
-        "RETURNFLOW_TASK_QUEUE": settings.task_queue,
-        "RETURNFLOW_SANDBOX_URL": settings.sandbox_url,
-        "DATABASE_URL": settings.effective_database_url,
-        "RETURNFLOW_DATA_DIR": str(settings.data_dir),
-        "RETURNFLOW_LOG_LEVEL": "WARNING",
-        "RETURNFLOW_LOG_FORMAT": "json",  # no multi-screen tracebacks with locals
-    }
-    process = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "worker.py"), env=env, cwd=ROOT)
-    try:
+class WorkerProcess:
+    """``python worker.py`` configured through the environment, as ./scripts/stack runs it; it can be
+    killed (SIGKILL, nothing drains) and started again. Its output goes to ``worker.log`` in the folder
+    when ``log_dir`` is given, else to this process's."""
+
+    def __init__(self, client: Client, settings: Settings, log_dir: Path | None = None) -> None:
+        self._client = client
+        self._settings = settings
+        self._log_dir = log_dir
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    def _environment(self) -> dict[str, str]:
+        settings = self._settings
+        return {
+            **os.environ,
+            "RETURNFLOW_TEMPORAL_ADDRESS": self._client.service_client.config.target_host,
+            "RETURNFLOW_TEMPORAL_NAMESPACE": self._client.namespace,
+            "RETURNFLOW_TASK_QUEUE": settings.task_queue,
+            "RETURNFLOW_SANDBOX_URL": settings.sandbox_url,
+            "DATABASE_URL": settings.effective_database_url,
+            "RETURNFLOW_DATA_DIR": str(settings.data_dir),
+            "RETURNFLOW_LOG_LEVEL": "WARNING",
+            "RETURNFLOW_LOG_FORMAT": "json",  # no multi-screen tracebacks with locals
+        }
+
+    async def start(self, *, wait_for_poller: bool = True) -> None:
+        """Start the process; with ``wait_for_poller``, until the server sees this process polling the
+        task queue (a killed process's poller is still listed for a while; it does not count)."""
+        output = None
+        if self._log_dir is not None:
+            output = (self._log_dir / "worker.log").open("ab")  # the child keeps its own copy of the descriptor
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, str(ROOT / "worker.py"), env=self._environment(), cwd=ROOT, stdout=output, stderr=output
+            )
+        finally:
+            if output is not None:
+                output.close()
+        self.starts += 1
+        if not wait_for_poller:
+            return
         async with asyncio.timeout(30):
-            while not await _polling(client, settings.task_queue):
-                if process.returncode is not None:
-                    raise RuntimeError(f"worker.py exited with status {process.returncode}")
+            while not await _polling(self._client, self._settings.task_queue, self.process.pid):
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"worker.py exited with status {self.process.returncode}")
                 await asyncio.sleep(0.1)
-        yield
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    async def kill(self) -> None:
+        """SIGKILL: running tasks are lost mid-flight, as in a crash or an OOM kill."""
+        if self.running:
+            assert self.process is not None
+            self.process.kill()
+            await self.process.wait()
+
+    async def stop(self) -> None:
+        """SIGTERM (worker.py drains), SIGKILL after 15 s."""
+        if not self.running:
+            return
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout=15)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+@contextlib.asynccontextmanager
+async def worker_subprocess(
+    client: Client, settings: Settings, log_dir: Path | None = None
+) -> AsyncIterator[WorkerProcess]:
+    """``python worker.py`` running (its poller seen) for the block, stopped afterwards."""
+    worker = WorkerProcess(client, settings, log_dir)
+    try:
+        await worker.start()
+        yield worker
     finally:
-        if process.returncode is None:
-            process.terminate()  # worker.py drains on SIGTERM
-            try:
-                await asyncio.wait_for(process.wait(), timeout=15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await worker.stop()
 
 
-async def _polling(client: Client, task_queue: str) -> bool:
+async def _polling(client: Client, task_queue: str, pid: int | None = None) -> bool:
+    """A poller on the task queue; with ``pid``, one of that process (the SDK's identity is ``pid@host``)."""
     response = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
             namespace=client.namespace,
@@ -163,4 +227,4 @@ async def _polling(client: Client, task_queue: str) -> bool:
             task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
         )
     )
-    return len(response.pollers) > 0
+    return any(pid is None or poller.identity.startswith(f"{pid}@") for poller in response.pollers)
