@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import TypeVar, cast
 
 from temporalio.client import (
@@ -81,6 +82,9 @@ TRANSIENT = frozenset(
     }
 )
 UPDATE_ATTEMPTS = 3
+# How long one attempt waits for the workflow's answer: with no worker up, the caller gets a 503 with
+# Retry-After after the attempts, not a hang until its own timeout.
+UPDATE_RPC_TIMEOUT = timedelta(seconds=15)
 
 
 async def update_return(client: Client, return_id: str, update: ReturnUpdate[ArgT], arg: ArgT) -> ReturnView:
@@ -94,7 +98,7 @@ async def update_return(client: Client, return_id: str, update: ReturnUpdate[Arg
     update_id = f"api-{uuid.uuid4()}"
     for attempt in range(1, UPDATE_ATTEMPTS + 1):
         try:
-            return await handle.execute_update(update, arg, id=update_id)
+            return await handle.execute_update(update, arg, id=update_id, rpc_timeout=UPDATE_RPC_TIMEOUT)
         except WorkflowUpdateFailedError as failure:
             raise await explain_update_failure(client, return_id, failure) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
