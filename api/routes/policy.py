@@ -106,7 +106,6 @@ async def put_policy(
         Header(
             alias="If-Match",
             max_length=200,
-            pattern=r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$',  # RFC 9110 entity tags, or *
             description='The ETag GET answered (`"<version>"`): publish only if that is still the current version.',
         ),
     ] = None,
