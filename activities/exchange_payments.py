@@ -2,13 +2,9 @@
 exchange's authorization hold (authorize, capture, void). Every call carries the key it was given, so a
 retry never asks, holds, captures or releases twice."""
 
-from collections.abc import Awaitable
-from typing import TypeVar
-
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from connectors.errors import PartnerRejected
+from activities.refusals import refusals_are_final
 from connectors.payments import AuthorizationRequest, HttpExchangePayments, PaymentRequestCall
 from messages.return_activities import (
     AUTHORIZE_HOLD,
@@ -22,15 +18,6 @@ from messages.return_activities import (
     SettleHold,
 )
 
-T = TypeVar("T")
-
-
-async def _refusals_are_final(call: Awaitable[T]) -> T:
-    try:
-        return await call
-    except PartnerRejected as refusal:
-        raise ApplicationError(refusal.message, type=refusal.code, non_retryable=True) from None
-
 
 class ExchangePaymentActivities:
     def __init__(self, payments: HttpExchangePayments) -> None:
@@ -38,7 +25,7 @@ class ExchangePaymentActivities:
 
     @activity.defn(name=REQUEST_PAYMENT.name)
     async def request_payment(self, asked: RequestPayment) -> PaymentRequested:
-        result = await _refusals_are_final(
+        result = await refusals_are_final(
             self._payments.request_payment(
                 PaymentRequestCall(
                     idempotency_key=asked.idempotency_key,
@@ -53,7 +40,7 @@ class ExchangePaymentActivities:
 
     @activity.defn(name=AUTHORIZE_HOLD.name)
     async def authorize_hold(self, hold: AuthorizeHold) -> HoldAuthorized:
-        result = await _refusals_are_final(
+        result = await refusals_are_final(
             self._payments.authorize(
                 AuthorizationRequest(
                     idempotency_key=hold.idempotency_key,
@@ -69,11 +56,11 @@ class ExchangePaymentActivities:
 
     @activity.defn(name=CAPTURE_HOLD.name)
     async def capture_hold(self, hold: SettleHold) -> None:
-        await _refusals_are_final(self._payments.capture(hold.authorization_id, hold.idempotency_key))
+        await refusals_are_final(self._payments.capture(hold.authorization_id, hold.idempotency_key))
 
     @activity.defn(name=VOID_HOLD.name)
     async def void_hold(self, hold: SettleHold) -> None:
-        await _refusals_are_final(self._payments.void(hold.authorization_id, hold.idempotency_key))
+        await refusals_are_final(self._payments.void(hold.authorization_id, hold.idempotency_key))
 
     def all(self) -> list:
         return [self.request_payment, self.authorize_hold, self.capture_hold, self.void_hold]

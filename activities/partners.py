@@ -6,12 +6,10 @@ cannot answer raises ``PartnerUnavailable`` and Temporal retries; a partner
 that says no becomes a non-retryable ``ApplicationError`` the workflow handles.
 """
 
-from collections.abc import Awaitable
-from typing import TypeVar
-
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.refusals import refusals_are_final
 from connectors.carrier import Carrier, ShipmentRequest
 from connectors.errors import PartnerRejected
 from connectors.fulfilment import Fulfilment, Revocation
@@ -51,15 +49,6 @@ from messages.return_activities import (
 from store.db import Database
 from store.orders import get_order
 
-T = TypeVar("T")
-
-
-async def _refusals_are_final(call: Awaitable[T]) -> T:
-    try:
-        return await call
-    except PartnerRejected as refusal:
-        raise ApplicationError(refusal.message, type=refusal.code, non_retryable=True) from None
-
 
 class PartnerActivities:
     def __init__(
@@ -76,7 +65,7 @@ class PartnerActivities:
         async with self._database.sessions() as session:
             found = await get_order(session, booking.order_id)
         address = found[0].shipping_address if found else None
-        shipment = await _refusals_are_final(
+        shipment = await refusals_are_final(
             self._carrier.create_shipment(
                 ShipmentRequest(
                     idempotency_key=keys.shipment_key(booking.return_id),
@@ -99,7 +88,7 @@ class PartnerActivities:
         address = found[0].shipping_address if found else None
         shipments = []
         for line in parcel.lines:
-            shipment = await _refusals_are_final(
+            shipment = await refusals_are_final(
                 self._carrier.create_shipment(
                     ShipmentRequest(
                         idempotency_key=keys.return_to_customer_key(parcel.return_id, line.line_id),
@@ -118,11 +107,11 @@ class PartnerActivities:
 
     @activity.defn(name=CANCEL_SHIPMENT.name)
     async def cancel_shipment(self, cancel: CancelShipment) -> None:
-        await _refusals_are_final(self._carrier.cancel_shipment(cancel.tracking_number))
+        await refusals_are_final(self._carrier.cancel_shipment(cancel.tracking_number))
 
     @activity.defn(name=WAREHOUSE_INTAKE.name)
     async def warehouse_intake(self, intake: WarehouseIntake) -> None:
-        await _refusals_are_final(
+        await refusals_are_final(
             self._warehouse.intake(
                 IntakeRequest(
                     idempotency_key=keys.intake_key(intake.return_id),
@@ -134,7 +123,7 @@ class PartnerActivities:
 
     @activity.defn(name=REFUND_PAYMENT.name)
     async def refund_payment(self, refund: RefundPayment) -> RefundIssued:
-        result = await _refusals_are_final(
+        result = await refusals_are_final(
             self._payments.refund(
                 RefundRequest(
                     idempotency_key=refund.idempotency_key,
@@ -150,7 +139,7 @@ class PartnerActivities:
 
     @activity.defn(name=ISSUE_STORE_CREDIT.name)
     async def issue_store_credit(self, credit: IssueStoreCredit) -> StoreCreditIssued:
-        result = await _refusals_are_final(
+        result = await refusals_are_final(
             self._payments.issue_store_credit(
                 StoreCreditRequest(
                     idempotency_key=credit.idempotency_key,
@@ -166,7 +155,7 @@ class PartnerActivities:
     @activity.defn(name=REVOKE_ENTITLEMENTS.name)
     async def revoke_entitlements(self, revoke: RevokeEntitlements) -> None:
         for line in revoke.lines:
-            await _refusals_are_final(
+            await refusals_are_final(
                 self._fulfilment.revoke(
                     Revocation(
                         idempotency_key=keys.revocation_key(revoke.return_id, line.line_id),
@@ -215,7 +204,7 @@ class PartnerActivities:
     @activity.defn(name=SHIP_REPLACEMENTS.name)
     async def ship_replacements(self, held: Replacements) -> Shipped:
         shipped = [
-            await _refusals_are_final(self._warehouse.ship_reservation(reservation_id))
+            await refusals_are_final(self._warehouse.ship_reservation(reservation_id))
             for reservation_id in held.reservation_ids
         ]
         return Shipped(tracking_numbers=[s.tracking_number or "" for s in shipped])
@@ -223,7 +212,7 @@ class PartnerActivities:
     @activity.defn(name=RELEASE_REPLACEMENTS.name)
     async def release_replacements(self, held: Replacements) -> None:
         for reservation_id in held.reservation_ids:
-            await _refusals_are_final(self._warehouse.release_reservation(reservation_id))
+            await refusals_are_final(self._warehouse.release_reservation(reservation_id))
 
     def all(self) -> list:
         return [
