@@ -2,11 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.policy import Policy
+from domain.queues import status_since
 from domain.returns import ReturnRequest, ReturnView
 from domain.risk import RiskAssessment
 from domain.simulation import RecordedReturn
@@ -65,6 +67,15 @@ async def release_units(session: AsyncSession, return_id: str) -> None:
     await session.execute(delete(ReturnClaim).where(ReturnClaim.return_id == return_id))
 
 
+def queue_columns(view: ReturnView) -> dict[str, Any]:
+    """The columns the operators' queues filter and sort on, kept beside the document."""
+    return {
+        "priority": view.priority,
+        "attention_reason": view.attention.reason if view.attention else None,
+        "status_since": status_since(view),
+    }
+
+
 async def save_return(
     session: AsyncSession, view: ReturnView, revision: int, request: ReturnRequest | None = None
 ) -> None:
@@ -81,6 +92,7 @@ async def save_return(
         customer_id=view.customer_id,
         status=view.status.value,
         tracking_number=view.logistics.tracking_number,
+        **queue_columns(view),
         document=view.model_dump(mode="json"),
         revision=revision,
         created_at=view.created_at,
@@ -110,6 +122,8 @@ async def rewrite_return(session: AsyncSession, view: ReturnView) -> str | None:
     previous = row.status
     row.status, row.document, row.updated_at = view.status.value, document, view.updated_at
     row.tracking_number = view.logistics.tracking_number
+    for name, value in queue_columns(view).items():
+        setattr(row, name, value)
     if previous != view.status.value:
         await outbox.announce(session, view)
     return previous

@@ -26,6 +26,29 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class OperatorRow(Base):
+    """A person who works in the console: a name, a password hash (argon2id), the language they read."""
+
+    __tablename__ = "operators"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A logged-in browser: the cookie holds the token, the row its hash, the form token and when it was last used."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
 class OrderRow(Base):
     __tablename__ = "orders"
     order_id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -121,12 +144,19 @@ class ReturnRow(Base):
     """The read model of one return: indexed columns for filters, the full view as JSON."""
 
     __tablename__ = "returns"
-    __table_args__ = (Index("ix_returns_created", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_returns_created", "created_at", "id"),
+        Index("ix_returns_queue", "status", "priority", "status_since", "id"),
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(128), index=True)
     customer_id: Mapped[str] = mapped_column(String(128), index=True)
     status: Mapped[str] = mapped_column(String(32), index=True)
     tracking_number: Mapped[str | None] = mapped_column(String(128), index=True)
+    # For the operators' queues: urged (high) first, the attention's reason, since when in this status.
+    priority: Mapped[str] = mapped_column(String(8), default="normal", server_default="normal")
+    attention_reason: Mapped[str | None] = mapped_column(String(32))
+    status_since: Mapped[datetime | None]
     document: Mapped[dict[str, Any]]
     # What the caller asked for, kept so a candidate policy can be simulated against real history.
     request: Mapped[dict[str, Any] | None]
