@@ -33,6 +33,7 @@ from api.routes import (
 )
 from api.text_guard import refuse_nul_characters
 from connectors.catalog import HttpCatalog
+from console.app import install_console
 from returnflow.logging import configure_logging
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import connect
@@ -107,6 +108,7 @@ def create_app(
     )
     for module in routers:
         app.include_router(module.router)
+    install_console(app)
     document_problems(app)
     install_openapi(app)
 

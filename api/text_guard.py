@@ -48,6 +48,9 @@ def _find_nul(value: Any, where: str) -> str | None:
     return None
 
 
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 async def refuse_nul_characters(request: Request) -> None:
     """App-wide dependency (runs after routing, before the route's own dependencies)."""
     if request.url.path.startswith(UNGUARDED_PREFIXES):
@@ -58,7 +61,12 @@ async def refuse_nul_characters(request: Request) -> None:
     for name, value in request.path_params.items():
         if isinstance(value, str) and NUL in value:
             raise _refuse(name)
-    if request.method in ("POST", "PUT", "PATCH"):
+    if request.method in ("POST", "PUT", "PATCH") and request.headers.get("content-type", "").startswith(FORMS):
+        # The console's forms: parsed once by Starlette and cached on the request.
+        for field, entry in (await request.form()).multi_items():
+            if NUL in field or (isinstance(entry, str) and NUL in entry):
+                raise _refuse(field)
+    elif request.method in ("POST", "PUT", "PATCH"):
         body = await request.body()  # already read (and cached) by FastAPI
         # In JSON a NUL can only be written as the escape \u0000; parse only when it may be there.
         if b"\\u0000" in body:

@@ -2,6 +2,9 @@
 
     returnflow keys create --role service [--label TEXT]   prints the new key alone on stdout
     returnflow keys revoke KEY_ID
+    returnflow operators create NAME [--language zh-Hans] [--reset]   asks for the password (or
+        RETURNFLOW_OPERATOR_PASSWORD)
+    returnflow operators disable NAME
     returnflow policy validate FILE | apply FILE | show   (JSON or YAML)
     returnflow db upgrade
     returnflow stack
@@ -13,6 +16,7 @@ Configuration comes from the environment like every other process (see
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar, cast
@@ -25,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.policy import Policy
 from returnflow.run_async import run_async
 from returnflow.settings import Settings
-from store import audit
+from store import audit, operators
 from store.api_keys import Role as KeyRole
 from store.api_keys import create_api_key, revoke_api_key
 from store.db import Database, redacted
@@ -40,7 +44,9 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
 db_app = typer.Typer(help="The app database.", no_args_is_help=True)
 policy_app = typer.Typer(help="The return policy: check, publish and show it.", no_args_is_help=True)
+operators_app = typer.Typer(help="Operator accounts for the console.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(operators_app, name="operators")
 app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
 
@@ -76,6 +82,57 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_â€
         typer.echo(f"No active key with id {key_id}.", err=True)
         raise typer.Exit(1)
     typer.echo(f"Revoked {key_id}.", err=True)
+
+
+@operators_app.command("create")
+def operators_create(
+    name: Annotated[str, typer.Argument(help="The login name; the audit trail names the operator by it.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="RETURNFLOW_OPERATOR_PASSWORD",
+            help=f"At least {operators.MIN_PASSWORD_LENGTH} characters; asked for when not given.",
+        ),
+    ],
+    language: Annotated[str, typer.Option(help="en or zh-Hans; the operator can switch in the console.")] = "en",
+    reset: Annotated[bool, typer.Option(help="Give an existing operator this password and enable it again.")] = False,
+) -> None:
+    """Create an operator account for the console (or, with --reset, set a new password)."""
+    settings = Settings()
+    prepare_database(settings)
+    try:
+        run_async(
+            in_transaction(
+                settings.effective_database_url,
+                lambda session: operators.save_operator(
+                    session, name, password, datetime.now(UTC), language, replace=reset
+                ),
+            )
+        )
+    except operators.OperatorRefused as refused:
+        typer.echo(f"Not created: {refused}.", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Operator {name} can log in to the console now.", err=True)
+
+
+@operators_app.command("disable")
+def operators_disable(name: Annotated[str, typer.Argument(help="The operator's login name.")]) -> None:
+    """Disable an operator: its sessions end at their next request and it can no longer log in."""
+    settings = Settings()
+    prepare_database(settings)
+    disabled = run_async(
+        in_transaction(
+            settings.effective_database_url,
+            lambda session: operators.disable_operator(session, name, datetime.now(UTC)),
+        )
+    )
+    if not disabled:
+        typer.echo(f"No enabled operator named {name}.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Disabled {name}.", err=True)
 
 
 PolicyFile = Annotated[

@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     session_ttl_minutes: float = Field(
         15.0, gt=0, le=24 * 60, description="How long a customer token from POST /v1/customer-sessions is valid."
     )
+    console_idle_minutes: float = Field(
+        30.0, gt=0, le=24 * 60, description="An operator's console session ends after this long without a request."
+    )
+    console_secure_cookie: bool | None = Field(
+        None,
+        description="Mark the console's session cookie Secure. Unset: Secure when the request came over https "
+        "(behind a TLS proxy, run uvicorn with --proxy-headers so it sees X-Forwarded-Proto).",
+    )
     carrier_webhook_secret: SecretStr = Field(
         SecretStr(""),
         description="Shared secret carriers sign POST /v1/carrier-events with (Carrier-Signature header). Empty: "

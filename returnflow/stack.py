@@ -21,11 +21,14 @@ dies on its own, the rest are stopped and the exit code is 1.
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -43,6 +46,7 @@ from returnflow.stack_components import (
     split_host_port,
 )
 from returnflow.temporal_binaries import TemporalBinaryNotFound
+from store import operators
 from store.api_keys import Role, create_api_key, role_for_key
 from store.db import Database, redacted
 from store.migrate import prepare_database
@@ -66,11 +70,43 @@ def ensure_dev_keys(settings: Settings) -> dict[str, str]:
     stored = json.loads(path.read_text()) if path.exists() else {}
     keys = run_async(_usable_keys(settings.effective_database_url, stored))
     if keys != stored:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as file:
-            json.dump(keys, file, indent=2)
+        _write_private_json(path, keys)
     path.chmod(0o600)
     return {role: entry["key"] for role, entry in keys.items()}
+
+
+DEV_OPERATOR = "admin"
+
+
+def ensure_dev_operator(settings: Settings) -> str:
+    """The password of the console's dev operator ``admin``, kept in ``dev-operator.json``; the account is made
+    (or given a new password, enabled again) when that password no longer logs in."""
+    path = settings.data_dir / "dev-operator.json"
+    stored = json.loads(path.read_text()).get("password", "") if path.exists() else ""
+    password = run_async(_usable_operator_password(settings.effective_database_url, stored))
+    if password != stored:
+        _write_private_json(path, {"name": DEV_OPERATOR, "password": password})
+    return password
+
+
+async def _usable_operator_password(url: str, stored: str) -> str:
+    database = Database(url)
+    try:
+        async with database.transaction() as session:
+            if stored and await operators.check_password(session, DEV_OPERATOR, stored):
+                return stored
+            password = secrets.token_urlsafe(12)
+            await operators.save_operator(session, DEV_OPERATOR, password, datetime.now(UTC), replace=True)
+            return password
+    finally:
+        await database.dispose()
+
+
+def _write_private_json(path: Path, data: object) -> None:
+    """Write ``data`` to a file only its owner can read (it holds secrets)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        json.dump(data, file, indent=2)
 
 
 async def _usable_keys(url: str, stored: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
@@ -125,6 +161,7 @@ class Stack:
         self.output_lock = threading.Lock()
         self.colored = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         self.width = max(len(name) for name in COLORS)
+        self.operator_password = ""
 
     def run(self) -> int:
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
@@ -137,7 +174,7 @@ class Stack:
                 self.start(component)
                 self.wait_until_ready(component)
             if not self.stop_requested.is_set():
-                self._write(banner(self.settings, keys))
+                self._write(banner(self.settings, keys, self.operator_password))
                 self.watch()
             self.say("stopping")
             return 0
@@ -157,6 +194,7 @@ class Stack:
         self.settings = with_dev_codec(settings)
         try:
             prepare_database(settings)
+            self.operator_password = ensure_dev_operator(settings)
             return ensure_dev_keys(settings)
         except Exception as error:
             raise StackError(f"could not prepare the app database {redacted(url)}: {error}") from error
@@ -270,13 +308,14 @@ def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
 # --- small helpers -----------------------------------------------------------------------------
 
 
-def banner(settings: Settings, keys: dict[str, str]) -> str:
+def banner(settings: Settings, keys: dict[str, str], operator_password: str) -> str:
     temporal_host, _ = split_host_port(settings.temporal_address)
     return "\n".join(
         [
             "",
             "returnflow dev stack is ready",
             f"  API           {api_url(settings)}",
+            f"  Console       {api_url(settings)}/console/  (log in as {DEV_OPERATOR} / {operator_password})",
             f"  API docs      {api_url(settings)}/docs",
             f"  Temporal UI   http://{connect_host(temporal_host)}:{settings.temporal_ui_port}",
             f"  Codec server  {api_url(settings)}/codec  (Temporal UI decrypts payloads through it)",

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from returnflow.cli import app
 from returnflow.settings import Settings
+from store import operators
 from store.api_keys import hash_key, role_for_key
 from store.db import Database
 from store.tables import ApiKey
@@ -110,3 +111,39 @@ def test_policy_files_are_validated_with_the_field_named_and_applied_as_new_vers
     assert "version 2" in applied.output
     shown = runner.invoke(app, ["policy", "show"])
     assert '"return_shipping_fee": "4.99"' in shown.stdout
+
+
+def can_log_in(name: str, password: str) -> bool:
+    async def check() -> bool:
+        async with database() as session:
+            return await operators.check_password(session, name, password) is not None
+
+    return asyncio.run(check())
+
+
+def test_operators_create_asks_for_a_password_and_the_operator_can_log_in(data_dir: Path) -> None:
+    created = runner.invoke(app, ["operators", "create", "mei"], input="long enough secret\nlong enough secret\n")
+    assert created.exit_code == 0, created.output
+    assert can_log_in("mei", "long enough secret")
+    again = runner.invoke(app, ["operators", "create", "mei"], env={"RETURNFLOW_OPERATOR_PASSWORD": "another secret!"})
+    assert again.exit_code == 1 and "exists already" in again.output
+    reset = runner.invoke(
+        app, ["operators", "create", "mei", "--reset"], env={"RETURNFLOW_OPERATOR_PASSWORD": "another secret!"}
+    )
+    assert reset.exit_code == 0 and can_log_in("mei", "another secret!")
+    assert not can_log_in("mei", "long enough secret")
+
+
+def test_operators_create_refuses_a_short_password_or_a_bad_name(data_dir: Path) -> None:
+    short = runner.invoke(app, ["operators", "create", "mei"], env={"RETURNFLOW_OPERATOR_PASSWORD": "short"})
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
+    bad = runner.invoke(app, ["operators", "create", "Mei Li"], env={"RETURNFLOW_OPERATOR_PASSWORD": "x" * 12})
+    assert bad.exit_code == 1 and "lowercase" in bad.output
+
+
+def test_operators_disable_locks_the_operator_out(data_dir: Path) -> None:
+    runner.invoke(app, ["operators", "create", "li"], env={"RETURNFLOW_OPERATOR_PASSWORD": "twelve chars!"})
+    disabled = runner.invoke(app, ["operators", "disable", "li"])
+    assert disabled.exit_code == 0, disabled.output
+    assert not can_log_in("li", "twelve chars!")
+    assert runner.invoke(app, ["operators", "disable", "li"]).exit_code == 1
