@@ -20,9 +20,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 LOGIN_ATTEMPTS = TokenBuckets(per_minute=5, burst=10)
 
 
-def _login_page(
-    request: Request, next_path: str, wrong_password: bool = False, wait_seconds: int = 0
-) -> HTMLResponse:
+def _login_page(request: Request, next_path: str, wrong_password: bool = False, wait_seconds: int = 0) -> HTMLResponse:
     token = sessions.login_form_token(request)
     context = {
         "next": sessions.safe_next(next_path),
