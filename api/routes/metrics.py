@@ -1,13 +1,12 @@
 """``GET /v1/metrics/returns``: how returns are going, overall and by category."""
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import allow
 from api.deps import Session
-from api.problems import Problem
+from api.metrics_period import metrics_period
 from api.query import Timestamp
 from domain.metrics import ReturnMetrics
 from store.metrics import return_metrics
@@ -27,9 +26,5 @@ async def metrics(
 
     ``from``/``to`` default to the last 30 days; ``from`` must be before ``to`` (422 ``invalid_range``).
     """
-    end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=30)
-    if start >= end:
-        message = "from must be before to"
-        raise Problem(422, message, [{"field": "from", "code": "invalid_range", "message": message}])
+    start, end = metrics_period(start, end)
     return await return_metrics(session, start, end)

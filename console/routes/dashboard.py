@@ -1,0 +1,33 @@
+"""The dashboard: how returns are going over a period, read with the same metrics code as the API."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api.problems import Problem
+from console.period import PRESET_DAYS, PeriodForm
+from console.sessions import SignedInUser
+from console.templating import render
+from store.metrics import return_metrics
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(
+    request: Request,
+    user: SignedInUser,
+    days: str = "",
+    start_date: Annotated[str, Query(alias="from")] = "",
+    end_date: Annotated[str, Query(alias="to")] = "",
+) -> HTMLResponse:
+    form = PeriodForm(days=days, start_date=start_date, end_date=end_date)
+    page: dict[str, Any] = {"section": "dashboard", "form": form, "presets": PRESET_DAYS}
+    try:
+        start, end = form.bounds()
+    except Problem as problem:
+        return await render(request, user, "dashboard.html", status_code=problem.status, problem=problem, **page)
+    async with request.app.state.database.sessions() as session:
+        metrics = await return_metrics(session, start, end)
+    return await render(request, user, "dashboard.html", metrics=metrics, start=start, end=end, **page)
