@@ -41,6 +41,7 @@
           borderColor: COLOURS[index % COLOURS.length],
           borderDash: index ? [6, 4] : [],
           pointRadius: spec.kind === "line" ? 2 : undefined,
+          maxBarThickness: 72,
         })),
       },
       options: {
