@@ -8,9 +8,10 @@ shows ``needs_attention`` on top of the step it waits in (``saga_stage``).
 """
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from domain.attention import AttentionAction
-from domain.returns import CANCELABLE_STATUSES, ReturnView, Status
+from domain.returns import CANCELABLE_STATUSES, FINAL_STATUSES, ReturnView, Status
 
 
 def may_review(stage: Status) -> bool:
@@ -56,3 +57,20 @@ def offered_acts(view: ReturnView) -> OfferedActs:
         cancel=may_cancel(stage),
         resolve=list(view.attention.actions) if view.attention else [],
     )
+
+
+InspectionRefusal = Literal["nothing_ships_back", "already_inspected", "ended", "in_transit", "not_sent"]
+
+
+def inspection_refusal(view: ReturnView) -> InspectionRefusal | None:
+    """Why a parcel scanned at the inspection station cannot be graded now (None: it can)."""
+    stage = saga_stage(view)
+    if may_inspect(stage):
+        return None
+    if view.logistics.method == "none":
+        return "nothing_ships_back"
+    if any(line.condition is not None for line in view.lines):
+        return "already_inspected"
+    if stage in FINAL_STATUSES:
+        return "ended"
+    return "in_transit" if stage == Status.IN_TRANSIT else "not_sent"

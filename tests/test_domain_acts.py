@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.acts import OfferedActs, offered_acts, saga_stage
+from domain.acts import InspectionRefusal, OfferedActs, inspection_refusal, offered_acts, saga_stage
 from domain.attention import Attention
 from domain.returns import Status
 from tests.factories import view_through as view
@@ -42,3 +42,27 @@ def test_a_review_overdue_can_still_be_reviewed_or_cancelled() -> None:
         reason="review_overdue", note="late", since=SINCE, actions=["extend_deadline", "cancel"]
     )
     assert offered_acts(overdue) == OfferedActs(review=True, cancel=True, resolve=["extend_deadline", "cancel"])
+
+
+@pytest.mark.parametrize(
+    ("steps", "refusal"),
+    [
+        ((Status.REQUESTED, Status.APPROVED, Status.IN_TRANSIT, Status.RECEIVED), None),
+        ((Status.REQUESTED, Status.APPROVED, Status.AWAITING_SHIPMENT), "not_sent"),
+        ((Status.REQUESTED, Status.UNDER_REVIEW), "not_sent"),
+        ((Status.REQUESTED, Status.APPROVED, Status.IN_TRANSIT), "in_transit"),
+        ((Status.REQUESTED, Status.APPROVED, Status.IN_TRANSIT, Status.COMPLETED), "ended"),
+        ((Status.REQUESTED, Status.APPROVED, Status.CANCELED), "ended"),
+    ],
+)
+def test_the_station_says_why_a_parcel_cannot_be_graded(
+    steps: tuple[Status, ...], refusal: InspectionRefusal | None
+) -> None:
+    assert inspection_refusal(view(*steps)) == refusal
+
+
+def test_a_graded_parcel_is_already_inspected_and_a_kept_item_never_ships() -> None:
+    graded = view(Status.REQUESTED, Status.APPROVED, Status.RECEIVED, Status.INSPECTED)
+    graded.lines[0].condition, graded.lines[0].disposition = "as_new", "restock"
+    assert inspection_refusal(graded) == "already_inspected"
+    assert inspection_refusal(view(Status.REQUESTED, Status.APPROVED, method="none")) == "nothing_ships_back"
