@@ -28,6 +28,7 @@ COPY sandbox sandbox
 COPY activities activities
 COPY workflows workflows
 COPY api api
+COPY console console
 RUN uv sync --frozen --no-dev
 
 RUN useradd --system --create-home returnflow && mkdir -p /data && chown returnflow /data

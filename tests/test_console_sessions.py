@@ -132,3 +132,13 @@ async def test_the_operator_reads_the_console_in_the_language_it_picks(api: Call
         assert switched.status_code == 303
         chinese = await browser.get("/console/")
     assert 'lang="zh-Hans"' in chinese.text and "退出登录" in chinese.text
+
+
+async def test_password_guessing_is_slowed_down(api: Callers, database: Database) -> None:
+    name = await new_operator(database)
+    async with browser_for(api) as browser:
+        answers = [(await log_in(browser, name, f"guess number {n}!")).status_code for n in range(12)]
+        blocked = await log_in(browser, name)
+    assert answers[:10] == [401] * 10 and 429 in answers[10:]
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+    assert "Too many attempts" in blocked.text

@@ -1,11 +1,13 @@
 """Signing in and out of the console, and the language an operator reads it in."""
 
 import contextlib
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from api.limits import TokenBuckets
 from console import sessions
 from console.i18n import preferred_language
 from console.sessions import SignedInUser
@@ -14,13 +16,23 @@ from store import audit, operators
 from store.audit import Actor
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+# Password guessing: each name may try 10 times at once, then 5 times a minute (in this process's memory).
+LOGIN_ATTEMPTS = TokenBuckets(per_minute=5, burst=10)
 
 
-def _login_page(request: Request, next_path: str, wrong_password: bool = False) -> HTMLResponse:
+def _login_page(request: Request, next_path: str, wrong_password: bool = False, wait_seconds: int = 0) -> HTMLResponse:
     token = sessions.login_form_token(request)
-    context = {"next": sessions.safe_next(next_path), "wrong_password": wrong_password, "login_token": token}
+    context = {
+        "next": sessions.safe_next(next_path),
+        "wrong_password": wrong_password,
+        "wait_seconds": wait_seconds,
+        "login_token": token,
+    }
     language = preferred_language(request.headers.get("accept-language", ""))
-    response = respond("login.html", context, language, status_code=401 if wrong_password else 200)
+    status = 429 if wait_seconds else 401 if wrong_password else 200
+    response = respond("login.html", context, language, status_code=status)
+    if wait_seconds:
+        response.headers["Retry-After"] = str(wait_seconds)
     sessions.keep_login_form_token(request, response, token)
     return response
 
@@ -39,6 +51,9 @@ async def log_in(
     next: Annotated[str, Form(max_length=2048)] = "/console/",
 ) -> HTMLResponse | RedirectResponse:
     sessions.check_login_form_token(request, csrf_token)
+    wait = LOGIN_ATTEMPTS.take(name.strip().lower())
+    if wait > 0:
+        return _login_page(request, next, wait_seconds=max(1, math.ceil(wait)))
     async with request.app.state.database.transaction() as session:
         operator = await operators.check_password(session, name.strip(), password)
         if operator is None:
