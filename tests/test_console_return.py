@@ -8,14 +8,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from domain.policy import DEFAULT_POLICY
 from store.db import Database
-from tests.api_client import Callers, carrier, default_policy, put_order, wait_for_status
-from tests.factories import order_body, return_body
+from tests.api_client import Callers, carrier, default_policy, wait_for_status
+from tests.return_journeys import new_return, received, refund_failed
 from tests.test_console_sessions import browser_for, form_token, log_in, new_operator
-
-AS_NEW = {"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]}
-EXPENSIVE_TEE = {**order_body()["lines"][0], "unit_price": "250.00"}
 
 
 @pytest.fixture
@@ -26,25 +22,6 @@ async def console(api: Callers, database: Database) -> AsyncIterator[tuple[httpx
     async with browser_for(api) as browser:
         assert (await log_in(browser, name)).status_code == 303
         yield browser, name
-
-
-async def new_return(api: Callers, *, expensive: bool = False) -> dict:
-    """A return of one tee through the REST API: auto-approved, or (worth more than the limit) for review."""
-    lines = [EXPENSIVE_TEE] if expensive else [order_body()["lines"][0]]
-    amount = "500.00" if expensive else "39.98"
-    payments = [{"payment_id": "p1", "method": "card", "amount": amount, "provider_ref": "ch_1"}]
-    order_id = await put_order(api, lines=lines, payments=payments)
-    created = await api.service.post("/v1/returns", json=return_body(order_id=order_id))
-    assert created.status_code == 201, created.text
-    return created.json()
-
-
-async def received(api: Callers) -> dict:
-    ret = await new_return(api)
-    shipped = await wait_for_status(api, ret["id"], "awaiting_shipment")
-    for event in ("picked_up", "delivered"):
-        assert (await carrier(api, shipped["logistics"]["tracking_number"], event)).status_code == 202
-    return await wait_for_status(api, ret["id"], "received")
 
 
 def forms(page: httpx.Response) -> list[str]:
@@ -200,21 +177,11 @@ async def test_a_failed_refund_is_resolved_from_the_page(
     api: Callers, console: tuple[httpx.AsyncClient, str], sandbox: httpx.AsyncClient
 ) -> None:
     browser, name = console
-    no_fallback = DEFAULT_POLICY.model_copy(update={"refund_failure_fallback": "none"})
-    assert (await api.service.put("/v1/policy", json=no_fallback.model_dump(mode="json"))).status_code == 200
-    try:
-        parcel = await received(api)
-        fault = {"operation": "payments.refund", "mode": "decline", "times": 1}
-        assert (await sandbox.post("/sandbox/faults", json=fault)).status_code in (200, 201)
-        assert (await api.operator.post(f"/v1/returns/{parcel['id']}/inspection", json=AS_NEW)).status_code == 200
-    finally:
-        await default_policy(api)
-    stuck = await wait_for_status(api, parcel["id"], "needs_attention")
-    assert stuck["attention"]["reason"] == "refund_failed"
+    parcel = await refund_failed(api, sandbox)
 
     page = await browser.get(f"/console/returns/{parcel['id']}")
     assert forms(page) == ["resolve"] and "Refund failed" in text(page)
-    assert re.findall(r'name="action" value="([a-z_]+)"', page.text) == stuck["attention"]["actions"]
+    assert re.findall(r'name="action" value="([a-z_]+)"', page.text) == parcel["attention"]["actions"]
 
     no_reference = await browser.post(
         f"/console/returns/{parcel['id']}/resolve",
