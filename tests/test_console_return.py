@@ -159,6 +159,8 @@ async def test_the_station_finds_a_parcel_by_its_tracking_number_and_inspects_it
     assert "it is already inspected." in by_id.text
     unknown = await browser.get("/console/station", params={"scan": "NO-SUCH-PARCEL"})
     assert "No return has this tracking number or id:" in unknown.text
+    spoofed = await browser.get("/console/station", params={"inspected": (await new_return(api))["id"]})
+    assert "the inspection is recorded" not in spoofed.text
 
 
 async def test_the_station_says_why_a_parcel_on_its_way_cannot_be_graded(
@@ -198,3 +200,15 @@ async def test_a_failed_refund_is_resolved_from_the_page(
     done = await wait_for_status(api, parcel["id"], "completed")
     assert done["refund"]["status"] == "succeeded"
     assert ("return.resolve", "operator", name) in await audit_acts(api, parcel["id"])
+
+
+async def test_the_return_page_and_the_station_read_in_chinese(api: Callers, database: Database) -> None:
+    name = await new_operator(database, language="zh-Hans")
+    parcel = await received(api)
+    async with browser_for(api) as browser:
+        await log_in(browser, name)
+        page = await browser.get(f"/console/returns/{parcel['id']}")
+        station = await browser.get("/console/station", params={"scan": parcel["logistics"]["tracking_number"]})
+    assert page.status_code == station.status_code == 200
+    assert "已收货" in text(page) and "进度" in text(page) and "提交质检结果" in text(page)
+    assert "扫描运单号或退货编号" in text(station) and "全新" in text(station)

@@ -68,7 +68,10 @@ async def station(
 ) -> HTMLResponse:
     scan = scan.strip()
     view = await _scanned(request, scan) if scan else None
-    return await _station(request, user, scan, view, inspected=inspected)
+    # The notice names the return just inspected only if it is: a link cannot make the station say otherwise.
+    last = await stored_return(request, inspected) if inspected else None
+    confirmed = last.id if last and inspection_refusal(last) == "already_inspected" else ""
+    return await _station(request, user, scan, view, inspected=confirmed)
 
 
 @router.post("/{return_id}/inspection")
