@@ -114,7 +114,7 @@ async def test_an_operator_edits_simulates_and_publishes_a_policy(
     submit(page, "button[value=simulate]")
     wait_for_text(page, "What would have changed over the last 7 days", "h2")
     wait_for(page, f'a[href="/console/returns/{recorded["id"]}"]')
-    assert "needs review" in page.find_element(By.CSS_SELECTOR, "section[aria-labelledby=simulation]").text
+    assert "Waits for a reviewer" in page.find_element(By.CSS_SELECTOR, "section[aria-labelledby=simulation]").text
     assert_accessible(page, "the policy page with a simulation")
     screenshot(page, "console-policy")
 

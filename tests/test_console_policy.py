@@ -176,7 +176,8 @@ async def test_a_draft_is_simulated_on_recorded_returns_before_it_is_published(
     simulated = await send_draft(browser, page, "simulate", **typed)
     assert simulated.status_code == 200
     assert "What would have changed over the last 30 days" in simulated.text
-    assert re.search(r"<td>auto approved</td><td>needs review</td><td class=\"num\">\d+</td>", simulated.text)
+    transition = r'<td>Approved by the policy</td><td>Waits for a reviewer</td><td class="num">\d+</td>'
+    assert re.search(transition, simulated.text)
     assert f'<a href="/console/returns/{recorded["id"]}">' in simulated.text
     assert f"Publish as version {version + 1}" in simulated.text
     assert (await version_in_force(api))[0] == version  # nothing published yet
