@@ -140,6 +140,12 @@ async def get_return(session: AsyncSession, return_id: str) -> ReturnView | None
     return ReturnView.model_validate(row.document) if row else None
 
 
+async def return_request(session: AsyncSession, return_id: str) -> ReturnRequest | None:
+    """What the return was asked with (the pickup slot, the channel); None for a return stored without it."""
+    request = await session.scalar(select(ReturnRow.request).where(ReturnRow.id == return_id))
+    return ReturnRequest.model_validate(request) if request else None
+
+
 async def find_by_tracking_number(session: AsyncSession, tracking_number: str) -> str | None:
     return await session.scalar(select(ReturnRow.id).where(ReturnRow.tracking_number == tracking_number))
 
