@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from anyio.from_thread import start_blocking_portal
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import JavascriptException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver import Chrome, ChromeOptions
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
@@ -222,11 +222,13 @@ def wait_for_url(driver: WebDriver, expected: str, timeout: float = TIMEOUT) -> 
 
 
 T = TypeVar("T")
+PAGE_CHANGED = (StaleElementReferenceException, JavascriptException)
 
 
 def _wait(driver: WebDriver, found: Callable[[WebDriver], T | Literal[False]], what: str, timeout: float) -> T:
     try:
-        return WebDriverWait(driver, timeout).until(found)
+        # A page that navigates while we look leaves stale elements behind: look again, as after any change.
+        return WebDriverWait(driver, timeout, ignored_exceptions=PAGE_CHANGED).until(found)
     except TimeoutException:
         raise AssertionError(_failure(driver, f"{what} after {timeout} s")) from None
 
