@@ -1,5 +1,6 @@
 """``python -m bench``: returns/s over the HTTP API against bare Temporal workflows/s, on one server.
 
+``python -m bench console``: the console's page times with a full store (bench/console.py).
 See bench/README.md for what each figure means.
 """
 
@@ -21,6 +22,7 @@ from structlog.typing import EventDict, WrappedLogger
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from bench import console
 from bench.bare_workflow import TASK_QUEUE as BARE_TASK_QUEUE
 from bench.bare_workflow import BareWorkflow
 from bench.drive import Driver, ReturnsResult, drive_returns, run_at_most
@@ -277,8 +279,11 @@ def quiet_logging() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     quiet_logging()
+    if argv[:1] == ["console"]:
+        return console.main(argv[1:])
+    args = parse_args(argv)
     results = asyncio.run(run_bench(args))
     print_table(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)

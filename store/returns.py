@@ -76,6 +76,22 @@ def queue_columns(view: ReturnView) -> dict[str, Any]:
     }
 
 
+def row_columns(view: ReturnView, revision: int) -> dict[str, Any]:
+    """Everything a ``returns`` row holds of a view at ``revision`` (the request aside): the document
+    and the columns lists filter on."""
+    return dict(
+        order_id=view.order_id,
+        customer_id=view.customer_id,
+        status=view.status.value,
+        tracking_number=view.logistics.tracking_number,
+        **queue_columns(view),
+        document=view.model_dump(mode="json"),
+        revision=revision,
+        created_at=view.created_at,
+        updated_at=view.updated_at,
+    )
+
+
 async def save_return(
     session: AsyncSession, view: ReturnView, revision: int, request: ReturnRequest | None = None
 ) -> None:
@@ -87,17 +103,7 @@ async def save_return(
     nothing, so it announces nothing twice.
     """
     row = await session.get(ReturnRow, view.id, with_for_update=True)
-    fields = dict(
-        order_id=view.order_id,
-        customer_id=view.customer_id,
-        status=view.status.value,
-        tracking_number=view.logistics.tracking_number,
-        **queue_columns(view),
-        document=view.model_dump(mode="json"),
-        revision=revision,
-        created_at=view.created_at,
-        updated_at=view.updated_at,
-    )
+    fields = row_columns(view, revision)
     if row is None:
         session.add(ReturnRow(id=view.id, request=request.model_dump(mode="json") if request else None, **fields))
         await outbox.announce(session, view)
@@ -149,8 +155,11 @@ class ReturnFilter:
     status: str | None = None
     order_id: str | None = None
     customer_id: str | None = None
+    tracking_number: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # Any id at all: the returns whose own id, order id, customer id or tracking number it is exactly.
+    any_id: str | None = None
 
 
 async def list_returns(
@@ -162,9 +171,19 @@ async def list_returns(
         (ReturnRow.status, where.status),
         (ReturnRow.order_id, where.order_id),
         (ReturnRow.customer_id, where.customer_id),
+        (ReturnRow.tracking_number, where.tracking_number),
     ):
         if value is not None:
             query = query.where(column == value)
+    if where.any_id is not None:
+        query = query.where(
+            or_(
+                *(
+                    column == where.any_id
+                    for column in (ReturnRow.id, ReturnRow.order_id, ReturnRow.customer_id, ReturnRow.tracking_number)
+                )
+            )
+        )
     if where.created_from:
         query = query.where(ReturnRow.created_at >= where.created_from)
     if where.created_to:
