@@ -4,14 +4,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.money import from_minor_units, to_minor_units
 from domain.orders import Order, OrderIn, OrderLine, Payment, Shipping
 from store import tender_claims
-from store.db import as_utc
+from store.db import as_utc, upserting_insert
 from store.tables import OrderLineRow, OrderRow
 
 
@@ -97,8 +95,8 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
 
 def _insert_if_absent(session: AsyncSession, order_id: str, fields: dict[str, Any]) -> Insert:
     """``INSERT … ON CONFLICT DO NOTHING`` for the order's row, in the session's dialect."""
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    return insert(OrderRow).values(order_id=order_id, **fields).on_conflict_do_nothing(index_elements=["order_id"])
+    insert = upserting_insert(session)(OrderRow).values(order_id=order_id, **fields)
+    return insert.on_conflict_do_nothing(index_elements=["order_id"])
 
 
 async def get_order(session: AsyncSession, order_id: str) -> tuple[Order, dict[str, int]] | None:
