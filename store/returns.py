@@ -12,7 +12,7 @@ from domain.queues import status_since
 from domain.returns import ReturnRequest, ReturnView
 from domain.risk import RiskAssessment
 from domain.simulation import RecordedReturn
-from store import outbox
+from store import metrics, outbox
 from store.cursor import BadCursor as BadCursor  # what list_returns raises for a cursor it did not hand out
 from store.cursor import decode_keyset, encode_keyset
 from store.orders import get_order
@@ -76,18 +76,9 @@ def queue_columns(view: ReturnView) -> dict[str, Any]:
     }
 
 
-async def save_return(
-    session: AsyncSession, view: ReturnView, revision: int, request: ReturnRequest | None = None
-) -> None:
-    """Write the workflow's view of a return unless a newer revision is already stored.
-
-    ``request`` (what the caller asked for) is kept from the first write on. A write
-    that changes the status (the first write included) records its event in the
-    outbox, in the same transaction; a retried write of a stored revision changes
-    nothing, so it announces nothing twice.
-    """
-    row = await session.get(ReturnRow, view.id, with_for_update=True)
-    fields = dict(
+def row_columns(view: ReturnView, revision: int) -> dict[str, Any]:
+    """What a write of ``view`` at ``revision`` puts in the return's row, besides its id, request and metric facts."""
+    return dict(
         order_id=view.order_id,
         customer_id=view.customer_id,
         status=view.status.value,
@@ -98,13 +89,36 @@ async def save_return(
         created_at=view.created_at,
         updated_at=view.updated_at,
     )
+
+
+async def save_return(
+    session: AsyncSession, view: ReturnView, revision: int, request: ReturnRequest | None = None
+) -> None:
+    """Write the workflow's view of a return unless a newer revision is already stored.
+
+    ``request`` (what the caller asked for) is kept from the first write on. A write
+    that changes the status (the first write included) records its event in the
+    outbox, in the same transaction; a retried write of a stored revision changes
+    nothing, so it announces nothing twice. The metric facts are kept with the row.
+    """
+    row = await session.get(ReturnRow, view.id, with_for_update=True)
+    fields = row_columns(view, revision)
     if row is None:
-        session.add(ReturnRow(id=view.id, request=request.model_dump(mode="json") if request else None, **fields))
+        session.add(
+            ReturnRow(
+                id=view.id,
+                request=request.model_dump(mode="json") if request else None,
+                **fields,
+                **metrics.return_fact_columns(view),
+            )
+        )
+        await metrics.add_line_facts(session, view)
         await outbox.announce(session, view)
     elif row.revision < revision:
         status_changed = row.status != view.status.value
         for name, value in fields.items():
             setattr(row, name, value)
+        await metrics.update_return_facts(session, row, view)
         if status_changed:
             await outbox.announce(session, view)
 
@@ -124,6 +138,7 @@ async def rewrite_return(session: AsyncSession, view: ReturnView) -> str | None:
     row.tracking_number = view.logistics.tracking_number
     for name, value in queue_columns(view).items():
         setattr(row, name, value)
+    await metrics.update_return_facts(session, row, view)
     if previous != view.status.value:
         await outbox.announce(session, view)
     return previous
