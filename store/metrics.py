@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     Date,
     String,
     and_,
@@ -22,9 +21,7 @@ from sqlalchemy import (
     cast,
     func,
     insert,
-    literal,
     select,
-    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +38,7 @@ from domain.metrics import (
     check_period,
     is_auto_approved,
     line_facts,
+    order_counted_under,
     refund_hours,
 )
 from domain.metrics import return_metrics as assemble
@@ -121,19 +119,27 @@ async def return_metrics(session: AsyncSession, start: datetime, end: datetime) 
     Raises ``domain.metrics.InvalidPeriod`` for a period that ends before it starts or is too long.
     """
     check_period(start, end)
-    by_day = await _returns_by_day(session, start, end)
-    by_category = await _returns_by(session, ReturnLineFact.category, ReturnLineFact.first_for_category, start, end)
-    by_sku = await _returns_by(session, ReturnLineFact.sku, ReturnLineFact.first_for_sku, start, end)
-    placed = await _orders_placed(session, as_utc(start), as_utc(end))
-    _add_orders(by_day, placed.by_day)
-    _add_orders(by_category, placed.by_category)
-    _add_orders(by_sku, placed.by_sku)
-    return assemble(by_day, by_category, by_sku, start, end)
+    counted = _Counted()
+    await _count_returns_by_day(session, start, end, counted)
+    await _count_returns_by_category_and_sku(session, start, end, counted)
+    await _count_orders(session, as_utc(start), as_utc(end), counted)
+    return assemble(counted.by_day, counted.by_category, counted.by_sku, start, end)
 
 
-def _add_orders(tallies: defaultdict[Any, Tally], orders: Counter[Any]) -> None:
-    for key, count in orders.items():
-        tallies[key].orders = count
+@dataclass
+class _Counted:
+    """The period's tallies, per day, per category and per SKU, as the queries add to them."""
+
+    by_day: defaultdict[date, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_category: defaultdict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_sku: defaultdict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+
+    def group(self, dimension: str, value: str) -> Tally:
+        return (self.by_category if dimension == "category" else self.by_sku)[value]
+
+    def add_orders(self, counted: Counter[OrderCountKey]) -> None:
+        for (day, dimension, value), orders in counted.items():
+            (self.by_day[day] if dimension == "all" else self.group(dimension, value)).orders += orders
 
 
 class utc_date(FunctionElement[date]):
@@ -166,9 +172,9 @@ def _split_hours(joined: str | None) -> list[float]:
     return [float(hours) for hours in joined.split(",")] if joined else []
 
 
-async def _returns_by_day(session: AsyncSession, start: datetime, end: datetime) -> defaultdict[date, Tally]:
+async def _count_returns_by_day(session: AsyncSession, start: datetime, end: datetime, counted: _Counted) -> None:
     day = utc_date(ReturnRow.created_at)
-    rows = await session.execute(
+    for on, returns, auto_approved, disputed, hours in await session.execute(
         select(
             day,
             func.count(),
@@ -178,86 +184,76 @@ async def _returns_by_day(session: AsyncSession, start: datetime, end: datetime)
         )
         .where(ReturnRow.created_at >= start, ReturnRow.created_at < end)
         .group_by(day)
-    )
-    by_day: defaultdict[Any, Tally] = defaultdict(Tally)
-    for on, returns, auto_approved, disputed, hours in rows:
-        by_day[on] = Tally(
-            returns=returns, auto_approved=auto_approved, disputed=disputed, refund_hours=_split_hours(hours)
-        )
-    return by_day
+    ):
+        tally = counted.by_day[on]
+        tally.returns, tally.auto_approved, tally.disputed = returns, auto_approved, disputed
+        tally.refund_hours = _split_hours(hours)
 
 
-async def _returns_by(
-    session: AsyncSession,
-    group: InstrumentedAttribute[str],
-    first_in_group: InstrumentedAttribute[bool],
-    start: datetime,
-    end: datetime,
-) -> defaultdict[str, Tally]:
-    """Per category or SKU (``group``): lines per reason, and once per return (its ``first_in_group`` line) the rest."""
+async def _count_returns_by_category_and_sku(
+    session: AsyncSession, start: datetime, end: datetime, counted: _Counted
+) -> None:
+    """One pass over the period's line facts: lines per reason, and each return once per category and per SKU."""
     fact = ReturnLineFact
-    rows = await session.execute(
+    for category, sku, reason, lines, *once in await session.execute(
         select(
-            group,
+            fact.category,
+            fact.sku,
             fact.reason,
             func.count(),
-            func.count().filter(first_in_group),
-            func.count().filter(and_(first_in_group, fact.auto_approved)),
-            func.count().filter(and_(first_in_group, _disputed(fact.return_id))),
-            _joined_hours(case((first_in_group, fact.refund_hours))),
+            *_counted_once(fact.first_for_category),
+            *_counted_once(fact.first_for_sku),
         )
         .where(fact.created_at >= start, fact.created_at < end)
-        .group_by(group, fact.reason)
+        .group_by(fact.category, fact.sku, fact.reason)
+    ):
+        _add_counted_once(counted.by_category[category], reason, lines, *once[:4])
+        _add_counted_once(counted.by_sku[sku], reason, lines, *once[4:])
+
+
+def _counted_once(first_in_group: InstrumentedAttribute[bool]) -> tuple[ColumnElement[Any], ...]:
+    """Returns, auto-approved, disputed and refund times, counted on the one line that is a return's first in
+    the group (``LineFact.first_for_sku``/``first_for_category``)."""
+    fact = ReturnLineFact
+    return (
+        func.count().filter(first_in_group),
+        func.count().filter(and_(first_in_group, fact.auto_approved)),
+        func.count().filter(and_(first_in_group, _disputed(fact.return_id))),
+        _joined_hours(case((first_in_group, fact.refund_hours))),
     )
-    tallies: defaultdict[str, Tally] = defaultdict(Tally)
-    for value, reason, lines, returns, auto_approved, disputed, hours in rows:
-        tally = tallies[value]
-        tally.reasons[reason] += lines
-        tally.returns += returns
-        tally.auto_approved += auto_approved
-        tally.disputed += disputed
-        tally.refund_hours += _split_hours(hours)
-    return tallies
 
 
-@dataclass
-class _OrdersPlaced:
-    by_day: Counter[date] = field(default_factory=Counter)
-    by_category: Counter[str] = field(default_factory=Counter)
-    by_sku: Counter[str] = field(default_factory=Counter)
-
-    def of(self, dimension: str) -> Counter[str]:
-        return self.by_category if dimension == "category" else self.by_sku
-
-
-_ALL = DailyOrderCount.dimension == "all"
+def _add_counted_once(
+    tally: Tally, reason: str, lines: int, returns: int, auto_approved: int, disputed: int, hours: str | None
+) -> None:
+    tally.reasons[reason] += lines
+    tally.returns += returns
+    tally.auto_approved += auto_approved
+    tally.disputed += disputed
+    tally.refund_hours += _split_hours(hours)
 
 
-async def _orders_placed(session: AsyncSession, start: datetime, end: datetime) -> _OrdersPlaced:
-    """Orders placed in the period, per day, per category and per SKU.
+async def _count_orders(session: AsyncSession, start: datetime, end: datetime, counted: _Counted) -> None:
+    """The orders placed in the period, per day, per category and per SKU.
 
     The period's whole days are read from ``daily_order_counts``; the parts of days at its ends (a period
     need not start or end at midnight) are counted from the orders placed in them.
     """
     (first, after), part_days = _whole_and_part_days(start, end)
-    placed = _OrdersPlaced()
     counts = DailyOrderCount
     in_whole_days = (counts.day >= first, counts.day < after)
-    for day, orders in await session.execute(select(counts.day, counts.orders).where(*in_whole_days, _ALL)):
-        placed.by_day[day] += orders
+    for day, orders in await session.execute(
+        select(counts.day, counts.orders).where(*in_whole_days, counts.dimension == "all")
+    ):
+        counted.by_day[day].orders += orders
     for dimension, value, orders in await session.execute(
         select(counts.dimension, counts.value, func.sum(counts.orders))
-        .where(*in_whole_days, ~_ALL)
+        .where(*in_whole_days, counts.dimension != "all")
         .group_by(counts.dimension, counts.value)
     ):
-        placed.of(dimension)[value] += orders
+        counted.group(dimension, value).orders += orders
     for part_start, part_end in part_days:
-        for dimension, value, orders in await session.execute(_count_orders_placed(part_start, part_end)):
-            if dimension == "all":
-                placed.by_day[part_start.date()] += orders
-            else:
-                placed.of(dimension)[value] += orders
-    return placed
+        counted.add_orders(await _orders_placed_between(session, part_start, part_end))
 
 
 def _whole_and_part_days(start: datetime, end: datetime) -> tuple[tuple[date, date], list[tuple[datetime, datetime]]]:
@@ -273,19 +269,19 @@ def _whole_and_part_days(start: datetime, end: datetime) -> tuple[tuple[date, da
     return (after_start.date(), before_end.date()), parts
 
 
-def _count_orders_placed(start: datetime, end: datetime) -> CompoundSelect:
-    """``(dimension, value, orders)`` rows, as ``daily_order_counts`` holds them, for the orders placed from ``start``
-    to ``end``."""
-    placed = (OrderRow.placed_at >= start, OrderRow.placed_at < end)
-    lines = (
-        select(OrderLineRow.order_id, OrderLineRow.category, OrderLineRow.sku)
-        .join(OrderRow, OrderRow.order_id == OrderLineRow.order_id)
-        .where(*placed)
-        .subquery()
-    )
-    orders = func.count(func.distinct(lines.c.order_id))
-    return union_all(
-        select(literal("all"), literal(""), func.count()).select_from(OrderRow).where(*placed),
-        select(literal("category"), lines.c.category, orders).group_by(lines.c.category),
-        select(literal("sku"), lines.c.sku, orders).group_by(lines.c.sku),
-    )
+async def _orders_placed_between(session: AsyncSession, start: datetime, end: datetime) -> Counter[OrderCountKey]:
+    """The orders placed from ``start`` to ``end`` (part of a day), counted as ``daily_order_counts`` counts them."""
+    placed_at_of: dict[str, datetime] = {}
+    lines_of: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
+    for order_id, placed_at, sku, category in await session.execute(
+        select(OrderRow.order_id, OrderRow.placed_at, OrderLineRow.sku, OrderLineRow.category)
+        .outerjoin(OrderLineRow, OrderLineRow.order_id == OrderRow.order_id)
+        .where(OrderRow.placed_at >= start, OrderRow.placed_at < end)
+    ):
+        placed_at_of[order_id] = placed_at
+        if sku is not None:  # an order without lines still counts in all
+            lines_of[order_id].append((sku, category))
+    counted: Counter[OrderCountKey] = Counter()
+    for order_id, placed_at in placed_at_of.items():
+        counted.update(order_counted_under(placed_at, lines_of[order_id]))
+    return counted

@@ -176,13 +176,14 @@ class ReturnLineFact(Base):
 
     ``created_at``, ``auto_approved`` and ``refund_hours`` are the return's, copied here (and kept equal by
     ``store.metrics.update_return_facts``) so that the counts per SKU and per category read this table alone.
+    It is read by period: its key starts with ``created_at``, and SQLite stores it in key order (no rowid).
     """
 
     __tablename__ = "return_line_facts"
-    __table_args__ = (Index("ix_return_line_facts_created", "created_at"),)
-    return_id: Mapped[str] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), primary_key=True)
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    created_at: Mapped[datetime] = mapped_column(primary_key=True)
+    return_id: Mapped[str] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), primary_key=True, index=True)
     line_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    created_at: Mapped[datetime]
     sku: Mapped[str] = mapped_column(String(128))
     category: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(32))
@@ -198,10 +199,11 @@ class DailyOrderCount(Base):
     Kept by ``store.orders.upsert_order`` (``domain.metrics.order_counted_under`` says what an order counts
     under). Orders outnumber returns several times over, and counting the distinct orders per SKU of a period
     from the order lines is what would make the metrics slow; the whole days of a period are read here, the
-    part days at its ends from the orders themselves.
+    part days at its ends from the orders themselves. SQLite stores it in key order (no rowid).
     """
 
     __tablename__ = "daily_order_counts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
     day: Mapped[date] = mapped_column(primary_key=True)
     dimension: Mapped[str] = mapped_column(String(8), primary_key=True)  # all | category | sku
     value: Mapped[str] = mapped_column(String(128), primary_key=True)  # the category or SKU; "" for all

@@ -31,9 +31,9 @@ def upgrade() -> None:
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_orders_placed_at'), ['placed_at'], unique=False)
     op.create_table('return_line_facts',
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('return_id', sa.String(length=64), nullable=False),
     sa.Column('line_id', sa.String(length=128), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sku', sa.String(length=128), nullable=False),
     sa.Column('category', sa.String(length=64), nullable=False),
     sa.Column('reason', sa.String(length=32), nullable=False),
@@ -42,16 +42,18 @@ def upgrade() -> None:
     sa.Column('auto_approved', sa.Boolean(), nullable=False),
     sa.Column('refund_hours', sa.Double(), nullable=True),
     sa.ForeignKeyConstraint(['return_id'], ['returns.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('return_id', 'line_id')
+    sa.PrimaryKeyConstraint('created_at', 'return_id', 'line_id'),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('return_line_facts', schema=None) as batch_op:
-        batch_op.create_index('ix_return_line_facts_created', ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_return_line_facts_return_id'), ['return_id'], unique=False)
     op.create_table('daily_order_counts',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('dimension', sa.String(length=8), nullable=False),
     sa.Column('value', sa.String(length=128), nullable=False),
     sa.Column('orders', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('day', 'dimension', 'value')
+    sa.PrimaryKeyConstraint('day', 'dimension', 'value'),
+    sqlite_with_rowid=False,
     )
     _backfill_returns()
     _backfill_order_counts()
@@ -165,7 +167,7 @@ def _utc(moment: datetime) -> datetime:
 def downgrade() -> None:
     op.drop_table('daily_order_counts')
     with op.batch_alter_table('return_line_facts', schema=None) as batch_op:
-        batch_op.drop_index('ix_return_line_facts_created')
+        batch_op.drop_index(batch_op.f('ix_return_line_facts_return_id'))
     op.drop_table('return_line_facts')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_placed_at'))
