@@ -119,10 +119,11 @@ async def return_metrics(session: AsyncSession, start: datetime, end: datetime) 
     Raises ``domain.metrics.InvalidPeriod`` for a period that ends before it starts or is too long.
     """
     check_period(start, end)
+    start, end = as_utc(start), as_utc(end)  # SQLite compares the UTC text it stores
     counted = _Counted()
     await _count_returns_by_day(session, start, end, counted)
     await _count_returns_by_category_and_sku(session, start, end, counted)
-    await _count_orders(session, as_utc(start), as_utc(end), counted)
+    await _count_orders(session, start, end, counted)
     return assemble(counted.by_day, counted.by_category, counted.by_sku, start, end)
 
 

@@ -3,7 +3,7 @@
 import asyncio
 import secrets
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -169,17 +169,21 @@ async def test_a_period_counts_from_its_first_moment_to_its_last(database: Datab
     shop, midnight = Shop(database), PERIOD_OF_PART_DAYS
     for hours in (3, 9, 15, 27, 33, 45, 51, 57):  # 3 orders on the first day, 3 on the second, 2 on the third
         await shop.order(f"O{hours}", midnight + timedelta(hours=hours), (f"S{hours % 2}", "toys"))
+    await shop.returned("R5", f"{shop.prefix}-O3", midnight + timedelta(hours=5), "auto_approved", None, L1="other")
+    await shop.returned("R7", f"{shop.prefix}-O9", midnight + timedelta(hours=7), "auto_approved", None, L1="other")
 
-    async def orders(start_hours: int, end_hours: int) -> tuple[int, list[int]]:
-        metrics = await shop.metrics(midnight + timedelta(hours=start_hours), midnight + timedelta(hours=end_hours))
-        return metrics.orders, [day.orders for day in metrics.daily]
+    async def counted(start_hours: int, end_hours: int, zone: timezone = UTC) -> tuple[int, list[int], int]:
+        start, end = (midnight + timedelta(hours=hours) for hours in (start_hours, end_hours))
+        metrics = await shop.metrics(start.astimezone(zone), end.astimezone(zone))
+        return metrics.orders, [day.orders for day in metrics.daily], metrics.returns
 
-    assert await orders(0, 72) == (8, [3, 3, 2])  # whole days
-    assert await orders(6, 54) == (6, [2, 3, 1])  # a part of the first and of the last day
-    assert await orders(10, 14) == (0, [0])  # within one day
-    assert await orders(9, 16) == (2, [2])
-    assert await orders(24, 34) == (2, [2])  # from midnight into the day
-    assert await orders(20, 24) == (0, [0])  # up to midnight, not including it
+    assert await counted(0, 72) == (8, [3, 3, 2], 2)  # whole days
+    assert await counted(6, 54) == (6, [2, 3, 1], 1)  # a part of the first and of the last day
+    assert await counted(6, 54, timezone(timedelta(hours=-4))) == (6, [2, 3, 1], 1)  # the same moments elsewhere
+    assert await counted(10, 14) == (0, [0], 0)  # within one day
+    assert await counted(9, 16) == (2, [2], 0)
+    assert await counted(24, 34) == (2, [2], 0)  # from midnight into the day
+    assert await counted(20, 24) == (0, [0], 0)  # up to midnight, not including it
 
 
 async def test_an_order_placed_again_on_another_day_moves_its_count(database: Database) -> None:
