@@ -1,6 +1,7 @@
 """``python -m bench``: returns/s over the HTTP API against bare Temporal workflows/s, on one server.
 
-``python -m bench dashboard …``: how fast the metrics answer over 100,000 returns (bench/dashboard.py).
+``python -m bench console``: the console's page times with a full store (bench/console.py).
+``python -m bench dashboard``: how fast the metrics answer over 100,000 returns (bench/dashboard.py).
 See bench/README.md for what each figure means.
 """
 
@@ -22,7 +23,7 @@ from structlog.typing import EventDict, WrappedLogger
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench import dashboard
+from bench import console, dashboard
 from bench.bare_workflow import TASK_QUEUE as BARE_TASK_QUEUE
 from bench.bare_workflow import BareWorkflow
 from bench.drive import Driver, ReturnsResult, drive_returns, run_at_most
@@ -277,8 +278,9 @@ def quiet_logging() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     quiet_logging()
-    if argv[:1] == ["dashboard"]:
-        return dashboard.main(argv[1:])
+    other_modes = {"console": console.main, "dashboard": dashboard.main}
+    if argv and argv[0] in other_modes:
+        return other_modes[argv[0]](argv[1:])
     args = parse_args(argv)
     results = asyncio.run(run_bench(args))
     print_table(results)

@@ -77,7 +77,8 @@ def queue_columns(view: ReturnView) -> dict[str, Any]:
 
 
 def row_columns(view: ReturnView, revision: int) -> dict[str, Any]:
-    """What a write of ``view`` at ``revision`` puts in the return's row, besides its id, request and metric facts."""
+    """Everything a ``returns`` row holds of a view at ``revision`` (the request and the metric facts aside): the
+    document and the columns lists filter on."""
     return dict(
         order_id=view.order_id,
         customer_id=view.customer_id,
@@ -149,6 +150,12 @@ async def get_return(session: AsyncSession, return_id: str) -> ReturnView | None
     return ReturnView.model_validate(row.document) if row else None
 
 
+async def return_request(session: AsyncSession, return_id: str) -> ReturnRequest | None:
+    """What the return was asked with (the pickup slot, the channel); None for a return stored without it."""
+    request = await session.scalar(select(ReturnRow.request).where(ReturnRow.id == return_id))
+    return ReturnRequest.model_validate(request) if request else None
+
+
 async def find_by_tracking_number(session: AsyncSession, tracking_number: str) -> str | None:
     return await session.scalar(select(ReturnRow.id).where(ReturnRow.tracking_number == tracking_number))
 
@@ -158,8 +165,11 @@ class ReturnFilter:
     status: str | None = None
     order_id: str | None = None
     customer_id: str | None = None
+    tracking_number: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # Any id at all: the returns whose own id, order id, customer id or tracking number it is exactly.
+    any_id: str | None = None
 
 
 async def list_returns(
@@ -171,9 +181,19 @@ async def list_returns(
         (ReturnRow.status, where.status),
         (ReturnRow.order_id, where.order_id),
         (ReturnRow.customer_id, where.customer_id),
+        (ReturnRow.tracking_number, where.tracking_number),
     ):
         if value is not None:
             query = query.where(column == value)
+    if where.any_id is not None:
+        query = query.where(
+            or_(
+                *(
+                    column == where.any_id
+                    for column in (ReturnRow.id, ReturnRow.order_id, ReturnRow.customer_id, ReturnRow.tracking_number)
+                )
+            )
+        )
     if where.created_from:
         query = query.where(ReturnRow.created_at >= where.created_from)
     if where.created_to:

@@ -5,10 +5,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.tickets import TicketKind
+from store.cursor import decode_keyset, encode_keyset
 from store.db import as_utc
 from store.tables import Ticket
 
@@ -64,15 +65,32 @@ async def open_ticket(
 
 
 async def list_tickets(
-    session: AsyncSession, status: str | None, return_id: str | None, limit: int
+    session: AsyncSession,
+    status: str | None,
+    return_id: str | None,
+    limit: int,
+    *,
+    kind: TicketKind | None = None,
+    cursor: str | None = None,
 ) -> list[TicketView]:
+    """Newest first, keyset-paginated on (created_at, id): ``cursor`` is ``ticket_cursor`` of the last one
+    seen (``store.cursor.BadCursor`` for anything else)."""
     query = select(Ticket)
-    if status:
-        query = query.where(Ticket.status == status)
-    if return_id:
-        query = query.where(Ticket.return_id == return_id)
-    rows = (await session.scalars(query.order_by(Ticket.created_at.desc()).limit(limit))).all()
+    for column, value in ((Ticket.status, status), (Ticket.return_id, return_id), (Ticket.kind, kind)):
+        if value:
+            query = query.where(column == value)
+    if cursor:
+        after_created, [after_id] = decode_keyset(cursor, ids=1)
+        query = query.where(
+            or_(Ticket.created_at < after_created, and_(Ticket.created_at == after_created, Ticket.id < after_id))
+        )
+    rows = (await session.scalars(query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))).all()
     return [_view(row) for row in rows]
+
+
+def ticket_cursor(ticket: TicketView) -> str:
+    """Where the next page of ``list_tickets`` starts: after ``ticket``."""
+    return encode_keyset(ticket.created_at, ticket.id)
 
 
 async def resolve_ticket(session: AsyncSession, ticket_id: str, resolution: str) -> TicketView | None:

@@ -33,7 +33,8 @@ from store.migrate import upgrade_async
 from tests.api_client import Callers
 from worker import build_worker
 
-pytest_plugins = ["tests.workflow_harness"]  # the time-skipping workflow harness (its `client` fixture)
+# The time-skipping workflow harness (its `client` fixture) and the browser harness (`page`, `console_stack`).
+pytest_plugins = ["tests.workflow_harness", "tests.browser"]
 
 POSTGRES_URL = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Payloads are encrypted (returnflow/codec.py): every test client, worker and replayer uses this fixed key,

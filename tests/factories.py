@@ -2,11 +2,12 @@
 
 import secrets
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from domain.orders import Order, OrderIn
 from domain.policy import DEFAULT_POLICY, Policy
-from domain.returns import ReturnRequest
+from domain.returns import Decision, Logistics, Refund, ReturnLine, ReturnRequest, ReturnView, Status, TimelineEntry
 from domain.risk import RiskAssessment
 from messages.returns import StartReturn
 from store.db import Database
@@ -102,4 +103,30 @@ def start_for(
         policy_version=1,
         requested_at=requested_at or NOW,
         risk=risk or RiskAssessment(),
+    )
+
+
+# A fixed start for views built step by step.
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def view_through(*steps: Status, method: str = "mail", **fields: Any) -> ReturnView:
+    """A return whose timeline went through ``steps`` an hour apart; its status is the last one."""
+    timeline = [TimelineEntry(status=step, at=T0 + timedelta(hours=i)) for i, step in enumerate(steps)]
+    return ReturnView(
+        id="ret_steps",
+        order_id="O-steps",
+        customer_id="C-steps",
+        status=steps[-1],
+        lines=[
+            ReturnLine(line_id="L1", quantity=1, reason="defective", liability="merchant", unit_price=Decimal("19.99"))
+        ],
+        decision=Decision(outcome="auto_approved"),
+        logistics=Logistics(method=method),  # type: ignore[arg-type]
+        refund=Refund(amount=Decimal("19.99"), currency="USD"),
+        timeline=timeline,
+        policy_version=1,
+        created_at=T0,
+        updated_at=timeline[-1].at,
+        **fields,
     )

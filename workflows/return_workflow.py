@@ -20,6 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.acts import may_cancel, may_inspect, may_review
     from domain.attention import (
         Resolution,
         missing_reference,
@@ -30,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.inspection import apply_inspection, inspection_errors
     from domain.opening import open_view
     from domain.returns import (
-        CANCELABLE_STATUSES,
         FINAL_STATUSES,
         CancelRequest,
         Inspection,
@@ -318,7 +318,7 @@ class ReturnWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        if self._record.stage not in CANCELABLE_STATUSES or self._inbox.cancel is not None:
+        if not may_cancel(self._record.stage) or self._inbox.cancel is not None:
             raise ApplicationError(
                 f"a return that is {self._record.stage.value} can no longer be canceled",
                 type=ErrorType.STATUS_CONFLICT,
@@ -332,7 +332,7 @@ class ReturnWorkflow:
 
     @review.validator
     def _validate_review(self, review: ReviewDecision) -> None:
-        if self._record.stage != Status.UNDER_REVIEW or self._inbox.review is not None:
+        if not may_review(self._record.stage) or self._inbox.review is not None:
             raise ApplicationError(
                 f"a return that is {self._record.stage.value} is not waiting for review",
                 type=ErrorType.STATUS_CONFLICT,
@@ -347,7 +347,7 @@ class ReturnWorkflow:
 
     @inspect.validator
     def _validate_inspection(self, inspection: Inspection) -> None:
-        if self._record.stage != Status.RECEIVED or self._inbox.inspection is not None:
+        if not may_inspect(self._record.stage) or self._inbox.inspection is not None:
             raise ApplicationError(
                 f"a return that is {self._record.stage.value} cannot be inspected", type=ErrorType.STATUS_CONFLICT
             )

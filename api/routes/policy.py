@@ -7,26 +7,23 @@ with ``If-Match`` it publishes only if the current version is the one named, els
 412 and nothing changes (two editors never overwrite each other unknowingly).
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Response
 from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, RootModel, model_validator
-from sqlalchemy.exc import IntegrityError
 
-from api.audit import actor_of
 from api.auth import Caller, allow
 from api.deps import Session
+from api.policy_editing import PolicyMovedOn, publish_policy, simulate_candidate
 from api.problems import Problem
 from api.query import Timestamp
 from domain.orders import StrictModel
 from domain.policy import Policy
-from domain.simulation import SimulationReport, simulate
-from store import audit, policies, returns
+from domain.simulation import SimulationReport
+from store import policies
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
-
-# How many recorded returns one simulation reads at most.
-SIMULATION_LIMIT = 5000
 
 
 class PolicyVersionOut(BaseModel):
@@ -114,20 +111,19 @@ async def put_policy(
 
     With ``If-Match`` naming another version than the current one: 412, nothing changes.
     """
-    current, _ = await policies.current_policy(session)
-    if if_match is not None and not matches(if_match, current):
-        raise _stale(current, if_match)
     try:
-        version = await policies.save_policy(session, body.document)
-        await session.flush()
-    except IntegrityError:
-        # Two publishes took the same version number; the database kept the first.
-        if if_match is not None:
-            raise _stale(current + 1, if_match) from None
-        raise Problem(409, "another policy version was published at the same moment; fetch it and retry") from None
-    await audit.record(session, actor_of(caller), "policy.publish", f"policy:{version}", previous_version=current)
+        version = await publish_policy(session, caller, body.document, based_on=_named_by(if_match))
+    except PolicyMovedOn as moved:  # only ever with If-Match
+        raise _stale(moved.current, str(if_match)) from None
     response.headers["ETag"] = etag(version)
     return PolicyVersionOut(version=version, policy=body.document)
+
+
+def _named_by(if_match: str | None) -> Callable[[int], bool] | None:
+    """The precondition ``If-Match`` sets: the current version must be one it names (none without it)."""
+    if if_match is None:
+        return None
+    return lambda current: matches(if_match, current)
 
 
 def _stale(current: int, if_match: str) -> Problem:
@@ -147,5 +143,4 @@ async def simulate_policy(body: SimulationRequest, session: Session) -> Simulati
     ``auto_approved→ineligible``, …), refund and fee totals before and after per
     currency, and a sample of the returns that change.
     """
-    recorded = await returns.recorded_returns(session, body.created_from, body.created_to, SIMULATION_LIMIT)
-    return simulate(recorded, body.policy, body.sample_size)
+    return await simulate_candidate(session, body.policy, body.created_from, body.created_to, body.sample_size)

@@ -5,12 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.openapi.models import Example
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from api import return_acts
 from api.attention import resolve_attention
 from api.audit import actor_of, record_act
 from api.auth import Caller, allow
@@ -19,7 +19,8 @@ from api.judging import judge, no_override_for_customers
 from api.problems import Problem
 from api.query import Timestamp
 from api.request_log import bind_return
-from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error, update_return
+from api.return_acts import visible_return
+from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error
 from domain import tickets as tickets_domain
 from domain.attention import Resolution
 from domain.evaluation import Evaluation, refusal_errors
@@ -155,15 +156,6 @@ async def _already_created(request: Request, return_id: str) -> ReturnView:
     return view
 
 
-async def _visible(session: AsyncSession, return_id: str, caller: Caller) -> ReturnView:
-    """The return, if it exists and the caller may see it (a customer: its own); else 404."""
-    bind_return(return_id)
-    view = await returns.get_return(session, return_id)
-    if view is None or not caller.owns(view.customer_id):
-        raise Problem(404, f"no return {return_id}")
-    return view
-
-
 class ReturnWithMoney(ReturnView):
     money: list[MoneyLine] = Field(
         default_factory=list,
@@ -178,7 +170,7 @@ class ReturnWithMoney(ReturnView):
 async def get_return(
     return_id: ReturnId, session: Session, caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]
 ) -> ReturnWithMoney:
-    view = await _visible(session, return_id, caller)
+    view = await visible_return(session, return_id, caller)
     return ReturnWithMoney(
         **view.model_dump(),
         money=await ledger.money_lines(session, return_id),
@@ -194,7 +186,7 @@ async def dispute_return(
     caller: Annotated[Caller, Depends(allow("service", "customer"))],
 ) -> TicketView:
     """The customer disagrees with how an ended return was settled: a ticket for an operator. 409 unless ended."""
-    view = await _visible(session, return_id, caller)
+    view = await visible_return(session, return_id, caller)
     refusal = dispute_refusal(view)
     if refusal:
         raise Problem(409, refusal)
@@ -242,12 +234,6 @@ async def list_returns(
     return ReturnPage(items=items, next_cursor=next_cursor)
 
 
-async def _existing(request: Request, return_id: str, caller: Caller) -> None:
-    """404 unless the return exists and the caller may see it."""
-    async with request.app.state.database.sessions() as session:
-        await _visible(session, return_id, caller)
-
-
 @router.post("/{return_id}/cancel", response_model=ReturnView)
 async def cancel_return(
     return_id: ReturnId,
@@ -257,10 +243,7 @@ async def cancel_return(
     caller: Annotated[Caller, Depends(allow("service", "customer"))],
 ) -> ReturnView:
     """Cancel before the parcel moves: the carrier booking is cancelled and the units released. 409 after."""
-    await _existing(request, return_id, caller)
-    view = await update_return(temporal, return_id, ReturnWorkflow.cancel, body)
-    await record_act(request, caller, "return.cancel", return_id, status=view.status.value)
-    return view
+    return await return_acts.cancel_return(temporal, request.app.state.database, caller, return_id, body)
 
 
 @router.post("/{return_id}/urge", status_code=202, response_model=UrgeAccepted)
@@ -269,8 +252,8 @@ async def urge_return(
 ) -> UrgeAccepted:
     """The customer asks for the return to be hurried. Recorded in the audit trail; the return itself
     (its status, priority and timeline) does not change."""
-    await _existing(request, return_id, caller)
     async with request.app.state.database.transaction() as session:
+        await visible_return(session, return_id, caller)
         await audit.record(session, actor_of(caller), "return.urge", return_id)
     return UrgeAccepted(return_id=return_id, accepted=True)
 
@@ -283,12 +266,8 @@ async def review_return(
     temporal: Temporal,
     caller: Annotated[Caller, Depends(allow("operator"))],
 ) -> ReturnView:
-    await _existing(request, return_id, caller)
-    view = await update_return(temporal, return_id, ReturnWorkflow.review, body)
-    await record_act(
-        request, caller, "return.review", return_id, decision=body.decision, note=body.note, status=view.status.value
-    )
-    return view
+    """Approve or reject a return waiting for review; 409 unless it is ``under_review``."""
+    return await return_acts.review_return(temporal, request.app.state.database, caller, return_id, body)
 
 
 @router.post("/{return_id}/inspection", response_model=ReturnView)
@@ -300,17 +279,7 @@ async def inspect_return(
     caller: Annotated[Caller, Depends(allow("operator"))],
 ) -> ReturnView:
     """Record each line's condition and disposition; 409 unless the return is ``received``."""
-    await _existing(request, return_id, caller)
-    view = await update_return(temporal, return_id, ReturnWorkflow.inspect, body)
-    await record_act(
-        request,
-        caller,
-        "return.inspect",
-        return_id,
-        lines=[line.model_dump(mode="json") for line in body.lines],
-        status=view.status.value,
-    )
-    return view
+    return await return_acts.inspect_return(temporal, request.app.state.database, caller, return_id, body)
 
 
 @router.post("/{return_id}/resolve", response_model=ReturnView)
@@ -326,5 +295,6 @@ async def resolve_return(
     409 when the action is not offered now (or the return needs nothing), 422 for an unknown action or a
     ``mark_refunded`` without its ``reference``. The attention's ticket is resolved with it.
     """
-    await _existing(request, return_id, caller)
+    async with request.app.state.database.sessions() as session:
+        await visible_return(session, return_id, caller)
     return await resolve_attention(temporal, request.app.state.database, caller, return_id, body)

@@ -5,13 +5,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from api.attention import resolve_attention
+from api import ticket_resolution
 from api.auth import Caller, allow
 from api.deps import Session, Temporal
-from api.problems import Problem
-from domain.attention import AttentionAction, Resolution
+from domain.attention import AttentionAction
 from domain.orders import StrictModel
-from store import audit, returns, tickets
+from store import tickets
 from store.tickets import TicketView
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
@@ -47,31 +46,11 @@ async def resolve_ticket(
     ticket_id: Annotated[str, Path(max_length=40)],
     body: TicketResolution,
     request: Request,
-    session: Session,
     temporal: Temporal,
     caller: Annotated[Caller, Depends(allow("operator"))],
 ) -> TicketView:
     """Resolve a ticket. A ticket of a return's attention is resolved by acting on the return: name the
     ``action`` (409 without one while the return still waits for it)."""
-    ticket = await tickets.get_ticket(session, ticket_id)
-    if ticket is None:
-        raise Problem(404, f"no ticket {ticket_id}")
-    if body.action is not None:
-        if ticket.return_id is None:
-            raise Problem(409, "this ticket belongs to no return; resolve it without an action")
-        resolution = Resolution(action=body.action, note=body.resolution, reference=body.reference)
-        database = request.app.state.database
-        await resolve_attention(temporal, database, caller, ticket.return_id, resolution)
-        async with database.sessions() as fresh:  # the workflow resolved the ticket meanwhile
-            resolved = await tickets.get_ticket(fresh, ticket_id)
-        assert resolved is not None
-        return resolved
-    if ticket.status == "open" and ticket.return_id is not None:
-        view = await returns.get_return(session, ticket.return_id)
-        if view is not None and view.attention is not None and view.attention.reason == ticket.kind:
-            offered = ", ".join(view.attention.actions)
-            raise Problem(409, f"the return waits for one of its actions: give action ({offered})")
-    resolved_ticket = await tickets.resolve_ticket(session, ticket_id, body.resolution)
-    assert resolved_ticket is not None
-    await audit.record(session, caller.actor, "ticket.resolve", ticket_id, resolution=body.resolution)
-    return resolved_ticket
+    return await ticket_resolution.resolve_ticket(
+        temporal, request.app.state.database, caller, ticket_id, body.resolution, body.action, body.reference
+    )

@@ -1,0 +1,80 @@
+"""A person's acts on a return — review, inspect, cancel — as one use case each, for every face.
+
+The REST routes (``POST /v1/returns/{id}/review|inspection|cancel``) and the operator
+console call these: each checks the caller may see the return, sends the workflow's
+Update (``api/workflow_calls.update_return``: a refusal is a ``Problem``) and writes the
+act to the audit trail with the caller as its actor. Resolving an attention is the same
+kind of use case, in ``api/attention.py``. Who may call which is the face's business.
+"""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.audit import actor_of
+from api.auth import Caller
+from api.problems import Problem
+from api.request_log import bind_return
+from api.workflow_calls import update_return
+from domain.returns import CancelRequest, Inspection, ReturnView, ReviewDecision
+from store import audit, returns
+from store.db import Database
+from workflows.return_workflow import ReturnWorkflow
+
+
+async def visible_return(session: AsyncSession, return_id: str, caller: Caller) -> ReturnView:
+    """The return, if it exists and the caller may see it (a customer: its own); else 404."""
+    bind_return(return_id)
+    view = await returns.get_return(session, return_id)
+    if view is None or not caller.owns(view.customer_id):
+        raise Problem(404, f"no return {return_id}")
+    return view
+
+
+async def _require_visible(database: Database, caller: Caller, return_id: str) -> None:
+    async with database.sessions() as session:
+        await visible_return(session, return_id, caller)
+
+
+async def _audit(database: Database, caller: Caller, action: str, return_id: str, **details: object) -> None:
+    """One entry in a transaction of its own, after the act itself has succeeded."""
+    async with database.transaction() as session:
+        await audit.record(session, actor_of(caller), action, return_id, **details)
+
+
+async def review_return(
+    temporal: Client, database: Database, caller: Caller, return_id: str, decision: ReviewDecision
+) -> ReturnView:
+    """Approve or reject a return waiting for review (409 unless it is ``under_review``)."""
+    await _require_visible(database, caller, return_id)
+    view = await update_return(temporal, return_id, ReturnWorkflow.review, decision)
+    await _audit(
+        database,
+        caller,
+        "return.review",
+        return_id,
+        decision=decision.decision,
+        note=decision.note,
+        status=view.status.value,
+    )
+    return view
+
+
+async def inspect_return(
+    temporal: Client, database: Database, caller: Caller, return_id: str, inspection: Inspection
+) -> ReturnView:
+    """Grade each line (409 unless the return is ``received``, 422 unless every line is graded once)."""
+    await _require_visible(database, caller, return_id)
+    view = await update_return(temporal, return_id, ReturnWorkflow.inspect, inspection)
+    lines = [line.model_dump(mode="json") for line in inspection.lines]
+    await _audit(database, caller, "return.inspect", return_id, lines=lines, status=view.status.value)
+    return view
+
+
+async def cancel_return(
+    temporal: Client, database: Database, caller: Caller, return_id: str, request: CancelRequest
+) -> ReturnView:
+    """Cancel before the parcel moves: the booking is cancelled and the units released (409 after)."""
+    await _require_visible(database, caller, return_id)
+    view = await update_return(temporal, return_id, ReturnWorkflow.cancel, request)
+    await _audit(database, caller, "return.cancel", return_id, status=view.status.value)
+    return view
