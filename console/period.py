@@ -1,14 +1,15 @@
 """The period a manager picks on the dashboard: the last 7, 30 or 90 days, or from one date to another.
 
 Dates are whole UTC days, both ends included (``to`` = 2026-03-31 reads up to the end of that
-day). What is left open follows the API's rule (``api.metrics_period``): the period ends now
-and spans the default number of days.
+day). What is left open follows the API (``api.metrics_reading.open_period``): the period ends
+now and spans the default number of days. Whether the metrics take the period (its order, its
+length) is theirs to say, when they are read.
 """
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from api.metrics_period import DEFAULT_DAYS, metrics_period
+from api.metrics_reading import DEFAULT_DAYS, open_period
 from api.problems import Problem
 
 PRESET_DAYS = (7, 30, 90)
@@ -36,15 +37,15 @@ class PeriodForm:
         return int(self.days) if self.days.isdigit() and int(self.days) in PRESET_DAYS else None
 
     def bounds(self) -> tuple[datetime, datetime]:
-        """The period's start and end; a ``Problem`` saying what is wrong when the form makes none."""
+        """The period's start and end; a ``Problem`` when a date is no date or ``days`` no preset."""
         if self.by_dates:
             start = _day_start("from", self.start_date, 0) if self.start_date else None
             end = _day_start("to", self.end_date, 1) if self.end_date else None
-            return metrics_period(start, end)
+            return open_period(start, end)
         if self.preset_days is None:
             message = "days must be one of " + ", ".join(map(str, PRESET_DAYS))
             raise Problem(422, message, [{"field": "days", "code": "invalid", "message": message}])
-        return metrics_period(None, None, days=self.preset_days)
+        return open_period(None, None, days=self.preset_days)
 
 
 def _day_start(field: str, text: str, days_later: int) -> datetime:

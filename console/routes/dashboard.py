@@ -5,11 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from api.metrics_reading import read_return_metrics
 from api.problems import Problem
 from console.period import PRESET_DAYS, PeriodForm
 from console.sessions import SignedInUser
 from console.templating import render
-from store.metrics import return_metrics
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -26,8 +26,8 @@ async def dashboard(
     page: dict[str, Any] = {"section": "dashboard", "form": form, "presets": PRESET_DAYS}
     try:
         start, end = form.bounds()
+        async with request.app.state.database.sessions() as session:
+            metrics = await read_return_metrics(session, start, end)
     except Problem as problem:
         return await render(request, user, "dashboard.html", status_code=problem.status, problem=problem, **page)
-    async with request.app.state.database.sessions() as session:
-        metrics = await return_metrics(session, start, end)
     return await render(request, user, "dashboard.html", metrics=metrics, start=start, end=end, **page)
