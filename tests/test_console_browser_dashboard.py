@@ -12,6 +12,7 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from console.routes.dashboard import TOP_SKUS
 from store import operators
 from store.api_keys import create_api_key
 from tests.browser import TIMEOUT, ConsoleStack, assert_accessible, screenshot, wait_for, wait_for_text, wait_for_url
@@ -112,6 +113,15 @@ async def test_a_manager_reads_the_dashboard_and_its_charts_are_the_api_figures(
         "labels": list(metrics["by_category"]),
         "data": [[rates["return_rate"] for rates in metrics["by_category"].values()]],
     }
+    top = sorted(metrics["by_sku"].items(), key=lambda item: (-item[1]["returns"], item[0]))[:TOP_SKUS]
+    assert charts["chart-skus"] == {"labels": [sku for sku, _r in top], "data": [[r["returns"] for _sku, r in top]]}
+    assert "TEE-RED-M" in charts["chart-skus"]["labels"]
+    daily = metrics["daily"]
+    assert charts["chart-daily"] == {
+        "labels": [day["date"] for day in daily],
+        "data": [[day["returns"] for day in daily], [day["return_rate"] for day in daily]],
+    }
+    assert sum(charts["chart-daily"]["data"][0]) == metrics["returns"]
     for canvas in page.find_elements(By.CSS_SELECTOR, "canvas[data-chart]"):
         assert canvas.get_attribute("role") == "img" and canvas.get_attribute("aria-label")
         assert canvas.size["height"] > 100  # drawn, not collapsed

@@ -8,10 +8,21 @@ from typing import Any
 import httpx
 
 from console.formatting import hours, percent
+from console.routes.dashboard import TOP_SKUS, most_returned
+from domain.metrics import Rates
 from store.db import Database
 from tests.api_client import Callers, carrier, default_policy, put_order, wait_for_status
 from tests.factories import return_body
 from tests.test_console_sessions import browser_for, log_in, new_operator
+
+NO_RATES: dict[str, Any] = {
+    "return_rate": None,
+    "auto_approval_rate": None,
+    "dispute_rate": None,
+    "refund_hours_p50": None,
+    "refund_hours_p90": None,
+    "reasons": {},
+}
 
 
 class DashboardPage(HTMLParser):
@@ -76,6 +87,22 @@ def rates_row(name: str, rates: dict[str, Any]) -> list[str]:
     ]
 
 
+def day_row(day: dict[str, Any]) -> list[str]:
+    return [
+        day["date"],
+        str(day["returns"]),
+        str(day["orders"]),
+        percent(day["return_rate"]),
+        percent(day["auto_approval_rate"]),
+        str(day["refunds_completed"]),
+        hours(day["refund_hours_p50"]),
+    ]
+
+
+def most_returned_first(by_sku: dict[str, Any]) -> list[tuple[str, Any]]:
+    return sorted(by_sku.items(), key=lambda item: (-item[1]["returns"], item[0]))[:TOP_SKUS]
+
+
 async def completed_return(api: Callers) -> str:
     """A defective tee returned, received, inspected and refunded."""
     order_id = await put_order(api)
@@ -123,6 +150,10 @@ async def test_the_dashboard_shows_the_figures_of_the_api_for_the_same_period(ap
     ]
     assert shown.tables["table-reasons"][0][0] in {"Defective", "Size or fit"}  # in words, not codes
     assert shown.tables["table-categories"] == [rates_row(name, r) for name, r in metrics["by_category"].items()]
+    assert metrics["by_sku"]["TEE-RED-M"]["returns"] >= 2
+    assert shown.tables["table-skus"] == [rates_row(sku, r) for sku, r in most_returned_first(metrics["by_sku"])]
+    assert shown.tables["table-daily"] == [day_row(day) for day in metrics["daily"]]
+    assert len(metrics["daily"]) == 8  # seven days up to now touch eight calendar days
     assert "chart-reasons-data" in page.text and 'role="img"' in page.text
 
 
@@ -144,13 +175,25 @@ async def test_a_bad_period_is_said_in_words_and_the_form_keeps_it(api: Callers,
         not_a_date = await browser.get("/console/dashboard", params={"from": "2026-02-30", "to": "2026-03-31"})
         backwards = await browser.get("/console/dashboard", params={"from": "2026-03-31", "to": "2026-03-01"})
         odd_span = await browser.get("/console/dashboard", params={"days": "5"})
-    for page in (not_a_date, backwards, odd_span):
+        too_long = await browser.get("/console/dashboard", params={"from": "2024-01-01", "to": "2025-12-31"})
+    for page in (not_a_date, backwards, odd_span, too_long):
         assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
         assert 'role="alert"' in page.text and "period-shown" not in page.text
     assert "from is not a date (YYYY-MM-DD): 2026-02-30" in not_a_date.text
     assert 'value="2026-02-30"' in not_a_date.text
     assert "from must be before to" in backwards.text  # the API's own rule and words
     assert "days must be one of 7, 30, 90" in odd_span.text
+    assert "the period may span at most 366 days" in too_long.text
+
+
+def test_the_page_shows_the_skus_with_the_most_returns_most_first() -> None:
+    by_sku = {f"SKU-{n:02d}": Rates(returns=n % 7, **NO_RATES) for n in range(40)}
+
+    shown = most_returned(by_sku)
+
+    assert len(shown) == TOP_SKUS
+    assert [sku for sku, _rates in shown[:3]] == ["SKU-06", "SKU-13", "SKU-20"]  # 6 returns each, then by SKU
+    assert [rates.returns for _sku, rates in shown] == sorted((r.returns for r in by_sku.values()), reverse=True)[:15]
 
 
 async def test_the_dashboard_needs_a_signed_in_operator(api: Callers) -> None:

@@ -48,7 +48,7 @@
         responsive: true,
         maintainAspectRatio: false,
         plugins: {
-          legend: { display: spec.series.length > 1 },
+          legend: { display: spec.series.length > 1, labels: { usePointStyle: true } },
           tooltip: {
             callbacks: {
               label: (item) => {
