@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox import (
     carrier,
+    carrier_counters,
     catalog,
     exchange_payments,
     faults,
@@ -51,6 +52,7 @@ def create_app(db_path: str | None = None) -> FastAPI:
     app.state.faults = faults.Faults()
 
     app.include_router(carrier.router)
+    app.include_router(carrier_counters.router)
     app.include_router(payments.router)
     app.include_router(exchange_payments.router)
     app.include_router(catalog.router)
