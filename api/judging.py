@@ -1,6 +1,7 @@
 """Judging a return request: load what the decision needs (the order, the policy version, the customer's
 risk, the catalog for an exchange, the carrier's word on a pickup slot) and make it, writing nothing.
-Preview and create both call ``judge``, so they always agree; create's evaluation then travels in the workflow's start input (ADR 0003)."""
+Preview and create both call ``judge``, so they always agree; create's evaluation then travels in the
+workflow's start input (ADR 0003)."""
 
 import secrets
 from datetime import UTC, datetime, timedelta
