@@ -58,7 +58,9 @@ ENUMERATION = re.compile(r"^[a-z0-9_]+(\|[a-z0-9_]+)+$")
 # (and a reason to update the contract), not an accident.
 ENUM_ADDITIONS: dict[str, set[str]] = {
     # A failed undo step can be run again, or marked as undone by hand (domain/attention.py).
-    "Return.attention.actions[]": {"retry_compensation", "mark_compensated"},
+    "Return.attention.actions[]": {"retry_compensation", "mark_compensated", "rebook_pickup", "switch_to_drop_off"},
+    # The carrier missed a booked pickup slot: rebook it or switch to drop-off (domain/attention.py).
+    "Return.attention.reason": {"pickup_missed"},
 }
 
 
