@@ -18,6 +18,7 @@ from domain.signing import sign
 from sandbox.carrier import DROP_OFF_TOKENS, TABLE
 from sandbox.common import get_faults, get_store, utc_now
 from sandbox.errors import SandboxError, not_found
+from sandbox.state import Store
 
 WEBHOOKS = "carrier_webhooks"
 SUBSCRIPTION = "events"
@@ -59,15 +60,18 @@ async def drop_off_points(request: Request, postal_code: str, country: str = "US
     return {"items": [{**point, "country": country} for point in nearest]}
 
 
-@router.put("/webhook")
-async def subscribe(body: WebhookIn, request: Request) -> dict[str, str]:
+def subscribe_webhook(store: Store, url: str, secret: str) -> None:
     """Where the carrier posts its scans, and the secret it signs them with (one subscription)."""
-    store = get_store(request)
     with store.transaction():
         if store.get(WEBHOOKS, SUBSCRIPTION) is None:
-            store.insert(WEBHOOKS, SUBSCRIPTION, body.model_dump())
+            store.insert(WEBHOOKS, SUBSCRIPTION, {"url": url, "secret": secret})
         else:
-            store.update(WEBHOOKS, SUBSCRIPTION, body.model_dump())
+            store.update(WEBHOOKS, SUBSCRIPTION, {"url": url, "secret": secret})
+
+
+@router.put("/webhook")
+async def subscribe(body: WebhookIn, request: Request) -> dict[str, str]:
+    subscribe_webhook(get_store(request), body.url, body.secret)
     return {"url": body.url}
 
 
