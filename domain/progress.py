@@ -4,8 +4,9 @@ This is the progress bar of ``GET /v1/returns/{id}/progress`` (CONTRACT.md) and 
 console's return page, read off the view alone. The row follows the return's own path:
 a return that ships nothing back (virtual goods, an item the customer keeps, an order
 cancelled before shipment, a refund-only claim) has no parcel nodes; an exchange ends
-``replacement_shipped``, reached when its timeline records the shipment; a return that stopped (rejected, canceled, expired) ends with that node and the steps it
-never reached are ``skipped``. The steps reached come first, in the path's order, then
+``replacement_shipped``, reached when its timeline records the shipment; a return that
+stopped (rejected, canceled, expired) ends with that node and the steps it never reached
+are ``skipped``. The steps reached come first, in the path's order, then
 the others: a refund paid at the first scan shows done before ``received``.
 
 ``current`` is the step the return is working towards now (the first not reached), so
