@@ -23,11 +23,11 @@ from api.return_acts import visible_return
 from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error
 from domain.attention import Resolution
 from domain.evaluation import Evaluation, refusal_errors
-from domain.orders import StrictModel
 from domain.privacy import SubmittedLine, submitted_lines
 from domain.progress import ProgressNode, progress
 from domain.returns import (
     CancelRequest,
+    DisputeRequest,
     Inspection,
     ReturnRequest,
     ReturnView,
@@ -55,10 +55,6 @@ RETURN_EXAMPLES: dict[str, Example] = {
     }
 }
 ReturnBody = Annotated[ReturnRequest, Body(openapi_examples=RETURN_EXAMPLES)]
-
-
-class DisputeRequest(StrictModel):
-    message: str = Field(min_length=1, max_length=4000)
 
 
 class ReturnPage(BaseModel):
