@@ -118,7 +118,7 @@ async def tracking_page(
         TOKEN_COOKIE,
         token,
         path=PATH,
-        max_age=request.app.state.settings.session_ttl_minutes * 60,
+        max_age=int(request.app.state.settings.session_ttl_minutes * 60),
         httponly=True,
         samesite="lax",
         secure=secure_cookies(request),
@@ -129,12 +129,12 @@ async def tracking_page(
 async def _act(request: Request, return_id: str, form_token: str, act: Callable[[Caller], Awaitable[Done]]) -> Response:
     """Run ``act`` as the page's customer (it says what was done); a refusal shows the page with it in words."""
     try:
-        FORM.check(request, form_token)
         caller = _customer(request)
-    except CsrfRefused:
-        return _invalid_page(request, 403)
+        FORM.check(request, form_token)
     except LinkInvalid as invalid:
         return _invalid_page(request, invalid.status_code)
+    except CsrfRefused:
+        return _invalid_page(request, 403)
     try:
         done = await act(caller)
     except Problem as problem:
