@@ -1,4 +1,4 @@
-"""A person's acts on a return — review, inspect, cancel — as one use case each, for every face.
+"""A person's acts on a return — review, inspect, cancel, urge — as one use case each, for every face.
 
 The REST routes (``POST /v1/returns/{id}/review|inspection|cancel``) and the operator
 console call these: each checks the caller may see the return, sends the workflow's
@@ -16,6 +16,7 @@ from api.problems import Problem
 from api.request_log import bind_return
 from api.workflow_calls import update_return
 from domain.returns import CancelRequest, Inspection, ReturnView, ReviewDecision
+from domain.urging import Urge
 from store import audit, returns
 from store.db import Database
 from workflows.return_workflow import ReturnWorkflow
@@ -77,4 +78,13 @@ async def cancel_return(
     await _require_visible(database, caller, return_id)
     view = await update_return(temporal, return_id, ReturnWorkflow.cancel, request)
     await _audit(database, caller, "return.cancel", return_id, status=view.status.value)
+    return view
+
+
+async def urge(temporal: Client, database: Database, caller: Caller, return_id: str) -> ReturnView:
+    """Hurry the return along (429 when it was urged less than a day ago, 409 once it has ended)."""
+    await _require_visible(database, caller, return_id)
+    by = "customer" if caller.customer_id is not None else "service"
+    view = await update_return(temporal, return_id, ReturnWorkflow.urge, Urge(by=by))
+    await _audit(database, caller, "return.urge", return_id, status=view.status.value)
     return view

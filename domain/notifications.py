@@ -17,4 +17,6 @@ def notification_data(view: dict[str, Any]) -> dict[str, Any]:
         },
         # An instant exchange's hold: an expired return's message says it was captured.
         "exchange_hold": {"amount": hold.get("amount"), "status": hold.get("status")} if hold else None,
+        # What the customer was given for a missed deadline, the newest last (its message names that one).
+        "compensations": view.get("compensations") or [],
     }

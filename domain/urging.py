@@ -6,6 +6,9 @@ accepts another; the API answers 429 with ``Retry-After`` from the refusal.
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel
 
 URGE_INTERVAL = timedelta(hours=24)
 
@@ -27,3 +30,9 @@ def hurried_deadline(deadline: datetime, now: datetime, factor: Decimal) -> date
     if left <= timedelta(0):
         return deadline
     return now + timedelta(seconds=int(left.total_seconds() * float(factor)))
+
+
+class Urge(BaseModel):
+    """Who urged the return: the customer themself, or the shop's backend on their behalf."""
+
+    by: Literal["customer", "service"] = "customer"

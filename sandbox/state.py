@@ -26,6 +26,7 @@ RESOURCES = (
     "variants",
     "payment_requests",
     "authorizations",
+    "promotions",
 )
 
 

@@ -34,17 +34,22 @@ CUSTOMER_FACING = frozenset(
 )
 
 
+# Not a status: the customer was given a compensation for a missed deadline (their message says what).
+COMPENSATION_ISSUED = "return.compensation_issued"
+
+
 def event_type(status: Status) -> str:
     return f"return.{status.value}"
 
 
-async def announce(session: AsyncSession, view: ReturnView) -> str:
-    """Record the event "this return is now ``view.status``" with its deliveries; the caller's transaction commits.
+async def announce(session: AsyncSession, view: ReturnView, kind: str | None = None) -> str:
+    """Record the event "this return is now ``view.status``" (or another ``kind`` of event about it) with
+    its deliveries; the caller's transaction commits.
 
     Returns the event id.
     """
     now = datetime.now(UTC)
-    kind = event_type(view.status)
+    kind = kind or event_type(view.status)
     event = OutboxEvent(
         id="evt_" + secrets.token_hex(16),
         type=kind,
@@ -68,6 +73,6 @@ async def announce(session: AsyncSession, view: ReturnView) -> str:
                     delivered_at=None,
                 )
             )
-    if view.status in CUSTOMER_FACING:
+    if kind == COMPENSATION_ISSUED or (kind == event_type(view.status) and view.status in CUSTOMER_FACING):
         session.add(CustomerNotification(event_id=event.id, state="pending", attempts=0, last_error=None, sent_at=None))
     return event.id

@@ -19,7 +19,7 @@ from api.judging import judge, no_override_for_customers
 from api.problems import Problem
 from api.query import Timestamp
 from api.request_log import bind_return
-from api.return_acts import visible_return
+from api.return_acts import urge, visible_return
 from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error
 from domain import tickets as tickets_domain
 from domain.attention import Resolution
@@ -248,13 +248,15 @@ async def cancel_return(
 
 @router.post("/{return_id}/urge", status_code=202, response_model=UrgeAccepted)
 async def urge_return(
-    return_id: ReturnId, request: Request, caller: Annotated[Caller, Depends(allow("service", "customer"))]
+    return_id: ReturnId,
+    request: Request,
+    temporal: Temporal,
+    caller: Annotated[Caller, Depends(allow("service", "customer"))],
 ) -> UrgeAccepted:
-    """The customer asks for the return to be hurried. Recorded in the audit trail; the return itself
-    (its status, priority and timeline) does not change."""
-    async with request.app.state.database.transaction() as session:
-        await visible_return(session, return_id, caller)
-        await audit.record(session, actor_of(caller), "return.urge", return_id)
+    """The customer asks for the return to be hurried: its priority becomes high (operators' queues put it
+    first), the review or inspection it waits for is due sooner (the policy's ``urge_sla_factor``), the
+    timeline says so and operators are told. Once a day: 429 with ``Retry-After`` before; 409 once ended."""
+    await urge(temporal, request.app.state.database, caller, return_id)
     return UrgeAccepted(return_id=return_id, accepted=True)
 
 
