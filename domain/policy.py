@@ -90,10 +90,10 @@ class Policy(StrictModel):
     inspection_sla_hours: int = Field(72, ge=1, le=8760)
     urge_sla_factor: Amount = Field(
         Decimal("1"),
-        gt=0,
+        ge=0,
         le=1,
         description="A customer's urge multiplies the time left until the review or inspection deadline by "
-        "this (0.5 halves it; 1 leaves it).",
+        "this (0.5 halves it, 0 makes it due at once, 1 leaves it).",
     )
     sla_compensation: dict[AttentionReason, CompensationOffer] = Field(
         default_factory=dict,

@@ -23,6 +23,8 @@ from messages.search_attributes import RETURN_PRIORITY
 from store.db import Database
 from store.ledger import money_lines
 from store.tables import CustomerNotification, OutboxEvent
+from tests.api_client import Callers, put_order, wait_for_status
+from tests.factories import return_body
 from tests.histories_io import keep_history
 from tests.test_attention import attention_of, fault, resolve
 from tests.workflow_harness import NEEDS_REVIEW, Harness, reach, start, view_of
@@ -123,3 +125,28 @@ async def test_a_missed_review_deadline_gives_one_coupon_per_breach_whatever_the
     final = await handle.result()
     assert final is not None and final.status == Status.REJECTED and len(final.compensations) == 2
     await keep_history(handle, "review-overdue-compensated")
+
+
+async def test_over_http_a_second_urge_the_same_day_is_429_with_retry_after_and_an_ended_return_409(
+    api: Callers,
+) -> None:
+    order_id = await put_order(api)
+    created = await api.service.post("/v1/returns", json=return_body(order_id=order_id))
+    assert created.status_code == 201, created.text
+    return_id = created.json()["id"]
+    await wait_for_status(api, return_id, "awaiting_shipment")
+
+    first = await api.service.post(f"/v1/returns/{return_id}/urge")
+    assert first.status_code == 202, first.text
+    shown = (await api.service.get(f"/v1/returns/{return_id}")).json()
+    assert shown["priority"] == "high" and shown["timeline"][-1]["note"] == "urged by the service"
+
+    again = await api.service.post(f"/v1/returns/{return_id}/urge")
+    assert again.status_code == 429, again.text
+    assert again.headers["content-type"] == "application/problem+json"
+    assert 0 < int(again.headers["Retry-After"]) <= 24 * 3600
+    assert [e["code"] for e in again.json()["errors"]] == ["urged_recently"]
+
+    assert (await api.service.post(f"/v1/returns/{return_id}/cancel", json={})).status_code == 200
+    ended = await api.service.post(f"/v1/returns/{return_id}/urge")
+    assert ended.status_code == 409, ended.text
