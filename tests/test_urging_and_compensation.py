@@ -5,6 +5,7 @@ On the time-skipping server with the real sandbox (its promotions partner) and s
 """
 
 import asyncio
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,17 +17,20 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.returns import ReturnView, ReviewDecision, Status
-from domain.sla_compensation import CompensationOffer
+from domain.sla_compensation import CompensationOffer, IssuedCompensation
 from domain.urging import Urge
 from messages.errors import ErrorType
 from messages.search_attributes import RETURN_PRIORITY
 from store.db import Database
 from store.ledger import money_lines
+from store.returns import save_return
 from store.tables import CustomerNotification, OutboxEvent
 from tests.api_client import Callers, put_order, wait_for_status
-from tests.factories import return_body
+from tests.factories import NOW, return_body
 from tests.histories_io import keep_history
 from tests.test_attention import attention_of, fault, resolve
+from tests.test_console_queues import signed_in, stored_return
+from tests.test_console_return import text
 from tests.workflow_harness import NEEDS_REVIEW, Harness, reach, start, view_of
 from workflows.return_workflow import ReturnWorkflow
 
@@ -150,3 +154,18 @@ async def test_over_http_a_second_urge_the_same_day_is_429_with_retry_after_and_
     assert (await api.service.post(f"/v1/returns/{return_id}/cancel", json={})).status_code == 200
     ended = await api.service.post(f"/v1/returns/{return_id}/urge")
     assert ended.status_code == 409, ended.text
+
+
+async def test_the_console_return_page_lists_the_compensations(api: Callers, database: Database) -> None:
+    view = await stored_return(database, Status.NEEDS_ATTENTION, NOW, reason="review_overdue")
+    given = IssuedCompensation(
+        kind="coupon", amount=Decimal("5.00"), code="SORRY-TEST1234", reason="review_overdue", at=NOW
+    )
+    async with database.transaction() as session:
+        await save_return(session, view.model_copy(update={"compensations": [given]}), revision=2)
+    async with signed_in(api, database) as browser:
+        page = await browser.get(f"/console/returns/{view.id}")
+    assert page.status_code == 200, page.text
+    words = text(page)
+    assert "Compensations for missed deadlines" in words
+    assert re.search(r"Coupon\s+Review overdue\s+SORRY-TEST1234\s+5\.00", words), words
