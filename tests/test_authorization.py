@@ -143,8 +143,10 @@ async def _cancel(client: httpx.AsyncClient, w: World) -> httpx.Response:
 
 
 async def _urge(client: httpx.AsyncClient, w: World) -> httpx.Response:
-    """A return of its own for each caller: a return may be urged once a day."""
-    return await client.post(f"/v1/returns/{await w.fresh_return()}/urge")
+    """A return of its own for each caller (a return may be urged once a day), in whatever status it opened."""
+    created = await w.api.service.post("/v1/returns", json=return_body(order_id=w.order_a))
+    assert created.status_code == 201, created.text
+    return await client.post(f"/v1/returns/{created.json()['id']}/urge")
 
 
 async def _revoke(client: httpx.AsyncClient, w: World) -> httpx.Response:
