@@ -6,6 +6,7 @@ On the time-skipping server with the real sandbox (its promotions partner) and s
 
 import asyncio
 import re
+import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -169,3 +170,26 @@ async def test_the_console_return_page_lists_the_compensations(api: Callers, dat
     words = text(page)
     assert "Compensations for missed deadlines" in words
     assert re.search(r"Coupon\s+Review overdue\s+SORRY-TEST1234\s+5\.00", words), words
+
+
+async def test_the_sandbox_promotions_partner_issues_one_coupon_per_key(sandbox: httpx.AsyncClient) -> None:
+    reference = "ret_" + secrets.token_hex(8)
+    body = {
+        "idempotency_key": f"{reference}:compensation:review_overdue:1",
+        "customer_id": "C1",
+        "kind": "coupon",
+        "amount": "5.00",
+        "currency": "USD",
+        "reference": reference,
+    }
+    await fault(sandbox, "promotions.issue", "unavailable")
+    assert (await sandbox.post("/promotions", json=body)).status_code == 503
+    first = await sandbox.post("/promotions", json=body)
+    again = await sandbox.post("/promotions", json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["code"] == again.json()["code"] and first.json()["code"].startswith("SORRY-")
+    assert len(await promotions(sandbox, reference)) == 1
+    points = await sandbox.post(
+        "/promotions", json={**body, "idempotency_key": f"{reference}:points", "kind": "points"}
+    )
+    assert points.status_code == 201 and points.json()["code"] is None
