@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field, model_validator
 from domain.attention import Attention
 from domain.money import Amount
 from domain.orders import Identifier, Order, StrictModel
+from domain.pickup_slots import PickupSlot
 from domain.risk import Level
 from domain.sla_compensation import IssuedCompensation
-from domain.wire import Timestamp, WebLink
+from domain.wire import WebLink
 
 
 class Reason(StrEnum):
@@ -81,17 +82,6 @@ class ExchangeItem(StrictModel):
     sku: str = Field(min_length=1, max_length=128)
 
 
-class PickupSlot(StrictModel):
-    start: Timestamp
-    end: Timestamp
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "PickupSlot":
-        if self.end <= self.start:
-            raise ValueError("a pickup slot must end after it starts")
-        return self
-
-
 class LogisticsRequest(StrictModel):
     method: LogisticsMethod = "mail"
     pickup_slot: PickupSlot | None = None
@@ -136,6 +126,10 @@ class CancelRequest(StrictModel):
     note: str = Field("", max_length=2000)
 
 
+class DisputeRequest(StrictModel):
+    message: str = Field(min_length=1, max_length=4000)
+
+
 class ReviewDecision(StrictModel):
     """The body of ``POST /v1/returns/{id}/review``."""
 
@@ -177,12 +171,30 @@ class ReturnShipment(BaseModel):
     tracking_number: str
 
 
+class DropOffPoint(BaseModel):
+    """A counter near the order's address where a drop-off return can be handed in."""
+
+    point_id: str
+    name: str
+    address: str
+    postal_code: str
+    country: str = ""
+
+
 class Logistics(BaseModel):
     method: LogisticsMethod
     carrier: str | None = None
     tracking_number: str | None = None
     label_url: str | None = None
     ship_by: datetime | None = None
+    pickup_slot: PickupSlot | None = Field(None, description="The booked pickup window (method pickup).")
+    drop_off_token: str | None = Field(
+        None, description="Method drop_off: the secret a counter scans instead of a printed label."
+    )
+    qr_code_url: str | None = Field(None, description="Method drop_off: the token's QR code, a PNG to show.")
+    drop_off_points: list[DropOffPoint] = Field(
+        default_factory=list, description="Method drop_off: counters near the order's address, nearest first."
+    )
     return_shipments: list[ReturnShipment] = Field(
         default_factory=list,
         description="Lines shipped back to the customer after inspection (disposition return_to_customer).",

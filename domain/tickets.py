@@ -14,6 +14,7 @@ TicketKind = Literal[
     "inspection_overdue",
     "transit_overdue",
     "carrier_exception",
+    "pickup_missed",
 ]
 
 

@@ -27,6 +27,8 @@ RESOURCES = (
     "payment_requests",
     "authorizations",
     "promotions",
+    "drop_off_tokens",
+    "carrier_webhooks",
 )
 
 

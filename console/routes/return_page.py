@@ -86,7 +86,7 @@ async def _page(
         money=money,
         audit_items=audit_items,
         audit_more=more is not None,
-        pickup_slot=asked.logistics.pickup_slot if asked else None,
+        pickup_slot=view.logistics.pickup_slot or (asked.logistics.pickup_slot if asked else None),
         notes=notes,
         temporal_url=temporal_ui_link(request.app.state.settings, return_id),
         conditions=CONDITIONS,
