@@ -79,7 +79,11 @@ async def test_an_urge_halves_the_time_left_for_review_and_puts_the_return_first
 
     await time_skipping_env.sleep(timedelta(hours=21))  # past the 20 hours left after the urge
     overdue = await attention_of(handle, "review_overdue")
-    assert overdue.attention is not None and overdue.attention.since < overdue.created_at + timedelta(hours=30)
+    in_review_since = next(entry.at for entry in overdue.timeline if entry.status == Status.UNDER_REVIEW)
+    assert overdue.attention is not None
+    assert timedelta(hours=27, minutes=55) <= overdue.attention.since - in_review_since < timedelta(hours=29), (
+        "8 + 40 × 0.5 h"
+    )
     notices = (await sandbox.get("/notifications", params={"reference": handle.id})).json()["items"]
     assert [(n["customer_id"], n["template"]) for n in notices] == [("operators", "operators_return_urged")]
 
