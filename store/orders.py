@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.languages import known_language
 from domain.money import from_minor_units, to_minor_units
 from domain.orders import Order, OrderIn, OrderLine, Payment, Shipping
 from store import tender_claims
@@ -40,6 +41,7 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
         shipping_address=order.shipping_address.model_dump(mode="json") if order.shipping_address else None,
         shipping_minor=to_minor_units(order.shipping.amount, order.currency) if order.shipping else None,
         shipping_tax_minor=to_minor_units(order.shipping.tax, order.currency) if order.shipping else None,
+        language=order.language,
         updated_at=datetime.now(UTC),
     )
     # First, and a write (see above). Two first PUTs of one order may race: one inserts, the other finds the row.
@@ -128,6 +130,7 @@ async def get_order(session: AsyncSession, order_id: str) -> tuple[Order, dict[s
             if row.shipping_minor is not None
             else None
         ),
+        language=known_language(row.language),
         lines=[
             OrderLine(
                 line_id=r.line_id,
