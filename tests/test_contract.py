@@ -34,7 +34,6 @@ EXPECTED_MISSING: set[tuple[str, str]] = {
     ("GET", "/v1/returns/{}/progress"),  # issue 11
     ("GET", "/v1/pickup-slots"),  # issue 11
     ("POST", "/v1/evidence"),  # issue 11
-    ("POST", "/v1/returns/{}/survey"),  # issue 11
 }
 # The Return's top-level fields, as the contract lists them.
 RETURN_FIELDS = {

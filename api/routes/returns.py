@@ -20,6 +20,7 @@ from api.problems import Problem
 from api.query import Timestamp
 from api.request_log import bind_return
 from api.return_acts import visible_return
+from api.surveys import AnsweredSurvey, answer_survey
 from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error
 from domain import tickets as tickets_domain
 from domain.attention import Resolution
@@ -35,6 +36,7 @@ from domain.returns import (
     Status,
     dispute_refusal,
 )
+from domain.surveys import SurveyAnswer
 from store import audit, ledger, returns, submissions, tickets
 from store.ledger import MoneyLine
 from store.tickets import TicketView
@@ -201,6 +203,18 @@ async def dispute_return(
     # The message is the customer's words: it stays on the ticket, the audit trail names the ticket.
     await audit.record(session, actor_of(caller), "return.dispute", return_id, ticket_id=ticket.id)
     return ticket
+
+
+@router.post("/{return_id}/survey", status_code=201, response_model=AnsweredSurvey)
+async def answer_return_survey(
+    return_id: ReturnId,
+    body: SurveyAnswer,
+    request: Request,
+    caller: Annotated[Caller, Depends(allow("service", "customer"))],
+) -> AnsweredSurvey:
+    """How the customer found an ended return, 1–5 with a comment: once per return (409 before it has ended or
+    once answered). A score of 2 or less opens a ``negative_feedback`` ticket, named in ``ticket_id``."""
+    return await answer_survey(request.app.state.database, caller, return_id, body)
 
 
 @router.get("", response_model=ReturnPage)

@@ -1,0 +1,91 @@
+"""The satisfaction survey over HTTP: an ended return's customer answers once; a low score reaches customer service."""
+
+import asyncio
+
+import httpx
+
+from tests.api_client import Callers, default_policy, put_order, wait_for_status
+from tests.factories import return_body
+from tests.test_authorization import bearer_client, customer_token
+
+
+async def ended_return(api: Callers) -> dict:
+    """A return of a new customer's, canceled before it shipped: ended, so its survey is open."""
+    created = await api.service.post("/v1/returns", json=return_body(order_id=await put_order(api)))
+    assert created.status_code == 201, created.text
+    await wait_for_status(api, created.json()["id"], "awaiting_shipment")
+    assert (await api.service.post(f"/v1/returns/{created.json()['id']}/cancel", json={})).status_code == 200
+    return await wait_for_status(api, created.json()["id"], "canceled")
+
+
+async def as_customer(api: Callers, customer_id: str) -> httpx.AsyncClient:
+    return bearer_client(api, await customer_token(api, customer_id))
+
+
+async def test_the_customer_answers_an_ended_return_once(api: Callers) -> None:
+    await default_policy(api)
+    ret = await ended_return(api)
+    async with await as_customer(api, ret["customer_id"]) as customer:
+        answered = await customer.post(f"/v1/returns/{ret['id']}/survey", json={"score": 5, "comment": "smooth"})
+        assert answered.status_code == 201, answered.text
+        assert answered.json() | {"answered_at": None} == {
+            "return_id": ret["id"],
+            "score": 5,
+            "comment": "smooth",
+            "answered_at": None,
+            "ticket_id": None,
+        }
+        again = await customer.post(f"/v1/returns/{ret['id']}/survey", json={"score": 1})
+        assert again.status_code == 409 and "already answered" in again.json()["detail"]
+        assert again.headers["content-type"] == "application/problem+json"
+        for bad in ({"score": 0}, {"score": 6}, {"score": "5"}, {"comment": "no score"}, {"score": 3, "rating": 3}):
+            assert (await customer.post(f"/v1/returns/{ret['id']}/survey", json=bad)).status_code == 422, bad
+
+    tickets = (await api.operator.get("/v1/tickets", params={"return_id": ret["id"]})).json()["items"]
+    assert tickets == [], "a happy customer opens no ticket"
+    audit = (await api.service.get(f"/v1/returns/{ret['id']}/audit")).json()["items"]
+    [entry] = [item for item in audit if item["action"] == "return.survey"]
+    assert entry["actor"] == {"role": "customer", "id": ret["customer_id"]}
+    assert entry["details"] == {"score": 5, "ticket_id": None}, "the comment stays on the answer"
+
+
+async def test_a_return_that_has_not_ended_is_not_surveyed(api: Callers) -> None:
+    await default_policy(api)
+    created = (await api.service.post("/v1/returns", json=return_body(order_id=await put_order(api)))).json()
+    await wait_for_status(api, created["id"], "awaiting_shipment")
+    async with await as_customer(api, created["customer_id"]) as customer:
+        early = await customer.post(f"/v1/returns/{created['id']}/survey", json={"score": 4})
+    assert early.status_code == 409, early.text
+    assert "awaiting_shipment has not ended" in early.json()["detail"]
+    async with await as_customer(api, "C-someone-else") as stranger:
+        assert (await stranger.post(f"/v1/returns/{created['id']}/survey", json={"score": 4})).status_code == 404
+
+
+async def test_a_low_score_opens_a_negative_feedback_ticket(api: Callers) -> None:
+    await default_policy(api)
+    ret = await ended_return(api)
+    async with await as_customer(api, ret["customer_id"]) as customer:
+        answered = await customer.post(
+            f"/v1/returns/{ret['id']}/survey", json={"score": 2, "comment": "the courier never came"}
+        )
+    assert answered.status_code == 201, answered.text
+    [ticket] = (await api.operator.get("/v1/tickets", params={"return_id": ret["id"]})).json()["items"]
+    assert answered.json()["ticket_id"] == ticket["id"]
+    assert (ticket["kind"], ticket["status"]) == ("negative_feedback", "open")
+    assert ticket["summary"] == "Survey score 2 of 5: the courier never came"
+    assert ticket["details"] == {"score": 2, "comment": "the courier never came"}
+
+
+async def test_answers_that_race_make_one_answer(api: Callers) -> None:
+    await default_policy(api)
+    ret = await ended_return(api)
+    async with await as_customer(api, ret["customer_id"]) as customer:
+        answers = await asyncio.gather(
+            *(customer.post(f"/v1/returns/{ret['id']}/survey", json={"score": score}) for score in (1, 2, 4, 5))
+        )
+    assert sorted(answer.status_code for answer in answers) == [201, 409, 409, 409], [a.text for a in answers]
+    [first] = [answer.json() for answer in answers if answer.status_code == 201]
+    tickets = (await api.operator.get("/v1/tickets", params={"return_id": ret["id"]})).json()["items"]
+    assert [t["kind"] for t in tickets] == (["negative_feedback"] if first["score"] <= 2 else [])
+    audit = (await api.service.get(f"/v1/returns/{ret['id']}/audit")).json()["items"]
+    assert [item["details"]["score"] for item in audit if item["action"] == "return.survey"] == [first["score"]]
