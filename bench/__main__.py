@@ -1,6 +1,7 @@
 """``python -m bench``: returns/s over the HTTP API against bare Temporal workflows/s, on one server.
 
 ``python -m bench console``: the console's page times with a full store (bench/console.py).
+``python -m bench dashboard``: how fast the metrics answer over 100,000 returns (bench/dashboard.py).
 See bench/README.md for what each figure means.
 """
 
@@ -22,11 +23,11 @@ from structlog.typing import EventDict, WrappedLogger
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench import console
+from bench import console, dashboard
 from bench.bare_workflow import TASK_QUEUE as BARE_TASK_QUEUE
 from bench.bare_workflow import BareWorkflow
 from bench.drive import Driver, ReturnsResult, drive_returns, run_at_most
-from bench.measure import Usage, measured, percentiles
+from bench.measure import Usage, measured, percentiles, verdict
 from bench.stack import running_stack
 from returnflow.logging import configure_logging
 
@@ -195,10 +196,6 @@ def summarize(
 def print_table(r: dict[str, Any]) -> None:
     s, ret, bare, ev = r["settings"], r["returns"], r["bare"], r["events_per_return"]
     ratio, create = r["ratio"] or 0.0, r["create_latency_ms"]
-
-    def verdict(ok: bool) -> str:
-        return "ok" if ok else "MISS"
-
     rows = [
         (
             "returns/s",
@@ -281,8 +278,9 @@ def quiet_logging() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     quiet_logging()
-    if argv[:1] == ["console"]:
-        return console.main(argv[1:])
+    other_modes = {"console": console.main, "dashboard": dashboard.main}
+    if argv and argv[0] in other_modes:
+        return other_modes[argv[0]](argv[1:])
     args = parse_args(argv)
     results = asyncio.run(run_bench(args))
     print_table(results)

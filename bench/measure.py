@@ -1,4 +1,4 @@
-"""Clocks: wall time, CPU time of this process and of its children, percentiles."""
+"""Clocks: wall time, CPU time of this process and of its children, percentiles; a figure against its target."""
 
 import math
 import os
@@ -73,3 +73,8 @@ def percentiles(values: list[float]) -> dict[str, float]:
         "p95": round(rank(0.95) * 1000, 1),
         "max": round(ordered[-1] * 1000, 1),
     }
+
+
+def verdict(ok: bool) -> str:
+    """What a figure's note says about its target."""
+    return "PASS" if ok else "MISS"

@@ -30,12 +30,15 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from domain.clock import as_utc
 
-__all__ = ["Database", "as_utc", "redacted"]  # as_utc: SQLite hands back naive datetimes; everything we store is UTC
+# as_utc: SQLite hands back naive datetimes; everything we store is UTC
+__all__ = ["Database", "as_utc", "redacted", "upserting_insert"]
 
 Begin = Literal["immediate", "at_first_write", "deferred"]
 BEGINS: tuple[Begin, ...] = ("immediate", "at_first_write", "deferred")
@@ -118,6 +121,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def upserting_insert(session: AsyncSession) -> Callable[..., Any]:
+    """``insert`` of the session's dialect: the one with ``on_conflict_do_nothing``/``on_conflict_do_update``."""
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
 
 
 def redacted(url: str) -> str:

@@ -4,15 +4,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.languages import known_language
+from domain.metrics import order_counted_under
 from domain.money import from_minor_units, to_minor_units
 from domain.orders import Order, OrderIn, OrderLine, Payment, Shipping
-from store import tender_claims
-from store.db import as_utc
+from store import metrics, tender_claims
+from store.db import as_utc, upserting_insert
 from store.tables import OrderLineRow, OrderRow
 
 
@@ -66,6 +65,11 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
     dropped = set(stored) - {line.line_id for line in order.lines}
     if any(stored[line_id].claimed_quantity for line_id in dropped):
         raise OrderConflict(f"lines {sorted(dropped)} have units in returns and cannot be removed")
+    counted_before = (
+        frozenset()
+        if created
+        else order_counted_under(row.placed_at, [(line.sku, line.category) for line in stored.values()])
+    )
     if not created:
         for name, value in fields.items():
             setattr(row, name, value)
@@ -94,13 +98,16 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
         else:
             for name, value in values.items():
                 setattr(existing, name, value)
+    # Last: a day's counts are rows other orders write too, locked from here to the commit.
+    counted_now = order_counted_under(order.placed_at, [(line.sku, line.category) for line in order.lines])
+    await metrics.recount_order(session, counted_before, counted_now)
     return created
 
 
 def _insert_if_absent(session: AsyncSession, order_id: str, fields: dict[str, Any]) -> Insert:
     """``INSERT … ON CONFLICT DO NOTHING`` for the order's row, in the session's dialect."""
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    return insert(OrderRow).values(order_id=order_id, **fields).on_conflict_do_nothing(index_elements=["order_id"])
+    insert = upserting_insert(session)(OrderRow).values(order_id=order_id, **fields)
+    return insert.on_conflict_do_nothing(index_elements=["order_id"])
 
 
 async def get_order(session: AsyncSession, order_id: str) -> tuple[Order, dict[str, int]] | None:

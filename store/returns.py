@@ -12,7 +12,7 @@ from domain.queues import status_since
 from domain.returns import ReturnRequest, ReturnView
 from domain.risk import RiskAssessment
 from domain.simulation import RecordedReturn
-from store import outbox
+from store import metrics, outbox
 from store.cursor import BadCursor as BadCursor  # what list_returns raises for a cursor it did not hand out
 from store.cursor import decode_keyset, encode_keyset
 from store.orders import get_order
@@ -77,8 +77,8 @@ def queue_columns(view: ReturnView) -> dict[str, Any]:
 
 
 def row_columns(view: ReturnView, revision: int) -> dict[str, Any]:
-    """Everything a ``returns`` row holds of a view at ``revision`` (the request aside): the document
-    and the columns lists filter on."""
+    """Everything a ``returns`` row holds of a view at ``revision`` (the request and the metric facts aside): the
+    document and the columns lists filter on."""
     return dict(
         order_id=view.order_id,
         customer_id=view.customer_id,
@@ -100,17 +100,26 @@ async def save_return(
     ``request`` (what the caller asked for) is kept from the first write on. A write
     that changes the status (the first write included) records its event in the
     outbox, in the same transaction; a retried write of a stored revision changes
-    nothing, so it announces nothing twice.
+    nothing, so it announces nothing twice. The metric facts are kept with the row.
     """
     row = await session.get(ReturnRow, view.id, with_for_update=True)
     fields = row_columns(view, revision)
     if row is None:
-        session.add(ReturnRow(id=view.id, request=request.model_dump(mode="json") if request else None, **fields))
+        session.add(
+            ReturnRow(
+                id=view.id,
+                request=request.model_dump(mode="json") if request else None,
+                **fields,
+                **metrics.return_fact_columns(view),
+            )
+        )
+        await metrics.add_line_facts(session, view)
         await outbox.announce(session, view)
     elif row.revision < revision:
         status_changed = row.status != view.status.value
         for name, value in fields.items():
             setattr(row, name, value)
+        await metrics.update_return_facts(session, row, view)
         if status_changed:
             await outbox.announce(session, view)
 
@@ -130,6 +139,7 @@ async def rewrite_return(session: AsyncSession, view: ReturnView) -> str | None:
     row.tracking_number = view.logistics.tracking_number
     for name, value in queue_columns(view).items():
         setattr(row, name, value)
+    await metrics.update_return_facts(session, row, view)
     if previous != view.status.value:
         await outbox.announce(session, view)
     return previous

@@ -1,9 +1,9 @@
 """SQLAlchemy models. Money columns are integer minor units."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -54,7 +54,7 @@ class OrderRow(Base):
     order_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(128), index=True)
     currency: Mapped[str] = mapped_column(String(3))
-    placed_at: Mapped[datetime]
+    placed_at: Mapped[datetime] = mapped_column(index=True)
     fulfillment_status: Mapped[str] = mapped_column(String(16))
     delivered_at: Mapped[datetime | None]
     payments: Mapped[list[Any]]
@@ -149,6 +149,8 @@ class ReturnRow(Base):
     __table_args__ = (
         Index("ix_returns_created", "created_at", "id"),
         Index("ix_returns_queue", "status", "priority", "status_since", "id"),
+        # Covers what the metrics count per day of a period, so that they never read the documents.
+        Index("ix_returns_metrics", "created_at", "auto_approved", "refund_hours", "id"),
     )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(128), index=True)
@@ -159,6 +161,9 @@ class ReturnRow(Base):
     priority: Mapped[str] = mapped_column(String(8), default="normal", server_default="normal")
     attention_reason: Mapped[str | None] = mapped_column(String(32))
     status_since: Mapped[datetime | None]
+    # What the metrics count (domain/metrics.py), copied onto the return's line facts too.
+    auto_approved: Mapped[bool] = mapped_column(default=False, server_default=false())
+    refund_hours: Mapped[float | None]
     document: Mapped[dict[str, Any]]
     # What the caller asked for, kept so a candidate policy can be simulated against real history.
     request: Mapped[dict[str, Any] | None]
@@ -166,6 +171,45 @@ class ReturnRow(Base):
     revision: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class ReturnLineFact(Base):
+    """One returned line as the metrics count it (``domain.metrics.LineFact``), written with the return's first row.
+
+    ``created_at``, ``auto_approved`` and ``refund_hours`` are the return's, copied here (and kept equal by
+    ``store.metrics.update_return_facts``) so that the counts per SKU and per category read this table alone.
+    It is read by period: its key starts with ``created_at``, and SQLite stores it in key order (no rowid).
+    """
+
+    __tablename__ = "return_line_facts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    created_at: Mapped[datetime] = mapped_column(primary_key=True)
+    return_id: Mapped[str] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), primary_key=True, index=True)
+    line_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))
+    first_for_sku: Mapped[bool]
+    first_for_category: Mapped[bool]
+    auto_approved: Mapped[bool]
+    refund_hours: Mapped[float | None]
+
+
+class DailyOrderCount(Base):
+    """Orders placed on one day (UTC): in all, per category and per SKU; the return rates' denominators.
+
+    Kept by ``store.orders.upsert_order`` (``domain.metrics.order_counted_under`` says what an order counts
+    under). Orders outnumber returns several times over, and counting the distinct orders per SKU of a period
+    from the order lines is what would make the metrics slow; the whole days of a period are read here, the
+    part days at its ends from the orders themselves. SQLite stores it in key order (no rowid).
+    """
+
+    __tablename__ = "daily_order_counts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)  # all | category | sku
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)  # the category or SKU; "" for all
+    orders: Mapped[int]
 
 
 class PolicyVersion(Base):

@@ -1,4 +1,4 @@
-"""``GET /v1/metrics/returns``: how returns are going, overall and by category."""
+"""``GET /v1/metrics/returns``: how returns are going, overall, by category, by SKU and day by day."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -9,7 +9,7 @@ from api.auth import allow
 from api.deps import Session
 from api.problems import Problem
 from api.query import Timestamp
-from domain.metrics import ReturnMetrics
+from domain.metrics import MAX_PERIOD, InvalidPeriod, ReturnMetrics
 from store.metrics import return_metrics
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
@@ -21,15 +21,25 @@ async def metrics(
     start: Annotated[
         Timestamp | None, Query(alias="from", description="Start of the period; before `to` (else 422 invalid_range).")
     ] = None,
-    end: Annotated[Timestamp | None, Query(alias="to", description="End of the period; after `from`.")] = None,
+    end: Annotated[
+        Timestamp | None,
+        Query(
+            alias="to",
+            description=f"End of the period (not included); at most {MAX_PERIOD.days} days after `from` "
+            "(else 422 period_too_long).",
+        ),
+    ] = None,
 ) -> ReturnMetrics:
-    """Return rate, reasons, time to refund (p50/p90, hours), dispute and auto-approval rates.
+    """Return rate, reasons, time to refund (p50/p90, hours), dispute and auto-approval rates: for the period, by
+    category, by SKU, and the main ones for each day (UTC).
 
-    ``from``/``to`` default to the last 30 days; ``from`` must be before ``to`` (422 ``invalid_range``).
+    ``from``/``to`` default to the last 30 days; ``from`` must be before ``to`` (422 ``invalid_range``), and the
+    period no longer than ``to`` says (422 ``period_too_long``).
     """
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=30)
-    if start >= end:
-        message = "from must be before to"
-        raise Problem(422, message, [{"field": "from", "code": "invalid_range", "message": message}])
-    return await return_metrics(session, start, end)
+    try:
+        return await return_metrics(session, start, end)
+    except InvalidPeriod as invalid:
+        error = {"field": invalid.field, "code": invalid.code, "message": str(invalid)}
+        raise Problem(422, str(invalid), [error]) from invalid
