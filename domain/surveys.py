@@ -4,7 +4,9 @@ A low score (``NEGATIVE_SCORE_MAX`` or less) is work for customer service: it op
 ``negative_feedback`` ticket.
 """
 
-from pydantic import Field
+from collections.abc import Mapping
+
+from pydantic import BaseModel, Field
 
 from domain.orders import StrictModel
 from domain.returns import FINAL_STATUSES, ReturnView
@@ -30,3 +32,22 @@ def survey_refusal(view: ReturnView) -> str | None:
 def is_negative(answer: SurveyAnswer) -> bool:
     """A score this low is followed up by a person."""
     return answer.score <= NEGATIVE_SCORE_MAX
+
+
+class SurveyScores(BaseModel):
+    """How the surveys answered in a period scored (``GET /v1/metrics/returns``, ``survey``)."""
+
+    answers: int = Field(description="Surveys answered in the period.")
+    average: float | None = Field(description="Their mean score, to two decimals; null without answers.")
+    scores: dict[str, int] = Field(description='Answers per score, "1" to "5" (each listed, 0 when none).')
+
+
+def survey_scores(counts: Mapping[int, int]) -> SurveyScores:
+    """The distribution from the number of answers per score."""
+    answers = sum(counts.values())
+    total = sum(score * count for score, count in counts.items())
+    return SurveyScores(
+        answers=answers,
+        average=round(total / answers, 2) if answers else None,
+        scores={str(score): counts.get(score, 0) for score in SCORES},
+    )

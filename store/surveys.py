@@ -2,12 +2,12 @@
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.surveys import SCORES, SurveyAnswer
+from domain.surveys import SurveyAnswer, SurveyScores, survey_scores
 from store.db import as_utc
 from store.tables import SurveyAnswerRow
 
@@ -21,12 +21,6 @@ class SurveyView(BaseModel):
     score: int
     comment: str
     answered_at: datetime
-
-
-class SurveyDistribution(BaseModel):
-    answers: int = Field(description="Surveys answered in the period.")
-    average: float | None = Field(description="Their mean score, to two decimals; null without answers.")
-    scores: dict[str, int] = Field(description='Answers per score, "1" to "5" (every score listed).')
 
 
 async def record_answer(
@@ -53,24 +47,18 @@ async def survey_answer(session: AsyncSession, return_id: str) -> SurveyView | N
 
 async def score_distribution(
     session: AsyncSession, answered_from: datetime | None, answered_to: datetime | None
-) -> SurveyDistribution:
+) -> SurveyScores:
     """How the surveys answered in ``[answered_from, answered_to)`` scored.
 
-    The bounds are compared in UTC, as the times are stored (SQLite compares the text).
+    The bounds are compared in UTC, as the times are stored (SQLite compares the text); the answers are
+    counted per score by the database.
     """
     query = select(SurveyAnswerRow.score, func.count()).group_by(SurveyAnswerRow.score)
     if answered_from is not None:
         query = query.where(SurveyAnswerRow.answered_at >= answered_from.astimezone(UTC))
     if answered_to is not None:
         query = query.where(SurveyAnswerRow.answered_at < answered_to.astimezone(UTC))
-    counts = {score: count for score, count in (await session.execute(query)).tuples()}
-    answers = sum(counts.values())
-    total = sum(score * count for score, count in counts.items())
-    return SurveyDistribution(
-        answers=answers,
-        average=round(total / answers, 2) if answers else None,
-        scores={str(score): counts.get(score, 0) for score in SCORES},
-    )
+    return survey_scores(dict((await session.execute(query)).tuples().all()))
 
 
 def _view(row: SurveyAnswerRow) -> SurveyView:

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from domain.returns import FINAL_STATUSES, Status
-from domain.surveys import SurveyAnswer, is_negative, survey_refusal
+from domain.surveys import SurveyAnswer, is_negative, survey_refusal, survey_scores
 from tests.factories import view_through
 
 
@@ -26,3 +26,12 @@ def test_scores_of_two_or_less_are_negative() -> None:
     assert SurveyAnswer(score=4).comment == ""
     with pytest.raises(ValidationError):
         SurveyAnswer.model_validate({"score": 4, "comment": "x" * 2001})
+
+
+def test_the_distribution_lists_every_score_and_the_mean() -> None:
+    assert survey_scores({5: 1, 4: 2}).model_dump() == {
+        "answers": 3,
+        "average": 4.33,
+        "scores": {"1": 0, "2": 0, "3": 0, "4": 2, "5": 1},
+    }
+    assert survey_scores({}).average is None

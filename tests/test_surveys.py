@@ -1,6 +1,7 @@
 """The satisfaction survey over HTTP: an ended return's customer answers once; a low score reaches customer service."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -89,3 +90,36 @@ async def test_answers_that_race_make_one_answer(api: Callers) -> None:
     assert [t["kind"] for t in tickets] == (["negative_feedback"] if first["score"] <= 2 else [])
     audit = (await api.service.get(f"/v1/returns/{ret['id']}/audit")).json()["items"]
     assert [item["details"]["score"] for item in audit if item["action"] == "return.survey"] == [first["score"]]
+
+
+async def test_the_metrics_show_how_the_surveys_scored(api: Callers) -> None:
+    await default_policy(api)
+    period = {"from": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(), "to": ""}
+
+    async def scores() -> dict:
+        period["to"] = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+        answer = await api.operator.get("/v1/metrics/returns", params=period)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["survey"]
+
+    before = await scores()
+    for score in (5, 4, 4):
+        ret = await ended_return(api)
+        async with await as_customer(api, ret["customer_id"]) as customer:
+            assert (await customer.post(f"/v1/returns/{ret['id']}/survey", json={"score": score})).status_code == 201
+    after = await scores()
+
+    assert after["answers"] - before["answers"] == 3
+    assert {score: after["scores"][score] - before["scores"][score] for score in "12345"} == {
+        "1": 0,
+        "2": 0,
+        "3": 0,
+        "4": 2,
+        "5": 1,
+    }
+    if before["answers"] == 0:
+        assert after["average"] == 4.33
+    long_ago = await api.operator.get(
+        "/v1/metrics/returns", params={"from": "2001-01-01T00:00:00Z", "to": "2001-02-01T00:00:00Z"}
+    )
+    assert long_ago.json()["survey"] == {"answers": 0, "average": None, "scores": dict.fromkeys("12345", 0)}
