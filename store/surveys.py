@@ -58,7 +58,7 @@ async def score_distribution(
         query = query.where(SurveyAnswerRow.answered_at >= answered_from.astimezone(UTC))
     if answered_to is not None:
         query = query.where(SurveyAnswerRow.answered_at < answered_to.astimezone(UTC))
-    return survey_scores(dict((await session.execute(query)).tuples().all()))
+    return survey_scores({score: count for score, count in await session.execute(query)})
 
 
 def _view(row: SurveyAnswerRow) -> SurveyView:

@@ -5,9 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from store.db import Database
 from tests.api_client import Callers, default_policy, put_order, wait_for_status
 from tests.factories import return_body
 from tests.test_authorization import bearer_client, customer_token
+from tests.test_console_return import text
+from tests.test_console_sessions import browser_for, log_in, new_operator
 
 
 async def ended_return(api: Callers) -> dict:
@@ -123,3 +126,17 @@ async def test_the_metrics_show_how_the_surveys_scored(api: Callers) -> None:
         "/v1/metrics/returns", params={"from": "2001-01-01T00:00:00Z", "to": "2001-02-01T00:00:00Z"}
     )
     assert long_ago.json()["survey"] == {"answers": 0, "average": None, "scores": dict.fromkeys("12345", 0)}
+
+
+async def test_the_console_return_page_shows_the_answer(api: Callers, database: Database) -> None:
+    await default_policy(api)
+    ret = await ended_return(api)
+    async with await as_customer(api, ret["customer_id"]) as customer:
+        answer = {"score": 1, "comment": "never again"}
+        assert (await customer.post(f"/v1/returns/{ret['id']}/survey", json=answer)).status_code == 201
+    name = await new_operator(database)
+    async with browser_for(api) as browser:
+        assert (await log_in(browser, name)).status_code == 303
+        words = text(await browser.get(f"/console/returns/{ret['id']}"))
+    assert "The customer's survey" in words and "1 of 5" in words and "never again" in words
+    assert "Survey answered" in words, "the audit trail"
