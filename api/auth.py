@@ -131,6 +131,12 @@ def verify_customer_token(secret: bytes, token: str, now: float | None = None) -
     return customer_id
 
 
+def customer_caller(settings: Settings, token: str) -> Caller:
+    """The customer a token was made for, as a caller; ``Problem(401)`` when it is forged or expired."""
+    customer_id = verify_customer_token(session_secret(settings), token)
+    return Caller(role="customer", key_id="session", customer_id=customer_id)
+
+
 # --- dependencies --------------------------------------------------------------------------------
 
 
@@ -143,8 +149,7 @@ async def authenticate(
         )
     credential = credentials.credentials
     if credential.startswith(TOKEN_PREFIX):
-        customer_id = verify_customer_token(session_secret(request.app.state.settings), credential)
-        return Caller(role="customer", key_id="session", customer_id=customer_id)
+        return customer_caller(request.app.state.settings, credential)
     async with request.app.state.database.sessions() as session:
         key = await find_key(session, credential)
     if key is None:

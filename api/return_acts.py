@@ -1,7 +1,7 @@
-"""A person's acts on a return — review, inspect, cancel — as one use case each, for every face.
+"""A person's acts on a return — review, inspect, cancel, urge, dispute — as one use case each, for every face.
 
-The REST routes (``POST /v1/returns/{id}/review|inspection|cancel``) and the operator
-console call these: each checks the caller may see the return, sends the workflow's
+The REST routes (``POST /v1/returns/{id}/review|inspection|cancel|urge|dispute``), the operator
+console and the customer's tracking page call these: each checks the caller may see the return, sends the workflow's
 Update (``api/workflow_calls.update_return``: a refusal is a ``Problem``) and writes the
 act to the audit trail with the caller as its actor. Resolving an attention is the same
 kind of use case, in ``api/attention.py``. Who may call which is the face's business.
@@ -15,9 +15,11 @@ from api.auth import Caller
 from api.problems import Problem
 from api.request_log import bind_return
 from api.workflow_calls import update_return
-from domain.returns import CancelRequest, Inspection, ReturnView, ReviewDecision
-from store import audit, returns
+from domain import tickets as tickets_domain
+from domain.returns import CancelRequest, Inspection, ReturnView, ReviewDecision, dispute_refusal
+from store import audit, returns, tickets
 from store.db import Database
+from store.tickets import TicketView
 from workflows.return_workflow import ReturnWorkflow
 
 
@@ -78,3 +80,30 @@ async def cancel_return(
     view = await update_return(temporal, return_id, ReturnWorkflow.cancel, request)
     await _audit(database, caller, "return.cancel", return_id, status=view.status.value)
     return view
+
+
+async def urge_return(database: Database, caller: Caller, return_id: str) -> None:
+    """The customer asks for the return to be hurried: recorded in the audit trail."""
+    async with database.transaction() as session:
+        await visible_return(session, return_id, caller)
+        await audit.record(session, actor_of(caller), "return.urge", return_id)
+
+
+async def dispute_return(database: Database, caller: Caller, return_id: str, message: str) -> TicketView:
+    """The customer disagrees with how an ended return was settled: a ticket for an operator (409 unless ended)."""
+    async with database.transaction() as session:
+        view = await visible_return(session, return_id, caller)
+        refusal = dispute_refusal(view)
+        if refusal:
+            raise Problem(409, refusal)
+        ticket = await tickets.open_ticket(
+            session,
+            kind="dispute",
+            return_id=return_id,
+            summary=message[:200],
+            details={"message": message},
+            dedupe_key=tickets_domain.dispute_key(return_id),
+        )
+        # The message is the customer's words: it stays on the ticket, the audit trail names the ticket.
+        await audit.record(session, actor_of(caller), "return.dispute", return_id, ticket_id=ticket.id)
+    return ticket

@@ -55,32 +55,43 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _secure(request: Request) -> bool:
+def secure_cookies(request: Request) -> bool:
     configured: bool | None = request.app.state.settings.console_secure_cookie
     return request.url.scheme == "https" if configured is None else configured
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(SESSION_COOKIE, token, path=PATH, httponly=True, samesite="lax", secure=_secure(request))
+    response.set_cookie(SESSION_COOKIE, token, path=PATH, httponly=True, samesite="lax", secure=secure_cookies(request))
 
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path=PATH)
 
 
-def login_form_token(request: Request) -> str:
-    """The login form's token: the one its cookie already holds, else a new one (``keep_login_form_token``)."""
-    return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+@dataclass(frozen=True)
+class FormTokenCookie:
+    """The form token of pages shown before there is a session (the login form, the customer's tracking
+    page): a double-submit cookie, HttpOnly and SameSite=Strict, that each form repeats in a hidden field."""
+
+    cookie: str
+    path: str
+
+    def token(self, request: Request) -> str:
+        """The token the cookie already holds, else a new one (``keep`` it on the response)."""
+        return request.cookies.get(self.cookie) or secrets.token_urlsafe(32)
+
+    def keep(self, request: Request, response: Response, token: str) -> None:
+        response.set_cookie(
+            self.cookie, token, path=self.path, httponly=True, samesite="strict", secure=secure_cookies(request)
+        )
+
+    def check(self, request: Request, sent: str) -> None:
+        expected = request.cookies.get(self.cookie, "")
+        if not expected or not hmac.compare_digest(expected, sent):
+            raise CsrfRefused
 
 
-def keep_login_form_token(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, path=PATH, httponly=True, samesite="strict", secure=_secure(request))
-
-
-def check_login_form_token(request: Request, sent: str) -> None:
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, sent):
-        raise CsrfRefused
+LOGIN_FORM = FormTokenCookie(LOGIN_CSRF_COOKIE, PATH)
 
 
 def idle_limit(settings: Settings) -> timedelta:

@@ -3,9 +3,10 @@
 This is the progress bar of ``GET /v1/returns/{id}/progress`` (CONTRACT.md) and of the
 console's return page, read off the view alone. The row follows the return's own path:
 a return that ships nothing back (virtual goods, an item the customer keeps, an order
-cancelled before shipment) has no parcel nodes; an exchange ends ``exchanged``; a
-return that stopped (rejected, canceled, expired) ends with that node and the steps it
-never reached are ``skipped``. The steps reached come first, in the path's order, then
+cancelled before shipment, a refund-only claim) has no parcel nodes; an exchange ends
+``replacement_shipped``, reached when its timeline records the shipment; a return that
+stopped (rejected, canceled, expired) ends with that node and the steps it never reached
+are ``skipped``. The steps reached come first, in the path's order, then
 the others: a refund paid at the first scan shows done before ``received``.
 
 ``current`` is the step the return is working towards now (the first not reached), so
@@ -26,7 +27,7 @@ ProgressKey = Literal[
     "received",
     "inspected",
     "refunded",
-    "exchanged",
+    "replacement_shipped",
     "rejected",
     "canceled",
     "expired",
@@ -40,11 +41,13 @@ LABELS: dict[ProgressKey, str] = {
     "received": "Received",
     "inspected": "Inspected",
     "refunded": "Refunded",
-    "exchanged": "Exchanged",
+    "replacement_shipped": "Replacement shipped",
     "rejected": "Rejected",
     "canceled": "Canceled",
     "expired": "Expired",
 }
+# The timeline note the workflow writes when an exchange's replacement leaves the warehouse.
+REPLACEMENT_SHIPPED_NOTE = "replacement shipped"
 # The timeline status that marks each step as reached.
 _REACHED_AT: dict[ProgressKey, Status] = {
     "requested": Status.REQUESTED,
@@ -69,7 +72,7 @@ class ProgressNode(BaseModel):
 
 def _path(view: ReturnView) -> list[ProgressKey]:
     parcel: list[ProgressKey] = ["picked_up", "received", "inspected"] if view.logistics.method != "none" else []
-    ending: ProgressKey = "exchanged" if view.type == "exchange" else "refunded"
+    ending: ProgressKey = "replacement_shipped" if view.type == "exchange" else "refunded"
     return ["requested", "approved", *parcel, ending]
 
 
@@ -82,7 +85,10 @@ def _reached(view: ReturnView, path: list[ProgressKey]) -> dict[ProgressKey, dat
         key: first[status] for key in path if (status := _REACHED_AT.get(key)) is not None and status in first
     }
     ending = path[-1]
-    if Status.COMPLETED in first:
+    shipped = [entry.at for entry in view.timeline if entry.note.startswith(REPLACEMENT_SHIPPED_NOTE)]
+    if ending == "replacement_shipped" and shipped:
+        reached[ending] = shipped[0]
+    elif Status.COMPLETED in first:
         reached[ending] = first[Status.COMPLETED]
     elif ending == "refunded" and view.refund.status == "succeeded":
         reached[ending] = None

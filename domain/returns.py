@@ -135,6 +135,10 @@ class CancelRequest(StrictModel):
     note: str = Field("", max_length=2000)
 
 
+class DisputeRequest(StrictModel):
+    message: str = Field(min_length=1, max_length=4000)
+
+
 class ReviewDecision(StrictModel):
     """The body of ``POST /v1/returns/{id}/review``."""
 

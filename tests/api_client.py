@@ -28,6 +28,18 @@ async def put_order(api: Callers, **overrides: Any) -> str:
     return order_id
 
 
+async def customer_token(api: Callers, customer_id: str) -> str:
+    response = await api.service.post("/v1/customer-sessions", json={"customer_id": customer_id})
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+def bearer_client(api: Callers, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=str(api.service.base_url), timeout=30, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
 async def wait_for_status(api: Callers, return_id: str, status: str) -> dict:
     for _ in range(200):
         body = (await api.service.get(f"/v1/returns/{return_id}")).json()

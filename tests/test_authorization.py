@@ -35,7 +35,7 @@ from returnflow.settings import Settings
 from store import tickets
 from store.api_keys import create_api_key
 from store.db import Database
-from tests.api_client import Callers, wait_for_status
+from tests.api_client import Callers, bearer_client, customer_token, wait_for_status
 from tests.factories import NOW, order_body, return_body
 
 SESSION_SECRET = "test-session-secret-" + "x" * 24
@@ -79,18 +79,6 @@ class World:
         async with self.database.transaction() as session:
             key_id, _ = await create_api_key(session, "operator", label="to revoke")
         return key_id
-
-
-async def customer_token(api: Callers, customer_id: str) -> str:
-    response = await api.service.post("/v1/customer-sessions", json={"customer_id": customer_id})
-    assert response.status_code == 201, response.text
-    return response.json()["token"]
-
-
-def bearer_client(api: Callers, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=str(api.service.base_url), timeout=30, headers={"Authorization": f"Bearer {token}"}
-    )
 
 
 @pytest.fixture
@@ -197,6 +185,12 @@ ROWS: list[Row] = [
         (401, 200, 200, 200, 200),
     ),
     Row("GET", "/v1/returns/{return_id}", lambda c, w: c.get(f"/v1/returns/{w.return_a}"), (401, 200, 404, 200, 200)),
+    Row(
+        "GET",
+        "/v1/returns/{return_id}/progress",
+        lambda c, w: c.get(f"/v1/returns/{w.return_a}/progress"),
+        (401, 200, 404, 200, 200),
+    ),
     Row("POST", "/v1/returns/{return_id}/cancel", _cancel, (401, 200, 404, 403, 200)),
     Row(
         "POST",

@@ -31,7 +31,6 @@ pytestmark = pytest.mark.skipif(not CONTRACT.exists(), reason=f"no contract at {
 # it is visible; remove it when it is built (the test fails while an entry is no longer missing).
 # Contract paths added for open issues and not served yet; each leaves this list when it is built.
 EXPECTED_MISSING: set[tuple[str, str]] = {
-    ("GET", "/v1/returns/{}/progress"),  # issue 11
     ("GET", "/v1/pickup-slots"),  # issue 11
     ("POST", "/v1/evidence"),  # issue 11
 }

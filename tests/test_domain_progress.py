@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from domain.progress import ProgressNode, progress
-from domain.returns import Status
+from domain.returns import Status, TimelineEntry
 from tests.factories import T0
 from tests.factories import view_through as view
 
@@ -59,9 +59,32 @@ def test_a_return_that_ships_nothing_back_has_no_parcel_nodes() -> None:
     assert states(nodes) == [("requested", "done"), ("approved", "done"), ("refunded", "current")]
 
 
-def test_an_exchange_ends_exchanged() -> None:
-    nodes = progress(view(Status.REQUESTED, Status.APPROVED, Status.COMPLETED, method="none", type="exchange"))
-    assert states(nodes)[-1] == ("exchanged", "done")
+def test_an_exchange_ends_when_its_replacement_ships() -> None:
+    exchange = view(Status.REQUESTED, Status.APPROVED, Status.AWAITING_SHIPMENT, Status.IN_TRANSIT, type="exchange")
+    assert states(progress(exchange))[-1] == ("replacement_shipped", "upcoming")
+    shipped_at = T0 + timedelta(hours=4)
+    exchange.timeline.append(TimelineEntry(status=Status.IN_TRANSIT, at=shipped_at, note="replacement shipped: TRK1"))
+    nodes = progress(exchange)
+    assert states(nodes)[3] == ("replacement_shipped", "done") and nodes[3].at == shipped_at
+    assert nodes[3].label == "Replacement shipped"
+
+
+def test_a_refund_only_claim_has_no_pickup_node() -> None:
+    claim = view(Status.REQUESTED, Status.APPROVED, Status.REFUND_PENDING, method="none", type="refund_only")
+    assert [key for key, _ in states(progress(claim))] == ["requested", "approved", "refunded"]
+
+
+def test_a_canceled_return_skips_what_it_never_reached() -> None:
+    nodes = progress(view(Status.REQUESTED, Status.APPROVED, Status.AWAITING_SHIPMENT, Status.CANCELED))
+    assert states(nodes) == [
+        ("requested", "done"),
+        ("approved", "done"),
+        ("canceled", "done"),
+        ("picked_up", "skipped"),
+        ("received", "skipped"),
+        ("inspected", "skipped"),
+        ("refunded", "skipped"),
+    ]
 
 
 def test_a_refund_paid_at_the_first_scan_shows_before_the_parcel_arrives() -> None:

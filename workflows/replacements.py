@@ -10,6 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.exchanges import out_of_stock_refund, replacement_value
     from domain.orders import Order
     from domain.policy import Policy
+    from domain.progress import REPLACEMENT_SHIPPED_NOTE
     from domain.returns import Exchange, ExchangeHold, ExchangeItem, PaymentRequest, Status
     from messages import return_activities as act
     from workflows.calls import partner
@@ -151,7 +152,7 @@ class Replacements:
         self._compensations.discard(CompensationStep.RELEASE_REPLACEMENT)
         self.shipped = True
         self._record.view.refund.status = "succeeded"
-        await self._record.note("replacement shipped: " + ", ".join(shipped.tracking_numbers))
+        await self._record.note(f"{REPLACEMENT_SHIPPED_NOTE}: " + ", ".join(shipped.tracking_numbers))
 
     async def _release(self, held: act.Replacements) -> None:
         await partner(act.RELEASE_REPLACEMENTS, held)

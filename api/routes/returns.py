@@ -12,7 +12,7 @@ from temporalio.service import RPCError
 
 from api import return_acts
 from api.attention import resolve_attention
-from api.audit import actor_of, record_act
+from api.audit import record_act
 from api.auth import Caller, allow
 from api.deps import AppSettings, Session, Temporal
 from api.judging import judge, no_override_for_customers
@@ -22,22 +22,21 @@ from api.request_log import bind_return
 from api.return_acts import visible_return
 from api.surveys import AnsweredSurvey, answer_survey
 from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error
-from domain import tickets as tickets_domain
 from domain.attention import Resolution
 from domain.evaluation import Evaluation, refusal_errors
-from domain.orders import StrictModel
 from domain.privacy import SubmittedLine, submitted_lines
+from domain.progress import ProgressNode, progress
 from domain.returns import (
     CancelRequest,
+    DisputeRequest,
     Inspection,
     ReturnRequest,
     ReturnView,
     ReviewDecision,
     Status,
-    dispute_refusal,
 )
 from domain.surveys import SurveyAnswer
-from store import audit, ledger, returns, submissions, tickets
+from store import ledger, returns, submissions
 from store.ledger import MoneyLine
 from store.tickets import TicketView
 from workflows.return_workflow import ReturnWorkflow
@@ -60,13 +59,13 @@ RETURN_EXAMPLES: dict[str, Example] = {
 ReturnBody = Annotated[ReturnRequest, Body(openapi_examples=RETURN_EXAMPLES)]
 
 
-class DisputeRequest(StrictModel):
-    message: str = Field(min_length=1, max_length=4000)
-
-
 class ReturnPage(BaseModel):
     items: list[ReturnView]
     next_cursor: str | None
+
+
+class ReturnProgress(BaseModel):
+    nodes: list[ProgressNode]
 
 
 class UrgeAccepted(BaseModel):
@@ -184,25 +183,21 @@ async def get_return(
 async def dispute_return(
     return_id: ReturnId,
     body: DisputeRequest,
-    session: Session,
+    request: Request,
     caller: Annotated[Caller, Depends(allow("service", "customer"))],
 ) -> TicketView:
     """The customer disagrees with how an ended return was settled: a ticket for an operator. 409 unless ended."""
-    view = await visible_return(session, return_id, caller)
-    refusal = dispute_refusal(view)
-    if refusal:
-        raise Problem(409, refusal)
-    ticket = await tickets.open_ticket(
-        session,
-        kind="dispute",
-        return_id=return_id,
-        summary=body.message[:200],
-        details={"message": body.message},
-        dedupe_key=tickets_domain.dispute_key(return_id),
-    )
-    # The message is the customer's words: it stays on the ticket, the audit trail names the ticket.
-    await audit.record(session, actor_of(caller), "return.dispute", return_id, ticket_id=ticket.id)
-    return ticket
+    return await return_acts.dispute_return(request.app.state.database, caller, return_id, body.message)
+
+
+@router.get("/{return_id}/progress", response_model=ReturnProgress)
+async def return_progress(
+    return_id: ReturnId, session: Session, caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]
+) -> ReturnProgress:
+    """The progress bar a storefront shows, along the return's own path: each node done, current (what the
+    return works towards now), upcoming or skipped (never reached: it stopped), with when it was reached.
+    Labels are English; ``key`` is what a storefront translates."""
+    return ReturnProgress(nodes=progress(await visible_return(session, return_id, caller)))
 
 
 @router.post("/{return_id}/survey", status_code=201, response_model=AnsweredSurvey)
@@ -266,9 +261,7 @@ async def urge_return(
 ) -> UrgeAccepted:
     """The customer asks for the return to be hurried. Recorded in the audit trail; the return itself
     (its status, priority and timeline) does not change."""
-    async with request.app.state.database.transaction() as session:
-        await visible_return(session, return_id, caller)
-        await audit.record(session, actor_of(caller), "return.urge", return_id)
+    await return_acts.urge_return(request.app.state.database, caller, return_id)
     return UrgeAccepted(return_id=return_id, accepted=True)
 
 

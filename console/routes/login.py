@@ -21,7 +21,7 @@ LOGIN_ATTEMPTS = TokenBuckets(per_minute=5, burst=10)
 
 
 def _login_page(request: Request, next_path: str, wrong_password: bool = False, wait_seconds: int = 0) -> HTMLResponse:
-    token = sessions.login_form_token(request)
+    token = sessions.LOGIN_FORM.token(request)
     context = {
         "next": sessions.safe_next(next_path),
         "wrong_password": wrong_password,
@@ -33,7 +33,7 @@ def _login_page(request: Request, next_path: str, wrong_password: bool = False, 
     response = respond("login.html", context, language, status_code=status)
     if wait_seconds:
         response.headers["Retry-After"] = str(wait_seconds)
-    sessions.keep_login_form_token(request, response, token)
+    sessions.LOGIN_FORM.keep(request, response, token)
     return response
 
 
@@ -50,7 +50,7 @@ async def log_in(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str, Form(max_length=2048)] = "/console/",
 ) -> HTMLResponse | RedirectResponse:
-    sessions.check_login_form_token(request, csrf_token)
+    sessions.LOGIN_FORM.check(request, csrf_token)
     wait = LOGIN_ATTEMPTS.take(name.strip().lower())
     if wait > 0:
         return _login_page(request, next, wait_seconds=max(1, math.ceil(wait)))
