@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from store.db import Database
-from tests.api_client import Callers, default_policy, put_order, wait_for_status
+from tests.api_client import Callers, customer_token, default_policy, put_order, wait_for_status
 from tests.factories import return_body
-from tests.test_authorization import bearer_client, customer_token
+from tests.test_authorization import bearer_client
 from tests.test_console_return import text
 from tests.test_console_sessions import browser_for, log_in, new_operator
+from tests.test_track_page import browser as track_browser
+from tests.test_track_page import form_token, open_link
 
 
 async def ended_return(api: Callers) -> dict:
@@ -140,3 +142,21 @@ async def test_the_console_return_page_shows_the_answer(api: Callers, database: 
         words = text(await browser.get(f"/console/returns/{ret['id']}"))
     assert "The customer's survey" in words and "1 of 5" in words and "never again" in words
     assert "Survey answered" in words, "the audit trail"
+
+
+async def test_the_customer_answers_on_the_tracking_page(api: Callers) -> None:
+    await default_policy(api)
+    ret = await ended_return(api)
+    async with track_browser(api) as client:
+        page = await open_link(client, ret["id"], await customer_token(api, ret["customer_id"]))
+        assert 'id="survey"' in page.text and "How did it go?" in page.text, "the messages' #survey leads here"
+        unscored = await client.post(f"/track/{ret['id']}/survey", data={"csrf_token": form_token(page)})
+        assert unscored.status_code == 422 and "Not done:" in unscored.text
+        answered = await client.post(
+            f"/track/{ret['id']}/survey", data={"csrf_token": form_token(page), "score": "2", "comment": "slow"}
+        )
+        assert answered.status_code == 303 and answered.headers["location"].endswith("?done=surveyed")
+        page = await client.get(answered.headers["location"])
+        assert "Thank you for telling us how it went." in page.text and 'id="survey"' not in page.text
+    [ticket] = (await api.operator.get("/v1/tickets", params={"return_id": ret["id"]})).json()["items"]
+    assert (ticket["kind"], ticket["details"]) == ("negative_feedback", {"score": 2, "comment": "slow"})
