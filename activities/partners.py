@@ -68,7 +68,7 @@ class PartnerActivities:
         shipment = await refusals_are_final(
             self._carrier.create_shipment(
                 ShipmentRequest(
-                    idempotency_key=keys.shipment_key(booking.return_id),
+                    idempotency_key=keys.shipment_key(booking.return_id, booking.booking),
                     reference=booking.return_id,
                     method=booking.method,
                     pickup_slot=booking.pickup_slot,
@@ -76,8 +76,15 @@ class PartnerActivities:
                 )
             )
         )
+        points = []
+        if booking.method == "drop_off" and address is not None:
+            points = await refusals_are_final(self._carrier.drop_off_points(address))
         return ShipmentBooked(
-            carrier=shipment.carrier, tracking_number=shipment.tracking_number, label_url=shipment.label_url
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            label_url=shipment.label_url,
+            drop_off_token=shipment.drop_off_token,
+            drop_off_points=points,
         )
 
     @activity.defn(name=SHIP_TO_CUSTOMER.name)

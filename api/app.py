@@ -24,6 +24,7 @@ from api.routes import (
     codec,
     customer_sessions,
     customers,
+    logistics,
     metrics,
     orders,
     policy,
@@ -32,6 +33,7 @@ from api.routes import (
     webhooks,
 )
 from api.text_guard import refuse_nul_characters
+from connectors.carrier import HttpCarrier
 from connectors.catalog import HttpCatalog
 from console.app import install_console
 from returnflow.logging import configure_logging
@@ -56,6 +58,8 @@ def create_app(
         # The order system's catalog, asked about an exchange's replacements before the policy decides.
         async with httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as partner_http:
             app.state.catalog = HttpCatalog(partner_http, settings.sandbox_url)
+            # The carrier, asked which pickup slots it offers before a pickup return is decided.
+            app.state.carrier = HttpCarrier(partner_http, settings.sandbox_url)
             yield
         if owns_database:
             await app.state.database.dispose()
@@ -99,6 +103,7 @@ def create_app(
         customer_sessions,
         customers,
         carrier_events,
+        logistics,
         policy,
         tickets,
         webhooks,

@@ -1,6 +1,7 @@
 """Judging a return request: load what the decision needs (the order, the policy version, the customer's
-risk, the catalog for an exchange) and make it, writing nothing. Preview and create both call ``judge``,
-so they always agree; create's evaluation then travels in the workflow's start input (ADR 0003)."""
+risk, the catalog for an exchange, the carrier's word on a pickup slot) and make it, writing nothing.
+Preview and create both call ``judge``, so they always agree; create's evaluation then travels in the
+workflow's start input (ADR 0003)."""
 
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from fastapi import Request
 
 from api.auth import Caller
 from api.idempotency import idempotent_id
+from api.pickup_slots import refuse_unoffered_slot
 from api.problems import Problem
 from connectors.catalog import look_up
 from connectors.errors import PartnerError, PartnerUnavailable
@@ -45,6 +47,7 @@ async def judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple[
         version, policy = await policies.current_policy(session)
         since = now - timedelta(days=policy.risk.lookback_days)
         risk = assess(await customer_history(session, order.customer_id, since), policy.risk)
+    await refuse_unoffered_slot(request, body, order, now)
     catalog = await catalog_for(request, body, order) if body.resolution == "exchange" else None
     # The address stays in the store (the carrier activity reads it); it never enters workflow history.
     without_address = order.model_copy(update={"shipping_address": None})

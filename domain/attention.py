@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain.orders import StrictModel
+from domain.pickup_slots import PickupSlot
 
 AttentionReason = Literal[
     "refund_failed",
@@ -20,6 +21,7 @@ AttentionReason = Literal[
     "transit_overdue",
     "carrier_exception",
     "compensation_failed",
+    "pickup_missed",
 ]
 AttentionAction = Literal[
     "retry_refund",
@@ -31,6 +33,8 @@ AttentionAction = Literal[
     "cancel",
     "retry_compensation",
     "mark_compensated",
+    "rebook_pickup",
+    "switch_to_drop_off",
 ]
 
 # What a person can do about each problem. The parcel's problems offer sending it back only while
@@ -49,6 +53,9 @@ _ACTIONS: dict[AttentionReason, tuple[AttentionAction, ...]] = {
     "carrier_exception": ("extend_deadline", "close_as_lost", "return_to_sender"),
     # An undo step failed while the return was stopping: run it again, or record that a person undid it.
     "compensation_failed": ("retry_compensation", "mark_compensated"),
+    # No pickup scan by the booked slot's end: book another slot (given in the resolution), or let the
+    # customer hand the parcel in at a counter instead.
+    "pickup_missed": ("rebook_pickup", "switch_to_drop_off"),
 }
 
 # The actions that must say what happened outside returnflow.
@@ -88,6 +95,9 @@ class Resolution(StrictModel):
     reference: str = Field(
         "", max_length=200, description="Required with mark_refunded: the payment made outside returnflow."
     )
+    pickup_slot: PickupSlot | None = Field(
+        None, description="Required with rebook_pickup: the new slot, one of GET /v1/pickup-slots."
+    )
 
 
 def resolution_problem(attention: Attention | None, resolution: Resolution) -> str | None:
@@ -103,3 +113,14 @@ def resolution_problem(attention: Attention | None, resolution: Resolution) -> s
 def missing_reference(resolution: Resolution) -> bool:
     """An action that records something done elsewhere must say what (a 422)."""
     return resolution.action in NEEDS_REFERENCE and not resolution.reference.strip()
+
+
+def pickup_slot_error(resolution: Resolution, now: datetime) -> dict[str, str] | None:
+    """Rebooking a pickup must say when the courier comes, and that must be ahead (a 422 on the field)."""
+    if resolution.action != "rebook_pickup":
+        return None
+    if resolution.pickup_slot is None:
+        return {"field": "pickup_slot", "code": "pickup_slot_required", "message": "give the new pickup slot"}
+    if resolution.pickup_slot.start <= now:
+        return {"field": "pickup_slot", "code": "pickup_slot_unavailable", "message": "the slot is in the past"}
+    return None

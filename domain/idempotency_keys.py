@@ -52,8 +52,9 @@ def credit_note_number(return_id: str, number: int) -> str:
     return f"CN-{return_id}-{number}"
 
 
-def shipment_key(return_id: str) -> str:
-    return f"{return_id}:shipment"
+def shipment_key(return_id: str, booking: int = 1) -> str:
+    """The return's carrier booking; a rebooking (after a missed pickup) is a booking of its own."""
+    return f"{return_id}:shipment" if booking == 1 else f"{return_id}:shipment:{booking}"
 
 
 def intake_key(return_id: str) -> str:

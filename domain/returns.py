@@ -14,8 +14,9 @@ from pydantic import BaseModel, Field, model_validator
 from domain.attention import Attention
 from domain.money import Amount
 from domain.orders import Identifier, Order, StrictModel
+from domain.pickup_slots import PickupSlot
 from domain.risk import Level
-from domain.wire import Timestamp, WebLink
+from domain.wire import WebLink
 
 
 class Reason(StrEnum):
@@ -78,17 +79,6 @@ class RequestedLine(StrictModel):
 class ExchangeItem(StrictModel):
     line_id: str = Identifier
     sku: str = Field(min_length=1, max_length=128)
-
-
-class PickupSlot(StrictModel):
-    start: Timestamp
-    end: Timestamp
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "PickupSlot":
-        if self.end <= self.start:
-            raise ValueError("a pickup slot must end after it starts")
-        return self
 
 
 class LogisticsRequest(StrictModel):
@@ -180,12 +170,30 @@ class ReturnShipment(BaseModel):
     tracking_number: str
 
 
+class DropOffPoint(BaseModel):
+    """A counter near the order's address where a drop-off return can be handed in."""
+
+    point_id: str
+    name: str
+    address: str
+    postal_code: str
+    country: str = ""
+
+
 class Logistics(BaseModel):
     method: LogisticsMethod
     carrier: str | None = None
     tracking_number: str | None = None
     label_url: str | None = None
     ship_by: datetime | None = None
+    pickup_slot: PickupSlot | None = Field(None, description="The booked pickup window (method pickup).")
+    drop_off_token: str | None = Field(
+        None, description="Method drop_off: the secret a counter scans instead of a printed label."
+    )
+    qr_code_url: str | None = Field(None, description="Method drop_off: the token's QR code, a PNG to show.")
+    drop_off_points: list[DropOffPoint] = Field(
+        default_factory=list, description="Method drop_off: counters near the order's address, nearest first."
+    )
     return_shipments: list[ReturnShipment] = Field(
         default_factory=list,
         description="Lines shipped back to the customer after inspection (disposition return_to_customer).",

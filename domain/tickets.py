@@ -16,6 +16,7 @@ TicketKind = Literal[
     "inspection_overdue",
     "transit_overdue",
     "carrier_exception",
+    "pickup_missed",
 ]
 
 

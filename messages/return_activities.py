@@ -8,11 +8,11 @@ activities) and ``activities/partners.py`` (partner calls).
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.ledger import MoneyMovement
 from domain.money import Amount
-from domain.returns import ReturnRequest, ReturnShipment, ReturnView
+from domain.returns import DropOffPoint, ReturnRequest, ReturnShipment, ReturnView
 from domain.tickets import TicketKind
 from messages.activity_ref import ActivityRef
 
@@ -42,12 +42,15 @@ class BookShipment(BaseModel):
     order_id: str
     method: Literal["pickup", "drop_off", "mail"]
     pickup_slot: dict[str, datetime] | None = None
+    booking: int = Field(1, description="1 for the first booking, then one more per rebooking (a missed pickup).")
 
 
 class ShipmentBooked(BaseModel):
     carrier: str
     tracking_number: str
     label_url: str
+    drop_off_token: str | None = None
+    drop_off_points: list[DropOffPoint] = Field(default_factory=list)
 
 
 class CancelShipment(BaseModel):

@@ -86,6 +86,8 @@ def sandbox(settings: Settings) -> Component:
             RETURNFLOW_SANDBOX_HOST=host,
             RETURNFLOW_SANDBOX_PORT=str(port),
             RETURNFLOW_SANDBOX_DB=str(settings.data_dir / "sandbox.db"),
+            # Counter scans of drop-off codes reach the API as carrier events (with a carrier secret set).
+            RETURNFLOW_SANDBOX_CARRIER_EVENTS_URL=api_url(settings) + "/v1/carrier-events",
         ),
         is_ready=lambda: http_ok(settings.sandbox_url.rstrip("/") + "/health"),
         ports=[(host, port)],

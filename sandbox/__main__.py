@@ -2,6 +2,8 @@
 
 Environment: ``RETURNFLOW_SANDBOX_HOST`` (default 127.0.0.1), ``RETURNFLOW_SANDBOX_PORT``
 (default 8100), ``RETURNFLOW_SANDBOX_DB`` (SQLite file for the state; unset: in memory),
+``RETURNFLOW_SANDBOX_CARRIER_EVENTS_URL`` (where the carrier posts its scans, signed with
+``RETURNFLOW_CARRIER_WEBHOOK_SECRET``; either unset: it posts none),
 plus ``RETURNFLOW_LOG_LEVEL`` / ``RETURNFLOW_LOG_FORMAT`` read through ``returnflow.settings``.
 """
 
@@ -19,7 +21,10 @@ def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
     host = os.environ.get("RETURNFLOW_SANDBOX_HOST", "127.0.0.1")
     port = int(os.environ.get("RETURNFLOW_SANDBOX_PORT", "8100"))
-    app = create_app(os.environ.get("RETURNFLOW_SANDBOX_DB") or None)
+    events_url = os.environ.get("RETURNFLOW_SANDBOX_CARRIER_EVENTS_URL")
+    secret = settings.carrier_webhook_secret.get_secret_value()
+    webhook = (events_url, secret) if events_url and secret else None
+    app = create_app(os.environ.get("RETURNFLOW_SANDBOX_DB") or None, carrier_webhook=webhook)
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), log_config=None)
 
 

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox import (
     carrier,
+    carrier_counters,
     catalog,
     exchange_payments,
     faults,
@@ -35,9 +36,12 @@ log = structlog.get_logger()
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
 
 
-def create_app(db_path: str | None = None) -> FastAPI:
-    """Build the service; ``db_path`` is a SQLite file that keeps state across restarts (None: in memory)."""
+def create_app(db_path: str | None = None, carrier_webhook: tuple[str, str] | None = None) -> FastAPI:
+    """Build the service; ``db_path`` is a SQLite file that keeps state across restarts (None: in memory);
+    ``carrier_webhook`` (url, secret): where the carrier posts its signed scans."""
     store = Store(db_path)
+    if carrier_webhook is not None:
+        carrier_counters.subscribe_webhook(store, *carrier_webhook)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +55,7 @@ def create_app(db_path: str | None = None) -> FastAPI:
     app.state.faults = faults.Faults()
 
     app.include_router(carrier.router)
+    app.include_router(carrier_counters.router)
     app.include_router(payments.router)
     app.include_router(exchange_payments.router)
     app.include_router(catalog.router)

@@ -1,5 +1,9 @@
-"""Sandbox carrier ("sandbox-post"): books pickups / drop-offs / mail labels and cancels them."""
+"""Sandbox carrier ("sandbox-post"): offers pickup slots, books pickups / drop-offs / mail labels and
+cancels them. A drop-off booking carries a token the customer's QR code encodes (``carrier_counters.py``
+plays the counter that scans it)."""
 
+import secrets
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 
 import structlog
@@ -12,6 +16,10 @@ from sandbox.errors import key_reused, not_found
 
 CARRIER = "sandbox-post"
 TABLE = "shipments"
+DROP_OFF_TOKENS = "drop_off_tokens"
+# The slots offered: the next working days, two 4-hour windows each (UTC), none in the past.
+SLOT_DAYS = 5
+SLOT_WINDOWS = ((time(9), time(13)), (time(13), time(17)))
 
 log = structlog.get_logger()
 router = APIRouter(prefix="/carrier", tags=["carrier"])
@@ -68,11 +76,14 @@ async def create_shipment(body: ShipmentIn, request: Request) -> dict[str, Any] 
             "direction": body.direction,
             "to_address": body.to_address,
             "items": body.items,
+            "drop_off_token": secrets.token_urlsafe(24) if body.method == "drop_off" else None,
             "idempotency_key": body.idempotency_key,
             "created_at": utc_now(),
             "canceled_at": None,
         }
         store.insert(TABLE, tracking_number, shipment)
+        if shipment["drop_off_token"]:
+            store.insert(DROP_OFF_TOKENS, shipment["drop_off_token"], {"tracking_number": tracking_number})
     log.info("sandbox_shipment_booked", reference=body.reference, tracking_number=tracking_number, method=body.method)
     return _render(request, shipment)
 
@@ -90,6 +101,31 @@ async def cancel_shipment(tracking_number: str, request: Request) -> dict[str, A
             store.update(TABLE, tracking_number, shipment)
             log.info("sandbox_shipment_canceled", reference=shipment["reference"], tracking_number=tracking_number)
     return _render(request, shipment)
+
+
+def offered_slots(now: datetime) -> list[dict[str, str]]:
+    """The next ``SLOT_DAYS`` working days' windows that have not started yet."""
+    slots: list[dict[str, str]] = []
+    day = now.date()
+    while len(slots) < SLOT_DAYS * len(SLOT_WINDOWS):
+        day += timedelta(days=1)
+        if day.weekday() >= 5:
+            continue
+        for start, end in SLOT_WINDOWS:
+            slots.append(
+                {
+                    "start": datetime.combine(day, start, UTC).isoformat().replace("+00:00", "Z"),
+                    "end": datetime.combine(day, end, UTC).isoformat().replace("+00:00", "Z"),
+                }
+            )
+    return slots
+
+
+@router.get("/pickup-slots")
+async def pickup_slots(request: Request, postal_code: str, country: str = "US") -> dict[str, list[dict[str, str]]]:
+    """The windows a courier can come to ``postal_code`` (every address is served alike here)."""
+    await get_faults(request).apply("carrier.pickup_slots")
+    return {"items": offered_slots(datetime.now(UTC))}
 
 
 @router.get("/shipments")

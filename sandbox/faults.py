@@ -19,6 +19,9 @@ from sandbox.errors import SandboxError
 Operation = Literal[
     "carrier.create_shipment",
     "carrier.cancel_shipment",
+    "carrier.pickup_slots",
+    "carrier.drop_off_points",
+    "carrier.drop_off",
     "payments.refund",
     "payments.store_credit",
     "warehouse.intake",

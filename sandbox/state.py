@@ -26,6 +26,8 @@ RESOURCES = (
     "variants",
     "payment_requests",
     "authorizations",
+    "drop_off_tokens",
+    "carrier_webhooks",
 )
 
 

@@ -211,6 +211,19 @@ ROWS: list[Row] = [
         lambda c, w: c.post(f"/v1/returns/{w.ended_a}/survey", json={"score": 4, "comment": "quick"}),
         (401, 201, 404, 403, 409),
     ),
+    # How the parcel leaves: a customer sees its own order's slots; the QR code's token is its own secret.
+    Row(
+        "GET",
+        "/v1/pickup-slots",
+        lambda c, w: c.get("/v1/pickup-slots", params={"order_id": w.order_a}),
+        (401, 200, 404, 403, 200),
+    ),
+    Row(
+        "GET",
+        "/v1/drop-off-codes/{token}.png",
+        lambda c, w: c.get("/v1/drop-off-codes/" + "t" * 32 + ".png"),
+        (200, 200, 200, 200, 200),
+    ),
     # The audit trail: staff and services; a customer may not read it, not even of its own return.
     Row(
         "GET",

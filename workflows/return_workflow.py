@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.attention import (
         Resolution,
         missing_reference,
+        pickup_slot_error,
         resolution_problem,
     )
     from domain.compensations import CompensationStep
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.attention import Attentions
     from workflows.calls import store
     from workflows.entitlements import revoke_virtual_goods
+    from workflows.pickups import LEAST_WAIT, PICKUP_WATCH_PATCH, MissedPickups
     from workflows.refunding import Refunding
     from workflows.replacements import Replacements
     from workflows.return_record import ReturnRecord
@@ -77,6 +79,7 @@ class ReturnWorkflow:
         self._refunding = Refunding(self._record, self._attentions, start.order, start.policy)
         self._refunding.resolution = start.request.resolution
         self._waiting = Waiting(self._inbox, self._record, self._attentions, self._refunding, self._compensations)
+        self._pickups = MissedPickups(self._inbox, self._waiting, self._attentions, self._shipping)
 
     # ---- the saga ---------------------------------------------------------
 
@@ -164,7 +167,7 @@ class ReturnWorkflow:
         ship_replacement_on = self._start.policy.exchange_ship_on
         self._waiting.stop_if_canceled()
         await self._shipping.book(self._start.request.logistics.pickup_slot, self._ship_by_timeout())
-        if not await self._waiting.wait(lambda: self._inbox.scan_stage >= 1, self._ship_by_timeout()):
+        if not await self._await_first_scan():
             raise ReturnStopped(Status.EXPIRED, f"not shipped within {self._start.policy.ship_by_days} days")
         await self._record.transition(Status.IN_TRANSIT)
         if not await self._settle_on("first_scan", trigger, ship_replacement_on):
@@ -210,6 +213,22 @@ class ReturnWorkflow:
         if moment == refund_trigger:
             return await self._refund(show_pending=False)
         return True
+
+    async def _await_first_scan(self) -> bool:
+        """The parcel's first scan, within the ship-by deadline; a booked pickup slot that passes without
+        one is an attention of its own first (``pickups.py``). False when the deadline passed."""
+        slot = self._start.request.logistics.pickup_slot
+        if slot is None or self._record.view.logistics.method != "pickup" or not workflow.patched(PICKUP_WATCH_PATCH):
+            return await self._waiting.wait(self._shipped, self._ship_by_timeout())
+        await self._pickups.watch(slot, self._ship_by_timeout())
+        if self._shipped():
+            return True
+        ship_by = self._record.view.logistics.ship_by
+        assert ship_by is not None, "a booked shipment has its ship-by deadline"
+        return await self._waiting.wait(self._shipped, max(ship_by - workflow.now(), LEAST_WAIT))
+
+    def _shipped(self) -> bool:
+        return self._inbox.scan_stage >= 1
 
     async def _intercepted(self) -> bool:
         self._waiting.stop_if_canceled()
@@ -371,6 +390,13 @@ class ReturnWorkflow:
             problem = "another action on this return is being carried out; try again in a moment"
         if problem is not None:
             raise ApplicationError(problem, type=ErrorType.STATUS_CONFLICT)
+        slot_error = pickup_slot_error(resolution, workflow.now())
+        if slot_error is not None:
+            raise ApplicationError(
+                f"{resolution.action} needs a pickup slot ahead: {slot_error['message']}",
+                slot_error,
+                type=ErrorType.INVALID_INPUT,
+            )
         if missing_reference(resolution):
             raise ApplicationError(
                 f"{resolution.action} needs the reference of what was done outside returnflow",

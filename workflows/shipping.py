@@ -8,7 +8,9 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.compensations import CompensationStep
-    from domain.returns import Logistics, LogisticsMethod, PickupSlot, Status
+    from domain.drop_off_codes import qr_code_path
+    from domain.pickup_slots import PickupSlot
+    from domain.returns import Logistics, LogisticsMethod, Status
     from messages import return_activities as act
     from workflows.calls import partner, refused_by_partner
     from workflows.return_record import ReturnRecord
@@ -23,6 +25,7 @@ class Shipping:
     def __init__(self, record: ReturnRecord, compensations: Compensations) -> None:
         self._record = record
         self._compensations = compensations
+        self._bookings = 1  # the carrier bookings made so far (a missed pickup is rebooked)
 
     async def intercept(self, requested: LogisticsMethod) -> bool:
         """Ask the warehouse to stop the unshipped order; if it already left, carry on as a return."""
@@ -38,8 +41,21 @@ class Shipping:
 
     async def book(self, slot: PickupSlot | None, ship_within: timedelta) -> None:
         """Book the carrier; the return then awaits its parcel, for ``ship_within`` at most."""
+        await self._book(self._record.view.logistics.method, slot, ship_within)
+        await self._record.transition(Status.AWAITING_SHIPMENT)
+
+    async def rebook(self, method: LogisticsMethod, slot: PickupSlot | None, ship_within: timedelta) -> None:
+        """The booking the carrier missed is cancelled and another made: a pickup in ``slot``, or a
+        drop-off instead; the parcel is then awaited for ``ship_within`` again."""
+        missed = self._record.view.logistics.tracking_number
+        assert missed is not None, "only a booked shipment is rebooked"
+        self._compensations.discard(CompensationStep.CANCEL_SHIPMENT)
+        await self._cancel(missed)
+        self._bookings += 1
+        await self._book(method, slot, ship_within)
+
+    async def _book(self, method: LogisticsMethod, slot: PickupSlot | None, ship_within: timedelta) -> None:
         view = self._record.view
-        method = view.logistics.method
         assert method != "none", "only a return that ships back books a carrier"
         booked = await partner(
             act.BOOK_SHIPMENT,
@@ -48,18 +64,23 @@ class Shipping:
                 order_id=view.order_id,
                 method=method,
                 pickup_slot={"start": slot.start, "end": slot.end} if slot else None,
+                booking=self._bookings,
             ),
         )
         tracking = booked.tracking_number
         self._compensations.add(CompensationStep.CANCEL_SHIPMENT, lambda: self._cancel(tracking))
+        token = booked.drop_off_token
         view.logistics = Logistics(
             method=method,
             carrier=booked.carrier,
             tracking_number=tracking,
             label_url=booked.label_url,
             ship_by=workflow.now() + ship_within,
+            pickup_slot=slot if method == "pickup" else None,
+            drop_off_token=token,
+            qr_code_url=qr_code_path(token) if token else None,
+            drop_off_points=booked.drop_off_points,
         )
-        await self._record.transition(Status.AWAITING_SHIPMENT)
 
     async def intake(self) -> None:
         view = self._record.view

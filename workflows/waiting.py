@@ -89,7 +89,7 @@ class Waiting:
                 await self._record.escalate(note)
                 await self.wait(done, None)
                 return
-            resolution = await self._ask(reason, note, actions_for(reason, refunded=self._refunding.refunded), done)
+            resolution = await self.ask(reason, note, actions_for(reason, refunded=self._refunding.refunded), done)
             if resolution is None:
                 return
             await self._carry_out(resolution)
@@ -98,7 +98,7 @@ class Waiting:
         if self._inbox.cancel is not None:
             raise ReturnStopped(Status.CANCELED, self._inbox.cancel.note or "canceled on request")
 
-    async def _ask(
+    async def ask(
         self, reason: AttentionReason, note: str, actions: list[AttentionAction], done: Callable[[], bool]
     ) -> Resolution | None:
         """Show the attention and wait for a person's resolution (None: ``done`` happened by itself)."""
@@ -129,7 +129,7 @@ class Waiting:
             return False
         in_transit = stage == Status.IN_TRANSIT
         actions = actions_for("carrier_exception", refunded=self._refunding.refunded, in_transit=in_transit)
-        resolution = await self._ask("carrier_exception", note, actions, done)
+        resolution = await self.ask("carrier_exception", note, actions, done)
         if resolution is None:
             return True
         await self._carry_out(resolution)

@@ -87,7 +87,7 @@ async def _page(
         money=money,
         audit_items=audit_items,
         audit_more=more is not None,
-        pickup_slot=asked.logistics.pickup_slot if asked else None,
+        pickup_slot=view.logistics.pickup_slot or (asked.logistics.pickup_slot if asked else None),
         notes=notes,
         survey=survey,
         temporal_url=temporal_ui_link(request.app.state.settings, return_id),
