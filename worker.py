@@ -72,6 +72,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
                 database,
                 HttpNotifications(http, settings.sandbox_url),
                 max_attempts=settings.notification_max_attempts,
+                site_url=settings.customer_site_url,
             ).send_customer_notifications,
             LedgerReconciler(database, HttpPaymentRecords(http, settings.sandbox_url)).reconcile_ledger,
             StuckReturnSweeper(database).sweep_stuck_returns,

@@ -2,7 +2,7 @@
 
 The promotions call carries the compensation's key (return, reason, breach number),
 so Temporal's retries never issue a second coupon; recording it writes the view, the
-ledger row and, the first time only, the customer's message, in one transaction.
+ledger row and the customer's message in one transaction, each once per key.
 """
 
 from temporalio import activity
@@ -67,7 +67,7 @@ class LateReturnActivities:
         view = record.view
         async with self._database.transaction() as session:
             await returns.save_return(session, view, record.revision)
-            first_time = await ledger.record_movement(
+            await ledger.record_movement(
                 session,
                 view.id,
                 view.order_id,
@@ -77,8 +77,7 @@ class LateReturnActivities:
                 currency=record.unit,
                 provider_ref=record.compensation.code,
             )
-            if first_time:
-                await outbox.announce(session, view, outbox.COMPENSATION_ISSUED)
+            await outbox.announce_compensation(session, view, record.idempotency_key)
 
     def all(self) -> list:
         return [self.notify_operators, self.issue_compensation, self.record_compensation]

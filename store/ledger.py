@@ -41,10 +41,10 @@ async def record_movement(
     provider_ref: str | None = None,
     credit_note: str | None = None,
     items: list[RefundItem] | None = None,
-) -> bool:
-    """Add the row unless its idempotency key is already in the ledger; True when it was added."""
+) -> None:
+    """Add the row unless its idempotency key is already in the ledger."""
     if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)):
-        return False
+        return
     session.add(
         LedgerEntry(
             idempotency_key=idempotency_key,
@@ -60,7 +60,6 @@ async def record_movement(
             created_at=datetime.now(UTC),
         )
     )
-    return True
 
 
 async def money_lines(session: AsyncSession, return_id: str) -> list[MoneyLine]:

@@ -206,6 +206,13 @@ ROWS: list[Row] = [
         lambda c, w: c.post(f"/v1/returns/{w.ended_a}/dispute", json={"message": "refund too small"}),
         (401, 201, 404, 403, 201),
     ),
+    # Once per return: the owner answers, the service (which may) then finds it answered.
+    Row(
+        "POST",
+        "/v1/returns/{return_id}/survey",
+        lambda c, w: c.post(f"/v1/returns/{w.ended_a}/survey", json={"score": 4, "comment": "quick"}),
+        (401, 201, 404, 403, 409),
+    ),
     # How the parcel leaves: a customer sees its own order's slots; the QR code's token is its own secret.
     Row(
         "GET",

@@ -20,6 +20,7 @@ from api.problems import Problem
 from api.query import Timestamp
 from api.request_log import bind_return
 from api.return_acts import visible_return
+from api.surveys import AnsweredSurvey, answer_survey
 from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error
 from domain.attention import Resolution
 from domain.evaluation import Evaluation, refusal_errors
@@ -34,6 +35,7 @@ from domain.returns import (
     ReviewDecision,
     Status,
 )
+from domain.surveys import SurveyAnswer
 from store import ledger, returns, submissions
 from store.ledger import MoneyLine
 from store.tickets import TicketView
@@ -196,6 +198,18 @@ async def return_progress(
     return works towards now), upcoming or skipped (never reached: it stopped), with when it was reached.
     Labels are English; ``key`` is what a storefront translates."""
     return ReturnProgress(nodes=progress(await visible_return(session, return_id, caller)))
+
+
+@router.post("/{return_id}/survey", status_code=201, response_model=AnsweredSurvey)
+async def answer_return_survey(
+    return_id: ReturnId,
+    body: SurveyAnswer,
+    request: Request,
+    caller: Annotated[Caller, Depends(allow("service", "customer"))],
+) -> AnsweredSurvey:
+    """How the customer found an ended return, 1–5 with a comment: once per return (409 before it has ended or
+    once answered). A score of 2 or less opens a ``negative_feedback`` ticket, named in ``ticket_id``."""
+    return await answer_survey(request.app.state.database, caller, return_id, body)
 
 
 @router.get("", response_model=ReturnPage)
