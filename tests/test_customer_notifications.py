@@ -1,9 +1,11 @@
 """Customers hear about every status that concerns them, once each, in the language their order names."""
 
+from decimal import Decimal
+
 from sqlalchemy import select
 
 from domain.policy import DEFAULT_POLICY
-from domain.returns import ReturnView
+from domain.sla_compensation import IssuedCompensation
 from messages import housekeeping as hk
 from store import outbox
 from store.db import Database
@@ -11,17 +13,11 @@ from store.returns import get_return
 from store.tables import CustomerNotification, OutboxEvent
 from tests.api_client import Callers, carrier, default_policy, put_order, wait_for_status
 from tests.conftest import Run
-from tests.factories import return_body
+from tests.factories import NOW, return_body
 from tests.return_journeys import AS_NEW
 from workflows.housekeeping import DeliverWebhooksWorkflow
 
-COUPON = {"kind": "coupon", "amount": "5.00", "code": "SORRY-5", "reason": "review_overdue"}
-
-
-class CompensatedView(ReturnView):
-    """The Return with its compensations (issued by the workflow when an SLA is missed)."""
-
-    compensations: list[dict[str, str]]
+COUPON = IssuedCompensation(kind="coupon", amount=Decimal("5.00"), code="SORRY-5", reason="review_overdue", at=NOW)
 
 
 async def sent_to(api: Callers, database: Database, housekeeper: Run, return_id: str) -> list[dict]:
@@ -92,7 +88,7 @@ async def test_an_order_without_a_language_reads_english_and_a_compensation_is_t
     async with database.transaction() as session:
         view = await get_return(session, created["id"])
         assert view is not None
-        compensated = CompensatedView(**view.model_dump(), compensations=[COUPON])
+        compensated = view.model_copy(update={"compensations": [COUPON]})
         first = await outbox.announce_compensation(session, compensated, "comp-1")
         again = await outbox.announce_compensation(session, compensated, "comp-1")
     assert first is not None and again is None, "a retried compensation is told once"

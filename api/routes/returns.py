@@ -257,11 +257,15 @@ async def cancel_return(
 
 @router.post("/{return_id}/urge", status_code=202, response_model=UrgeAccepted)
 async def urge_return(
-    return_id: ReturnId, request: Request, caller: Annotated[Caller, Depends(allow("service", "customer"))]
+    return_id: ReturnId,
+    request: Request,
+    temporal: Temporal,
+    caller: Annotated[Caller, Depends(allow("service", "customer"))],
 ) -> UrgeAccepted:
-    """The customer asks for the return to be hurried. Recorded in the audit trail; the return itself
-    (its status, priority and timeline) does not change."""
-    await return_acts.urge_return(request.app.state.database, caller, return_id)
+    """The customer asks for the return to be hurried: its priority becomes high (operators' queues put it
+    first), the review or inspection it waits for is due sooner (the policy's ``urge_sla_factor``), the
+    timeline says so and operators are told. Once a day: 429 with ``Retry-After`` before; 409 once ended."""
+    await return_acts.urge_return(temporal, request.app.state.database, caller, return_id)
     return UrgeAccepted(return_id=return_id, accepted=True)
 
 

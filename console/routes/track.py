@@ -168,7 +168,7 @@ async def cancel(
 @router.post("/{return_id}/urge")
 async def urge(request: Request, return_id: ReturnId, csrf_token: FormToken = "") -> Response:
     async def act(caller: Caller) -> Done:
-        await return_acts.urge_return(request.app.state.database, caller, return_id)
+        await return_acts.urge_return(request.app.state.temporal, request.app.state.database, caller, return_id)
         return "urged"
 
     return await _act(request, return_id, csrf_token, act)
