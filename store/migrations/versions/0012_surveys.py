@@ -41,8 +41,9 @@ def downgrade() -> None:
     with op.batch_alter_table('customer_notifications', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_customer_notifications_once_key'), type_='unique')
         batch_op.drop_column('once_key')
-    with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.drop_column('language')
+    # Not through batch mode: on SQLite that copies and drops the orders table, and dropping it cascades to
+    # order_lines (foreign keys are on). Both databases drop a plain column in place.
+    op.execute('ALTER TABLE orders DROP COLUMN language')
     with op.batch_alter_table('survey_answers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_survey_answers_answered_at'))
     op.drop_table('survey_answers')
