@@ -6,12 +6,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from console.routes import all_returns, home, login, policy, queues, return_page, station, tickets, track
+from console.routes import all_returns, dashboard, home, login, policy, queues, return_page, station, tickets, track
 from console.sessions import PATH, CsrfRefused, LoginRequired, login_url
 from console.templating import respond
 
 STATIC = Path(__file__).with_name("static")
-ROUTERS = (login, home, queues, all_returns, return_page, station, policy, tickets, track)
+ROUTERS = (login, home, queues, all_returns, return_page, station, policy, tickets, dashboard, track)
 
 
 def install_console(app: FastAPI) -> None:

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from console.formatting import FILTERS
 from console.i18n import LANGUAGE_NAMES, translations
 from console.sessions import CSRF_FIELD, CSRF_HEADER, ConsoleUser
 from store.queues import QueueCounts, queue_counts
@@ -35,6 +36,7 @@ def environment(language: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(FILTERS)
     env.globals.update(language=language, language_names=LANGUAGE_NAMES, csrf_field=CSRF_FIELD)
     return env
 

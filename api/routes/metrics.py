@@ -1,16 +1,14 @@
 """``GET /v1/metrics/returns``: how returns are going, overall, by category, by SKU and day by day."""
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import allow
 from api.deps import Session
-from api.problems import Problem
+from api.metrics_reading import open_period, read_return_metrics
 from api.query import Timestamp
-from domain.metrics import MAX_PERIOD, InvalidPeriod, ReturnMetrics
-from store.metrics import return_metrics
+from domain.metrics import MAX_PERIOD, ReturnMetrics
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -36,10 +34,5 @@ async def metrics(
     ``from``/``to`` default to the last 30 days; ``from`` must be before ``to`` (422 ``invalid_range``), and the
     period no longer than ``to`` says (422 ``period_too_long``).
     """
-    end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=30)
-    try:
-        return await return_metrics(session, start, end)
-    except InvalidPeriod as invalid:
-        error = {"field": invalid.field, "code": invalid.code, "message": str(invalid)}
-        raise Problem(422, str(invalid), [error]) from invalid
+    start, end = open_period(start, end)
+    return await read_return_metrics(session, start, end)
