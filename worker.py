@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.customer_notifications import CustomerNotifier
 from activities.drift_repair import ReadModelRepairer
 from activities.exchange_payments import ExchangePaymentActivities
+from activities.late_returns import LateReturnActivities
 from activities.partners import PartnerActivities
 from activities.read_model import ReadModelActivities
 from activities.reconciliation import LedgerReconciler
@@ -31,6 +32,7 @@ from connectors.fulfilment import HttpFulfilment
 from connectors.notifications import HttpNotifications
 from connectors.payment_records import HttpPaymentRecords
 from connectors.payments import HttpExchangePayments, HttpPayments
+from connectors.promotions import HttpPromotions
 from connectors.warehouse import HttpWarehouse
 from returnflow.interceptors import LoggingInterceptor
 from returnflow.logging import configure_logging
@@ -70,6 +72,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
                 database,
                 HttpNotifications(http, settings.sandbox_url),
                 max_attempts=settings.notification_max_attempts,
+                site_url=settings.customer_site_url,
             ).send_customer_notifications,
             LedgerReconciler(database, HttpPaymentRecords(http, settings.sandbox_url)).reconcile_ledger,
             StuckReturnSweeper(database).sweep_stuck_returns,
@@ -83,6 +86,9 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
                 *ReadModelActivities(database).all(),
                 *partners.all(),
                 *ExchangePaymentActivities(HttpExchangePayments(http, settings.sandbox_url)).all(),
+                *LateReturnActivities(
+                    database, HttpNotifications(http, settings.sandbox_url), HttpPromotions(http, settings.sandbox_url)
+                ).all(),
                 *housekeeping,
             ],
             interceptors=[LoggingInterceptor()],

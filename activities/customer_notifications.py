@@ -1,5 +1,5 @@
 """``send_customer_notifications``: tell customers about the statuses they care about, through the
-notifications partner, best effort.
+notifications partner, best effort, in the language of the order (``domain/notification_templates.py``).
 
 Idempotent: the event id is the partner's idempotency key, so a retry never sends twice.
 """
@@ -11,7 +11,8 @@ from temporalio import activity
 
 from connectors.errors import PartnerRejected, PartnerUnavailable
 from connectors.notifications import Notification, Notifications
-from domain.notifications import notification_data
+from domain.notification_templates import render
+from domain.notifications import message_facts, notification_data, template_name
 from messages.housekeeping import SEND_CUSTOMER_NOTIFICATIONS, Batch, NotificationReport
 from store.customer_notifications import due_notifications, record_notification
 from store.db import Database
@@ -20,10 +21,11 @@ log = structlog.get_logger()
 
 
 class CustomerNotifier:
-    def __init__(self, database: Database, notifications: Notifications, *, max_attempts: int) -> None:
+    def __init__(self, database: Database, notifications: Notifications, *, max_attempts: int, site_url: str) -> None:
         self._database = database
         self._notifications = notifications
         self._max_attempts = max_attempts
+        self._site_url = site_url
 
     @activity.defn(name=SEND_CUSTOMER_NOTIFICATIONS.name)
     async def send_customer_notifications(self, batch: Batch) -> NotificationReport:
@@ -38,16 +40,23 @@ class CustomerNotifier:
         for item in due:
             view = item.view
             final, error = False, None
+            data = notification_data(view)
             try:
+                message = render(item.kind, item.language, message_facts(item.kind, data, self._site_url))
                 await self._notifications.send(
                     Notification(
                         idempotency_key=item.event_id,
                         reference=str(view["id"]),
                         customer_id=str(view["customer_id"]),
-                        template=f"return_{item.status}",
-                        data=notification_data(view),
+                        template=template_name(item.kind),
+                        data=data,
+                        language=message.language,
+                        subject=message.subject,
+                        body=message.body,
                     )
                 )
+            except KeyError as missing:  # the template wants a fact this return does not have: no retry helps
+                final, error = True, f"the {item.kind} message needs {missing}"
             except PartnerRejected as refusal:
                 final, error = True, str(refusal)
             except PartnerUnavailable as failure:

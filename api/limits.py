@@ -24,7 +24,9 @@ from api.idempotency import caller_scope
 from api.problems import Problem, problem_response
 
 # Route templates (as declared) of the POSTs that create something.
-CREATING_ROUTES = re.compile(r"/v1/(returns|webhook-endpoints|customer-sessions)|/v1/returns/\{[^/}]+\}/dispute")
+CREATING_ROUTES = re.compile(
+    r"/v1/(returns|webhook-endpoints|customer-sessions)|/v1/returns/\{[^/}]+\}/(dispute|survey)"
+)
 # How much more than the limit we read (and discard) before answering 413, so the client gets to read the
 # answer instead of a connection reset; past this the connection is simply closed after the answer.
 DRAIN_BYTES = 1024 * 1024

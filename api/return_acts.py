@@ -17,6 +17,7 @@ from api.request_log import bind_return
 from api.workflow_calls import update_return
 from domain import tickets as tickets_domain
 from domain.returns import CancelRequest, Inspection, ReturnView, ReviewDecision, dispute_refusal
+from domain.urging import Urge
 from store import audit, returns, tickets
 from store.db import Database
 from store.tickets import TicketView
@@ -82,11 +83,13 @@ async def cancel_return(
     return view
 
 
-async def urge_return(database: Database, caller: Caller, return_id: str) -> None:
-    """The customer asks for the return to be hurried: recorded in the audit trail."""
-    async with database.transaction() as session:
-        await visible_return(session, return_id, caller)
-        await audit.record(session, actor_of(caller), "return.urge", return_id)
+async def urge_return(temporal: Client, database: Database, caller: Caller, return_id: str) -> ReturnView:
+    """Hurry the return along (429 when it was urged less than a day ago, 409 once it has ended)."""
+    await _require_visible(database, caller, return_id)
+    by = "customer" if caller.customer_id is not None else "service"
+    view = await update_return(temporal, return_id, ReturnWorkflow.urge, Urge(by=by))
+    await _audit(database, caller, "return.urge", return_id, status=view.status.value)
+    return view
 
 
 async def dispute_return(database: Database, caller: Caller, return_id: str, message: str) -> TicketView:

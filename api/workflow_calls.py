@@ -25,6 +25,7 @@ STATUS_FOR_ERROR_TYPE: dict[str, int] = {
     ErrorType.INVALID_INPUT: 422,
     ErrorType.INELIGIBLE: 422,
     ErrorType.NOT_RETURNABLE: 422,
+    ErrorType.TOO_SOON: 429,
 }
 
 
@@ -38,7 +39,10 @@ def _problem_for_cause(cause: BaseException | None) -> Problem:
     while error is not None:
         if isinstance(error, ApplicationError) and error.type in STATUS_FOR_ERROR_TYPE:
             errors = [d for d in error.details if isinstance(d, dict)]
-            return Problem(STATUS_FOR_ERROR_TYPE[error.type], error.message, errors)
+            # A refusal for now (ErrorType.TOO_SOON) says in how many seconds to ask again.
+            retry_after = next((str(d) for d in error.details if isinstance(d, int)), None)
+            headers = {"Retry-After": retry_after} if retry_after else None
+            return Problem(STATUS_FOR_ERROR_TYPE[error.type], error.message, errors, headers)
         error = error.__cause__
     return Problem(409, f"the return could not take this change: {cause}")
 

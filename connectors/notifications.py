@@ -1,7 +1,8 @@
 """Notifications connector: ask the merchant's messaging system to tell a customer about their return.
 
 The partner knows how to reach the customer (email, SMS, app) from ``customer_id``;
-returnflow sends no contact details, only the template name and the return's facts.
+returnflow sends no contact details: the template name, the return's facts and the message itself
+(``domain/notification_templates.py``), in the customer's language, for a partner that sends it as it is.
 """
 
 from typing import Any, Protocol
@@ -18,6 +19,9 @@ class Notification(BaseModel):
     customer_id: str = Field(min_length=1)
     template: str = Field(min_length=1, description="e.g. return_approved, return_completed")
     data: dict[str, Any] = Field(default_factory=dict)
+    language: str = Field("en", description="The message's language: en or zh-Hans.")
+    subject: str = ""
+    body: str = ""
 
 
 class NotificationSent(BaseModel):

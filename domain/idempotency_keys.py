@@ -94,3 +94,13 @@ def hold_capture_key(return_id: str) -> str:
 
 def hold_void_key(return_id: str) -> str:
     return f"{return_id}:hold:void"
+
+
+def compensation_key(return_id: str, reason: str, breach: int) -> str:
+    """The ``breach``-th compensation for a missed deadline of ``reason``: issued once, whatever the retries."""
+    return f"{return_id}:compensation:{reason}:{breach}"
+
+
+def urge_notice_key(return_id: str, urge: int) -> str:
+    """The operators' notice of the ``urge``-th urge of a return."""
+    return f"{return_id}:urge:{urge}"

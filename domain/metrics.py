@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from domain.clock import as_utc
 from domain.returns import ReturnView, Status
+from domain.surveys import SurveyScores, survey_scores
 
 # The longest period one metrics call covers: a year, leap day included.
 MAX_PERIOD = timedelta(days=366)
@@ -68,6 +69,10 @@ class ReturnMetrics(Rates):
     )
     daily: list[DayRates] = Field(
         description="One entry per calendar day (UTC) of the period, oldest first, days without returns included."
+    )
+    survey: SurveyScores = Field(
+        default_factory=lambda: survey_scores({}),
+        description="How the satisfaction surveys answered in the period scored.",
     )
 
 

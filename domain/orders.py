@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from domain.languages import Language
 from domain.money import Amount, has_valid_precision
 from domain.wire import Timestamp, json_boolean, json_integer
 
@@ -98,6 +99,9 @@ class OrderIn(StrictModel):
     payments: list[Payment] = Field(default_factory=list, max_length=50)
     shipping_address: Address | None = None
     shipping: Shipping | None = None
+    language: Language | None = Field(
+        None, description="The language the customer reads; their messages are in it (English when absent)."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "OrderIn":

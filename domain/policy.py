@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
+from domain.attention import AttentionReason
 from domain.money import Amount
 from domain.orders import StrictModel
 from domain.returns import Condition, Reason
 from domain.risk import Level, RiskRules
+from domain.sla_compensation import CompensationOffer
 
 
 class CategoryRule(StrictModel):
@@ -86,6 +88,18 @@ class Policy(StrictModel):
     ship_by_days: int = Field(14, ge=1, le=365)
     review_sla_hours: int = Field(48, ge=1, le=8760)
     inspection_sla_hours: int = Field(72, ge=1, le=8760)
+    urge_sla_factor: Amount = Field(
+        Decimal("1"),
+        ge=0,
+        le=1,
+        description="A customer's urge multiplies the time left until the review or inspection deadline by "
+        "this (0.5 halves it, 0 makes it due at once, 1 leaves it).",
+    )
+    sla_compensation: dict[AttentionReason, CompensationOffer] = Field(
+        default_factory=dict,
+        description="What the customer is given, once per breach, when the attention of a reason opens "
+        '(e.g. review_overdue: {kind: coupon, amount: "5.00"}); none by default.',
+    )
     risk: RiskRules = Field(default_factory=RiskRules)
 
     @field_validator("no_reason_window_days")

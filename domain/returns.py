@@ -16,6 +16,7 @@ from domain.money import Amount
 from domain.orders import Identifier, Order, StrictModel
 from domain.pickup_slots import PickupSlot
 from domain.risk import Level
+from domain.sla_compensation import IssuedCompensation
 from domain.wire import WebLink
 
 
@@ -313,6 +314,9 @@ class ReturnView(BaseModel):
         None, description="Set while a person must act: why, since when, and the actions offered."
     )
     exchange: Exchange | None = Field(None, description="An exchange's replacements and how their price is settled.")
+    compensations: list[IssuedCompensation] = Field(
+        default_factory=list, description="What the customer was given because a deadline was missed."
+    )
     policy_version: int
     created_at: datetime
     updated_at: datetime

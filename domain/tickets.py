@@ -7,6 +7,8 @@ TicketKind = Literal[
     "reconciliation",
     "sla_breach",
     "dispute",
+    # A survey answered with a low score (domain/surveys.py): customer service follows up.
+    "negative_feedback",
     "compensation_failed",
     "workflow_ended",
     # A return's other attentions (domain/attention.py): each opens a ticket of its reason.
@@ -28,6 +30,10 @@ def compensation_failed_key(return_id: str) -> str:
 
 def dispute_key(return_id: str) -> str:
     return f"dispute:{return_id}"
+
+
+def negative_feedback_key(return_id: str) -> str:
+    return f"negative_feedback:{return_id}"
 
 
 def attention_key(return_id: str, number: int) -> str:

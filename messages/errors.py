@@ -12,5 +12,6 @@ class ErrorType(StrEnum):
     STATUS_CONFLICT = "StatusConflict"  # the return is not in a status that allows this (409)
     INVALID_INPUT = "InvalidInput"  # the update's content does not fit the return (422)
     INELIGIBLE = "Ineligible"  # the policy refuses the return (422)
+    TOO_SOON = "TooSoon"  # asked again before it may be (429; the detail carries retry_after seconds)
     # Raised by activities.
     NOT_RETURNABLE = "NotReturnable"  # the units were claimed by another return meanwhile (422)

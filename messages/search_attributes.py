@@ -9,8 +9,10 @@ from temporalio.common import SearchAttributeKey
 
 # Filterable in Temporal UI: `ReturnStatus = "needs_attention"`.
 RETURN_STATUS = SearchAttributeKey.for_keyword("ReturnStatus")
+# `ReturnPriority = "high"`: urged or needing a person; sorts the queues in Temporal UI as in the console.
+RETURN_PRIORITY = SearchAttributeKey.for_keyword("ReturnPriority")
 
-SEARCH_ATTRIBUTES: list[SearchAttributeKey[str]] = [RETURN_STATUS]
+SEARCH_ATTRIBUTES: list[SearchAttributeKey[str]] = [RETURN_STATUS, RETURN_PRIORITY]
 
 
 def dev_server_arguments() -> list[str]:

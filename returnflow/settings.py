@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Attempts at sending one customer notification before it is given up (best effort).",
     )
+    customer_site_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The address customers reach returnflow at: the links in their messages lead to its "
+        "tracking page (/track/{return id}), where the survey of an ended return is answered too.",
+    )
 
     @property
     def effective_database_url(self) -> str:

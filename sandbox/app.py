@@ -1,4 +1,4 @@
-"""The sandbox partners service: carrier, payment provider and warehouse in one FastAPI app.
+"""The sandbox partners service: carrier, payment provider, warehouse, promotions and the rest in one FastAPI app.
 
 It stands in for a merchant's systems during development, demos and tests, the
 way a payment provider's test mode does: real HTTP, its own state (in SQLite,
@@ -25,6 +25,7 @@ from sandbox import (
     intercepts,
     notifications,
     payments,
+    promotions,
     reservations,
     warehouse,
 )
@@ -64,6 +65,7 @@ def create_app(db_path: str | None = None, carrier_webhook: tuple[str, str] | No
     app.include_router(fulfilment.router)
     app.include_router(intercepts.router)
     app.include_router(reservations.router)
+    app.include_router(promotions.router)
     app.include_router(faults.router)
 
     @app.get("/health", tags=["sandbox"])

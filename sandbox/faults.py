@@ -35,6 +35,7 @@ Operation = Literal[
     "payments.authorize",
     "payments.capture",
     "payments.void",
+    "promotions.issue",
 ]
 Mode = Literal["unavailable", "decline", "slow"]
 

@@ -17,6 +17,9 @@ class NotificationIn(BaseModel):
     customer_id: str = Field(min_length=1, max_length=255)
     template: str = Field(min_length=1, max_length=64)
     data: dict[str, Any] = Field(default_factory=dict)
+    language: str = Field("en", max_length=16)
+    subject: str = Field("", max_length=500)
+    body: str = Field("", max_length=5000)
 
 
 @router.post("", status_code=201, response_model=None)
@@ -27,6 +30,9 @@ async def send(body: NotificationIn, request: Request) -> dict[str, Any] | JSONR
         "customer_id": body.customer_id,
         "template": body.template,
         "data": body.data,
+        "language": body.language,
+        "subject": body.subject,
+        "body": body.body,
         "status": "sent",
     }
     message, created = create_once(get_store(request), "notifications", body.idempotency_key, fields, "msg")

@@ -26,6 +26,7 @@ RESOURCES = (
     "variants",
     "payment_requests",
     "authorizations",
+    "promotions",
     "drop_off_tokens",
     "carrier_webhooks",
 )

@@ -1,5 +1,5 @@
-"""Customer notifications: one per event of a status the customer hears about, sent through the
-notifications partner until sent, or given up (``failed``).
+"""Customer notifications: one per event the customer hears about (``store/outbox.py``), sent through the
+notifications partner until sent, or given up (``failed``), in the language of the return's order.
 """
 
 from dataclasses import dataclass
@@ -9,22 +9,27 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.tables import CustomerNotification, OutboxEvent
+from domain.languages import Language, known_language
+from domain.notifications import NotificationKind
+from store.tables import CustomerNotification, OrderRow, OutboxEvent, ReturnRow
 
 
 @dataclass(frozen=True)
 class DueNotification:
     event_id: str
-    status: str
+    kind: NotificationKind
     attempts: int
     view: dict[str, Any]
+    language: Language | None
 
 
 async def due_notifications(session: AsyncSession, limit: int) -> list[DueNotification]:
     rows = (
         await session.execute(
-            select(CustomerNotification, OutboxEvent)
+            select(CustomerNotification, OutboxEvent, OrderRow.language)
             .join(OutboxEvent, OutboxEvent.id == CustomerNotification.event_id)
+            .outerjoin(ReturnRow, ReturnRow.id == OutboxEvent.return_id)
+            .outerjoin(OrderRow, OrderRow.order_id == ReturnRow.order_id)
             .where(CustomerNotification.state == "pending")
             .order_by(OutboxEvent.created_at, OutboxEvent.id)
             .limit(limit)
@@ -33,11 +38,12 @@ async def due_notifications(session: AsyncSession, limit: int) -> list[DueNotifi
     return [
         DueNotification(
             event_id=event.id,
-            status=event.type.removeprefix("return."),
+            kind=NotificationKind(event.type.removeprefix("return.")),
             attempts=notification.attempts,
             view=event.payload,
+            language=known_language(language),
         )
-        for notification, event in rows
+        for notification, event, language in rows
     ]
 
 

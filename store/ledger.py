@@ -1,4 +1,4 @@
-"""The money ledger: every refund, store credit, fee and kept deposit, tied to its return."""
+"""The money ledger: every refund, store credit, fee, kept deposit and compensation, tied to its return."""
 
 from datetime import UTC, datetime
 from decimal import Decimal

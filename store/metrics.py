@@ -44,6 +44,7 @@ from domain.metrics import (
 from domain.metrics import return_metrics as assemble
 from domain.returns import ReturnView
 from store.db import upserting_insert
+from store.surveys import score_distribution
 from store.tables import DailyOrderCount, OrderLineRow, OrderRow, ReturnLineFact, ReturnRow, Ticket
 
 # ---- writing ---------------------------------------------------------------------
@@ -114,7 +115,8 @@ async def recount_order(
 
 
 async def return_metrics(session: AsyncSession, start: datetime, end: datetime) -> ReturnMetrics:
-    """Everything ``GET /v1/metrics/returns`` answers for returns requested and orders placed from ``start`` to ``end``.
+    """Everything ``GET /v1/metrics/returns`` answers for returns requested and orders placed from ``start`` to ``end``
+    (and surveys answered then).
 
     Raises ``domain.metrics.InvalidPeriod`` for a period that ends before it starts or is too long.
     """
@@ -124,7 +126,9 @@ async def return_metrics(session: AsyncSession, start: datetime, end: datetime) 
     await _count_returns_by_day(session, start, end, counted)
     await _count_returns_by_category_and_sku(session, start, end, counted)
     await _count_orders(session, start, end, counted)
-    return assemble(counted.by_day, counted.by_category, counted.by_sku, start, end)
+    figures = assemble(counted.by_day, counted.by_category, counted.by_sku, start, end)
+    figures.survey = await score_distribution(session, start, end)
+    return figures
 
 
 @dataclass

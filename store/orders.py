@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import Insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.languages import known_language
 from domain.metrics import order_counted_under
 from domain.money import from_minor_units, to_minor_units
 from domain.orders import Order, OrderIn, OrderLine, Payment, Shipping
@@ -39,6 +40,7 @@ async def upsert_order(session: AsyncSession, order_id: str, order: OrderIn) -> 
         shipping_address=order.shipping_address.model_dump(mode="json") if order.shipping_address else None,
         shipping_minor=to_minor_units(order.shipping.amount, order.currency) if order.shipping else None,
         shipping_tax_minor=to_minor_units(order.shipping.tax, order.currency) if order.shipping else None,
+        language=order.language,
         updated_at=datetime.now(UTC),
     )
     # First, and a write (see above). Two first PUTs of one order may race: one inserts, the other finds the row.
@@ -135,6 +137,7 @@ async def get_order(session: AsyncSession, order_id: str) -> tuple[Order, dict[s
             if row.shipping_minor is not None
             else None
         ),
+        language=known_language(row.language),
         lines=[
             OrderLine(
                 line_id=r.line_id,

@@ -4,7 +4,9 @@ Every status change of a return's read model writes one ``OutboxEvent`` in the
 same transaction as the change (``announce``, called by ``store.returns``), with
 one ``WebhookDelivery`` per active endpoint subscribed to its type
 (``store/webhook_endpoints.py``) and, for the statuses a customer hears about
-(``CUSTOMER_FACING``), one ``CustomerNotification``. Nothing is sent here:
+(``domain.notifications.STATUS_NOTIFICATIONS``), one ``CustomerNotification``, the
+first time the return reaches that status only (its unique ``once_key``). A compensation
+issued to the customer is an event of its own (``announce_compensation``). Nothing is sent here:
 ``DeliverWebhooksWorkflow`` (scheduled every few seconds) takes what is due and
 sends it (``activities/webhooks.py`` with ``store/webhook_deliveries.py``,
 ``activities/customer_notifications.py`` with ``store/customer_notifications.py``).
@@ -16,22 +18,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.notifications import STATUS_NOTIFICATIONS, NotificationKind, once_key
 from domain.returns import ReturnView, Status
 from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery, WebhookEndpoint
 
-EVENT_TYPES: tuple[str, ...] = tuple(f"return.{status.value}" for status in Status)
-# What the customer is told about; the other statuses are internal steps.
-CUSTOMER_FACING = frozenset(
-    {
-        Status.APPROVED,
-        Status.AWAITING_SHIPMENT,
-        Status.RECEIVED,
-        Status.COMPLETED,
-        Status.REJECTED,
-        Status.CANCELED,
-        Status.EXPIRED,
-    }
-)
+COMPENSATION_EVENT = f"return.{NotificationKind.COMPENSATION_ISSUED.value}"
+EVENT_TYPES: tuple[str, ...] = (*(f"return.{status.value}" for status in Status), COMPENSATION_EVENT)
 
 
 def event_type(status: Status) -> str:
@@ -43,8 +35,33 @@ async def announce(session: AsyncSession, view: ReturnView) -> str:
 
     Returns the event id.
     """
+    told = STATUS_NOTIFICATIONS.get(view.status)
+    return await _record(session, view, event_type(view.status), once_key(view.id, told) if told else None)
+
+
+async def announce_compensation(session: AsyncSession, view: ReturnView, compensation_key: str) -> str | None:
+    """Record that a compensation was issued (the newest of ``view.compensations``) and tell the customer,
+    once per ``compensation_key`` (the promotion's idempotency key): a retried call records nothing.
+
+    Returns the event id, None when it was already recorded. Call it in the transaction that writes the view.
+    """
+    key = once_key(view.id, NotificationKind.COMPENSATION_ISSUED, compensation_key)
+    if await _already_told(session, key):
+        return None
+    return await _record(session, view, COMPENSATION_EVENT, key)
+
+
+async def _already_told(session: AsyncSession, key: str) -> bool:
+    return (
+        await session.scalar(select(CustomerNotification.event_id).where(CustomerNotification.once_key == key))
+        is not None
+    )
+
+
+async def _record(session: AsyncSession, view: ReturnView, kind: str, notification_key: str | None) -> str:
+    """The event with its webhook deliveries and, under ``notification_key`` unless it was told before, the
+    customer's notification. The return's row is locked by the caller, so two writers never both tell."""
     now = datetime.now(UTC)
-    kind = event_type(view.status)
     event = OutboxEvent(
         id="evt_" + secrets.token_hex(16),
         type=kind,
@@ -68,6 +85,10 @@ async def announce(session: AsyncSession, view: ReturnView) -> str:
                     delivered_at=None,
                 )
             )
-    if view.status in CUSTOMER_FACING:
-        session.add(CustomerNotification(event_id=event.id, state="pending", attempts=0, last_error=None, sent_at=None))
+    if notification_key is not None and not await _already_told(session, notification_key):
+        session.add(
+            CustomerNotification(
+                event_id=event.id, state="pending", attempts=0, last_error=None, sent_at=None, once_key=notification_key
+            )
+        )
     return event.id

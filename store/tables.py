@@ -62,6 +62,8 @@ class OrderRow(Base):
     # What the customer paid for shipping and its tax; NULL when the order system sent no shipping.
     shipping_minor: Mapped[int | None] = mapped_column(BigInteger)
     shipping_tax_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # The language the customer reads (domain/languages.py); NULL when the order system named none.
+    language: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[datetime]
 
 
@@ -334,6 +336,8 @@ class CustomerNotification(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(1000))
     sent_at: Mapped[datetime | None]
+    # domain.notifications.once_key: a status is told once per return, a compensation once. NULL on older rows.
+    once_key: Mapped[str | None] = mapped_column(String(255), unique=True)
 
 
 class ReturnSubmission(Base):
@@ -348,3 +352,16 @@ class ReturnSubmission(Base):
     customer_id: Mapped[str] = mapped_column(String(128), index=True)
     lines: Mapped[list[Any]]
     created_at: Mapped[datetime]
+
+
+class SurveyAnswerRow(Base):
+    """A customer's answer to an ended return's survey: one per return (the primary key keeps it so)."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (CheckConstraint("score >= 1 AND score <= 5", name="score_from_1_to_5"),)
+    return_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(128))
+    score: Mapped[int]
+    # The customer's words: personal data, kept here only (the audit trail names the score).
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime] = mapped_column(index=True)

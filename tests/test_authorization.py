@@ -130,6 +130,13 @@ async def _cancel(client: httpx.AsyncClient, w: World) -> httpx.Response:
     return await client.post(f"/v1/returns/{await w.fresh_return()}/cancel", json={"note": "matrix"})
 
 
+async def _urge(client: httpx.AsyncClient, w: World) -> httpx.Response:
+    """A return of its own for each caller (a return may be urged once a day), in whatever status it opened."""
+    created = await w.api.service.post("/v1/returns", json=return_body(order_id=w.order_a))
+    assert created.status_code == 201, created.text
+    return await client.post(f"/v1/returns/{created.json()['id']}/urge")
+
+
 async def _revoke(client: httpx.AsyncClient, w: World) -> httpx.Response:
     return await client.delete(f"/v1/api-keys/{await w.fresh_key()}")
 
@@ -192,17 +199,19 @@ ROWS: list[Row] = [
         (401, 200, 404, 200, 200),
     ),
     Row("POST", "/v1/returns/{return_id}/cancel", _cancel, (401, 200, 404, 403, 200)),
-    Row(
-        "POST",
-        "/v1/returns/{return_id}/urge",
-        lambda c, w: c.post(f"/v1/returns/{w.return_a}/urge"),
-        (401, 202, 404, 403, 202),
-    ),
+    Row("POST", "/v1/returns/{return_id}/urge", _urge, (401, 202, 404, 403, 202)),
     Row(
         "POST",
         "/v1/returns/{return_id}/dispute",
         lambda c, w: c.post(f"/v1/returns/{w.ended_a}/dispute", json={"message": "refund too small"}),
         (401, 201, 404, 403, 201),
+    ),
+    # Once per return: the owner answers, the service (which may) then finds it answered.
+    Row(
+        "POST",
+        "/v1/returns/{return_id}/survey",
+        lambda c, w: c.post(f"/v1/returns/{w.ended_a}/survey", json={"score": 4, "comment": "quick"}),
+        (401, 201, 404, 403, 409),
     ),
     # How the parcel leaves: a customer sees its own order's slots; the QR code's token is its own secret.
     Row(

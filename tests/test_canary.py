@@ -180,8 +180,9 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
         for p in payloads.payloads
     ]
     assert len(plain) == len(indexed) + len(bookkeeping), [p.metadata for p in plain]
-    assert {name for name, _ in indexed} <= {"ReturnStatus", "TemporalChangeVersion"}
+    assert {name for name, _ in indexed} <= {"ReturnStatus", "ReturnPriority", "TemporalChangeVersion"}
     assert {json.loads(p.data) for name, p in indexed if name == "ReturnStatus"} <= {s.value for s in Status}
+    assert {json.loads(p.data) for name, p in indexed if name == "ReturnPriority"} <= {"normal", "high"}
 
     # What describe shows (memo, search attributes, summary), and the visibility records.
     description = (await handle.describe()).raw_description

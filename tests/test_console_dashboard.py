@@ -154,6 +154,7 @@ async def test_the_dashboard_shows_the_figures_of_the_api_for_the_same_period(ap
     assert shown.tables["table-skus"] == [rates_row(sku, r) for sku, r in most_returned_first(metrics["by_sku"])]
     assert shown.tables["table-daily"] == [day_row(day) for day in metrics["daily"]]
     assert len(metrics["daily"]) == 8  # seven days up to now touch eight calendar days
+    assert shown.tables["table-survey"] == [[score, str(n)] for score, n in metrics["survey"]["scores"].items()]
     assert "chart-reasons-data" in page.text and 'role="img"' in page.text
 
 

@@ -171,6 +171,7 @@ def test_full_buckets_are_forgotten_when_there_are_many_callers() -> None:
         ("/v1/webhook-endpoints", True),
         ("/v1/customer-sessions", True),
         ("/v1/returns/{return_id}/dispute", True),
+        ("/v1/returns/{return_id}/survey", True),
         ("/v1/returns/preview", False),
         ("/v1/returns/{return_id}/cancel", False),
         ("/v1/orders/{order_id}", False),

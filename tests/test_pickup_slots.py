@@ -18,9 +18,10 @@ from workflows.return_workflow import ReturnWorkflow
 AS_NEW = Inspection.model_validate({"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]})
 
 
-def slot(days_ahead: float) -> dict[str, str]:
-    """A four-hour window ``days_ahead`` from now (the time-skipping server starts at the real time)."""
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days_ahead)
+def slot(days_ahead: float, now: datetime | None = None) -> dict[str, str]:
+    """A four-hour window ``days_ahead`` from ``now`` (default: the real time, where the time-skipping server
+    starts; once earlier tests have skipped its clock ahead, pass the server's time)."""
+    start = (now or datetime.now(UTC)).replace(microsecond=0) + timedelta(days=days_ahead)
     return {"start": utc(start), "end": utc(start + timedelta(hours=4))}
 
 
@@ -28,8 +29,9 @@ def utc(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-async def start_pickup(client: Harness, database: Database) -> WorkflowHandle:
-    return await start(client, database, logistics={"method": "pickup", "pickup_slot": slot(1)})
+async def start_pickup(client: Harness, database: Database, env: WorkflowEnvironment) -> WorkflowHandle:
+    tomorrow = slot(1, await env.get_current_time())
+    return await start(client, database, logistics={"method": "pickup", "pickup_slot": tomorrow})
 
 
 async def missed(handle: WorkflowHandle, env: WorkflowEnvironment) -> ReturnView:
@@ -48,7 +50,7 @@ async def resolve(handle: WorkflowHandle, action: str, **fields: object) -> Retu
 async def test_a_missed_pickup_is_rebooked_and_the_return_goes_on_to_its_refund(
     client: Harness, database: Database, time_skipping_env: WorkflowEnvironment, sandbox: httpx.AsyncClient
 ) -> None:
-    handle = await start_pickup(client, database)
+    handle = await start_pickup(client, database, time_skipping_env)
     booked = await reach(handle, Status.AWAITING_SHIPMENT)
     assert booked.logistics.pickup_slot is not None
     first = tracking_of(booked)
@@ -58,7 +60,7 @@ async def test_a_missed_pickup_is_rebooked_and_the_return_goes_on_to_its_refund(
         await resolve(handle, "rebook_pickup")
     assert "pickup_slot_required" in str(refused.value.cause.details)  # type: ignore[attr-defined]
 
-    new_slot = slot(2)
+    new_slot = slot(2, await time_skipping_env.get_current_time())
     rebooked = await resolve(handle, "rebook_pickup", pickup_slot=new_slot, note="customer home on Friday")
     assert rebooked.status == Status.AWAITING_SHIPMENT and rebooked.attention is None
     assert rebooked.logistics.pickup_slot is not None
@@ -81,7 +83,7 @@ async def test_a_missed_pickup_is_rebooked_and_the_return_goes_on_to_its_refund(
 async def test_a_missed_pickup_can_become_a_drop_off_with_a_qr_code(
     client: Harness, database: Database, time_skipping_env: WorkflowEnvironment, sandbox: httpx.AsyncClient
 ) -> None:
-    handle = await start_pickup(client, database)
+    handle = await start_pickup(client, database, time_skipping_env)
     await missed(handle, time_skipping_env)
 
     switched = await resolve(handle, "switch_to_drop_off")
@@ -98,7 +100,7 @@ async def test_a_missed_pickup_can_become_a_drop_off_with_a_qr_code(
 async def test_a_pickup_scan_in_time_raises_no_attention(
     client: Harness, database: Database, time_skipping_env: WorkflowEnvironment
 ) -> None:
-    handle = await start_pickup(client, database)
+    handle = await start_pickup(client, database, time_skipping_env)
     booked = await reach(handle, Status.AWAITING_SHIPMENT)
     await scan(handle, tracking_of(booked), "picked_up")
     await reach(handle, Status.IN_TRANSIT)

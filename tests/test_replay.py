@@ -37,6 +37,8 @@ def test_histories_of_every_path_are_kept() -> None:
         "instant-exchange-released",
         "instant-exchange-captured",
         "exchange-price-difference-refunded",
+        "urged-review",
+        "review-overdue-compensated",
     }
 
 

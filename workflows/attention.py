@@ -19,14 +19,16 @@ with workflow.unsafe.imports_passed_through():
     from messages import return_activities as act
     from workflows.calls import store
     from workflows.return_record import ReturnRecord
+    from workflows.sla_compensation import SlaCompensator
 
 # Escalations before this marker only showed needs_attention (no actions, no ticket); their histories replay so.
 ATTENTION_PATCH = "attention-actions"
 
 
 class Attentions:
-    def __init__(self, record: ReturnRecord) -> None:
+    def __init__(self, record: ReturnRecord, compensator: SlaCompensator) -> None:
         self._record = record
+        self._compensator = compensator
         self._open: list[tuple[Attention, str]] = []  # (attention, its ticket's dedupe key)
         self._raised = 0
         self._queued: list[Resolution] = []
@@ -55,7 +57,8 @@ class Attentions:
         self.carried_out += 1
 
     async def raise_(self, reason: AttentionReason, note: str, actions: list[AttentionAction]) -> None:
-        """Show the attention on the return (status ``needs_attention``, high priority) and open its ticket."""
+        """Show the attention on the return (status ``needs_attention``, high priority) and open its ticket;
+        the customer gets the policy's compensation for the reason, if any."""
         view = self._record.view
         self._raised += 1
         key = tickets.attention_key(view.id, self._raised)
@@ -73,6 +76,7 @@ class Attentions:
         )
         view.attention = attention
         await self._record.escalate(note)
+        await self._compensator.breached(reason)
 
     async def clear(self, how: str) -> None:
         """The newest attention is resolved (``how`` says by what); its ticket too, and the return shows
@@ -82,7 +86,7 @@ class Attentions:
         await store(act.RESOLVE_TICKET, act.ResolveTicket(dedupe_key=key, resolution=how))
         view.attention = self.current
         if view.attention is None:
-            view.priority = "normal"
+            view.priority = "high" if self._record.urged_at else "normal"
             await self._record.transition(self._record.stage, f"{attention.reason} resolved: {how}")
         else:
             await self._record.note(f"{attention.reason} resolved: {how}")

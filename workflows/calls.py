@@ -4,6 +4,7 @@ Both take a typed ``ActivityRef`` (``messages/``), so the argument is checked an
 the result has the activity's declared type.
 """
 
+import asyncio
 from datetime import timedelta
 from typing import TypeVar, cast
 
@@ -48,3 +49,24 @@ async def partner(activity: ActivityRef[ArgT, ResultT], arg: ArgT) -> ResultT:
 def refused_by_partner(failure: ActivityError) -> bool:
     """The partner answered no (card closed, declined): retrying cannot help, another way might."""
     return isinstance(failure.cause, ApplicationError) and failure.cause.non_retryable
+
+
+def partner_in_background(activity: ActivityRef[ArgT, ResultT], arg: ArgT) -> None:
+    """A partner call nobody waits for (a notice to staff): retried like any, its failure only logged.
+
+    Abandoned if the workflow ends first.
+    """
+    handle = workflow.start_activity(
+        activity.name,
+        arg,
+        result_type=activity.result_type,
+        start_to_close_timeout=PARTNER_CALL_TIMEOUT,
+        schedule_to_close_timeout=PARTNER_GIVE_UP_AFTER,
+        retry_policy=PARTNER_RETRY,
+    )
+    handle.add_done_callback(_log_failure)
+
+
+def _log_failure(done: "asyncio.Future[object]") -> None:
+    if not done.cancelled() and done.exception() is not None:
+        workflow.logger.warning("background partner call failed: %s", done.exception())

@@ -5,13 +5,18 @@ change, with a revision so that a late write never overwrites a newer one
 (docs/adr/0001-read-model-written-by-the-workflow.md).
 """
 
+from datetime import datetime
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.returns import FINAL_STATUSES, ReturnView, Status, TimelineEntry
     from messages import return_activities as act
-    from messages.search_attributes import RETURN_STATUS
+    from messages.search_attributes import RETURN_PRIORITY, RETURN_STATUS
     from workflows.calls import store
+
+# The priority became a search attribute too; returns shown before that upsert their status alone.
+PRIORITY_ATTRIBUTE_PATCH = "priority-search-attribute"
 
 
 class ReturnRecord:
@@ -20,6 +25,8 @@ class ReturnRecord:
         self._revision = 0
         # The saga step we are in; the shown status can differ (needs_attention).
         self.stage = Status.REQUESTED
+        # When the customer last urged the return: it stays high priority from then on.
+        self.urged_at: datetime | None = None
 
     @property
     def opened(self) -> bool:
@@ -76,6 +83,13 @@ class ReturnRecord:
         await store(act.SAVE_RETURN, act.SnapshotOfReturn(view=self.view, revision=self.next_revision()))
 
     def show(self, status: Status, note: str) -> None:
-        """What operators see in Temporal UI: the status as a search attribute and as current details."""
-        workflow.upsert_search_attributes([RETURN_STATUS.value_set(status.value)])
+        """What operators see in Temporal UI: the status (and priority) as search attributes, and as current details."""
+        updates = [RETURN_STATUS.value_set(status.value)]
+        if workflow.patched(PRIORITY_ATTRIBUTE_PATCH):
+            updates.append(RETURN_PRIORITY.value_set(self.view.priority))
+        workflow.upsert_search_attributes(updates)
         workflow.set_current_details(f"**{status.value}** {note}".strip())
+
+    def show_priority(self) -> None:
+        """The priority changed without the status (an urge): Temporal UI's queries sort by it at once."""
+        workflow.upsert_search_attributes([RETURN_PRIORITY.value_set(self.view.priority)])

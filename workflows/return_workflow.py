@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         virtual_lines,
     )
     from domain.sla import TRANSIT_SLA
+    from domain.urging import Urge
     from messages import return_activities as act
     from messages.errors import ErrorType
     from messages.returns import VIEW_QUERY, WORKFLOW_NAME, CarrierScan, StartReturn
@@ -54,8 +55,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.return_record import ReturnRecord
     from workflows.saga import Compensations
     from workflows.shipping import Shipping
+    from workflows.sla_compensation import SlaCompensator
     from workflows.stops import ParcelLost, ReturnStopped
     from workflows.undoing import undo
+    from workflows.urging import Urging
     from workflows.waiting import Inbox, Waiting
 
 
@@ -75,10 +78,11 @@ class ReturnWorkflow:
         self._inbox = Inbox()
         self._replacements = Replacements(self._record, self._compensations)
         self._shipping = Shipping(self._record, self._compensations)
-        self._attentions = Attentions(self._record)
+        self._attentions = Attentions(self._record, SlaCompensator(self._record, start.policy))
         self._refunding = Refunding(self._record, self._attentions, start.order, start.policy)
         self._refunding.resolution = start.request.resolution
         self._waiting = Waiting(self._inbox, self._record, self._attentions, self._refunding, self._compensations)
+        self._urging = Urging(self._record, self._waiting, start.policy)
         self._pickups = MissedPickups(self._inbox, self._waiting, self._attentions, self._shipping)
 
     # ---- the saga ---------------------------------------------------------
@@ -187,6 +191,7 @@ class ReturnWorkflow:
             timedelta(hours=sla_hours),
             "inspection_overdue",
             f"not inspected within {sla_hours} hours of receipt",
+            hurriable=True,
         )
         await self._shipping.intake()
         await self._shipping.send_back()
@@ -251,6 +256,7 @@ class ReturnWorkflow:
             timedelta(hours=hours),
             "review_overdue",
             f"no review within {hours} hours",
+            hurriable=True,
         )
         review = self._inbox.review
         assert review is not None
@@ -403,6 +409,17 @@ class ReturnWorkflow:
                 {"field": "reference", "code": "reference_required", "message": "give the payment's reference"},
                 type=ErrorType.INVALID_INPUT,
             )
+
+    @workflow.update
+    async def urge(self, urge: Urge) -> ReturnView:
+        """The customer asks us to hurry (workflows/urging.py)."""
+        return await self._urging.urge(urge)
+
+    @urge.validator
+    def _validate_urge(self, urge: Urge) -> None:
+        refusal = self._urging.refusal()
+        if refusal is not None:
+            raise refusal
 
     @workflow.signal
     def carrier_scan(self, scan: CarrierScan) -> None:

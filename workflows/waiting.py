@@ -8,7 +8,8 @@ action on a refund that failed on the way (carried out, and the wait goes on).
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from temporalio import workflow
 
@@ -16,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.attention import AttentionAction, AttentionReason, Resolution, actions_for
     from domain.compensations import CompensationStep
     from domain.returns import CancelRequest, Inspection, ReviewDecision, Status
+    from domain.urging import hurried_deadline
     from workflows.attention import ATTENTION_PATCH, Attentions
     from workflows.refunding import Refunding
     from workflows.return_record import ReturnRecord
@@ -46,12 +48,32 @@ class Waiting:
         self._attentions = attentions
         self._refunding = refunding
         self._compensations = compensations
+        # The deadline of the wait on us (a review, an inspection) that an urge may bring forward.
+        self.hurriable_deadline: datetime | None = None
 
-    async def wait(self, done: Callable[[], bool], within: timedelta | None) -> bool:
+    def hurry(self, factor: Decimal) -> datetime | None:
+        """An urge: the pending review or inspection deadline comes closer (its new time; None if nothing waits)."""
+        if self.hurriable_deadline is None:
+            return None
+        self.hurriable_deadline = hurried_deadline(self.hurriable_deadline, workflow.now(), factor)
+        return self.hurriable_deadline
+
+    async def wait(self, done: Callable[[], bool], within: timedelta | None, hurriable: bool = False) -> bool:
         """Wait for ``done`` with a timer; True if it happened, False on timeout (a decision to wait
-        longer after a carrier exception restarts the timer)."""
-        inbox = self._inbox
+        longer after a carrier exception restarts the timer). A ``hurriable`` wait's timer follows ``hurry``."""
         deadline = workflow.now() + within if within is not None else None
+        if hurriable:
+            self.hurriable_deadline = deadline
+        try:
+            return await self._wait(done, within, deadline, hurriable)
+        finally:
+            if hurriable:
+                self.hurriable_deadline = None
+
+    async def _wait(
+        self, done: Callable[[], bool], within: timedelta | None, deadline: datetime | None, hurriable: bool
+    ) -> bool:
+        inbox = self._inbox
         while True:
             remaining = (deadline - workflow.now()) if deadline is not None else None
             try:
@@ -61,11 +83,15 @@ class Waiting:
                         or inbox.cancel is not None
                         or bool(inbox.carrier_exceptions)
                         or self._attentions.has_queued
+                        or self._hurried(hurriable, deadline)  # noqa: B023 (awaited in this iteration)
                     ),
                     timeout=remaining,
                 )
             except TimeoutError:
                 return False
+            if self._hurried(hurriable, deadline) and not done():
+                deadline = self.hurriable_deadline
+                continue
             self.stop_if_canceled()
             if self._attentions.has_queued:
                 await self._refunding.carry_out(self._attentions.take())
@@ -78,13 +104,18 @@ class Waiting:
                     return True
                 elif within is not None:
                     deadline = workflow.now() + within
+                    if hurriable:
+                        self.hurriable_deadline = deadline
                 continue
             return True
 
-    async def for_person(self, done: Callable[[], bool], sla: timedelta, reason: AttentionReason, note: str) -> None:
+    async def for_person(
+        self, done: Callable[[], bool], sla: timedelta, reason: AttentionReason, note: str, hurriable: bool = False
+    ) -> None:
         """Wait for ``done`` (a review, an inspection, the parcel) with its SLA; past it, a person decides:
-        wait longer, or whatever else the reason offers, until ``done`` happens."""
-        while not await self.wait(done, sla):
+        wait longer, or whatever else the reason offers, until ``done`` happens. A ``hurriable`` SLA (one
+        on us) comes closer when the customer urges."""
+        while not await self.wait(done, sla, hurriable):
             if not workflow.patched(ATTENTION_PATCH):
                 await self._record.escalate(note)
                 await self.wait(done, None)
@@ -93,6 +124,10 @@ class Waiting:
             if resolution is None:
                 return
             await self._carry_out(resolution)
+
+    def _hurried(self, hurriable: bool, timer_deadline: datetime | None) -> bool:
+        """An urge moved the deadline the timer runs to."""
+        return hurriable and self.hurriable_deadline != timer_deadline
 
     def stop_if_canceled(self) -> None:
         if self._inbox.cancel is not None:

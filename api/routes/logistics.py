@@ -43,11 +43,9 @@ async def pickup_slots(
     return PickupSlots(items=await offered_slots(request, found[0]))
 
 
-@router.get(
-    "/v1/drop-off-codes/{token}.png",
-    response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "The QR code of the drop-off token."}},
-)
+# An image a Return links to (``logistics.qr_code_url``), not an operation of the API: left out of the OpenAPI
+# document, as the console's and the tracking page's HTML are (generated clients have no use for a PNG).
+@router.get("/v1/drop-off-codes/{token}.png", response_class=Response, include_in_schema=False)
 async def drop_off_code(token: Annotated[str, Path(pattern=TOKEN_PATTERN.pattern)]) -> Response:
     """A drop-off return's QR code (its ``logistics.qr_code_url``), which the customer shows at a counter
     instead of a printed label. No credentials: the token in the path is the secret, and the image says

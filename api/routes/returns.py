@@ -20,6 +20,7 @@ from api.problems import Problem
 from api.query import Timestamp
 from api.request_log import bind_return
 from api.return_acts import visible_return
+from api.surveys import AnsweredSurvey, answer_survey
 from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error
 from domain.attention import Resolution
 from domain.evaluation import Evaluation, refusal_errors
@@ -34,6 +35,7 @@ from domain.returns import (
     ReviewDecision,
     Status,
 )
+from domain.surveys import SurveyAnswer
 from store import ledger, returns, submissions
 from store.ledger import MoneyLine
 from store.tickets import TicketView
@@ -198,6 +200,18 @@ async def return_progress(
     return ReturnProgress(nodes=progress(await visible_return(session, return_id, caller)))
 
 
+@router.post("/{return_id}/survey", status_code=201, response_model=AnsweredSurvey)
+async def answer_return_survey(
+    return_id: ReturnId,
+    body: SurveyAnswer,
+    request: Request,
+    caller: Annotated[Caller, Depends(allow("service", "customer"))],
+) -> AnsweredSurvey:
+    """How the customer found an ended return, 1–5 with a comment: once per return (409 before it has ended or
+    once answered). A score of 2 or less opens a ``negative_feedback`` ticket, named in ``ticket_id``."""
+    return await answer_survey(request.app.state.database, caller, return_id, body)
+
+
 @router.get("", response_model=ReturnPage)
 async def list_returns(
     session: Session,
@@ -243,11 +257,15 @@ async def cancel_return(
 
 @router.post("/{return_id}/urge", status_code=202, response_model=UrgeAccepted)
 async def urge_return(
-    return_id: ReturnId, request: Request, caller: Annotated[Caller, Depends(allow("service", "customer"))]
+    return_id: ReturnId,
+    request: Request,
+    temporal: Temporal,
+    caller: Annotated[Caller, Depends(allow("service", "customer"))],
 ) -> UrgeAccepted:
-    """The customer asks for the return to be hurried. Recorded in the audit trail; the return itself
-    (its status, priority and timeline) does not change."""
-    await return_acts.urge_return(request.app.state.database, caller, return_id)
+    """The customer asks for the return to be hurried: its priority becomes high (operators' queues put it
+    first), the review or inspection it waits for is due sooner (the policy's ``urge_sla_factor``), the
+    timeline says so and operators are told. Once a day: 429 with ``Retry-After`` before; 409 once ended."""
+    await return_acts.urge_return(temporal, request.app.state.database, caller, return_id)
     return UrgeAccepted(return_id=return_id, accepted=True)
 
 

@@ -1,8 +1,9 @@
 """Webhook endpoints (service) and their deliveries (service, operator: the dead letters).
 
 Events are ``return.<status>`` (``return.approved``, ``return.completed``,
-``return.needs_attention``…), one per status change of a return, each with a
-unique ``id``. How they are sent and signed: ``store/webhook_deliveries.py``.
+``return.needs_attention``…), one per status change of a return, and
+``return.compensation_issued`` when a late return's customer is compensated, each
+with a unique ``id``. How they are sent and signed: ``store/webhook_deliveries.py``.
 """
 
 from typing import Annotated, Literal

@@ -27,7 +27,7 @@ from domain.attention import Resolution
 from domain.progress import progress
 from domain.returns import CancelRequest, ReturnView, ReviewDecision
 from returnflow.settings import Settings
-from store import audit, ledger, returns, submissions
+from store import audit, ledger, returns, submissions, surveys
 
 router = APIRouter(prefix=PATH + "/returns", include_in_schema=False)
 ReturnId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -74,6 +74,7 @@ async def _page(
         audit_items, more = await audit.entries(session, return_id, AUDIT_ENTRIES, None)
         asked = await returns.return_request(session, return_id)
         notes = {note.line_id: note for note in await submissions.submission(session, return_id)}
+        survey = await surveys.survey_answer(session, return_id)
     return await render(
         request,
         user,
@@ -88,6 +89,7 @@ async def _page(
         audit_more=more is not None,
         pickup_slot=view.logistics.pickup_slot or (asked.logistics.pickup_slot if asked else None),
         notes=notes,
+        survey=survey,
         temporal_url=temporal_ui_link(request.app.state.settings, return_id),
         conditions=CONDITIONS,
         dispositions=DISPOSITIONS,

@@ -6,9 +6,10 @@ sends the browser on to the bare address, so the token leaves the address bar (a
 ``Referer``). Without a valid token, or with another customer's, the page says only that the link is
 no longer valid: it never shows the return, nor whether it exists.
 
-Every act is a form that runs the REST API's use case (``api/return_acts.py``) with the customer as
-the caller; forms carry a double-submit token (``console/sessions.FormTokenCookie``), as the console's
-login form does. The page is in the browser's language (English or Simplified Chinese).
+Every act is a form that runs the REST API's use case (``api/return_acts.py``, the survey's
+``api/surveys.py``) with the customer as the caller; forms carry a double-submit token
+(``console/sessions.FormTokenCookie``), as the console's login form does. The page is in the
+browser's language (English or Simplified Chinese).
 """
 
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api import return_acts
 from api.auth import Caller, customer_caller
 from api.problems import Problem
+from api.surveys import answer_survey
 from console.forms import validated
 from console.i18n import preferred_language
 from console.sessions import CsrfRefused, FormTokenCookie, secure_cookies
@@ -27,6 +29,8 @@ from console.templating import respond
 from domain.acts import offered_acts
 from domain.progress import progress
 from domain.returns import FINAL_STATUSES, CancelRequest, DisputeRequest, ReturnView
+from domain.surveys import SCORES, SurveyAnswer
+from store.surveys import SurveyView, survey_answer
 
 PATH = "/track"
 TOKEN_COOKIE = "rf_track"
@@ -34,7 +38,7 @@ FORM = FormTokenCookie("rf_track_form", PATH)
 router = APIRouter(prefix=PATH, include_in_schema=False)
 ReturnId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 # What the page says after an act went through (``?done=``).
-Done = Literal["canceled", "urged", "disputed"]
+Done = Literal["canceled", "urged", "disputed", "surveyed"]
 DONE: frozenset[str] = frozenset(get_args(Done))
 FORM_TEXT = Form(max_length=10_000)
 FormToken = Annotated[str, Form(max_length=128)]
@@ -68,19 +72,21 @@ def _customer(request: Request) -> Caller:
         raise LinkInvalid(401) from None
 
 
-async def _own_return(request: Request, caller: Caller, return_id: str) -> ReturnView:
+async def _own_return(request: Request, caller: Caller, return_id: str) -> tuple[ReturnView, SurveyView | None]:
+    """The customer's return and its survey answer (None while unanswered)."""
     async with request.app.state.database.sessions() as session:
         try:
-            return await return_acts.visible_return(session, return_id, caller)
+            view = await return_acts.visible_return(session, return_id, caller)
         except Problem:
             raise LinkInvalid(404) from None
+        return view, await survey_answer(session, return_id)
 
 
 async def _page(
     request: Request, return_id: str, *, problem: Problem | None = None, done: str | None = None
 ) -> HTMLResponse:
     try:
-        view = await _own_return(request, _customer(request), return_id)
+        view, answered = await _own_return(request, _customer(request), return_id)
     except LinkInvalid as invalid:
         return _invalid_page(request, invalid.status_code)
     ended = view.status in FINAL_STATUSES
@@ -93,6 +99,8 @@ async def _page(
         "may_cancel": offered_acts(view).cancel,
         "may_urge": not ended,
         "may_dispute": ended,
+        "may_answer_survey": ended and answered is None,
+        "scores": SCORES,
         "csrf_token": form_token,
         "problem": problem,
         "done": done if done in DONE else None,
@@ -160,7 +168,7 @@ async def cancel(
 @router.post("/{return_id}/urge")
 async def urge(request: Request, return_id: ReturnId, csrf_token: FormToken = "") -> Response:
     async def act(caller: Caller) -> Done:
-        await return_acts.urge_return(request.app.state.database, caller, return_id)
+        await return_acts.urge_return(request.app.state.temporal, request.app.state.database, caller, return_id)
         return "urged"
 
     return await _act(request, return_id, csrf_token, act)
@@ -177,5 +185,22 @@ async def dispute(
         body = validated(DisputeRequest, {"message": message.strip()})
         await return_acts.dispute_return(request.app.state.database, caller, return_id, body.message)
         return "disputed"
+
+    return await _act(request, return_id, csrf_token, act)
+
+
+@router.post("/{return_id}/survey")
+async def survey(
+    request: Request,
+    return_id: ReturnId,
+    csrf_token: FormToken = "",
+    score: Annotated[str, Form(max_length=8)] = "",
+    comment: Annotated[str, FORM_TEXT] = "",
+) -> Response:
+    async def act(caller: Caller) -> Done:
+        chosen = int(score) if score.isdigit() else score  # a form's number is text; SurveyAnswer wants a number
+        body = validated(SurveyAnswer, {"score": chosen, "comment": comment.strip()})
+        await answer_survey(request.app.state.database, caller, return_id, body)
+        return "surveyed"
 
     return await _act(request, return_id, csrf_token, act)
