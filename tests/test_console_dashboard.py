@@ -124,7 +124,7 @@ async def test_the_dashboard_shows_the_figures_of_the_api_for_the_same_period(ap
     order_id = await put_order(api)
     too_small = return_body(order_id=order_id, lines=[{"line_id": "L1", "quantity": 1, "reason": "size_fit"}])
     assert (await api.service.post("/v1/returns", json=too_small)).status_code == 201
-    await put_order(api)  # an order with no return: the rate is below 100%
+    await put_order(api)  # an order with no return
 
     async with browser_for(api) as browser:
         await log_in(browser, await new_operator(database))
@@ -135,7 +135,8 @@ async def test_the_dashboard_shows_the_figures_of_the_api_for_the_same_period(ap
     shown = DashboardPage(page.text)
 
     assert metrics["reasons"]["defective"] >= 1 and metrics["reasons"]["size_fit"] >= 1
-    assert metrics["refund_hours_p50"] is not None and 0 < metrics["return_rate"] < 1
+    # Earlier tests' returns share the database: the figures are compared with the API's, not with ours.
+    assert metrics["refund_hours_p50"] is not None and metrics["return_rate"] > 0
     assert shown.figures == {
         "return_rate": percent(metrics["return_rate"]),
         "auto_approval_rate": percent(metrics["auto_approval_rate"]),
