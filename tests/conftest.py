@@ -8,12 +8,15 @@ When CI=true a missing PostgreSQL fails the run instead of skipping.
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import delete, update
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
@@ -30,6 +33,7 @@ from sandbox.app import create_app as create_sandbox_app
 from store.api_keys import create_api_key
 from store.db import Database
 from store.migrate import upgrade_async
+from store.tables import CustomerNotification, WebhookDelivery, WebhookEndpoint
 from tests.api_client import Callers
 from worker import build_worker
 
@@ -62,22 +66,25 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
         await admin.close()
 
 
+@asynccontextmanager
+async def migrated_database(backend: str, folder: Path) -> AsyncIterator[Database]:
+    """A new, migrated app database on ``backend`` ("sqlite": a file in ``folder``, or "postgresql")."""
+    async with AsyncExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite+aiosqlite:///{folder / 'returnflow.db'}"
+        else:
+            url = await stack.enter_async_context(fresh_postgres_database())
+        await upgrade_async(url)
+        db = Database(url)
+        yield db
+        await db.dispose()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
     """A migrated app database, once per backend per test session."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "returnflow.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        await upgrade_async(url)
-        db = Database(url)
+    async with migrated_database(request.param, tmp_path_factory.mktemp("db")) as db:
         yield db
-        await db.dispose()
-        return
-    async with fresh_postgres_database() as url:
-        await upgrade_async(url)
-        db = Database(url)
-        yield db
-        await db.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +128,16 @@ async def local_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+async def forget_earlier_deliveries(database: Database) -> None:
+    """Earlier tests (the fuzzing above all) leave webhook endpoints with unreachable URLs and customer
+    notifications due in the shared database; a new worker's delivery runs would spend their time on them
+    (slow connects, retries) instead of on the test's own."""
+    async with database.transaction() as session:
+        await session.execute(update(WebhookEndpoint).values(disabled_at=datetime.now(UTC)))
+        await session.execute(delete(WebhookDelivery).where(WebhookDelivery.state == "pending"))
+        await session.execute(delete(CustomerNotification).where(CustomerNotification.state == "pending"))
 
 
 def settings_for(sandbox_url: str, database: Database) -> Settings:

@@ -31,6 +31,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -43,10 +44,11 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from domain.policy import DEFAULT_POLICY
 from returnflow.serve import serve_app
+from sandbox.app import create_app as create_sandbox_app
 from store.api_keys import create_api_key
 from store.db import Database
 from tests.api_client import Callers, put_order
-from tests.conftest import running_worker, settings_for
+from tests.conftest import migrated_database, running_worker, settings_for
 from tests.factories import NOW, new_order_id, order_body, return_body
 
 MAX_EXAMPLES = int(os.environ.get("RETURNFLOW_FUZZ_EXAMPLES", "10"))
@@ -137,8 +139,21 @@ class Served:
 
 
 @pytest.fixture
-async def served(local_env: WorkflowEnvironment, database: Database, sandbox_url: str) -> AsyncIterator[Served]:
-    """The app as the ``api`` fixture serves it, without the creation rate limit (fuzzing creates fast)."""
+async def served(local_env: WorkflowEnvironment, database: Database, tmp_path: Path) -> AsyncIterator[Served]:
+    """The app as the ``api`` fixture serves it, without the creation rate limit (fuzzing creates fast), on a
+    database and a sandbox of its own: what earlier tests left in the shared ones (hundreds of returns,
+    endpoints and notifications due, sandbox state) must not decide how fast the fuzzing's calls answer."""
+    backend = "sqlite" if database.url.startswith("sqlite") else "postgresql"
+    async with (
+        migrated_database(backend, tmp_path) as own_database,
+        serve_app(create_sandbox_app()) as sandbox_url,
+        _served(local_env, own_database, sandbox_url) as served,
+    ):
+        yield served
+
+
+@asynccontextmanager
+async def _served(local_env: WorkflowEnvironment, database: Database, sandbox_url: str) -> AsyncIterator[Served]:
     settings = settings_for(sandbox_url, database).model_copy(update={"create_rate_per_minute": 0})
     async with database.transaction() as session:
         _, service_key = await create_api_key(session, "service", label="schemathesis")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,9 +26,9 @@ from returnflow.serve import serve_app
 from store import webhook_deliveries as deliveries
 from store.db import Database
 from store.returns import save_return
-from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery, WebhookEndpoint
+from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery
 from tests.api_client import Callers, default_policy, put_order, wait_for_status
-from tests.conftest import Run
+from tests.conftest import Run, forget_earlier_deliveries
 from tests.factories import return_body
 from workflows.housekeeping import DeliverWebhooksWorkflow
 
@@ -54,11 +54,8 @@ class Receiver:
 
 @pytest.fixture(autouse=True)
 async def only_this_tests_endpoints(database: Database) -> None:
-    """Earlier tests (the fuzzing above all) leave endpoints with unreachable URLs in the shared database;
-    their due deliveries would keep a delivery run busy long enough for a retried one to come due again."""
-    async with database.transaction() as session:
-        await session.execute(update(WebhookEndpoint).values(disabled_at=datetime.now(UTC)))
-        await session.execute(delete(WebhookDelivery).where(WebhookDelivery.state == "pending"))
+    """A retried delivery of an earlier test's endpoint would otherwise come due while this test waits."""
+    await forget_earlier_deliveries(database)
 
 
 def verify(secret: str, header: str, body: bytes, now: int) -> bool:
