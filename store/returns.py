@@ -135,9 +135,7 @@ async def rewrite_return(session: AsyncSession, view: ReturnView) -> str | None:
     if row is None or (row.status == view.status.value and row.document == document):
         return None
     previous = row.status
-    row.status, row.document, row.updated_at = view.status.value, document, view.updated_at
-    row.tracking_number = view.logistics.tracking_number
-    for name, value in queue_columns(view).items():
+    for name, value in row_columns(view, row.revision).items():
         setattr(row, name, value)
     await metrics.update_return_facts(session, row, view)
     if previous != view.status.value:
