@@ -37,6 +37,7 @@ from connectors.warehouse import HttpWarehouse
 from returnflow.interceptors import LoggingInterceptor
 from returnflow.logging import configure_logging
 from returnflow.schedules import ensure_schedules
+from returnflow.session_secret import session_secret
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import connect
 from store.db import Database
@@ -73,6 +74,8 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
                 HttpNotifications(http, settings.sandbox_url),
                 max_attempts=settings.notification_max_attempts,
                 site_url=settings.customer_site_url,
+                link_secret=session_secret(settings),
+                link_ttl=timedelta(days=settings.tracking_link_ttl_days),
             ).send_customer_notifications,
             LedgerReconciler(database, HttpPaymentRecords(http, settings.sandbox_url)).reconcile_ledger,
             StuckReturnSweeper(database).sweep_stuck_returns,
