@@ -61,6 +61,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             warehouse=HttpWarehouse(http, settings.sandbox_url),
             payments=HttpPayments(http, settings.sandbox_url),
             fulfilment=HttpFulfilment(http, settings.sandbox_url),
+            site_url=settings.customer_site_url,
         )
         housekeeping: list[Callable[..., Any]] = [
             WebhookSender(

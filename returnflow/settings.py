@@ -120,7 +120,8 @@ class Settings(BaseSettings):
     customer_site_url: str = Field(
         "http://127.0.0.1:8000",
         description="The address customers reach returnflow at: the links in their messages lead to its "
-        "tracking page (/track/{return id}), where the survey of an ended return is answered too.",
+        "tracking page (/track/{return id}), where the survey of an ended return is answered too, and a drop-off "
+        "return's logistics.qr_code_url is the QR code's image there.",
     )
 
     @property

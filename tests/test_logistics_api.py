@@ -3,10 +3,12 @@ at a counter by its QR code (the sandbox carrier reports the scan, signed) throu
 
 import io
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import segno
 
+from returnflow.settings import Settings
 from tests.api_client import Callers, carrier, default_policy, put_order, wait_for_status
 from tests.factories import order_body, return_body
 
@@ -94,14 +96,16 @@ async def test_a_drop_off_return_is_handed_in_with_its_qr_code_and_refunded(api:
     awaiting = await wait_for_status(api, return_id, "awaiting_shipment")
     logistics = awaiting["logistics"]
     token = logistics["drop_off_token"]
-    assert len(token) >= 32 and logistics["qr_code_url"] == f"/v1/drop-off-codes/{token}.png"
+    # An absolute URL on the site customers reach returnflow at (customer_site_url); the image is at its path.
+    site = Settings().customer_site_url
+    assert len(token) >= 32 and logistics["qr_code_url"] == f"{site}/v1/drop-off-codes/{token}.png"
     assert [p["point_id"] for p in logistics["drop_off_points"]] == [
         "dp_springfield_main",
         "dp_springfield_mall",
         "dp_shelbyville",
     ]
 
-    image = await api.anonymous.get(logistics["qr_code_url"])
+    image = await api.anonymous.get(urlsplit(logistics["qr_code_url"]).path)
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
     expected = io.BytesIO()
