@@ -120,6 +120,7 @@ async def resolve_ticket(
         await ticket_resolution.resolve_ticket(
             request.app.state.temporal,
             request.app.state.database,
+            request.app.state.carrier,
             user.caller,
             ticket_id,
             resolution.strip(),
