@@ -65,6 +65,14 @@ async def compensated(handle: WorkflowHandle, count: int) -> ReturnView:
     raise AssertionError(f"{handle.id} has {len(view.compensations)} compensations, not {count}")
 
 
+async def overdue_after(handle: WorkflowHandle, reason: str, waiting_in: Status) -> tuple[ReturnView, timedelta]:
+    """The return once its ``reason`` attention opened, and how long after it entered ``waiting_in`` that was."""
+    overdue = await attention_of(handle, reason)
+    since = next(entry.at for entry in overdue.timeline if entry.status == waiting_in)
+    assert overdue.attention is not None
+    return overdue, overdue.attention.since - since
+
+
 async def test_an_urge_halves_the_time_left_for_review_and_puts_the_return_first(
     client: Harness, database: Database, time_skipping_env: WorkflowEnvironment, sandbox: httpx.AsyncClient
 ) -> None:
@@ -84,12 +92,8 @@ async def test_an_urge_halves_the_time_left_for_review_and_puts_the_return_first
     assert 0 < int(refusal.details[1]) <= 24 * 3600
 
     await time_skipping_env.sleep(timedelta(hours=21))  # past the 20 hours left after the urge
-    overdue = await attention_of(handle, "review_overdue")
-    in_review_since = next(entry.at for entry in overdue.timeline if entry.status == Status.UNDER_REVIEW)
-    assert overdue.attention is not None
-    assert timedelta(hours=27, minutes=55) <= overdue.attention.since - in_review_since < timedelta(hours=29), (
-        "8 + 40 × 0.5 h"
-    )
+    _, waited = await overdue_after(handle, "review_overdue", Status.UNDER_REVIEW)
+    assert timedelta(hours=27, minutes=55) <= waited < timedelta(hours=29), "8 + 40 × 0.5 h"
     notices = (await sandbox.get("/notifications", params={"reference": handle.id})).json()["items"]
     assert [(n["customer_id"], n["template"]) for n in notices] == [("operators", "operators_return_urged")]
 
@@ -110,13 +114,8 @@ async def test_an_urge_while_the_refund_waits_for_the_parcel_brings_the_transit_
     urged = await urge(handle)
     assert urged.priority == "high" and urged.timeline[-1].note.startswith("urged by the customer; now due by ")
     await time_skipping_env.sleep(timedelta(days=11))  # past the 10 days left after the urge
-    overdue = await attention_of(handle, "transit_overdue")
-    picked_up = next(entry.at for entry in overdue.timeline if entry.status == Status.IN_TRANSIT)
-    assert overdue.attention is not None
-    assert timedelta(days=19, hours=23) <= overdue.attention.since - picked_up < timedelta(days=21), (
-        "10 + 20 × 0.5 days"
-    )
-    assert overdue.attention.since - picked_up < TRANSIT_SLA
+    overdue, waited = await overdue_after(handle, "transit_overdue", Status.IN_TRANSIT)
+    assert timedelta(days=19, hours=23) <= waited < timedelta(days=21) < TRANSIT_SLA, "10 + 20 × 0.5 days"
 
     await scan(handle, tracking_of(overdue), "delivered")
     refunded = await reach(handle, Status.RECEIVED)
