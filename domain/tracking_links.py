@@ -32,16 +32,23 @@ def mint(secret: bytes, return_id: str, expires: int) -> str:
     return f"{TOKEN_PREFIX}{expires}.{_digest(secret, return_id, expires)}"
 
 
+def expiry(token: str) -> int | None:
+    """When ``token`` says it expires (unix seconds), signed or not; None when it is no tracking token."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    expires = token[len(TOKEN_PREFIX) :].partition(".")[0]
+    return int(expires) if expires.isascii() and expires.isdigit() else None
+
+
 def check(secret: bytes, token: str, return_id: str, now: float) -> LinkCheck:
     """Whether ``token`` opens ``return_id``'s page at ``now`` (unix seconds)."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+    expires = expiry(token)
+    digest = token.partition(".")[2]
+    if expires is None or not digest.isascii():
         return LinkCheck.INVALID
-    expiry, _, digest = token[len(TOKEN_PREFIX) :].partition(".")
-    if not expiry.isascii() or not expiry.isdigit() or not digest.isascii():
+    if not hmac.compare_digest(_digest(secret, return_id, expires), digest):
         return LinkCheck.INVALID
-    if not hmac.compare_digest(_digest(secret, return_id, int(expiry)), digest):
-        return LinkCheck.INVALID
-    return LinkCheck.VALID if int(expiry) > now else LinkCheck.EXPIRED
+    return LinkCheck.VALID if expires > now else LinkCheck.EXPIRED
 
 
 def is_tracking_token(token: str) -> bool:

@@ -2,14 +2,14 @@
 
 import pytest
 
-from domain.tracking_links import LinkCheck, check, is_tracking_token, mint
+from domain.tracking_links import LinkCheck, check, expiry, is_tracking_token, mint
 
 SECRET, RETURN_ID, EXPIRES = b"s3cret", "ret_0123456789abcdef", 1_760_000_000
 
 
 def test_a_token_opens_its_return_until_it_expires() -> None:
     token = mint(SECRET, RETURN_ID, EXPIRES)
-    assert is_tracking_token(token) and RETURN_ID not in token
+    assert is_tracking_token(token) and RETURN_ID not in token and expiry(token) == EXPIRES
     assert check(SECRET, token, RETURN_ID, EXPIRES - 1) is LinkCheck.VALID
     assert check(SECRET, token, RETURN_ID, EXPIRES) is LinkCheck.EXPIRED
 

@@ -70,12 +70,11 @@ def _invalid_page(request: Request, status_code: int, expired: bool = False) -> 
     return respond("track/invalid.html", context, _language(request), status_code)
 
 
-def _check_link(request: Request, token: str, return_id: str) -> int:
-    """A tracking token's expiry (unix seconds) when it opens ``return_id``'s page now; else ``LinkInvalid``."""
+def _check_link(request: Request, token: str, return_id: str) -> None:
+    """``LinkInvalid`` unless the tracking token opens ``return_id``'s page now."""
     checked = tracking_links.check(session_secret(request.app.state.settings), token, return_id, time.time())
     if checked is not tracking_links.LinkCheck.VALID:
         raise LinkInvalid(401, expired=checked is tracking_links.LinkCheck.EXPIRED)
-    return int(token[len(tracking_links.TOKEN_PREFIX) :].partition(".")[0])
 
 
 async def _customer(request: Request, return_id: str) -> Caller:
@@ -100,7 +99,8 @@ def _token_lifetime(request: Request, token: str, return_id: str) -> int:
     """How long (seconds) the page's cookie keeps ``token``: a tracking link's until it expires, a customer
     token's as long as a session lasts. ``LinkInvalid`` when it opens nothing."""
     if tracking_links.is_tracking_token(token):
-        return max(1, _check_link(request, token, return_id) - int(time.time()))
+        _check_link(request, token, return_id)
+        return max(1, (tracking_links.expiry(token) or 0) - int(time.time()))
     try:
         customer_caller(request.app.state.settings, token)
     except Problem:
