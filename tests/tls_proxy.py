@@ -18,6 +18,7 @@ import ipaddress
 import os
 import socket
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -134,13 +135,17 @@ def _cert_pem(cert: x509.Certificate) -> bytes:
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def nginx_config(port: int, upstream: str, certificates: Certificates, *, verify_client: bool) -> str:
     """HTTP/2 with TLS on ``port``, every gRPC call passed on to ``upstream`` in clear."""
     client_check = (
-        f"ssl_client_certificate {certificates.ca}; ssl_verify_client on;" if verify_client else "ssl_verify_client off;"
+        f"ssl_client_certificate {certificates.ca}; ssl_verify_client on;"
+        if verify_client
+        else "ssl_verify_client off;"
     )
     return f"""
 user root;
@@ -172,46 +177,48 @@ http {{
 
 @contextlib.asynccontextmanager
 async def grpc_tls_proxy(
-    folder: Path, upstream: str, certificates: Certificates, *, verify_client: bool
+    folder: Path, upstream: str, certificates: Certificates, *, verify_client: bool, port: int | None = None
 ) -> AsyncIterator[str]:
-    """nginx in front of ``upstream`` (host:port) while the block runs; yields its address, ``127.0.0.1:port``."""
+    """nginx in front of ``upstream`` (host:port) while the block runs, on ``port`` or a free one; yields its
+    address, ``127.0.0.1:port``."""
     require_nginx()
-    prefix = folder / ("nginx-mtls" if verify_client else "nginx-tls")
-    (prefix / "temp").mkdir(parents=True)
-    port = _free_port()
+    prefix = Path(tempfile.mkdtemp(prefix="nginx-", dir=folder))
+    (prefix / "temp").mkdir()
+    port = port or _free_port()
     config = prefix / "nginx.conf"
     config.write_text(nginx_config(port, upstream, certificates, verify_client=verify_client))
-    error_log = prefix / "error.log"
-    directives = f"daemon off; pid {prefix / 'nginx.pid'}; error_log {error_log} warn;"
-    process = subprocess.Popen(
-        [str(NGINX), "-p", str(prefix), "-c", str(config), "-g", directives],
+    directives = f"daemon off; pid {prefix / 'nginx.pid'}; error_log stderr warn;"
+    process = await asyncio.create_subprocess_exec(
+        str(NGINX),
+        *("-p", str(prefix), "-c", str(config), "-g", directives),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
-        await _wait_listening(process, port, error_log)
+        await _wait_listening(process, port)
         yield f"127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
-async def _wait_listening(process: subprocess.Popen[bytes], port: int, error_log: Path) -> None:
+async def _wait_listening(process: asyncio.subprocess.Process, port: int) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_SECONDS
     while loop.time() < deadline:
-        if process.poll() is not None:
+        if process.returncode is not None:
             assert process.stderr is not None
-            log = error_log.read_text() if error_log.exists() else ""
-            raise RuntimeError(f"nginx exited with {process.returncode}: {process.stderr.read().decode()}{log}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            raise RuntimeError(f"nginx exited with {process.returncode}: {(await process.stderr.read()).decode()}")
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            await writer.wait_closed()
             return
         await asyncio.sleep(0.1)
     raise RuntimeError(f"nginx did not listen on 127.0.0.1:{port} within {START_SECONDS:g} s")
