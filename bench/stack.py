@@ -118,9 +118,7 @@ async def running_stack(
             Worker(client, task_queue=BARE_TASK_QUEUE, workflows=[BareWorkflow], activities=[noop])
         )
 
-        api_url = await stack.enter_async_context(
-            serve_app(create_api_app(settings, temporal=client, database=api_db))
-        )
+        api_url = await stack.enter_async_context(serve_app(create_api_app(settings, temporal=client, database=api_db)))
         yield Stack(
             client=client,
             api_url=api_url,
