@@ -56,9 +56,10 @@ class Settings(BaseSettings):
     temporal_wait_seconds: float = Field(
         300.0,
         ge=0,
-        description="How long the worker and the API retry reaching Temporal at start-up (with backoff, a log "
-        "line per attempt) before giving up; 0 retries for ever. The API serves meanwhile and answers 503 to what "
-        "needs Temporal. A refused certificate or a missing file is not retried.",
+        description="How long the worker and `returnflow temporal setup` retry reaching Temporal at start-up (with "
+        "backoff, a log line per attempt) before giving up; 0 retries for ever. The API retries for as long as it "
+        "runs, serving meanwhile (503 with Retry-After for what needs Temporal). A refused certificate or a "
+        "missing file is not retried.",
     )
     temporal_setup_on_start: bool = Field(
         False,

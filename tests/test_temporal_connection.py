@@ -26,7 +26,7 @@ from tests.api_client import Callers, put_order, wait_for_status
 from tests.conftest import running_worker, settings_for
 from tests.factories import return_body
 from tests.return_journeys import AS_NEW, deliver, new_return
-from tests.tls_proxy import Certificates, grpc_tls_proxy, make_certificates
+from tests.tls_proxy import Certificates, grpc_tls_proxy, make_certificates, stop
 
 WORKER = Path(__file__).resolve().parents[1] / "worker.py"
 # Generous: two cores shared by many test runs. The worker's start (imports) alone takes seconds there.
@@ -262,16 +262,6 @@ async def read_until(process: asyncio.subprocess.Process, text: str, count: int 
             assert line, f"the process ended before logging {text!r} {count} times: {lines}"
             lines.append(line.decode())
     return lines
-
-
-async def stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), timeout=20)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 async def until(condition: Callable[[], bool | Awaitable[bool]], what: str) -> None:

@@ -199,13 +199,18 @@ async def grpc_tls_proxy(
         await _wait_listening(process, port)
         yield f"127.0.0.1:{port}"
     finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), timeout=10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop(process)
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then SIGKILL if it has not ended 20 s later."""
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=20)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 async def _wait_listening(process: asyncio.subprocess.Process, port: int) -> None:
