@@ -2,17 +2,54 @@
 
 One definition for the worker, the dev stack, the benchmark, the tests and the
 deployment files (``docker-compose.yml`` registers the same; a test compares).
-They carry no personal data.
+The README's ``temporal workflow list --query`` recipes use them (a test runs each).
+
+They carry no personal data: the order id is the merchant's reference, and the
+customer is not indexed at all (find a customer's returns by their orders).
+
+The start of a return sets those known then (``at_start``); the workflow sets
+the rest when it opens the return (``of_return``) and, at every step after,
+those that change (``changing``) — all in one upsert, never one per attribute.
 """
 
-from temporalio.common import SearchAttributeKey
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
+
+from domain.returns import ReturnView
+from messages.returns import StartReturn
 
 # Filterable in Temporal UI: `ReturnStatus = "needs_attention"`.
 RETURN_STATUS = SearchAttributeKey.for_keyword("ReturnStatus")
-# `ReturnPriority = "high"`: urged or needing a person; sorts the queues in Temporal UI as in the console.
+# The return's Priority: `ReturnPriority = "high"` when urged or needing a person; sorts the queues in
+# Temporal UI as in the console.
 RETURN_PRIORITY = SearchAttributeKey.for_keyword("ReturnPriority")
+# "return", "exchange", "refund_only" or "cancellation".
+RETURN_TYPE = SearchAttributeKey.for_keyword("ReturnType")
+# The merchant's order reference.
+ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
+# The customer's risk level when the return was requested: "low", "medium" or "high".
+RISK_LEVEL = SearchAttributeKey.for_keyword("RiskLevel")
+# Why a person must act (an attention's reason, e.g. "refund_failed"); unset while nobody needs to.
+ATTENTION_REASON = SearchAttributeKey.for_keyword("AttentionReason")
+# Where the request came from: "storefront", "customer_service" or "api".
+CHANNEL = SearchAttributeKey.for_keyword("Channel")
+# What the return pays back, in the order's currency (an estimate until inspected).
+REFUND_AMOUNT = SearchAttributeKey.for_float("RefundAmount")
+# The version of the return policy the return follows.
+POLICY_VERSION = SearchAttributeKey.for_int("PolicyVersion")
 
-SEARCH_ATTRIBUTES: list[SearchAttributeKey[str]] = [RETURN_STATUS, RETURN_PRIORITY]
+SEARCH_ATTRIBUTES: list[SearchAttributeKey[Any]] = [
+    RETURN_STATUS,
+    RETURN_PRIORITY,
+    RETURN_TYPE,
+    ORDER_ID,
+    RISK_LEVEL,
+    ATTENTION_REASON,
+    CHANNEL,
+    REFUND_AMOUNT,
+    POLICY_VERSION,
+]
 
 
 def dev_server_arguments() -> list[str]:
@@ -22,3 +59,39 @@ def dev_server_arguments() -> list[str]:
     for key in SEARCH_ATTRIBUTES:
         arguments += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title()}"]
     return arguments
+
+
+def at_start(start: StartReturn) -> TypedSearchAttributes:
+    """What is known of a return before its workflow runs, set by the call that starts it."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(ORDER_ID, start.order.order_id),
+        SearchAttributePair(CHANNEL, start.request.channel),
+        SearchAttributePair(POLICY_VERSION, start.policy_version),
+        SearchAttributePair(RISK_LEVEL, start.risk.level),
+    ]
+    if start.evaluation is not None:
+        pairs.append(SearchAttributePair(RETURN_TYPE, start.evaluation.type))
+    return TypedSearchAttributes(pairs)
+
+
+def changing(view: ReturnView) -> list[SearchAttributeUpdate[Any]]:
+    """The attributes a step of the return can change."""
+    attention = view.attention
+    return [
+        RETURN_STATUS.value_set(view.status.value),
+        RETURN_PRIORITY.value_set(view.priority),
+        ATTENTION_REASON.value_set(attention.reason) if attention else ATTENTION_REASON.value_unset(),
+        REFUND_AMOUNT.value_set(float(view.refund.amount)),
+    ]
+
+
+def of_return(view: ReturnView) -> list[SearchAttributeUpdate[Any]]:
+    """Every attribute the return's view gives, set when the workflow opens it (a return started without
+    ``at_start``, before it existed, gets them too)."""
+    return [
+        ORDER_ID.value_set(view.order_id),
+        RETURN_TYPE.value_set(view.type),
+        RISK_LEVEL.value_set(view.decision.risk),
+        POLICY_VERSION.value_set(view.policy_version),
+        *changing(view),
+    ]

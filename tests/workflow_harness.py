@@ -16,7 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.orders import Order
 from domain.policy import DEFAULT_POLICY
 from domain.returns import ReturnView, Status
-from messages.returns import CarrierScan
+from messages import search_attributes
+from messages.returns import CarrierScan, details_of, summary_of
 from store.db import Database
 from tests.conftest import running_worker, settings_for
 from tests.factories import NOW, start_for, stored_order
@@ -55,7 +56,13 @@ async def start(client: Harness, database: Database, order: Order | None = None,
     """Start a return of ``order`` (a new stored one by default) as the API would."""
     begin = start_for(order or await stored_order(database), **request)
     handle = await client.temporal.start_workflow(
-        ReturnWorkflow.run, begin, id=begin.return_id, task_queue=client.task_queue
+        ReturnWorkflow.run,
+        begin,
+        id=begin.return_id,
+        task_queue=client.task_queue,
+        search_attributes=search_attributes.at_start(begin),
+        static_summary=summary_of(begin),
+        static_details=details_of(begin),
     )
     client.started.append(handle)
     return handle

@@ -36,6 +36,8 @@ from domain.returns import (
     Status,
 )
 from domain.surveys import SurveyAnswer
+from messages import search_attributes
+from messages.returns import details_of, summary_of
 from store import ledger, returns, submissions
 from store.ledger import MoneyLine
 from store.tickets import TicketView
@@ -112,7 +114,9 @@ async def create_return(
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        static_summary=f"Return for order {body.order_id}",
+        search_attributes=search_attributes.at_start(start),
+        static_summary=summary_of(start),
+        static_details=details_of(start),
     )
     async with request.app.state.database.transaction() as session:
         await submissions.save_submission(session, start.return_id, start.order.customer_id, submitted_lines(body))
