@@ -33,6 +33,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from domain.returns import Status
+from messages.search_attributes import SEARCH_ATTRIBUTES
 from returnflow.logging import configure_logging
 from returnflow.temporal import data_converter
 from returnflow.temporal_binaries import temporal_cli_path
@@ -160,7 +161,7 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
     assert shown.count(token) == 0
     assert raw_history.count(needle) == 0, "a payload in the history holds the token in clear"
     stored = [payload for event in history.events for payload in payloads_in(event)]
-    # Every payload is encrypted but for search attributes (Temporal indexes them; ours carry the status only)
+    # Every payload is encrypted but for search attributes (Temporal indexes them; ours carry no personal data)
     # and the SDK's own marker bookkeeping (local activity ids and times, patch ids; results are encrypted).
     plain = [p for p in stored if p.metadata.get("encoding") != ENCRYPTED]
     indexed = [
@@ -180,7 +181,7 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
         for p in payloads.payloads
     ]
     assert len(plain) == len(indexed) + len(bookkeeping), [p.metadata for p in plain]
-    assert {name for name, _ in indexed} <= {"ReturnStatus", "ReturnPriority", "TemporalChangeVersion"}
+    assert {name for name, _ in indexed} <= {key.name for key in SEARCH_ATTRIBUTES} | {"TemporalChangeVersion"}
     assert {json.loads(p.data) for name, p in indexed if name == "ReturnStatus"} <= {s.value for s in Status}
     assert {json.loads(p.data) for name, p in indexed if name == "ReturnPriority"} <= {"normal", "high"}
 
