@@ -15,12 +15,10 @@ decoded through the codec server (``/codec``), as an operator with the CLI would
 and the token must appear.
 """
 
-import asyncio
 import contextlib
 import io
 import json
 import logging
-import os
 import secrets
 import sys
 from collections.abc import Iterator
@@ -36,9 +34,9 @@ from domain.returns import Status
 from messages.search_attributes import SEARCH_ATTRIBUTES
 from returnflow.logging import configure_logging
 from returnflow.temporal import data_converter
-from returnflow.temporal_binaries import temporal_cli_path
 from tests.api_client import Callers, carrier, put_order, wait_for_status
 from tests.factories import return_body
+from tests.temporal_cli import temporal_cli
 
 ENCRYPTED = b"binary/encrypted"
 # Loggers allowed to carry the token at DEBUG. Empty: returnflow/logging.py keeps the database
@@ -66,17 +64,6 @@ def captured_logs(level: str) -> Iterator[io.StringIO]:
         structlog.configure(**saved_structlog)
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
-
-
-async def temporal_cli(*args: str) -> str:
-    """Run the ``temporal`` CLI without blocking the loop (the API and the worker run on it)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}  # no stray profile/codec
-    process = await asyncio.create_subprocess_exec(
-        temporal_cli_path(), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, err.decode()
-    return out.decode()
 
 
 def payloads_in(message: object) -> Iterator[Payload]:
