@@ -39,6 +39,7 @@ def test_histories_of_every_path_are_kept() -> None:
         "exchange-price-difference-refunded",
         "urged-review",
         "review-overdue-compensated",
+        "completed-with-summaries",
     }
 
 

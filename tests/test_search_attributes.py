@@ -15,6 +15,8 @@ from domain.returns import Inspection, Status
 from messages.search_attributes import SEARCH_ATTRIBUTES
 from returnflow.temporal import data_converter
 from store.db import Database
+from tests.api_client import Callers, put_order, wait_for_status
+from tests.factories import return_body
 from tests.histories_io import keep_history
 from tests.workflow_harness import NEEDS_REVIEW, reach, scan, start, tracking_of
 from workflows.return_workflow import ReturnWorkflow
@@ -71,7 +73,6 @@ async def test_a_completed_returns_steps_all_say_what_they_are(
     await keep_history(handle, "completed-with-summaries")
 
     steps = await step_summaries(handle)
-    print(steps, len((await handle.fetch_history()).events))
     assert [step for step in steps if not step[1]] == []
     summaries = [summary for _, summary in steps]
     assert "ship-by deadline 14 d" in summaries
@@ -107,3 +108,29 @@ async def test_a_return_past_its_review_deadline_is_found_by_its_attention(
         "review_overdue",
     )
     assert ("TIMER_STARTED", "review deadline 2 d") in await step_summaries(handle)
+
+
+async def test_the_api_starts_a_return_with_what_it_already_knows(api: Callers) -> None:
+    order_id = await put_order(api)
+    created = await api.service.post("/v1/returns", json=return_body(order_id=order_id, channel="storefront"))
+    assert created.status_code == 201, created.text
+    await wait_for_status(api, created.json()["id"], "awaiting_shipment")
+
+    handle = api.temporal.get_workflow_handle(created.json()["id"])
+    description = await handle.describe()
+    assert await description.static_summary() == f"return for order {order_id}"
+    version = created.json()["policy_version"]
+    assert await description.static_details() == f"channel **storefront** · policy v{version} · risk **low**"
+    shown = await attributes_of(handle)
+    assert {name: shown[name] for name in ("OrderId", "Channel", "ReturnType", "RiskLevel")} == {
+        "OrderId": order_id,
+        "Channel": "storefront",
+        "ReturnType": "return",
+        "RiskLevel": "low",
+    }
+    assert shown["ReturnStatus"] == "awaiting_shipment" and shown["RefundAmount"] == 19.99
+    # Set by the start call, before the workflow ran: its first upsert is about the return it opened.
+    started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
+    assert {"OrderId", "Channel", "PolicyVersion", "RiskLevel", "ReturnType"} <= set(
+        started.search_attributes.indexed_fields
+    )
