@@ -7,9 +7,10 @@ The README's ``temporal workflow list --query`` recipes use them (a test runs ea
 They carry no personal data: the order id is the merchant's reference, and the
 customer is not indexed at all (find a customer's returns by their orders).
 
-The start of a return sets those known then (``at_start``); the workflow sets
-the rest when it opens the return (``of_return``) and, at every step after,
-those that change (``changing``) — all in one upsert, never one per attribute.
+The call that starts a return sets those known then (``at_start``); at every
+step the workflow sets those that change (``changing``), in one upsert, never one
+per attribute. A return started without them (before they existed) gets them all
+at its next step (``of_return``).
 """
 
 from typing import Any
@@ -86,8 +87,7 @@ def changing(view: ReturnView) -> list[SearchAttributeUpdate[Any]]:
 
 
 def of_return(view: ReturnView) -> list[SearchAttributeUpdate[Any]]:
-    """Every attribute the return's view gives, set when the workflow opens it (a return started without
-    ``at_start``, before it existed, gets them too)."""
+    """Every attribute the return's view gives, for a return started without ``at_start``."""
     return [
         ORDER_ID.value_set(view.order_id),
         RETURN_TYPE.value_set(view.type),

@@ -129,8 +129,14 @@ async def test_the_api_starts_a_return_with_what_it_already_knows(api: Callers) 
         "RiskLevel": "low",
     }
     assert shown["ReturnStatus"] == "awaiting_shipment" and shown["RefundAmount"] == 19.99
-    # Set by the start call, before the workflow ran: its first upsert is about the return it opened.
-    started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
-    assert {"OrderId", "Channel", "PolicyVersion", "RiskLevel", "ReturnType"} <= set(
-        started.search_attributes.indexed_fields
-    )
+    # Set by the start call, before the workflow ran, and never upserted again: the steps upsert what changes.
+    events = (await handle.fetch_history()).events
+    at_start = set(events[0].workflow_execution_started_event_attributes.search_attributes.indexed_fields)
+    upserted = [
+        set(event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+        for event in events
+        if event.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+    assert at_start == {"OrderId", "Channel", "PolicyVersion", "RiskLevel", "ReturnType"}
+    assert {"ReturnStatus", "ReturnPriority", "AttentionReason", "RefundAmount"} in upserted
+    assert not any(at_start & names for names in upserted)

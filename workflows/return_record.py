@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.returns import FINAL_STATUSES, ReturnView, Status, TimelineEntry
     from messages import return_activities as act
     from messages import search_attributes
-    from messages.search_attributes import RETURN_STATUS
+    from messages.search_attributes import RETURN_STATUS, RETURN_TYPE
     from workflows.calls import store
 
 # The priority became a search attribute too; returns shown before that upsert their status alone. (The other
@@ -51,7 +51,7 @@ class ReturnRecord:
         """The first view, already written by the activity that claimed its units."""
         self._view = view
         self.stage = view.status
-        self.show(view.status, "", opening=True)
+        self.show(view.status, "")
 
     async def transition(self, status: Status, note: str = "") -> None:
         """Move the saga to ``status``. While an attention is open the return keeps showing
@@ -84,12 +84,13 @@ class ReturnRecord:
     async def save(self) -> None:
         await store(act.SAVE_RETURN, act.SnapshotOfReturn(view=self.view, revision=self.next_revision()))
 
-    def show(self, status: Status, note: str, opening: bool = False) -> None:
-        """What operators see in Temporal UI: the search attributes (all of them when ``opening``, else those
-        a step changes, in one upsert) and the status as current details."""
+    def show(self, status: Status, note: str) -> None:
+        """What operators see in Temporal UI: the search attributes a step changes (in one upsert; all of them
+        for a return started without those known at its start, as before they existed) and the status as
+        current details."""
         if not workflow.patched(PRIORITY_ATTRIBUTE_PATCH):
             workflow.upsert_search_attributes([RETURN_STATUS.value_set(status.value)])
-        elif opening:
+        elif workflow.info().typed_search_attributes.get(RETURN_TYPE) is None:
             workflow.upsert_search_attributes(search_attributes.of_return(self.view))
         else:
             workflow.upsert_search_attributes(search_attributes.changing(self.view))
