@@ -107,7 +107,10 @@ async def test_a_return_past_its_review_deadline_is_found_by_its_attention(
         "high",
         "review_overdue",
     )
-    assert ("TIMER_STARTED", "review deadline 2 d") in await step_summaries(handle)
+    steps = await step_summaries(handle)
+    assert [step for step in steps if not step[1]] == []
+    assert ("TIMER_STARTED", "review deadline 2 d") in steps
+    assert ("MARKER_RECORDED", "open a review_overdue ticket") in steps
 
 
 async def test_the_api_starts_a_return_with_what_it_already_knows(api: Callers) -> None:
