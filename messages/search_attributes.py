@@ -13,12 +13,12 @@ per attribute. A return started without them (before they existed) gets them all
 at its next step (``of_return``).
 """
 
-from typing import Any
+from typing import Any, TypedDict
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
 from domain.returns import ReturnView
-from messages.returns import StartReturn
+from messages.returns import StartReturn, details_of, summary_of
 
 # Filterable in Temporal UI: `ReturnStatus = "needs_attention"`.
 RETURN_STATUS = SearchAttributeKey.for_keyword("ReturnStatus")
@@ -73,6 +73,21 @@ def at_start(start: StartReturn) -> TypedSearchAttributes:
     if start.evaluation is not None:
         pairs.append(SearchAttributePair(RETURN_TYPE, start.evaluation.type))
     return TypedSearchAttributes(pairs)
+
+
+class StartShown(TypedDict):
+    """What Temporal UI shows of a return from the call that starts its workflow (its keyword arguments)."""
+
+    search_attributes: TypedSearchAttributes
+    static_summary: str
+    static_details: str
+
+
+def shown_from_start(start: StartReturn) -> StartShown:
+    """The start call's attributes, summary and details (the API's, and the tests' that start as it does)."""
+    return StartShown(
+        search_attributes=at_start(start), static_summary=summary_of(start), static_details=details_of(start)
+    )
 
 
 def changing(view: ReturnView) -> list[SearchAttributeUpdate[Any]]:

@@ -22,14 +22,11 @@ from temporalio.testing import WorkflowEnvironment
 from domain.policy import DEFAULT_POLICY
 from domain.returns import Status
 from domain.risk import RiskAssessment
-from messages import search_attributes
-from messages.returns import StartReturn, details_of, summary_of
 from store.db import Database
 from tests.conftest import running_worker, settings_for
 from tests.factories import order_body, start_for, stored_order
 from tests.temporal_cli import temporal_cli
-from tests.workflow_harness import reach, scan, tracking_of
-from workflows.return_workflow import ReturnWorkflow
+from tests.workflow_harness import reach, scan, start_return, tracking_of
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 RECIPE = re.compile(r"^temporal workflow list --query .+$", re.MULTILINE)
@@ -52,7 +49,7 @@ class Returns:
     risky: WorkflowHandle  # a high-risk customer's return under policy version 3, in review
     large: WorkflowHandle  # 150.00 to refund, awaiting shipment
 
-    def all(self) -> dict[str, str]:
+    def names_by_id(self) -> dict[str, str]:
         return {handle.id: name for name, handle in vars(self).items()}
 
 
@@ -67,19 +64,6 @@ EXPECTED = {
 }
 
 
-async def started(client: Client, task_queue: str, start: StartReturn) -> WorkflowHandle:
-    """Start a return as the API does: with the attributes known at the start and the list's summary."""
-    return await client.start_workflow(
-        ReturnWorkflow.run,
-        start,
-        id=start.return_id,
-        task_queue=task_queue,
-        search_attributes=search_attributes.at_start(start),
-        static_summary=summary_of(start),
-        static_details=details_of(start),
-    )
-
-
 @pytest.fixture(scope="module")
 async def returns(local_env: WorkflowEnvironment, database: Database, sandbox_url: str) -> AsyncIterator[Returns]:
     """Started once per database backend; every recipe is checked against the same returns."""
@@ -87,11 +71,11 @@ async def returns(local_env: WorkflowEnvironment, database: Database, sandbox_ur
     settings = settings_for(sandbox_url, database)
     async with running_worker(client, settings, database), httpx.AsyncClient(base_url=sandbox_url) as sandbox:
         queue = settings.task_queue
-        plain = await started(client, queue, start_for(await stored_order(database, "O1001")))
-        carrier_exception = await started(client, queue, start_for(await stored_order(database)))
+        plain = await start_return(client, queue, start_for(await stored_order(database, "O1001")))
+        carrier_exception = await start_return(client, queue, start_for(await stored_order(database)))
         await sandbox.post("/sandbox/faults", json={"operation": "payments.refund", "mode": "decline"})
         no_fallback = DEFAULT_POLICY.model_copy(update={"refund_failure_fallback": "none"})
-        refund_failed = await started(
+        refund_failed = await start_return(
             client,
             queue,
             start_for(
@@ -103,9 +87,9 @@ async def returns(local_env: WorkflowEnvironment, database: Database, sandbox_ur
         )
         serial = RiskAssessment(level="high", reasons=["12 returns in 180 days"], serial_returner=True)
         risky_start = start_for(await stored_order(database), risk=serial).model_copy(update={"policy_version": 3})
-        risky = await started(client, queue, risky_start)
+        risky = await start_return(client, queue, risky_start)
         expensive = order_body()["lines"][0] | {"unit_price": "150.00"}
-        large = await started(
+        large = await start_return(
             client,
             queue,
             start_for(
@@ -126,8 +110,8 @@ async def returns(local_env: WorkflowEnvironment, database: Database, sandbox_ur
         await reach(risky, Status.UNDER_REVIEW)
         assert (await reach(large, Status.AWAITING_SHIPMENT)).refund.amount == Decimal("150.00")
         yield shown
-        for handle in shown.all():
-            await client.get_workflow_handle(handle).terminate("test finished")
+        for workflow_id in shown.names_by_id():
+            await client.get_workflow_handle(workflow_id).terminate("test finished")
 
 
 def test_the_readme_shows_the_recipes_this_test_checks() -> None:
@@ -151,7 +135,7 @@ async def listed_by_cli(client: Client, query: str, ours: dict[str, str]) -> set
 async def test_each_recipe_lists_the_returns_it_is_about(
     query: str, returns: Returns, local_env: WorkflowEnvironment
 ) -> None:
-    ours = returns.all()
+    ours = returns.names_by_id()
     wanted = {handle.id for name, handle in vars(returns).items() if name in EXPECTED[query]}
     for _ in range(VISIBILITY_POLLS):
         found = await listed_by_sdk(local_env.client, query, ours)

@@ -37,7 +37,6 @@ from domain.returns import (
 )
 from domain.surveys import SurveyAnswer
 from messages import search_attributes
-from messages.returns import details_of, summary_of
 from store import ledger, returns, submissions
 from store.ledger import MoneyLine
 from store.tickets import TicketView
@@ -114,9 +113,7 @@ async def create_return(
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=search_attributes.at_start(start),
-        static_summary=summary_of(start),
-        static_details=details_of(start),
+        **search_attributes.shown_from_start(start),
     )
     async with request.app.state.database.transaction() as session:
         await submissions.save_submission(session, start.return_id, start.order.customer_id, submitted_lines(body))
