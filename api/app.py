@@ -26,6 +26,7 @@ from api.routes import (
     customers,
     logistics,
     metrics,
+    operations,
     orders,
     policy,
     returns,
@@ -37,8 +38,10 @@ from connectors.carrier import HttpCarrier
 from connectors.catalog import HttpCatalog
 from console.app import install_console
 from returnflow.logging import configure_logging
+from returnflow.metrics import SdkMetrics
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import connect
+from returnflow.tracing import instrument_app, instrument_http, start_tracing
 from store.db import Database
 
 
@@ -53,10 +56,15 @@ def create_app(
         owns_database = database is None
         app.state.settings = settings
         app.state.database = database or Database(settings.effective_database_url)
-        # One Temporal client per process, shared by every request.
-        app.state.temporal = temporal or await connect(settings)
+        # One Temporal client per process, shared by every request; its SDK metrics join GET /metrics.
+        app.state.sdk_metrics = None if temporal else SdkMetrics()
+        app.state.temporal = temporal or await connect(settings, app.state.sdk_metrics.runtime)
+        app.state.readiness = {
+            "database": app.state.database.ping,
+            "temporal": operations.temporal_reachable(app.state.temporal),
+        }
         # The order system's catalog, asked about an exchange's replacements before the policy decides.
-        async with httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as partner_http:
+        async with instrument_http(httpx.AsyncClient(timeout=settings.partner_timeout_seconds)) as partner_http:
             app.state.catalog = HttpCatalog(partner_http, settings.sandbox_url)
             # The carrier, asked which pickup slots it offers before a pickup return is decided.
             app.state.carrier = HttpCarrier(partner_http, settings.sandbox_url)
@@ -66,6 +74,7 @@ def create_app(
 
     if temporal is None:
         configure_logging(settings.log_level, settings.log_format)
+        start_tracing(settings, "returnflow-api")
     app = FastAPI(
         title="returnflow",
         version="1.0.0",
@@ -113,14 +122,11 @@ def create_app(
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(operations.router)
     install_console(app)
     document_problems(app)
     install_openapi(app)
-
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    instrument_app(app, untraced_paths=operations.OPERATIONS_PATHS)
     return app
 
 

@@ -10,9 +10,11 @@ import dataclasses
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import Runtime
 
 from returnflow.codec import EncryptionCodec
 from returnflow.settings import Settings, get_settings
+from returnflow.tracing import temporal_interceptors
 
 
 def data_converter(settings: Settings | None = None) -> DataConverter:
@@ -25,7 +27,15 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
     )
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A client for ``settings``; ``runtime`` is the process's SDK runtime (its metrics: ``SdkMetrics``).
+
+    Traced when tracing is on (``returnflow.tracing``): its workers inherit the interceptor.
+    """
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings)
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+        interceptors=temporal_interceptors(),
+        runtime=runtime,
     )
