@@ -103,6 +103,21 @@ async def test_the_probes_answer_without_credentials(api: Callers) -> None:
     assert ready.json() == {"status": "ready"}
 
 
+async def test_the_api_serves_the_sdk_metrics_of_its_own_client(local_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    """An API process that connects to Temporal itself adds the SDK's metrics (temporal_…) to its own."""
+    settings = Settings(temporal_address=local_env.client.service_client.config.target_host, data_dir=tmp_path)
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'returnflow.db'}")
+    app = create_app(settings, database=database)
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        assert (await client.get("/health/ready")).status_code == 200  # one call through the client, at least
+        page = await client.get("/metrics")
+    await database.dispose()
+
+    names = {family.name for family in text_string_to_metric_families(page.text)}
+    assert "returnflow_api_request_duration_seconds" in names
+    assert any(name.startswith("temporal_") for name in names), sorted(names)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
