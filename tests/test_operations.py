@@ -6,6 +6,7 @@ import secrets
 import socket
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import cast
@@ -17,19 +18,25 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from messages import housekeeping as hk
 from returnflow.serve import serve_app
 from returnflow.settings import Settings
 from returnflow.temporal import data_converter
 from returnflow.tracing import temporal_interceptors, tracing_with
 from store.db import Database
 from store.migrate import upgrade_async
-from tests.api_client import Callers, wait_for_status
-from tests.conftest import TEST_CODEC_KEYS, serving_api
+from store.tables import OutboxEvent
+from tests.api_client import Callers, default_policy, put_order, wait_for_status
+from tests.conftest import TEST_CODEC_KEYS, Run, forget_earlier_deliveries, serving_api
+from tests.factories import return_body
 from tests.return_journeys import AS_NEW, deliver, new_return, refund_failed
+from tests.test_webhooks import Receiver, make_due
+from workflows.housekeeping import DeliverWebhooksWorkflow
 
 ROOT = Path(__file__).resolve().parent.parent
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -94,6 +101,47 @@ async def test_attention_is_counted_by_its_reason(api: Callers, sandbox: httpx.A
 
     after = await scrape(api.anonymous)
     assert moved(before, after, "returnflow_attention_raised_total", reason="refund_failed") == 1
+
+
+async def test_webhook_deliveries_are_counted_by_outcome_dead_letters_included(
+    api: Callers, database: Database, housekeeper: Run
+) -> None:
+    """Two endpoints: one fails once and then takes the event, the other fails until it is given up."""
+    await forget_earlier_deliveries(database)
+    await default_policy(api)
+    flaky, broken = Receiver(failures=1), Receiver(failures=1_000)
+    async with serve_app(flaky.app()) as flaky_url, serve_app(broken.app()) as broken_url:
+        endpoints = [
+            (
+                await api.service.post(
+                    "/v1/webhook-endpoints", json={"url": f"{url}/hook", "events": ["return.approved"]}
+                )
+            ).json()["id"]
+            for url in (flaky_url, broken_url)
+        ]
+        try:
+            before = await scrape(api.anonymous)
+            created = await api.service.post("/v1/returns", json=return_body(order_id=await put_order(api)))
+            await wait_for_status(api, created.json()["id"], "awaiting_shipment")
+            await housekeeper(DeliverWebhooksWorkflow.run, hk.DeliverEvents())
+            async with database.transaction() as session:  # a day has passed: the broken one is given up
+                await session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.return_id == created.json()["id"])
+                    .values(created_at=datetime.now(UTC) - timedelta(hours=24, minutes=1))
+                )
+            for endpoint_id in endpoints:
+                await make_due(database, endpoint_id)
+            await housekeeper(DeliverWebhooksWorkflow.run, hk.DeliverEvents())
+            after = await scrape(api.anonymous)
+        finally:
+            for endpoint_id in endpoints:
+                await api.service.delete(f"/v1/webhook-endpoints/{endpoint_id}")
+
+    deliveries = "returnflow_webhook_deliveries_total"
+    assert moved(before, after, deliveries, outcome="retrying") == 2
+    assert moved(before, after, deliveries, outcome="delivered") == 1
+    assert moved(before, after, deliveries, outcome="dead") == 1
 
 
 async def test_the_probes_answer_without_credentials(api: Callers) -> None:
