@@ -17,11 +17,12 @@ happens once (see docs/operations.md#metrics-traces-and-health for the list and 
 start, which ``/metrics`` reads back, so an operator scrapes one port per process.
 """
 
+import asyncio
 import socket
+import urllib.request
 
-import httpx
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, Counter, Histogram, generate_latest
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from domain.ledger import MoneyMovement
@@ -103,23 +104,34 @@ class SdkMetrics:
         self.runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{port}")))
 
     async def text(self) -> bytes:
-        """The SDK's metrics; empty (with a warning) when its exporter does not answer."""
+        """The SDK's metrics; empty (with a warning) when its exporter does not answer.
+
+        Read with urllib in a thread, not httpx: httpx logs every request at INFO, and this one comes with
+        every scrape.
+        """
         try:
-            async with httpx.AsyncClient(timeout=2.0) as http:
-                response = await http.get(self.url)
-                response.raise_for_status()
-        except httpx.HTTPError as error:
+            return await asyncio.to_thread(_read, self.url)
+        except OSError as error:  # urllib's errors (URLError, HTTPError, timeouts) are OSErrors
             log.warning("sdk_metrics_unavailable", url=self.url, error=str(error))
             return b""
-        return response.content
 
 
-async def exposition(sdk: SdkMetrics | None) -> tuple[bytes, str]:
-    """The body and content type of ``GET /metrics``: this process's metrics, then the SDK's."""
+SDK_READ_TIMEOUT_SECONDS = 2.0
+# The text format both write, and every Prometheus reads.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+
+async def exposition(sdk: SdkMetrics | None) -> bytes:
+    """The body of ``GET /metrics`` (``CONTENT_TYPE``): this process's metrics, then the SDK's."""
     body = generate_latest(REGISTRY)
     if sdk is not None:
         body += await sdk.text()
-    return body, CONTENT_TYPE_LATEST
+    return body
+
+
+def _read(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=SDK_READ_TIMEOUT_SECONDS) as response:
+        return bytes(response.read())
 
 
 def _free_loopback_port() -> int:

@@ -17,7 +17,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from api.problems import Problem, ProblemDocument, install_problem_handlers
-from returnflow.metrics import SdkMetrics, exposition
+from returnflow.metrics import CONTENT_TYPE, SdkMetrics, exposition
 
 router = APIRouter(tags=["operations"])
 # Asked every few seconds by Prometheus and the probes: neither logged nor traced.
@@ -35,12 +35,11 @@ class Health(BaseModel):
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain; version=0.0.4": {}}, "description": "Prometheus text format."}},
+    responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format."}},
 )
 async def prometheus_metrics(request: Request) -> Response:
     """This process's business metrics, then the Temporal SDK's own (``returnflow/metrics.py``)."""
-    body, content_type = await exposition(getattr(request.app.state, "sdk_metrics", None))
-    return Response(body, media_type=content_type)
+    return Response(await exposition(request.app.state.sdk_metrics), media_type=CONTENT_TYPE)
 
 
 @router.get("/health/live")
