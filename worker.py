@@ -101,7 +101,9 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
 
 
 @asynccontextmanager
-async def operations_port(settings: Settings, client: Client, worker: Worker, sdk: SdkMetrics) -> AsyncIterator[None]:
+async def operations_port(
+    settings: Settings, client: Client, worker: Worker, sdk: SdkMetrics | None
+) -> AsyncIterator[None]:
     """GET /metrics, /health/live and /health/ready on ``worker_metrics_port``, while the worker runs (0: none).
 
     Ready: Temporal answers and the worker is polling its task queue.
@@ -125,8 +127,9 @@ async def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
     start_tracing(settings, "returnflow-worker")
     database = Database(settings.effective_database_url)
-    sdk = SdkMetrics()
-    client = await connect(settings, sdk.runtime)
+    # The SDK's metrics are read only by the operations port: no exporter without one.
+    sdk = SdkMetrics() if settings.worker_metrics_port else None
+    client = await connect(settings, sdk.runtime if sdk else None)
     structlog.get_logger().info("worker starting", task_queue=settings.task_queue, temporal=settings.temporal_address)
     await ensure_schedules(client, settings)
     try:

@@ -66,6 +66,9 @@ API_REQUEST_DURATION = Histogram(
     "API request latency by method, route template (not the raw path) and status.",
     ["method", "route", "status"],
 )
+# The text format both this process and the SDK write, and every Prometheus reads.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+SDK_READ_TIMEOUT_SECONDS = 2.0
 # The outcomes of WebhookSender's record_attempt, as the metric names them.
 WEBHOOK_OUTCOMES = {"delivered": "delivered", "pending": "retrying", "dead": "dead"}
 
@@ -114,11 +117,6 @@ class SdkMetrics:
         except OSError as error:  # urllib's errors (URLError, HTTPError, timeouts) are OSErrors
             log.warning("sdk_metrics_unavailable", url=self.url, error=str(error))
             return b""
-
-
-SDK_READ_TIMEOUT_SECONDS = 2.0
-# The text format both write, and every Prometheus reads.
-CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
 async def exposition(sdk: SdkMetrics | None) -> bytes:

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
         ge=0,
         le=65535,
         description="Port of the worker's operations server (GET /metrics with the Temporal SDK's and the business "
-        "metrics, GET /health/live, GET /health/ready); 0: no server. Deployments use 9464.",
+        "metrics, GET /health/live, GET /health/ready), e.g. 9464; 0: no server (and no SDK metrics).",
     )
     worker_metrics_host: str = Field("0.0.0.0", description="Address the worker's operations server binds to.")
     otlp_traces_endpoint: str = Field(
