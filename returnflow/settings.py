@@ -50,8 +50,8 @@ class Settings(BaseSettings):
     create_rate_burst: int = Field(
         100, ge=1, description="Creating POSTs one caller may make at once before the rate applies."
     )
-    api_graceful_shutdown_seconds: float = Field(
-        20.0,
+    api_graceful_shutdown_seconds: int = Field(
+        20,
         gt=0,
         description="On SIGTERM the API stops accepting connections and gives the requests in flight this long "
         "to answer (uvicorn's timeout_graceful_shutdown). Under Kubernetes' default 30 s grace period; longer than "

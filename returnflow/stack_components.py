@@ -107,6 +107,7 @@ def worker(settings: Settings) -> Component:
 def api(settings: Settings) -> Component:
     argv = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
     argv += ["--host", settings.api_host, "--port", str(settings.api_port)]
+    argv += ["--timeout-graceful-shutdown", str(settings.api_graceful_shutdown_seconds)]
     return Component(
         name="api",
         argv=argv,
@@ -122,6 +123,9 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     for name, info in Settings.model_fields.items():
         variable = info.validation_alias if isinstance(info.validation_alias, str) else f"RETURNFLOW_{name.upper()}"
         value = getattr(settings, name)
+        if value is None:  # unset ("None" would not parse back): the child takes the default too
+            env.pop(variable, None)
+            continue
         env[variable] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
     if settings.log_format == "auto" and sys.stdout.isatty():
         env["RETURNFLOW_LOG_FORMAT"] = "console"  # their output goes through a pipe, but ends up on a terminal
