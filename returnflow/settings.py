@@ -81,8 +81,8 @@ class Settings(BaseSettings):
         500,
         ge=0,
         description="Workflows a worker keeps in memory between tasks (the sticky cache), so a return's next "
-        "step does not replay its history: a few hundred returns at a few hundred kB each fit a 2-core, "
-        "1-2 GB machine (the SDK's default is 1000; 0 turns the cache off).",
+        "step does not replay its whole history; half the SDK's default of 1000, for a 2-core machine with "
+        "1-2 GB shared by a worker and an API process (0 turns the cache off).",
     )
     worker_graceful_shutdown_seconds: float = Field(
         20.0,
