@@ -105,11 +105,9 @@ def worker(settings: Settings) -> Component:
 
 
 def api(settings: Settings) -> Component:
-    argv = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
-    argv += ["--host", settings.api_host, "--port", str(settings.api_port)]
     return Component(
         name="api",
-        argv=argv,
+        argv=[sys.executable, "-m", "api"],  # listens on api_host:api_port, from the environment below
         env=child_env(settings),
         is_ready=lambda: http_ok(api_url(settings) + "/healthz"),
         ports=[(connect_host(settings.api_host), settings.api_port)],
@@ -122,6 +120,9 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     for name, info in Settings.model_fields.items():
         variable = info.validation_alias if isinstance(info.validation_alias, str) else f"RETURNFLOW_{name.upper()}"
         value = getattr(settings, name)
+        if value is None:  # unset (e.g. console_secure_cookie): "None" would not parse back
+            env.pop(variable, None)
+            continue
         env[variable] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
     if settings.log_format == "auto" and sys.stdout.isatty():
         env["RETURNFLOW_LOG_FORMAT"] = "console"  # their output goes through a pipe, but ends up on a terminal
