@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     temporal_namespace: str = Field("default", description="Temporal namespace.")
     task_queue: str = Field("returnflow", description="Task queue the worker polls.")
     sandbox_url: str = Field("http://127.0.0.1:8100", description="Base URL of the sandbox partners service.")
+    partner_timeout_seconds: float = Field(10.0, description="HTTP timeout for partner calls.")
     sandbox_host: str = Field("127.0.0.1", description="Address the sandbox partners bind to (python -m sandbox).")
     sandbox_port: int = Field(8100, description="Port the sandbox partners listen on (python -m sandbox).")
     sandbox_db: str = Field(
@@ -36,7 +37,6 @@ class Settings(BaseSettings):
         description="Where the sandbox carrier posts its scans (the API's /v1/carrier-events), signed with "
         "carrier_webhook_secret; empty, or no secret: it posts none.",
     )
-    partner_timeout_seconds: float = Field(10.0, description="HTTP timeout for partner calls.")
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(8000, description="Port the API listens on.")
     temporal_ui_port: int = Field(8233, description="Port of Temporal UI (dev stack).")

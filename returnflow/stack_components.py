@@ -120,10 +120,10 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     for name, info in Settings.model_fields.items():
         variable = info.validation_alias if isinstance(info.validation_alias, str) else f"RETURNFLOW_{name.upper()}"
         value = getattr(settings, name)
-        if value is None:  # unset (e.g. console_secure_cookie): "None" would not parse back
+        if value is None:  # unset (a file path, an optional switch): the variable would read "None"
             env.pop(variable, None)
-            continue
-        env[variable] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        else:
+            env[variable] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
     if settings.log_format == "auto" and sys.stdout.isatty():
         env["RETURNFLOW_LOG_FORMAT"] = "console"  # their output goes through a pipe, but ends up on a terminal
     env["PYTHONUNBUFFERED"] = "1"
