@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(8000, description="Port the API listens on.")
     temporal_ui_port: int = Field(8233, description="Port of Temporal UI (dev stack).")
+    worker_metrics_port: int = Field(
+        9464, description="Port the worker serves its metrics and health (/health/live, /health/ready) on."
+    )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_format: str = Field("auto", description="auto (pretty on a terminal, else JSON), json or console.")
     idempotency_ttl_hours: float = Field(
@@ -149,6 +152,12 @@ def normalize_database_url(url: str) -> str:
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
+
+
+def environment_variable(field: str) -> str:
+    """The environment variable that sets the field named ``field``: ``RETURNFLOW_<FIELD>``, or its alias."""
+    alias = Settings.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else f"RETURNFLOW_{field.upper()}"
 
 
 @lru_cache
