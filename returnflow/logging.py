@@ -51,6 +51,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    logging.captureWarnings(True)  # Python's warnings too, which it would otherwise print as plain text
     for name in UVICORN_LOGGERS:
         # Whether uvicorn was started by its command line (which configured these) or by uvicorn.run with
         # log_config=None: their records go to the root handler above, and nowhere else.
