@@ -24,7 +24,9 @@ async def log_requests(request: Request, call_next: Callable[[Request], Awaitabl
 
     def log_request(status: int, **fields: object) -> None:
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        log.info("request", method=request.method, path=request.url.path, status=status, duration_ms=duration_ms, **fields)
+        log.info(
+            "request", method=request.method, path=request.url.path, status=status, duration_ms=duration_ms, **fields
+        )
 
     try:
         response = await call_next(request)

@@ -42,7 +42,12 @@ REQUIRED = {
         "RETURNFLOW_SESSION_SECRET",
         "RETURNFLOW_API_HOST",
     },
-    "worker": {"DATABASE_URL", "RETURNFLOW_TEMPORAL_ADDRESS", "RETURNFLOW_CODEC_KEYS", "RETURNFLOW_WORKER_METRICS_PORT"},
+    "worker": {
+        "DATABASE_URL",
+        "RETURNFLOW_TEMPORAL_ADDRESS",
+        "RETURNFLOW_CODEC_KEYS",
+        "RETURNFLOW_WORKER_METRICS_PORT",
+    },
     "sandbox": {"RETURNFLOW_SANDBOX_HOST"},
 }
 HEALTH_PATHS = {"/health/live", "/health/ready"}
@@ -240,7 +245,9 @@ def test_kubernetes_ports_and_probes_are_the_ports_the_processes_listen_on() -> 
             assert {probe["path"] for probe in probes} == HEALTH_PATHS, container["name"]
             assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     for service in (doc for doc in kubernetes_documents() if doc["kind"] == "Service"):
-        [target] = [d for d in deployments if d["spec"]["template"]["metadata"]["labels"] == service["spec"]["selector"]]
+        [target] = [
+            d for d in deployments if d["spec"]["template"]["metadata"]["labels"] == service["spec"]["selector"]
+        ]
         names = {port["name"] for c in target["spec"]["template"]["spec"]["containers"] for port in c["ports"]}
         assert {port["targetPort"] for port in service["spec"]["ports"]} <= names
 

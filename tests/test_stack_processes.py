@@ -142,7 +142,10 @@ def test_a_killed_stack_leaves_no_children_and_a_new_one_clears_what_an_old_one_
         json.dumps(
             {
                 "stack": asdict(dead_stack),
-                "children": [asdict(stale_record), {**asdict(unrelated_record), "started": unrelated_record.started - 1}],
+                "children": [
+                    asdict(stale_record),
+                    {**asdict(unrelated_record), "started": unrelated_record.started - 1},
+                ],
             }
         )
     )
