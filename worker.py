@@ -38,6 +38,7 @@ from returnflow.interceptors import LoggingInterceptor
 from returnflow.logging import configure_logging
 from returnflow.schedules import ensure_schedules
 from returnflow.settings import Settings, get_settings
+from returnflow.ssrf import webhook_client
 from returnflow.temporal import connect
 from store.db import Database
 from workflows.housekeeping import HOUSEKEEPING_WORKFLOWS
@@ -49,10 +50,12 @@ WORKFLOWS = [ReturnWorkflow, *HOUSEKEEPING_WORKFLOWS]
 @asynccontextmanager
 async def build_worker(client: Client, settings: Settings, database: Database) -> AsyncIterator[Worker]:
     """A worker wired to the partners named in ``settings``; the caller runs it."""
-    # Webhooks go to URLs merchants registered: a client of their own, sharing nothing with the partners'.
+    # Webhooks go to URLs merchants registered: a guarded client of their own, sharing nothing with the partners'.
     async with (
         httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as http,
-        httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as webhook_http,
+        webhook_client(
+            timeout_seconds=settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private_addresses
+        ) as webhook_http,
     ):
         partners = PartnerActivities(
             database,

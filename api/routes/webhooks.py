@@ -12,10 +12,11 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field, field_validator
 
 from api.auth import allow
-from api.deps import Session
+from api.deps import AppSettings, Session
 from api.problems import Problem
 from domain.orders import StrictModel
 from domain.wire import WebUrl
+from returnflow import ssrf
 from store import outbox, webhook_deliveries, webhook_endpoints
 from store.cursor import BadCursor
 from store.webhook_deliveries import DeliveryView
@@ -54,10 +55,17 @@ class DeliveryPage(BaseModel):
 @router.post(
     "/v1/webhook-endpoints", status_code=201, response_model=CreatedEndpoint, dependencies=[Depends(allow("service"))]
 )
-async def create_endpoint(body: EndpointIn, session: Session) -> CreatedEndpoint:
+async def create_endpoint(body: EndpointIn, session: Session, settings: AppSettings) -> CreatedEndpoint:
     """Subscribe a URL to event types. The answer carries the signing ``secret`` (``whsec_…``); it is shown
     this once, keep it: every delivery carries ``Returnflow-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
-    "<t>.<body>")>``."""
+    "<t>.<body>")>``. A URL whose host resolves to a loopback, private, link-local or metadata address is
+    refused (422), here and at every delivery."""
+    try:
+        await ssrf.refuse_internal_url(body.url, allow_private=settings.webhook_allow_private_addresses)
+    except ssrf.RefusedDestination as refused:
+        raise Problem(
+            422, f"url: {refused}", [{"field": "url", "code": "address_not_allowed", "message": str(refused)}]
+        ) from None
     return await webhook_endpoints.create_endpoint(session, body.url, list(body.events))
 
 
