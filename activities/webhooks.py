@@ -91,4 +91,6 @@ class WebhookSender:
             return f"{type(exc).__name__}: {exc}"[:1000]
         if 200 <= response.status_code < 300:
             return None
+        if response.is_redirect:  # following it could lead anywhere, the SSRF guard's check included
+            return f"HTTP {response.status_code}: redirects are not followed (to {response.headers['location']})"[:1000]
         return f"HTTP {response.status_code}: {response.text[:200]}"

@@ -6,6 +6,7 @@ Events are ``return.<status>`` (``return.approved``, ``return.completed``,
 with a unique ``id``. How they are sent and signed: ``store/webhook_deliveries.py``.
 """
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -26,6 +27,9 @@ router = APIRouter(tags=["webhooks"])
 
 EventType = Literal[outbox.EVENT_TYPES]  # type: ignore[valid-type]
 EndpointId = Annotated[str, Path(min_length=1, max_length=40)]
+DeliveryId = Annotated[
+    str, Path(min_length=3, max_length=81, description="The delivery's id: its event id and endpoint id, evt_….whe_…")
+]
 
 
 class EndpointIn(StrictModel):
@@ -110,3 +114,21 @@ async def list_deliveries(
     except BadCursor as error:
         raise Problem(422, str(error), [{"field": "cursor", "code": "invalid_cursor", "message": str(error)}]) from None
     return DeliveryPage(items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/v1/webhook-deliveries/{delivery_id}/retry",
+    status_code=202,
+    response_model=DeliveryView,
+    dependencies=[Depends(allow("operator"))],
+)
+async def retry_delivery(delivery_id: DeliveryId, session: Session) -> DeliveryView:
+    """Replay a dead letter: the delivery is due again and the next delivery run (every few seconds) sends it,
+    once; if that attempt fails too it is dead again, with its new error. 409 when it is not dead."""
+    try:
+        replayed = await webhook_deliveries.replay_dead_delivery(session, delivery_id, datetime.now(UTC))
+    except webhook_deliveries.NotDead as error:
+        raise Problem(409, str(error)) from None
+    if replayed is None:
+        raise Problem(404, f"no webhook delivery {delivery_id}")
+    return replayed
