@@ -22,6 +22,7 @@ from activities.customer_notifications import CustomerNotifier
 from activities.drift_repair import ReadModelRepairer
 from activities.exchange_payments import ExchangePaymentActivities
 from activities.late_returns import LateReturnActivities
+from activities.outbox_retention import OutboxPruner
 from activities.partners import PartnerActivities
 from activities.read_model import ReadModelActivities
 from activities.reconciliation import LedgerReconciler
@@ -80,6 +81,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             LedgerReconciler(database, HttpPaymentRecords(http, settings.sandbox_url)).reconcile_ledger,
             StuckReturnSweeper(database).sweep_stuck_returns,
             ReadModelRepairer(database).repair_read_model,
+            OutboxPruner(database, retention=timedelta(days=settings.outbox_retention_days)).prune_outbox,
         ]
         yield Worker(
             client,

@@ -29,6 +29,7 @@ from messages import housekeeping as hk
 from returnflow import ssrf
 from returnflow.serve import serve_app
 from store import webhook_deliveries as deliveries
+from store import webhook_endpoints
 from store.api_keys import create_api_key
 from store.db import Database
 from store.returns import save_return
@@ -36,7 +37,7 @@ from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery
 from tests.api_client import Callers, default_policy, put_order, wait_for_status
 from tests.conftest import Run, forget_earlier_deliveries, running_worker, settings_for
 from tests.factories import return_body
-from workflows.housekeeping import DeliverWebhooksWorkflow
+from workflows.housekeeping import DeliverWebhooksWorkflow, PruneOutboxWorkflow
 
 
 class Receiver:
@@ -459,3 +460,53 @@ async def test_internal_addresses_are_refused_when_registered_and_when_a_name_re
             assert receiver.requests == [], "nothing reached the address the name rebound to"
         finally:
             assert (await service.delete(f"/v1/webhook-endpoints/{endpoint_id}")).status_code == 204
+
+
+async def test_old_events_whose_sending_is_over_are_pruned_in_batches(database: Database, housekeeper: Run) -> None:
+    """Past the retention (30 days): an ended return's events go, with their delivered and dead deliveries and
+    their notifications; what is still being sent, an open return's events and recent ones stay."""
+    async with database.transaction() as session:
+        endpoint = await webhook_endpoints.create_endpoint(
+            session, "https://hooks.example.invalid/retention", ["return.approved", "return.completed"]
+        )
+    ended, busy, open_return, recent = ("ret_prune" + secrets.token_hex(6) for _ in range(4))
+    for return_id, statuses in (
+        (ended, [Status.APPROVED, Status.COMPLETED]),
+        (busy, [Status.COMPLETED]),
+        (open_return, [Status.APPROVED]),
+        (recent, [Status.COMPLETED]),
+    ):
+        for revision, status in enumerate(statuses, start=1):
+            async with database.transaction() as session:
+                await save_return(session, _view(status, return_id), revision)
+    old = datetime.now(UTC) - timedelta(days=31)
+    async with database.transaction() as session:
+        for return_id in (ended, busy, open_return):
+            await session.execute(update(OutboxEvent).where(OutboxEvent.return_id == return_id).values(created_at=old))
+        finished = select(OutboxEvent.id).where(OutboxEvent.return_id.in_([ended, open_return, recent]))
+        await session.execute(
+            update(CustomerNotification).where(CustomerNotification.event_id.in_(finished)).values(state="sent")
+        )
+        [first, second] = [event.id for event in await events_of(database, ended)]
+        await session.execute(update(WebhookDelivery).where(WebhookDelivery.event_id == first).values(state="dead"))
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.event_id.in_(finished))
+            .where(WebhookDelivery.event_id != first)
+            .values(state="delivered")
+        )
+
+    report = await housekeeper(PruneOutboxWorkflow.run, hk.PruneOutbox(batch=1))
+
+    assert report.deleted >= 2
+    assert await events_of(database, ended) == []
+    async with database.sessions() as session:
+        for table in (WebhookDelivery, CustomerNotification):
+            left = await session.scalars(select(table.event_id).where(table.event_id.in_([first, second])))
+            assert left.all() == [], f"{table.__tablename__} of pruned events are gone"
+    assert [e.type for e in await events_of(database, busy)] == ["return.completed"], "its delivery is pending"
+    assert len(await events_of(database, open_return)) == 1, "an open return keeps its events"
+    assert len(await events_of(database, recent)) == 1, "a recent event stays"
+    assert (await housekeeper(PruneOutboxWorkflow.run, hk.PruneOutbox())).deleted == 0
+    async with database.transaction() as session:
+        await webhook_endpoints.disable_endpoint(session, endpoint.id)
