@@ -35,6 +35,7 @@ from connectors.payment_records import HttpPaymentRecords
 from connectors.payments import HttpExchangePayments, HttpPayments
 from connectors.promotions import HttpPromotions
 from connectors.warehouse import HttpWarehouse
+from returnflow.codec import EncryptionCodec
 from returnflow.interceptors import LoggingInterceptor
 from returnflow.logging import configure_logging
 from returnflow.schedules import ensure_schedules
@@ -69,6 +70,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             WebhookSender(
                 database,
                 webhook_http,
+                EncryptionCodec.from_text(settings.codec_keys.get_secret_value()),
                 give_up_after=timedelta(hours=settings.webhook_retry_hours),
                 timeout_seconds=settings.webhook_timeout_seconds,
             ).deliver_webhooks,

@@ -14,6 +14,7 @@ import structlog
 from temporalio import activity
 
 from messages.housekeeping import DELIVER_WEBHOOKS, Batch, DeliveryReport
+from returnflow.codec import CodecError, EncryptionCodec
 from store.db import Database
 from store.webhook_deliveries import (
     EVENT_ID_HEADER,
@@ -23,6 +24,7 @@ from store.webhook_deliveries import (
     record_attempt,
     sign,
 )
+from store.webhook_endpoints import unseal_secret
 
 log = structlog.get_logger()
 
@@ -31,10 +33,17 @@ DELIVERY_CONCURRENCY = 10
 
 class WebhookSender:
     def __init__(
-        self, database: Database, http: httpx.AsyncClient, *, give_up_after: timedelta, timeout_seconds: float
+        self,
+        database: Database,
+        http: httpx.AsyncClient,
+        codec: EncryptionCodec,
+        *,
+        give_up_after: timedelta,
+        timeout_seconds: float,
     ) -> None:
         self._database = database
         self._http = http
+        self._codec = codec
         self._give_up_after = give_up_after
         self._timeout_seconds = timeout_seconds
 
@@ -73,10 +82,14 @@ class WebhookSender:
 
     async def _post(self, item: DueDelivery) -> str | None:
         """One attempt; None when the endpoint acknowledged (2xx), else what went wrong."""
+        try:
+            secret = unseal_secret(self._codec, item.endpoint_id, item.encrypted_secret)
+        except CodecError as error:  # its key was taken out of RETURNFLOW_CODEC_KEYS: this endpoint only
+            return f"cannot open the endpoint's signing secret: {error}"
         headers = {
             "content-type": "application/json",
             "user-agent": "returnflow-webhooks/1",
-            SIGNATURE_HEADER: sign(item.secret, int(time.time()), item.body),
+            SIGNATURE_HEADER: sign(secret, int(time.time()), item.body),
             EVENT_ID_HEADER: item.event_id,
         }
         try:

@@ -201,7 +201,7 @@ class Stack:
         self.say(f"data in {settings.data_dir}; app database {redacted(url)}")
         self.settings = with_local_webhooks(with_dev_codec(settings))
         try:
-            prepare_database(settings)
+            prepare_database(self.settings)  # with the dev codec keys, which seal webhook secrets
             self.operator_password = ensure_dev_operator(settings)
             return ensure_dev_keys(settings)
         except Exception as error:

@@ -129,4 +129,4 @@ async def prune_finished_events(session: AsyncSession, before: datetime, limit: 
         .scalar_subquery()
     )
     result = await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(oldest)))
-    return int(result.rowcount or 0)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -68,7 +68,7 @@ class DueDelivery:
     event_id: str
     endpoint_id: str
     url: str
-    secret: str
+    encrypted_secret: str  # store.webhook_endpoints.unseal_secret opens it
     body: bytes
     event_created_at: datetime
     attempts: int
@@ -95,7 +95,7 @@ async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> li
             event_id=delivery.event_id,
             endpoint_id=delivery.endpoint_id,
             url=endpoint.url,
-            secret=endpoint.secret,
+            encrypted_secret=endpoint.encrypted_secret,
             body=event_body(event),
             event_created_at=as_utc(event.created_at),
             attempts=delivery.attempts,

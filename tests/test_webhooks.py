@@ -27,17 +27,26 @@ from api.app import create_app
 from domain.returns import Decision, Logistics, Refund, ReturnLine, ReturnView, Status
 from messages import housekeeping as hk
 from returnflow import ssrf
+from returnflow.codec import EncryptionCodec
 from returnflow.serve import serve_app
 from store import webhook_deliveries as deliveries
 from store import webhook_endpoints
 from store.api_keys import create_api_key
 from store.db import Database
 from store.returns import save_return
-from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery
+from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery, WebhookEndpoint
 from tests.api_client import Callers, default_policy, put_order, wait_for_status
-from tests.conftest import Run, forget_earlier_deliveries, running_worker, settings_for
+from tests.conftest import (
+    TEST_CODEC_KEYS,
+    Run,
+    forget_earlier_deliveries,
+    running_worker,
+    settings_for,
+)
 from tests.factories import return_body
 from workflows.housekeeping import DeliverWebhooksWorkflow, PruneOutboxWorkflow
+
+CODEC = EncryptionCodec.from_text(TEST_CODEC_KEYS)
 
 
 class Receiver:
@@ -114,6 +123,10 @@ async def test_a_failing_endpoint_gets_the_event_once_it_recovers_signed(
         assert created.status_code == 201, created.text
         endpoint = created.json()
         assert endpoint["secret"].startswith("whsec_") and endpoint["events"] == ["return.approved", "return.canceled"]
+        async with database.sessions() as session:
+            stored = await session.get(WebhookEndpoint, endpoint["id"])
+        assert stored is not None and endpoint["secret"] not in stored.encrypted_secret
+        assert "whsec_" not in stored.encrypted_secret, "the database keeps the secret sealed"
         try:
             order_id = await put_order(api)
             ret = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
@@ -467,7 +480,7 @@ async def test_old_events_whose_sending_is_over_are_pruned_in_batches(database: 
     their notifications; what is still being sent, an open return's events and recent ones stay."""
     async with database.transaction() as session:
         endpoint = await webhook_endpoints.create_endpoint(
-            session, "https://hooks.example.invalid/retention", ["return.approved", "return.completed"]
+            session, "https://hooks.example.invalid/retention", ["return.approved", "return.completed"], CODEC
         )
     ended, busy, open_return, recent = ("ret_prune" + secrets.token_hex(6) for _ in range(4))
     for return_id, statuses in (

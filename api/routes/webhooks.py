@@ -18,6 +18,7 @@ from api.problems import Problem
 from domain.orders import StrictModel
 from domain.wire import WebUrl
 from returnflow import ssrf
+from returnflow.codec import EncryptionCodec
 from store import outbox, webhook_deliveries, webhook_endpoints
 from store.cursor import BadCursor
 from store.webhook_deliveries import DeliveryView
@@ -70,7 +71,8 @@ async def create_endpoint(body: EndpointIn, session: Session, settings: AppSetti
         raise Problem(
             422, f"url: {refused}", [{"field": "url", "code": "address_not_allowed", "message": str(refused)}]
         ) from None
-    return await webhook_endpoints.create_endpoint(session, body.url, list(body.events))
+    codec = EncryptionCodec.from_text(settings.codec_keys.get_secret_value())
+    return await webhook_endpoints.create_endpoint(session, body.url, list(body.events), codec)
 
 
 @router.get("/v1/webhook-endpoints", response_model=EndpointPage, dependencies=[Depends(allow("service"))])
