@@ -137,8 +137,9 @@ async def refuse_internal_url(url: str, *, allow_private: bool) -> None:
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
         async with asyncio.timeout(REGISTRATION_RESOLVE_SECONDS):
-            await checked_addresses(parsed.host, port, allow_private=allow_private)
-    except (OSError, TimeoutError):
+            # The host as written (IDNA names in their xn-- form), as the connection will use it.
+            await checked_addresses(parsed.raw_host.decode("ascii"), port, allow_private=allow_private)
+    except (OSError, UnicodeError, TimeoutError):  # UnicodeError: a name the resolver cannot even ask for
         return
 
 
@@ -167,7 +168,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
                 addresses = await checked_addresses(host, port, allow_private=self._allow_private)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"resolving {host} took longer than {timeout} s") from None
-        except OSError as error:  # socket.gaierror: no such name, resolver down
+        except (OSError, UnicodeError) as error:  # no such name, resolver down, a label too long to ask for
             raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from None
         failure: Exception = httpcore.ConnectError(f"{host} has no address")
         for address in addresses:

@@ -3,6 +3,7 @@ resolved, and that the client connects to the address it checked while the reque
 
 import ipaddress
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -81,8 +82,19 @@ async def test_one_internal_address_refuses_the_whole_name(monkeypatch: pytest.M
         await ssrf.refuse_internal_url("https://hooks.example/x", allow_private=False)
 
 
-async def test_a_name_that_does_not_resolve_may_be_registered() -> None:
-    await ssrf.refuse_internal_url("https://hooks.example.invalid/x", allow_private=False)
+@pytest.mark.parametrize(
+    "url", ["https://hooks.example.invalid/x", "https://xn--abc.com/x", f"https://{'a' * 64}.example/x"]
+)
+async def test_a_name_that_does_not_resolve_may_be_registered(url: str) -> None:
+    """Every delivery checks it again; registering it is not refused for a name that is not (yet) in the DNS."""
+    await ssrf.refuse_internal_url(url, allow_private=False)
+
+
+async def test_a_name_that_cannot_be_resolved_is_a_failed_connection() -> None:
+    async with ssrf.webhook_client(timeout_seconds=10, allow_private=False) as client:
+        for url in ("http://hooks.example.invalid/x", f"http://{'a' * 64}.example/x"):
+            with pytest.raises(httpx.ConnectError, match="cannot resolve"):
+                await client.post(url, content=b"{}")
 
 
 class Receiver:
