@@ -1,10 +1,18 @@
 """The SSRF guard of webhook delivery (``returnflow/ssrf.py``): which addresses are refused, how names are
 resolved, and that the client connects to the address it checked while the request keeps the name."""
 
+import asyncio
 import ipaddress
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -133,3 +141,61 @@ async def test_the_client_connects_to_the_checked_address_and_keeps_the_name(mon
             with pytest.raises(ssrf.RefusedDestination, match=r"127\.0\.0\.1 is a loopback"):
                 await client.post(f"http://127.0.0.1:{port}/hook", content=b"{}")
         assert len(receiver.hosts) == 1, "a refused request never reaches the receiver"
+
+
+def certificate_for(name: str, folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate valid for ``name`` only (not for 127.0.0.1), and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+async def test_over_tls_the_server_name_and_the_certificate_check_are_the_urls_host(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Connected to 127.0.0.1, the client still says hooks.tls.test in the handshake (SNI) and checks the
+    certificate against that name: a certificate for the name only is accepted."""
+    cert, key = certificate_for("hooks.tls.test", tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    server_names: list[str | None] = []
+
+    def note_server_name(connection: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
+        server_names.append(name)
+
+    server_context.sni_callback = note_server_name  # type: ignore[assignment]
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def pinned(host: str, port: int) -> list[ssrf.IPAddress]:
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(ssrf, "resolve_addresses", pinned)
+    monkeypatch.setattr(httpx, "create_ssl_context", lambda: ssl.create_default_context(cafile=str(cert)))
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    async with server, ssrf.webhook_client(timeout_seconds=10, allow_private=True) as client:
+        answered = await client.post(f"https://hooks.tls.test:{port}/hook", content=b"{}")
+    assert answered.status_code == 204 and server_names == ["hooks.tls.test"]
