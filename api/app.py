@@ -24,6 +24,7 @@ from api.routes import (
     codec,
     customer_sessions,
     customers,
+    evidence,
     logistics,
     metrics,
     orders,
@@ -40,6 +41,7 @@ from returnflow.logging import configure_logging
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import connect
 from store.db import Database
+from store.evidence_files import FolderEvidenceFiles
 
 
 def create_app(
@@ -60,6 +62,7 @@ def create_app(
             app.state.catalog = HttpCatalog(partner_http, settings.sandbox_url)
             # The carrier, asked which pickup slots it offers before a pickup return is decided.
             app.state.carrier = HttpCarrier(partner_http, settings.sandbox_url)
+            app.state.evidence_files = FolderEvidenceFiles(settings.evidence_folder)
             yield
         if owns_database:
             await app.state.database.dispose()
@@ -84,7 +87,11 @@ def create_app(
         lock_timeout=timedelta(seconds=settings.idempotency_lock_seconds),
     )
     app.add_middleware(DatabaseTrouble)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        max_bytes_by_path={evidence.router.prefix: settings.evidence_max_bytes + evidence.MULTIPART_ENVELOPE_BYTES},
+    )
     app.middleware("http")(log_requests)
     # Temporal UI calls the codec server from the browser: CORS for its origin, on /codec only.
     app.add_middleware(
@@ -102,6 +109,7 @@ def create_app(
         audit,
         customer_sessions,
         customers,
+        evidence,
         carrier_events,
         logistics,
         policy,

@@ -244,6 +244,8 @@ def evaluate(
             rules.append(f"serial returner: {deposit} {order.currency} of the refund is held until inspection")
         else:
             review_reasons.append(f"customer risk is {risk.level}: " + "; ".join(risk.reasons))
+    if risk.evidence_findings:
+        review_reasons.append("the photos need a reviewer's eye: " + "; ".join(risk.evidence_findings))
     outcome: Outcome
     if not eligible:
         outcome = "rejected"
@@ -270,8 +272,8 @@ def evaluate(
         outcome=outcome,
         rules=rules,
         overridden=overridden,
-        risk=risk.level,
-        risk_reasons=risk.reasons,
+        risk=risk.overall_level,
+        risk_reasons=risk.reasons + risk.evidence_findings,
         lines=lines,
         currency=order.currency,
         fees=fees,

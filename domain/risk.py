@@ -51,6 +51,15 @@ class RiskAssessment(BaseModel):
     level: Level = "low"
     reasons: list[str] = Field(default_factory=list)
     serial_returner: bool = False
+    evidence_findings: list[str] = Field(
+        default_factory=list,
+        description="What the checks of the return's photos found (domain/evidence.py): each sends it to review.",
+    )
+
+    @property
+    def overall_level(self) -> Level:
+        """The level the decision shows: high when the photos were flagged, else the customer's."""
+        return "high" if self.evidence_findings else self.level
 
 
 def assess(history: CustomerHistory, rules: RiskRules) -> RiskAssessment:

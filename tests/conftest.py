@@ -7,6 +7,7 @@ When CI=true a missing PostgreSQL fails the run instead of skipping.
 
 import os
 import secrets
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
@@ -141,8 +142,12 @@ async def forget_earlier_deliveries(database: Database) -> None:
 
 
 def settings_for(sandbox_url: str, database: Database) -> Settings:
+    # A data folder of its own (evidence photos are kept there), never the repository's .data/.
     return Settings(
-        sandbox_url=sandbox_url, database_url=database.url, task_queue="returnflow-test-" + secrets.token_hex(4)
+        sandbox_url=sandbox_url,
+        database_url=database.url,
+        task_queue="returnflow-test-" + secrets.token_hex(4),
+        data_dir=Path(tempfile.mkdtemp(prefix="returnflow-test-data-")),
     )
 
 
@@ -171,7 +176,7 @@ async def api(local_env: WorkflowEnvironment, database: Database, sandbox_url: s
             client() as anonymous,
             httpx.AsyncClient(base_url=sandbox_url) as sandbox,
         ):
-            yield Callers(service, operator, anonymous, sandbox, local_env.client)
+            yield Callers(service, operator, anonymous, sandbox, local_env.client, settings)
 
 
 Run = Callable[[Any, Any], Awaitable[Any]]
