@@ -1,5 +1,6 @@
 """The FastAPI application: ``uvicorn api.app:create_app --factory``."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -34,6 +35,7 @@ from api.routes import (
     webhooks,
 )
 from api.text_guard import refuse_nul_characters
+from assist.reasons import warm as warm_reason_scorer
 from connectors.carrier import HttpCarrier
 from connectors.catalog import HttpCatalog
 from console.app import install_console
@@ -57,6 +59,8 @@ def create_app(
         app.state.database = database or Database(settings.effective_database_url)
         # One Temporal client per process, shared by every request.
         app.state.temporal = temporal or await connect(settings)
+        # The reason-suggestion model, loaded now rather than in the first return's request.
+        await asyncio.to_thread(warm_reason_scorer)
         # The order system's catalog, asked about an exchange's replacements before the policy decides.
         async with httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as partner_http:
             app.state.catalog = HttpCatalog(partner_http, settings.sandbox_url)

@@ -13,6 +13,7 @@ from api.auth import Caller
 from api.idempotency import idempotent_id
 from api.pickup_slots import refuse_unoffered_slot
 from api.problems import Problem
+from assist.reasons import reason_scorer
 from connectors.catalog import look_up
 from connectors.errors import PartnerError, PartnerUnavailable
 from domain.evaluation import Evaluation, evaluate
@@ -58,7 +59,14 @@ async def judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple[
     # The address stays in the store (the carrier activity reads it); it never enters workflow history.
     without_address = order.model_copy(update={"shipping_address": None})
     # So does what the customer wrote: the workflow gets placeholders (see domain/privacy.py).
-    evaluation = evaluate(order, body, policy, now, risk=risk, already_returned=claimed, catalog=catalog)
+    suggestions = {
+        line.line_id: suggested
+        for line in body.lines
+        if (suggested := reason_scorer().suggest(line.comment, line.reason)) is not None
+    }
+    evaluation = evaluate(
+        order, body, policy, now, risk=risk, already_returned=claimed, catalog=catalog, suggestions=suggestions
+    )
     start = StartReturn(
         return_id=return_id,
         order=without_address,

@@ -35,6 +35,13 @@ class Reason(StrEnum):
     OTHER = "other"
 
 
+class SuggestedReason(BaseModel):
+    """The reason a line's comment clearly points to, when it is not the one chosen (domain/reason_suggestions.py)."""
+
+    reason: Reason
+    score: float = Field(description="Cosine similarity of the comment to the reason's phrasings, 0 to 1.")
+
+
 class Status(StrEnum):
     REQUESTED = "requested"
     UNDER_REVIEW = "under_review"
@@ -174,6 +181,9 @@ class ReturnLine(BaseModel):
     liability: Literal["merchant", "customer"]
     unit_price: Amount
     sku: str = ""
+    suggested_reason: SuggestedReason | None = Field(
+        None, description="The reason the customer's comment points to, when it is not the one chosen."
+    )
     condition: Condition | None = None
     disposition: Disposition | None = None
 
