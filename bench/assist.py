@@ -10,6 +10,7 @@
 import argparse
 import itertools
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from assist.photos import perceptual_hash
@@ -50,31 +51,43 @@ def reason_figures() -> dict[str, float]:
     }
 
 
-def photo_figures(originals: int) -> dict[str, float]:
-    """Distances of copies to their original (should match) and across different photos (should not)."""
+@dataclass
+class PhotoFigures:
+    photos: int
+    same_pairs: int
+    different_pairs: int
+    # threshold → (recall, false-positive rate)
+    sweep: dict[int, tuple[float, float]]
+
+    @property
+    def recall(self) -> float:
+        return self.sweep[SAME_PHOTO_MAX_DISTANCE][0]
+
+    @property
+    def false_positive_rate(self) -> float:
+        return self.sweep[SAME_PHOTO_MAX_DISTANCE][1]
+
+
+def photo_figures(originals: int) -> PhotoFigures:
+    """Distances of copies to their original and to each other (should match) and across different photos
+    and their copies (should not)."""
     hashes: list[tuple[int, str]] = []  # (which original, hash), originals and copies alike
     for seed in range(originals):
         photo = textured_photo(10_000 + seed)
         hashes.append((seed, perceptual_hash(photo)))
         hashes += [(seed, perceptual_hash(edit(photo))) for edit in EDITS.values()]
-    same, different = [], []
+    same: list[int] = []
+    different: list[int] = []
     for (first, first_hash), (second, second_hash) in itertools.combinations(hashes, 2):
         (same if first == second else different).append(hamming_distance(first_hash, second_hash))
-    by_threshold = {}
-    for threshold in range(SAME_PHOTO_MAX_DISTANCE - 4, SAME_PHOTO_MAX_DISTANCE + 5, 2):
-        by_threshold[threshold] = (
+    sweep = {
+        threshold: (
             sum(d <= threshold for d in same) / len(same),
             sum(d <= threshold for d in different) / len(different),
         )
-    recall, false_positives = by_threshold[SAME_PHOTO_MAX_DISTANCE]
-    return {
-        "photos": len(hashes),
-        "same_pairs": len(same),
-        "different_pairs": len(different),
-        "recall": recall,
-        "false_positive_rate": false_positives,
-        "sweep": by_threshold,  # type: ignore[dict-item]
+        for threshold in range(SAME_PHOTO_MAX_DISTANCE - 4, SAME_PHOTO_MAX_DISTANCE + 5, 2)
     }
+    return PhotoFigures(len(hashes), len(same), len(different), sweep)
 
 
 def main(argv: list[str]) -> int:
@@ -94,23 +107,23 @@ def main(argv: list[str]) -> int:
         ("reason p95 per comment", f"{reasons['p95_ms']} ms", "≤ 10 ms", reasons["p95_ms"] <= 10),
         (
             f"duplicate-photo recall (≤ {SAME_PHOTO_MAX_DISTANCE} bits)",
-            f"{photos['recall']:.1%}",
+            f"{photos.recall:.1%}",
             "≥ 95 %",
-            photos["recall"] >= 0.95,
+            photos.recall >= 0.95,
         ),
         (
             "duplicate-photo false positives",
-            f"{photos['false_positive_rate']:.2%}",
+            f"{photos.false_positive_rate:.2%}",
             "≤ 1 %",
-            photos["false_positive_rate"] <= 0.01,
+            photos.false_positive_rate <= 0.01,
         ),
     ]
     print(f"reason suggestions: {reasons['comments']} labelled comments, {reasons['suggested']} suggested")
     print(
-        f"duplicate photos: {photos['photos']} photos, {photos['same_pairs']} same-photo pairs, "
-        f"{photos['different_pairs']} different-photo pairs"
+        f"duplicate photos: {photos.photos} photos, {photos.same_pairs} same-photo pairs, "
+        f"{photos.different_pairs} different-photo pairs"
     )
-    for threshold, (recall, false_positives) in photos["sweep"].items():  # type: ignore[attr-defined]
+    for threshold, (recall, false_positives) in photos.sweep.items():
         print(f"  at ≤ {threshold:2d} bits: recall {recall:.1%}, false positives {false_positives:.2%}")
     print(f"\n  {'figure':42} {'measured':>10}  {'target':8}")
     for name, measured, target, ok in checks:
