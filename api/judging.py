@@ -19,6 +19,7 @@ from connectors.errors import PartnerError, PartnerUnavailable
 from domain.evaluation import Evaluation, evaluate
 from domain.evidence import PhotoFacts, photo_findings
 from domain.exchanges import Variant
+from domain.logistics_fit import methods_by_fit
 from domain.orders import Order
 from domain.privacy import without_personal_data
 from domain.returns import ReturnRequest
@@ -49,7 +50,8 @@ async def judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple[
         order, claimed = found
         version, policy = await policies.current_policy(session)
         since = now - timedelta(days=policy.risk.lookback_days)
-        risk = assess(await customer_history(session, order.customer_id, since), policy.risk)
+        history = await customer_history(session, order.customer_id, since)
+        risk = assess(history, policy.risk)
         # With an Idempotency-Key the id comes from it: a retry after a crash finds the workflow already started.
         return_id = idempotent_id(request, "ret_") or "ret_" + secrets.token_hex(10)
         photos = await evidence_facts(session, body, order)
@@ -66,6 +68,10 @@ async def judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple[
     }
     evaluation = evaluate(
         order, body, policy, now, risk=risk, already_returned=claimed, catalog=catalog, suggestions=suggestions
+    )
+    fits = methods_by_fit(evaluation.logistics_methods, order, body, history.methods_used)
+    evaluation = evaluation.model_copy(
+        update={"logistics_methods": [fit.method for fit in fits], "logistics_fit": fits}
     )
     start = StartReturn(
         return_id=return_id,

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain.exchanges import Variant, quote_exchange
+from domain.logistics_fit import MethodFit
 from domain.money import Amount, percent_of, quantize
 from domain.orders import Order, order_reference_time, returnable_quantity
 from domain.policy import CategoryRule, Policy
@@ -80,7 +81,10 @@ class Evaluation(BaseModel):
     ships_back: bool = Field(description="Whether anything must travel back (else refund without logistics).")
     type: Literal["return", "exchange", "refund_only", "cancellation"] = "return"
     resolutions: list[str]
-    logistics_methods: list[str]
+    logistics_methods: list[str] = Field(description="The methods offered, the best fit first (logistics_fit).")
+    logistics_fit: list[MethodFit] = Field(
+        default_factory=list, description="The offered methods in order of fit, each with why (domain/logistics_fit)."
+    )
     exchange: Exchange | None = Field(
         None, description="An exchange's replacements at the catalog's prices and the price difference."
     )

@@ -45,6 +45,9 @@ class CustomerHistory(BaseModel):
     returns: int = 0
     bad_inspections: int = 0  # inspections that found not_as_described or missing
     open_disputes: int = 0  # dispute tickets of the customer's returns still open
+    methods_used: dict[str, int] = Field(
+        default_factory=dict, description="How the customer's returns went back: logistics method → returns."
+    )
 
 
 class RiskAssessment(BaseModel):

@@ -1,5 +1,6 @@
 """A customer's history in the store, as the risk assessment needs it."""
 
+from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -44,4 +45,5 @@ async def customer_history(session: AsyncSession, customer_id: str, since: datet
         returns=len(kept),
         bad_inspections=sum(1 for view in kept for line in view.lines if line.condition in BAD_CONDITIONS),
         open_disputes=open_disputes,
+        methods_used=dict(Counter(view.logistics.method for view in kept)),
     )
