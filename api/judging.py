@@ -14,6 +14,7 @@ from api.idempotency import idempotent_id
 from api.pickup_slots import refuse_unoffered_slot
 from api.problems import Problem
 from assist.reasons import reason_scorer
+from assist.risk_models import installed_model
 from connectors.catalog import look_up
 from connectors.errors import PartnerError, PartnerUnavailable
 from domain.evaluation import Evaluation, evaluate
@@ -24,6 +25,7 @@ from domain.orders import Order
 from domain.privacy import without_personal_data
 from domain.returns import ReturnRequest
 from domain.risk import assess
+from domain.risk_model import request_features, score, with_model
 from messages.returns import StartReturn
 from store import evidence, orders, policies
 from store.customers import customer_history
@@ -52,6 +54,9 @@ async def judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple[
         since = now - timedelta(days=policy.risk.lookback_days)
         history = await customer_history(session, order.customer_id, since)
         risk = assess(history, policy.risk)
+        model = installed_model(request.app.state.settings.risk_model_path)
+        if model is not None:
+            risk = with_model(risk, model, score(model, request_features(history, order, body, policy, now)))
         # With an Idempotency-Key the id comes from it: a retry after a crash finds the workflow already started.
         return_id = idempotent_id(request, "ret_") or "ret_" + secrets.token_hex(10)
         photos = await evidence_facts(session, body, order)

@@ -14,6 +14,8 @@ from domain.money import Amount
 from domain.orders import StrictModel
 
 Level = Literal["low", "medium", "high"]
+# What an inspection finds of an item that should not have been claimed as it was.
+BAD_CONDITIONS = frozenset({"not_as_described", "missing"})
 
 
 class RiskRules(StrictModel):

@@ -139,6 +139,11 @@ class Settings(BaseSettings):
         return self.data_dir / "evidence"
 
     @property
+    def risk_model_path(self) -> Path:
+        """The learned risk model ``returnflow risk train`` installs; without the file, the rules alone judge."""
+        return self.data_dir / "risk-model.json"
+
+    @property
     def temporal_ui_origins(self) -> list[str]:
         if self.temporal_ui_origin.strip():
             return [origin.strip().rstrip("/") for origin in self.temporal_ui_origin.split(",") if origin.strip()]

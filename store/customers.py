@@ -7,10 +7,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.returns import ReturnView
-from domain.risk import CustomerHistory
+from domain.risk import BAD_CONDITIONS, CustomerHistory
 from store.tables import OrderRow, ReturnRow, Ticket
 
-BAD_CONDITIONS = frozenset({"not_as_described", "missing"})
 NOT_RETURNED = frozenset({"rejected", "canceled", "expired"})
 
 
