@@ -2,6 +2,7 @@
 
 ``python -m bench console``: the console's page times with a full store (bench/console.py).
 ``python -m bench dashboard``: how fast the metrics answer over 100,000 returns (bench/dashboard.py).
+``python -m bench reads``: the list's filters over 1,000,000 returns on PostgreSQL (bench/reads.py).
 See bench/README.md for what each figure means.
 """
 
@@ -23,7 +24,7 @@ from structlog.typing import EventDict, WrappedLogger
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench import console, dashboard
+from bench import console, dashboard, reads
 from bench.bare_workflow import TASK_QUEUE as BARE_TASK_QUEUE
 from bench.bare_workflow import BareWorkflow
 from bench.drive import Driver, ReturnsResult, drive_returns, run_at_most
@@ -278,7 +279,7 @@ def quiet_logging() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     quiet_logging()
-    other_modes = {"console": console.main, "dashboard": dashboard.main}
+    other_modes = {"console": console.main, "dashboard": dashboard.main, "reads": reads.main}
     if argv and argv[0] in other_modes:
         return other_modes[argv[0]](argv[1:])
     args = parse_args(argv)

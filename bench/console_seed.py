@@ -122,7 +122,7 @@ async def seed_store(database: Database, count: int, now: datetime, seed: int = 
     async with database.sessions() as session:
         held = (await session.execute(select(*columns, ReturnRow.status, ReturnRow.created_at))).all()
     seeded = [Seeded(*row[:4], status=Status(row[4]), created_at=row[5]) for row in held]
-    shops = list(_shops(random.Random(seed + len(held)), max(0, count - len(held)), now, first=len(held)))
+    shops = list(generated_shops(random.Random(seed + len(held)), max(0, count - len(held)), now, first=len(held)))
     for start in range(0, len(shops), BATCH):
         batch = shops[start : start + BATCH]
         async with database.transaction() as session:
@@ -166,7 +166,7 @@ async def _record_history(session: Any, shop: _Shop) -> None:
         )
 
 
-def _shops(rng: random.Random, count: int, now: datetime, first: int) -> Iterator[_Shop]:
+def generated_shops(rng: random.Random, count: int, now: datetime, first: int) -> Iterator[_Shop]:
     statuses, weights = list(STATUS_MIX), list(STATUS_MIX.values())
     for number in range(first, first + count):
         yield _shop(rng, number, rng.choices(statuses, weights)[0], now)

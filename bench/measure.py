@@ -59,7 +59,7 @@ def children_cpu_seconds() -> defaultdict[str, float]:
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
-    """Mean, p50, p95 and max of durations given in seconds, in milliseconds (nearest rank)."""
+    """Mean, p50, p95, p99 and max of durations given in seconds, in milliseconds (nearest rank)."""
     if not values:
         return {}
     ordered = sorted(values)
@@ -71,6 +71,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
         "mean": round(sum(ordered) / len(ordered) * 1000, 1),
         "p50": round(rank(0.50) * 1000, 1),
         "p95": round(rank(0.95) * 1000, 1),
+        "p99": round(rank(0.99) * 1000, 1),
         "max": round(ordered[-1] * 1000, 1),
     }
 

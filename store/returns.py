@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Select, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.policy import Policy
@@ -170,10 +170,9 @@ class ReturnFilter:
     any_id: str | None = None
 
 
-async def list_returns(
-    session: AsyncSession, where: ReturnFilter, limit: int, cursor: str | None
-) -> tuple[list[ReturnView], str | None]:
-    """Newest first, keyset-paginated on (created_at, id)."""
+def returns_query(where: ReturnFilter, cursor: str | None) -> Select[ReturnRow]:
+    """The returns ``where`` selects, newest first, after ``cursor`` (keyset on (created_at, id)); raises
+    ``BadCursor``. Each filter has an index that gives its rows in this order (ix_returns_*_created)."""
     query = select(ReturnRow)
     for column, value in (
         (ReturnRow.status, where.status),
@@ -204,9 +203,14 @@ async def list_returns(
                 and_(ReturnRow.created_at == after_created, ReturnRow.id < after_id),
             )
         )
-    rows = (
-        await session.scalars(query.order_by(ReturnRow.created_at.desc(), ReturnRow.id.desc()).limit(limit + 1))
-    ).all()
+    return query.order_by(ReturnRow.created_at.desc(), ReturnRow.id.desc())
+
+
+async def list_returns(
+    session: AsyncSession, where: ReturnFilter, limit: int, cursor: str | None
+) -> tuple[list[ReturnView], str | None]:
+    """Newest first, keyset-paginated on (created_at, id)."""
+    rows = (await session.scalars(returns_query(where, cursor).limit(limit + 1))).all()
     page = rows[:limit]
     next_cursor = encode_keyset(page[-1].created_at, page[-1].id) if len(rows) > limit else None
     return [ReturnView.model_validate(row.document) for row in page], next_cursor

@@ -148,14 +148,20 @@ class ReturnRow(Base):
     __tablename__ = "returns"
     __table_args__ = (
         Index("ix_returns_created", "created_at", "id"),
+        # Each filter of the list with its rows already in the list's order (newest first), so that a page
+        # reads its rows and stops, however many returns the filter matches (bench/reads.py).
+        Index("ix_returns_status_created", "status", "created_at", "id"),
+        Index("ix_returns_customer_created", "customer_id", "created_at", "id"),
+        Index("ix_returns_order_created", "order_id", "created_at", "id"),
         Index("ix_returns_queue", "status", "priority", "status_since", "id"),
         # Covers what the metrics count per day of a period, so that they never read the documents.
         Index("ix_returns_metrics", "created_at", "auto_approved", "refund_hours", "id"),
     )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    order_id: Mapped[str] = mapped_column(String(128), index=True)
-    customer_id: Mapped[str] = mapped_column(String(128), index=True)
-    status: Mapped[str] = mapped_column(String(32), index=True)
+    # order_id, customer_id and status are indexed with created_at (above), which also serves them alone.
+    order_id: Mapped[str] = mapped_column(String(128))
+    customer_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(32))
     tracking_number: Mapped[str | None] = mapped_column(String(128), index=True)
     # For the operators' queues: urged (high) first, the attention's reason, since when in this status.
     priority: Mapped[str] = mapped_column(String(8), default="normal", server_default="normal")

@@ -1,15 +1,16 @@
-"""The console bench runs end to end on a small store: every page it times answers, the seed is consistent."""
+"""The console and reads benches run end to end on a small store: all they time answers, the seed is consistent."""
 
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import console
+from bench import console, reads
 from bench.console_seed import seed_store
 from domain.returns import Status
 from store.db import Database
 from store.migrate import upgrade_async
 from store.queues import queue_counts
 from store.returns import ReturnFilter, list_returns
+from tests.conftest import fresh_postgres_database
 
 
 async def test_the_seed_writes_returns_as_save_return_would(tmp_path: Path) -> None:
@@ -38,3 +39,15 @@ async def test_the_bench_times_every_page_with_a_served_console(tmp_path: Path) 
     for page in results["pages"]:
         # The return page is another part of the console; until it is there, it is not timed ("n/a").
         assert page["statuses"] == [200] or (page["page"] == "return page" and page["verdict"] == "n/a"), page
+
+
+async def test_the_reads_bench_times_every_filter_over_a_seeded_postgresql(tmp_path: Path) -> None:
+    async with fresh_postgres_database() as url:
+        args = reads.parse_args(
+            ["--returns", "3000", "--requests", "3", "--database-url", url, "--output", str(tmp_path / "out.json")]
+        )
+        results = await reads.run(args)
+    assert results["seeded"]["written"] == 3000
+    for timed in results["filters"]:
+        assert timed["items"] > 0, timed["filter"]
+        assert any("Index" in line for line in timed["plan"]), timed["plan"]
