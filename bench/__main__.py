@@ -3,6 +3,7 @@
 ``python -m bench console``: the console's page times with a full store (bench/console.py).
 ``python -m bench dashboard``: how fast the metrics answer over 100,000 returns (bench/dashboard.py).
 ``python -m bench reads``: the list's filters over 1,000,000 returns on PostgreSQL (bench/reads.py).
+``python -m bench api``: creates and reads under load, on SQLite and PostgreSQL (bench/api_load.py).
 See bench/README.md for what each figure means.
 """
 
@@ -24,10 +25,9 @@ from structlog.typing import EventDict, WrappedLogger
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench import console, dashboard, reads
-from bench.bare_workflow import TASK_QUEUE as BARE_TASK_QUEUE
-from bench.bare_workflow import BareWorkflow
-from bench.drive import Driver, ReturnsResult, drive_returns, run_at_most
+from bench import api_load, console, dashboard, reads
+from bench.baseline import measure_bare
+from bench.drive import Driver, ReturnsResult, drive_returns
 from bench.measure import Usage, measured, percentiles, verdict
 from bench.stack import running_stack
 from returnflow.logging import configure_logging
@@ -93,29 +93,6 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             await driver.close()
         progress("stopping")
     return summarize(args, bare, orders, returns, usage, histories, runtime=time.perf_counter() - began)
-
-
-# --- the baseline -----------------------------------------------------------------------------------
-
-
-async def measure_bare(client: Client, count: int, concurrency: int) -> dict[str, Any]:
-    ids = [f"bare-{secrets.token_hex(4)}-{i}" for i in range(count)]
-    latencies: list[float] = []
-
-    async def one(workflow_id: str) -> None:
-        start = time.perf_counter()
-        await client.execute_workflow(BareWorkflow.run, id=workflow_id, task_queue=BARE_TASK_QUEUE)
-        latencies.append(time.perf_counter() - start)
-
-    _, usage = await measured(run_at_most(concurrency, one, ids))
-    events = len((await client.get_workflow_handle(ids[0]).fetch_history()).events)
-    return {
-        "count": count,
-        "per_s": count / usage.wall_s,
-        "latency_ms": percentiles(latencies),
-        "events_per_workflow": events,
-        "usage": usage,
-    }
 
 
 # --- histories ----------------------------------------------------------------------------------------
@@ -279,7 +256,7 @@ def quiet_logging() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     quiet_logging()
-    other_modes = {"console": console.main, "dashboard": dashboard.main, "reads": reads.main}
+    other_modes = {"console": console.main, "dashboard": dashboard.main, "reads": reads.main, "api": api_load.main}
     if argv and argv[0] in other_modes:
         return other_modes[argv[0]](argv[1:])
     args = parse_args(argv)

@@ -27,6 +27,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from bench.console_seed import generated_shops
+from bench.databases import create_database_if_missing
 from bench.measure import measured, percentiles, verdict
 from returnflow.serve import serve_app
 from returnflow.settings import Settings
@@ -143,20 +144,6 @@ async def seed(database: Database, count: int, now: datetime) -> int:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.exec_driver_sql("VACUUM ANALYZE returns")
     return written
-
-
-async def create_database_if_missing(url: str) -> None:
-    import asyncpg  # the bench's own concern: the app never creates databases
-
-    target = url.rsplit("/", 1)
-    admin = target[0].replace("postgresql+asyncpg://", "postgresql://") + "/postgres"
-    connection = await asyncpg.connect(admin)
-    try:
-        name = target[1]
-        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
 
 
 # --- the filters ------------------------------------------------------------------------------------------

@@ -16,12 +16,14 @@ import asyncio
 import contextlib
 import os
 import secrets
+import socket
 import sys
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -61,12 +63,14 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    *, worker_process: bool = False, database_url: str | None = None, worker_log: bool = False
+    *, worker_process: bool = False, database_url: str | None = None, worker_log: bool = False, api_processes: int = 0
 ) -> AsyncIterator[Stack]:
     """Everything up; ``worker_process`` runs the return worker as ``python worker.py`` instead of in here.
 
     ``database_url``: the app's database (migrated here) instead of a SQLite file in the folder.
-    ``worker_log``: the worker process writes to ``worker.log`` in the folder instead of to the terminal."""
+    ``worker_log``: the worker process writes to ``worker.log`` in the folder instead of to the terminal.
+    ``api_processes``: serve the API from that many uvicorn worker processes (as in production) instead of
+    from this event loop."""
     # Payloads are encrypted; a throw-away key is enough for a throw-away server (the worker process inherits it).
     if not os.environ.get("RETURNFLOW_CODEC_KEYS", "").strip():
         os.environ["RETURNFLOW_CODEC_KEYS"] = new_key_entry("bench")
@@ -115,9 +119,12 @@ async def running_stack(
             Worker(env.client, task_queue=BARE_TASK_QUEUE, workflows=[BareWorkflow], activities=[noop])
         )
 
-        api_url = await stack.enter_async_context(
-            serve_app(create_api_app(settings, temporal=env.client, database=api_db))
-        )
+        if api_processes:
+            api_url = await stack.enter_async_context(api_subprocesses(env.client, settings, api_processes))
+        else:
+            api_url = await stack.enter_async_context(
+                serve_app(create_api_app(settings, temporal=env.client, database=api_db))
+            )
         yield Stack(
             client=env.client,
             api_url=api_url,
@@ -146,18 +153,7 @@ class WorkerProcess:
         self.starts = 0
 
     def _environment(self) -> dict[str, str]:
-        settings = self._settings
-        return {
-            **os.environ,
-            "RETURNFLOW_TEMPORAL_ADDRESS": self._client.service_client.config.target_host,
-            "RETURNFLOW_TEMPORAL_NAMESPACE": self._client.namespace,
-            "RETURNFLOW_TASK_QUEUE": settings.task_queue,
-            "RETURNFLOW_SANDBOX_URL": settings.sandbox_url,
-            "DATABASE_URL": settings.effective_database_url,
-            "RETURNFLOW_DATA_DIR": str(settings.data_dir),
-            "RETURNFLOW_LOG_LEVEL": "WARNING",
-            "RETURNFLOW_LOG_FORMAT": "json",  # no multi-screen tracebacks with locals
-        }
+        return process_environment(self._client, self._settings)
 
     async def start(self, *, wait_for_poller: bool = True) -> None:
         """Start the process; with ``wait_for_poller``, until the server sees this process polling the
@@ -175,7 +171,8 @@ class WorkerProcess:
         self.starts += 1
         if not wait_for_poller:
             return
-        async with asyncio.timeout(30):
+        # Importing and connecting takes a few seconds, and much longer on a loaded machine.
+        async with asyncio.timeout(90):
             while not await _polling(self._client, self._settings.task_queue, self.process.pid):
                 if self.process.returncode is not None:
                     raise RuntimeError(f"worker.py exited with status {self.process.returncode}")
@@ -203,6 +200,54 @@ class WorkerProcess:
         except TimeoutError:
             self.process.kill()
             await self.process.wait()
+
+
+def process_environment(client: Client, settings: Settings) -> dict[str, str]:
+    """What a process of the stack (worker, API) is configured with: the stack's server, queue, partners, database."""
+    return {
+        **os.environ,
+        "RETURNFLOW_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "RETURNFLOW_TEMPORAL_NAMESPACE": client.namespace,
+        "RETURNFLOW_TASK_QUEUE": settings.task_queue,
+        "RETURNFLOW_SANDBOX_URL": settings.sandbox_url,
+        "DATABASE_URL": settings.effective_database_url,
+        "RETURNFLOW_DATA_DIR": str(settings.data_dir),
+        "RETURNFLOW_CREATE_RATE_PER_MINUTE": str(settings.create_rate_per_minute),
+        "RETURNFLOW_LOG_LEVEL": "WARNING",
+        "RETURNFLOW_LOG_FORMAT": "json",  # no multi-screen tracebacks with locals
+    }
+
+
+@contextlib.asynccontextmanager
+async def api_subprocesses(client: Client, settings: Settings, processes: int) -> AsyncIterator[str]:
+    """The API as production runs it: ``uvicorn --workers N`` on a free port; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--workers", str(processes), "--log-level", "warning", "--no-access-log"]
+    # Customer tokens must verify in whichever process a request lands on.
+    env = {**process_environment(client, settings), "RETURNFLOW_SESSION_SECRET": secrets.token_hex(32)}
+    process = await asyncio.create_subprocess_exec(*argv, env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url) as probe_client, asyncio.timeout(60):
+            while True:
+                if process.returncode is not None:
+                    raise RuntimeError(f"uvicorn exited with status {process.returncode}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await probe_client.get("/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.2)
+        yield url
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
 @contextlib.asynccontextmanager

@@ -36,23 +36,21 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 
+from bench.databases import throwaway_postgres
 from bench.drive import INSPECTION, RETURN_BODY, order_body
 from bench.stack import Stack, running_stack
 from domain.policy import DEFAULT_POLICY
 
 FINAL = frozenset({"completed", "rejected", "canceled", "expired"})
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 Kind = Literal["refund", "refund_no_fallback", "store_credit", "cancel"]
@@ -188,27 +186,6 @@ class ChaosReport:
 
 
 # --- the database -------------------------------------------------------------------------------
-
-
-def _require_local(url: str) -> None:
-    host = urlsplit(url.replace("+asyncpg", "")).hostname or ""
-    if host not in LOCAL_HOSTS:
-        raise ValueError(f"chaos runs against local services only; refusing PostgreSQL at {host!r}")
-
-
-@asynccontextmanager
-async def throwaway_postgres(server_url: str) -> AsyncIterator[str]:
-    """A fresh database on the local PostgreSQL server (an asyncpg URL), dropped afterwards."""
-    _require_local(server_url)
-    plain = server_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    name = "returnflow_chaos_" + secrets.token_hex(4)
-    admin = await asyncpg.connect(plain)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield plain.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def terminate_connections(database_url: str) -> int:
@@ -501,7 +478,7 @@ async def run_chaos(config: ChaosConfig) -> ChaosReport:
     report = ChaosReport(config=config)
     began = time.monotonic()
     if config.database == "postgresql":
-        async with throwaway_postgres(config.postgres_url) as url:
+        async with throwaway_postgres(config.postgres_url, prefix="returnflow_chaos_") as url:
             await _run_on(config, report, url)  # the stack migrates it
     else:
         await _run_on(config, report, None)
