@@ -4,6 +4,7 @@
 ``python -m bench dashboard``: how fast the metrics answer over 100,000 returns (bench/dashboard.py).
 ``python -m bench reads``: the list's filters over 1,000,000 returns on PostgreSQL (bench/reads.py).
 ``python -m bench api``: creates and reads under load, on SQLite and PostgreSQL (bench/api_load.py).
+``python -m bench open``: the worker's memory with 10,000 returns open, and a scan's time then (bench/open_returns.py).
 See bench/README.md for what each figure means.
 """
 
@@ -25,7 +26,7 @@ from structlog.typing import EventDict, WrappedLogger
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench import api_load, console, dashboard, reads
+from bench import api_load, console, dashboard, open_returns, reads
 from bench.baseline import measure_bare
 from bench.drive import Driver, ReturnsResult, drive_returns
 from bench.measure import Usage, measured, percentiles, verdict
@@ -256,7 +257,13 @@ def quiet_logging() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     quiet_logging()
-    other_modes = {"console": console.main, "dashboard": dashboard.main, "reads": reads.main, "api": api_load.main}
+    other_modes = {
+        "console": console.main,
+        "dashboard": dashboard.main,
+        "reads": reads.main,
+        "api": api_load.main,
+        "open": open_returns.main,
+    }
     if argv and argv[0] in other_modes:
         return other_modes[argv[0]](argv[1:])
     args = parse_args(argv)
