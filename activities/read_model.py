@@ -50,7 +50,7 @@ class ReadModelActivities:
     @activity.defn(name=SAVE_RETURN.name)
     async def save_return(self, snapshot: SnapshotOfReturn) -> None:
         async with self._database.transaction() as session:
-            await returns.save_return(session, snapshot.view, snapshot.revision)
+            await returns.save_return(session, snapshot.view, snapshot.revision, passed=snapshot.passed)
 
     @activity.defn(name=RELEASE_UNITS.name)
     async def release_units(self, ref: ReturnRef) -> None:

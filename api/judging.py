@@ -20,7 +20,7 @@ from domain.orders import Order
 from domain.privacy import without_personal_data
 from domain.returns import ReturnRequest
 from domain.risk import assess
-from messages.returns import StartReturn
+from messages.returns import CURRENT_SHAPE, StartReturn
 from store import orders, policies
 from store.customers import customer_history
 
@@ -65,6 +65,7 @@ async def judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple[
         already_returned=claimed,
         risk=risk,
         evaluation=evaluation,
+        shape=CURRENT_SHAPE,
     )
     return start, evaluation
 

@@ -1,5 +1,6 @@
 """The read model of returns and the claims returns hold on order lines."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.policy import Policy
 from domain.queues import status_since
-from domain.returns import ReturnRequest, ReturnView
+from domain.returns import ReturnRequest, ReturnView, Status
 from domain.risk import RiskAssessment
 from domain.simulation import RecordedReturn
 from store import metrics, outbox
@@ -93,14 +94,20 @@ def row_columns(view: ReturnView, revision: int) -> dict[str, Any]:
 
 
 async def save_return(
-    session: AsyncSession, view: ReturnView, revision: int, request: ReturnRequest | None = None
+    session: AsyncSession,
+    view: ReturnView,
+    revision: int,
+    request: ReturnRequest | None = None,
+    passed: Sequence[Status] = (),
 ) -> None:
     """Write the workflow's view of a return unless a newer revision is already stored.
 
     ``request`` (what the caller asked for) is kept from the first write on. A write
     that changes the status (the first write included) records its event in the
-    outbox, in the same transaction; a retried write of a stored revision changes
-    nothing, so it announces nothing twice. The metric facts are kept with the row.
+    outbox, in the same transaction, and so does each status in ``passed`` (those the
+    return showed and left since its previous write); a retried write of a stored
+    revision changes nothing, so it announces nothing twice. The metric facts are kept
+    with the row.
     """
     row = await session.get(ReturnRow, view.id, with_for_update=True)
     fields = row_columns(view, revision)
@@ -116,11 +123,15 @@ async def save_return(
         await metrics.add_line_facts(session, view)
         await outbox.announce(session, view)
     elif row.revision < revision:
-        status_changed = row.status != view.status.value
+        announced = row.status
         for name, value in fields.items():
             setattr(row, name, value)
         await metrics.update_return_facts(session, row, view)
-        if status_changed:
+        for status in passed:
+            if status.value != announced:
+                await outbox.announce(session, view, status)
+                announced = status.value
+        if view.status.value != announced:
             await outbox.announce(session, view)
 
 
