@@ -10,7 +10,6 @@ See bench/README.md for what each figure means.
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import secrets
@@ -29,7 +28,7 @@ from temporalio.client import Client
 from bench import api_load, console, dashboard, open_returns, reads
 from bench.baseline import measure_bare
 from bench.drive import Driver, ReturnsResult, drive_returns
-from bench.measure import Usage, measured, percentiles, verdict
+from bench.measure import Usage, measured, percentiles, verdict, write_results
 from bench.stack import running_stack
 from returnflow.logging import configure_logging
 
@@ -269,9 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results = asyncio.run(run_bench(args))
     print_table(results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"  figures written to {args.output}")
+    write_results(args.output, results)
     return 0 if results["returns"]["failed"] == 0 else 1
 
 

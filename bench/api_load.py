@@ -15,13 +15,12 @@ See bench/README.md.
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import secrets
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ import httpx
 from bench.baseline import measure_bare
 from bench.databases import throwaway_postgres
 from bench.drive import RETURN_BODY, Driver, run_at_most
-from bench.measure import percentiles, verdict
+from bench.measure import percentiles, verdict, write_results
 from bench.stack import running_stack
 
 RESULTS = Path(__file__).parent / "results" / "api.json"
@@ -91,18 +90,25 @@ class Timed:
         }
 
 
+async def answered(request: Awaitable[httpx.Response]) -> httpx.Response | Exception:
+    """The answer, or the connection's failure as a value: under load a failed request is a figure, not a crash."""
+    try:
+        return await request
+    except httpx.HTTPError as failure:
+        return failure
+
+
 async def create_returns(driver: Driver, order_ids: list[str], concurrency: int) -> tuple[Timed, list[str]]:
     """One return per order, ``concurrency`` at a time; each create timed until its 201."""
     timed, created = Timed(), []
 
     async def create(order_id: str) -> None:
         started = time.perf_counter()
-        try:
-            answer: httpx.Response | Exception = await driver.service.post(
+        answer = await answered(
+            driver.service.post(
                 "/v1/returns", json={"order_id": order_id, **RETURN_BODY}, headers={"Idempotency-Key": order_id}
             )
-        except httpx.HTTPError as failure:
-            answer = failure
+        )
         timed.record(started, answer, 201)
         if isinstance(answer, httpx.Response) and answer.status_code == 201:
             created.append(answer.json()["id"])
@@ -121,10 +127,7 @@ async def read_returns(driver: Driver, return_ids: list[str], concurrency: int, 
     async def reader(_: str) -> None:
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            try:
-                answer: httpx.Response | Exception = await driver.service.get(f"/v1/returns/{rng.choice(return_ids)}")
-            except httpx.HTTPError as failure:
-                answer = failure
+            answer = await answered(driver.service.get(f"/v1/returns/{rng.choice(return_ids)}"))
             timed.record(started, answer, 200)
 
     began = time.perf_counter()
@@ -144,11 +147,7 @@ async def mixed(driver: Driver, order_ids: list[str], return_ids: list[str], con
             creates.errors += result.errors
         else:
             started = time.perf_counter()
-            try:
-                answer: httpx.Response | Exception = await driver.service.get(f"/v1/returns/{item}")
-            except httpx.HTTPError as failure:
-                answer = failure
-            reads.record(started, answer, 200)
+            reads.record(started, await answered(driver.service.get(f"/v1/returns/{item}")), 200)
 
     items = [f"order:{order_id}" for order_id in order_ids]
     items += [random.Random(9).choice(return_ids) for _ in order_ids]
@@ -260,7 +259,5 @@ def main(argv: list[str]) -> int:
         "runtime_s": round(time.perf_counter() - began, 1),
     }
     print_table(results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"  figures written to {args.output}")
+    write_results(args.output, results)
     return 0 if all(all(verdicts(run).values()) for run in runs) else 1

@@ -9,7 +9,6 @@ several times each. See bench/README.md.
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import random
@@ -31,7 +30,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from bench.console import served_console
-from bench.measure import measured, percentiles, verdict
+from bench.measure import measured, percentiles, verdict, write_results
 from domain.metrics import OrderCountKey, order_counted_under
 from domain.returns import ReturnView
 from returnflow.serve import serve_app
@@ -437,8 +436,6 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     results = asyncio.run(run(args))
     print_table(results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"  figures written to {args.output}")
+    write_results(args.output, results)
     timed = results["periods"] + results["dashboard_pages"]
     return 0 if all(timed_one["latency_ms"]["max"] <= TARGET_MS for timed_one in timed) else 1

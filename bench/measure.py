@@ -1,5 +1,6 @@
 """Clocks: wall time, CPU time of this process and of its children, percentiles; a figure against its target."""
 
+import json
 import math
 import os
 import time
@@ -79,3 +80,10 @@ def percentiles(values: list[float]) -> dict[str, float]:
 def verdict(ok: bool) -> str:
     """What a figure's note says about its target."""
     return "PASS" if ok else "MISS"
+
+
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    """A bench mode's figures as JSON at ``path`` (folders made), and where they went."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"  figures written to {path}")

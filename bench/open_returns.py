@@ -11,7 +11,6 @@ See bench/README.md.
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import secrets
@@ -23,7 +22,7 @@ from typing import Any
 
 from bench.api_load import create_returns
 from bench.drive import Driver
-from bench.measure import percentiles, verdict
+from bench.measure import percentiles, verdict, write_results
 from bench.stack import running_stack
 
 RESULTS = Path(__file__).parent / "results" / "open.json"
@@ -143,8 +142,6 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     results = asyncio.run(run(args))
     print_table(results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"  figures written to {args.output}")
+    write_results(args.output, results)
     rss = results["worker_rss_mb"]
     return 0 if max(rss["open"], rss["after_scans"]) <= TARGET_RSS_MB else 1

@@ -28,7 +28,7 @@ from temporalio.client import Client
 from api.app import create_app
 from bench.console_seed import generated_shops
 from bench.databases import create_database_if_missing
-from bench.measure import measured, percentiles, verdict
+from bench.measure import measured, percentiles, verdict, write_results
 from returnflow.serve import serve_app
 from returnflow.settings import Settings
 from store.api_keys import create_api_key
@@ -274,7 +274,5 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     results = asyncio.run(run(args))
     print_table(results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"  figures written to {args.output}")
+    write_results(args.output, results)
     return 0 if all(timed["verdict"] == "PASS" for timed in results["filters"]) else 1
