@@ -98,7 +98,7 @@ async def update_return(client: Client, return_id: str, update: ReturnUpdate[Arg
     held it failed, e.g. a carrier scan arrived as the workflow closed) reaches the same update, never a
     second one: the caller gets its answer, not a 503.
     """
-    handle = client.get_workflow_handle_for(ReturnWorkflow.run, return_id)
+    handle = client.get_workflow_handle(return_id, result_type=ReturnView)
     update_id = f"api-{uuid.uuid4()}"
     for attempt in range(1, UPDATE_ATTEMPTS + 1):
         try:
