@@ -1,7 +1,8 @@
 """The worker: runs ReturnWorkflow, the housekeeping workflows and their activities for the task queue.
 
-On start it also creates (or updates) the Temporal Schedules of the housekeeping
-workflows (``returnflow/schedules.py``).
+It waits for Temporal at start-up (``returnflow.temporal.wait_for_temporal``). With
+``temporal_setup_on_start`` (the dev stack) it also registers the search attributes and
+creates the Schedules, as ``returnflow temporal setup`` does in production.
 
 ``python worker.py`` reads its settings from the environment (see the README).
 """
@@ -36,9 +37,9 @@ from connectors.promotions import HttpPromotions
 from connectors.warehouse import HttpWarehouse
 from returnflow.interceptors import LoggingInterceptor
 from returnflow.logging import configure_logging
-from returnflow.schedules import ensure_schedules
 from returnflow.settings import Settings, get_settings
-from returnflow.temporal import connect
+from returnflow.temporal import TemporalUnreachable, wait_for_temporal
+from returnflow.temporal_setup import SetupRefused, setup_namespace
 from store.db import Database
 from workflows.housekeeping import HOUSEKEEPING_WORKFLOWS
 from workflows.return_workflow import ReturnWorkflow
@@ -99,10 +100,16 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
 async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    log = structlog.get_logger()
+    try:
+        client = await wait_for_temporal(settings, give_up_after=settings.temporal_wait_seconds or None)
+        log.info("worker starting", task_queue=settings.task_queue, temporal=settings.temporal_address)
+        if settings.temporal_setup_on_start:
+            await setup_namespace(client, settings)
+    except (TemporalUnreachable, SetupRefused) as error:
+        log.error(f"worker cannot start: {error}")
+        raise SystemExit(1) from None
     database = Database(settings.effective_database_url)
-    client = await connect(settings)
-    structlog.get_logger().info("worker starting", task_queue=settings.task_queue, temporal=settings.temporal_address)
-    await ensure_schedules(client, settings)
     try:
         async with build_worker(client, settings, database) as worker:
             # SIGTERM/SIGINT: stop polling and let running tasks finish (graceful_shutdown_timeout).

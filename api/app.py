@@ -1,11 +1,13 @@
 """The FastAPI application: ``uvicorn api.app:create_app --factory``."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import structlog
 from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -38,7 +40,7 @@ from connectors.catalog import HttpCatalog
 from console.app import install_console
 from returnflow.logging import configure_logging
 from returnflow.settings import Settings, get_settings
-from returnflow.temporal import connect
+from returnflow.temporal import TemporalUnreachable, wait_for_temporal
 from store.db import Database
 
 
@@ -53,14 +55,17 @@ def create_app(
         owns_database = database is None
         app.state.settings = settings
         app.state.database = database or Database(settings.effective_database_url)
-        # One Temporal client per process, shared by every request.
-        app.state.temporal = temporal or await connect(settings)
+        # One Temporal client per process, shared by every request; None while it is connecting (api/deps.py).
+        app.state.temporal = temporal
+        connecting = None if temporal else asyncio.create_task(connect_in_background(app, settings))
         # The order system's catalog, asked about an exchange's replacements before the policy decides.
         async with httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as partner_http:
             app.state.catalog = HttpCatalog(partner_http, settings.sandbox_url)
             # The carrier, asked which pickup slots it offers before a pickup return is decided.
             app.state.carrier = HttpCarrier(partner_http, settings.sandbox_url)
             yield
+        if connecting is not None:
+            connecting.cancel()
         if owns_database:
             await app.state.database.dispose()
 
@@ -122,6 +127,17 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+async def connect_in_background(app: FastAPI, settings: Settings) -> None:
+    """The API serves while Temporal is away (reads, the console's pages): retry until connected, for as long as
+    the process runs; what needs Temporal answers 503 meanwhile. Settings that cannot work are logged and left."""
+    try:
+        app.state.temporal = await wait_for_temporal(settings, give_up_after=None)
+    except TemporalUnreachable as error:
+        structlog.get_logger().error(f"the API cannot use Temporal: {error}")
+        return
+    structlog.get_logger().info("connected to Temporal", temporal=settings.temporal_address)
 
 
 class CORSOnPath:

@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api.workflow_calls import engine_unavailable
 from returnflow.settings import Settings
 
 # These only read: their transaction reads one snapshot and never takes SQLite's write lock (see store/db.py).
@@ -22,7 +23,11 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 def temporal(request: Request) -> Client:
-    return request.app.state.temporal
+    """The process's Temporal client; a 503 with Retry-After while it is not connected yet (see api/app.py)."""
+    client: Client | None = request.app.state.temporal
+    if client is None:
+        raise engine_unavailable()
+    return client
 
 
 def settings(request: Request) -> Settings:

@@ -38,7 +38,7 @@ from messages.search_attributes import dev_server_arguments
 from returnflow.codec import new_key_entry
 from returnflow.serve import serve_app
 from returnflow.settings import Settings
-from returnflow.temporal import data_converter
+from returnflow.temporal import connect, data_converter
 from returnflow.temporal_binaries import temporal_cli_path
 from sandbox.app import create_app as create_sandbox_app
 from store.api_keys import create_api_key
@@ -101,6 +101,8 @@ async def running_stack(
             _, operator_key = await create_api_key(session, "operator", "bench")
 
         settings = Settings(
+            temporal_address=env.client.service_client.config.target_host,
+            temporal_namespace=env.client.namespace,
             sandbox_url=sandbox_url,
             database_url=url,
             data_dir=workdir,
@@ -108,25 +110,26 @@ async def running_stack(
             log_level="WARNING",
             create_rate_per_minute=0,
         )  # measure the system, not the API's rate limit
+        client = await connect(settings)  # as every process connects, not the test environment's own client
         worker_handle = None
         if worker_process:
             log_dir = workdir if worker_log else None
-            worker_handle = await stack.enter_async_context(worker_subprocess(env.client, settings, log_dir))
+            worker_handle = await stack.enter_async_context(worker_subprocess(client, settings, log_dir))
         else:
-            worker = await stack.enter_async_context(build_worker(env.client, settings, worker_db))
+            worker = await stack.enter_async_context(build_worker(client, settings, worker_db))
             await stack.enter_async_context(worker)
         await stack.enter_async_context(
-            Worker(env.client, task_queue=BARE_TASK_QUEUE, workflows=[BareWorkflow], activities=[noop])
+            Worker(client, task_queue=BARE_TASK_QUEUE, workflows=[BareWorkflow], activities=[noop])
         )
 
         if api_processes:
-            api_url = await stack.enter_async_context(api_subprocesses(env.client, settings, api_processes))
+            api_url = await stack.enter_async_context(api_subprocesses(client, settings, api_processes))
         else:
             api_url = await stack.enter_async_context(
-                serve_app(create_api_app(settings, temporal=env.client, database=api_db))
+                serve_app(create_api_app(settings, temporal=client, database=api_db))
             )
         yield Stack(
-            client=env.client,
+            client=client,
             api_url=api_url,
             sandbox_url=sandbox_url,
             service_key=service_key,
@@ -153,7 +156,8 @@ class WorkerProcess:
         self.starts = 0
 
     def _environment(self) -> dict[str, str]:
-        return process_environment(self._client, self._settings)
+        # The Schedules, as the dev stack's worker sets them up.
+        return {**process_environment(self._client, self._settings), "RETURNFLOW_TEMPORAL_SETUP_ON_START": "true"}
 
     async def start(self, *, wait_for_poller: bool = True) -> None:
         """Start the process; with ``wait_for_poller``, until the server sees this process polling the

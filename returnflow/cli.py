@@ -1,4 +1,4 @@
-"""The ``returnflow`` command line: API keys, migrations and the dev stack.
+"""The ``returnflow`` command line: API keys, migrations, the Temporal namespace and the dev stack.
 
     returnflow keys create --role service [--label TEXT]   prints the new key alone on stdout
     returnflow keys revoke KEY_ID
@@ -7,6 +7,7 @@
     returnflow operators disable NAME
     returnflow policy validate FILE | apply FILE | show   (JSON or YAML)
     returnflow db upgrade
+    returnflow temporal setup   registers the search attributes, creates the Schedules (idempotent)
     returnflow stack
 
 Configuration comes from the environment like every other process (see
@@ -27,8 +28,11 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.policy import Policy
+from returnflow.logging import configure_logging
 from returnflow.run_async import run_async
 from returnflow.settings import Settings
+from returnflow.temporal import TemporalUnreachable, wait_for_temporal
+from returnflow.temporal_setup import SetupDone, SetupRefused, setup_namespace
 from store import audit, operators
 from store.api_keys import Role as KeyRole
 from store.api_keys import create_api_key, revoke_api_key
@@ -45,10 +49,12 @@ keys_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
 db_app = typer.Typer(help="The app database.", no_args_is_help=True)
 policy_app = typer.Typer(help="The return policy: check, publish and show it.", no_args_is_help=True)
 operators_app = typer.Typer(help="Operator accounts for the console.", no_args_is_help=True)
+temporal_app = typer.Typer(help="The Temporal namespace returnflow runs in.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(operators_app, name="operators")
 app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
+app.add_typer(temporal_app, name="temporal")
 
 
 class Role(StrEnum):
@@ -197,6 +203,30 @@ def db_upgrade() -> None:
     settings = Settings()
     prepare_database(settings)
     typer.echo(f"Database is up to date: {redacted(settings.effective_database_url)}", err=True)
+
+
+@temporal_app.command("setup")
+def temporal_setup() -> None:
+    """Register the search attributes and create or update the Schedules (safe to run on every deploy)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+    async def set_up() -> SetupDone:
+        client = await wait_for_temporal(settings, give_up_after=settings.temporal_wait_seconds or None)
+        return await setup_namespace(client, settings)
+
+    try:
+        done = run_async(set_up())
+    except (TemporalUnreachable, SetupRefused) as error:
+        typer.echo(f"Not set up: {error}", err=True)
+        raise typer.Exit(1) from None
+    where = f"namespace {settings.temporal_namespace} at {settings.temporal_address}"
+    typer.echo(
+        f"Search attributes of {where}: added {', '.join(done.registered) or 'none'}; "
+        f"already there {', '.join(done.already_registered) or 'none'}.",
+        err=True,
+    )
+    typer.echo(f"Schedules: {', '.join(done.schedules)}.", err=True)
 
 
 @app.command("stack")

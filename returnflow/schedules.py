@@ -1,6 +1,7 @@
 """The Temporal Schedules that run the housekeeping workflows (``workflows/housekeeping.py``).
 
-``ensure_schedules`` is called by every worker when it starts: it creates each
+``ensure_schedules`` is called by ``returnflow temporal setup`` (and by the dev
+stack's worker when it starts, ``returnflow/temporal_setup.py``): it creates each
 schedule, or brings an existing one in line with the code (interval, workflow,
 timeouts) while keeping its state — a schedule an operator paused in Temporal UI
 stays paused. Calling it any number of times, from any number of workers, leaves

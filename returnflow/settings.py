@@ -20,9 +20,53 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL of the app database; empty means SQLite in data_dir.",
         validation_alias="DATABASE_URL",
     )
+    # The connection to Temporal (returnflow/temporal.py; docs/operations.md#connecting-to-a-temporal-cluster).
     temporal_address: str = Field("127.0.0.1:7233", description="Temporal frontend host:port.")
     temporal_namespace: str = Field("default", description="Temporal namespace.")
     task_queue: str = Field("returnflow", description="Task queue the worker polls.")
+    temporal_tls: bool = Field(
+        False,
+        description="Connect to Temporal over TLS, checking its certificate against the system's CA certificates "
+        "unless temporal_tls_ca_file is set. Implied by temporal_tls_ca_file, a client certificate and "
+        "temporal_api_key.",
+    )
+    temporal_tls_ca_file: Path | None = Field(
+        None, description="PEM file of the CA that signed the Temporal frontend's certificate (a self-hosted cluster)."
+    )
+    temporal_tls_cert_file: Path | None = Field(
+        None, description="PEM file of this process's client certificate, for mutual TLS (with temporal_tls_key_file)."
+    )
+    temporal_tls_key_file: Path | None = Field(
+        None, description="PEM file of the private key of temporal_tls_cert_file."
+    )
+    temporal_tls_server_name: str = Field(
+        "",
+        description="Name to check the server's certificate against (and send as SNI) when it is not the host of "
+        "temporal_address, e.g. when connecting by IP address or through a proxy.",
+    )
+    temporal_api_key: SecretStr = Field(
+        SecretStr(""),
+        description="API key for Temporal Cloud (sent as Authorization: Bearer); turns TLS on.",
+    )
+    temporal_connect_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long one attempt at connecting to Temporal (TCP, TLS handshake, first call) may take.",
+    )
+    temporal_wait_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How long the worker and `returnflow temporal setup` retry reaching Temporal at start-up (with "
+        "backoff, a log line per attempt) before giving up; 0 retries for ever. The API retries for as long as it "
+        "runs, serving meanwhile (503 with Retry-After for what needs Temporal). A refused certificate or a "
+        "missing file is not retried.",
+    )
+    temporal_setup_on_start: bool = Field(
+        False,
+        description="The worker registers the search attributes and creates the Schedules when it starts, as "
+        "`returnflow temporal setup` does. Off in production (run the command once per deploy); the dev stack "
+        "turns it on.",
+    )
     sandbox_url: str = Field("http://127.0.0.1:8100", description="Base URL of the sandbox partners service.")
     partner_timeout_seconds: float = Field(10.0, description="HTTP timeout for partner calls.")
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")

@@ -1,6 +1,5 @@
 """The four processes of the dev stack (``returnflow/stack.py``): how each is started and how its readiness is told."""
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -17,7 +16,6 @@ from pydantic import SecretStr
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, DescribeTaskQueueRequest
-from temporalio.client import Client
 
 from messages.search_attributes import dev_server_arguments
 from returnflow import temporal
@@ -98,7 +96,8 @@ def worker(settings: Settings) -> Component:
     return Component(
         name="worker",
         argv=[sys.executable, str(ROOT / "worker.py")],
-        env=child_env(settings),
+        # The dev server starts empty each time it has a new data folder: the worker sets the namespace up.
+        env=child_env(settings, RETURNFLOW_TEMPORAL_SETUP_ON_START="true"),
         is_ready=lambda: run_async(worker_polling(settings)),
         ports=[],
     )
@@ -122,7 +121,10 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     for name, info in Settings.model_fields.items():
         variable = info.validation_alias if isinstance(info.validation_alias, str) else f"RETURNFLOW_{name.upper()}"
         value = getattr(settings, name)
-        env[variable] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if value is None:  # unset (a file path, an optional switch): the variable would read "None"
+            env.pop(variable, None)
+        else:
+            env[variable] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
     if settings.log_format == "auto" and sys.stdout.isatty():
         env["RETURNFLOW_LOG_FORMAT"] = "console"  # their output goes through a pipe, but ends up on a terminal
     env["PYTHONUNBUFFERED"] = "1"
@@ -152,7 +154,7 @@ def http_ok(url: str) -> bool:
 async def temporal_ready(settings: Settings) -> bool:
     """The dev server answers and has created the namespace."""
     try:
-        client = await connect(settings)
+        client = await temporal.connect(settings)
         await client.workflow_service.describe_namespace(
             DescribeNamespaceRequest(namespace=settings.temporal_namespace), timeout=timedelta(seconds=5)
         )
@@ -164,7 +166,7 @@ async def temporal_ready(settings: Settings) -> bool:
 async def worker_polling(settings: Settings) -> bool:
     """The worker is ready when Temporal sees it polling the task queue."""
     try:
-        client = await connect(settings)
+        client = await temporal.connect(settings)
         response = await client.workflow_service.describe_task_queue(
             DescribeTaskQueueRequest(
                 namespace=settings.temporal_namespace,
@@ -176,10 +178,6 @@ async def worker_polling(settings: Settings) -> bool:
         return len(response.pollers) > 0
     except Exception:
         return False
-
-
-async def connect(settings: Settings) -> Client:
-    return await asyncio.wait_for(temporal.connect(settings), timeout=10)
 
 
 # --- dev keys ----------------------------------------------------------------------------------

@@ -13,10 +13,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from temporalio.client import Client
 
 from api import return_acts
 from api.attention import resolve_attention
+from api.deps import temporal
 from api.problems import Problem
 from console.forms import validated
 from console.grading import CONDITIONS, DISPOSITIONS, Grade, grades_from, inspection_from
@@ -125,7 +125,7 @@ async def review(
 ) -> Response:
     async def act() -> Done:
         body = validated(ReviewDecision, {"decision": decision, "note": note.strip()})
-        await return_acts.review_return(_temporal(request), request.app.state.database, user.caller, return_id, body)
+        await return_acts.review_return(temporal(request), request.app.state.database, user.caller, return_id, body)
         return "approved" if body.decision == "approve" else "rejected"
 
     return await _act(request, user, return_id, Refused(act="review", note=note), act)
@@ -141,7 +141,7 @@ async def inspect(request: Request, user: SignedInUser, return_id: ReturnId) -> 
     async def act() -> Done:
         inspection = inspection_from(grades, view.lines)
         await return_acts.inspect_return(
-            _temporal(request), request.app.state.database, user.caller, return_id, inspection
+            temporal(request), request.app.state.database, user.caller, return_id, inspection
         )
         return "inspected"
 
@@ -159,7 +159,7 @@ async def resolve(
 ) -> Response:
     async def act() -> Done:
         body = validated(Resolution, {"action": action, "note": note.strip(), "reference": reference.strip()})
-        await resolve_attention(_temporal(request), request.app.state.database, user.caller, return_id, body)
+        await resolve_attention(temporal(request), request.app.state.database, user.caller, return_id, body)
         return "resolved"
 
     refused = Refused(act="resolve", note=note, action=action, reference=reference)
@@ -172,15 +172,10 @@ async def cancel(
 ) -> Response:
     async def act() -> Done:
         body = validated(CancelRequest, {"note": note.strip()})
-        await return_acts.cancel_return(_temporal(request), request.app.state.database, user.caller, return_id, body)
+        await return_acts.cancel_return(temporal(request), request.app.state.database, user.caller, return_id, body)
         return "canceled"
 
     return await _act(request, user, return_id, Refused(act="cancel", note=note), act)
-
-
-def _temporal(request: Request) -> Client:
-    client: Client = request.app.state.temporal
-    return client
 
 
 async def stored_return(request: Request, return_id: str) -> ReturnView | None:

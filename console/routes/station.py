@@ -10,8 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from temporalio.client import Client
 
+from api.deps import temporal
 from api.problems import Problem
 from api.return_acts import inspect_return
 from console.grading import CONDITIONS, DISPOSITIONS, Grade, grades_from, inspection_from
@@ -80,10 +80,9 @@ async def inspect(request: Request, user: SignedInUser, return_id: ReturnId) -> 
     if view is None:
         return await _station(request, user, return_id)
     grades = grades_from(await request.form(), view.lines)
-    temporal: Client = request.app.state.temporal
     try:
         inspection = inspection_from(grades, view.lines)
-        await inspect_return(temporal, request.app.state.database, user.caller, return_id, inspection)
+        await inspect_return(temporal(request), request.app.state.database, user.caller, return_id, inspection)
     except Problem as problem:
         # The return as it is now (it may have moved on), the grades as the operator chose them.
         return await _station(request, user, return_id, await stored_return(request, return_id), grades, problem)

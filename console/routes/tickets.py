@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import ticket_resolution
+from api.deps import temporal
 from api.problems import Problem
 from console.sessions import PATH, ConsoleUser, SignedInUser
 from console.templating import render
@@ -118,7 +119,7 @@ async def resolve_ticket(
         return await _ticket_page(request, user, await _ticket(request, ticket_id), typed=typed, note_missing=True)
     try:
         await ticket_resolution.resolve_ticket(
-            request.app.state.temporal,
+            temporal(request),
             request.app.state.database,
             user.caller,
             ticket_id,

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import return_acts
 from api.auth import Caller, customer_caller
+from api.deps import temporal
 from api.problems import Problem
 from api.surveys import answer_survey
 from console.forms import validated
@@ -159,7 +160,7 @@ async def cancel(
 ) -> Response:
     async def act(caller: Caller) -> Done:
         body = validated(CancelRequest, {"note": note.strip()})
-        await return_acts.cancel_return(request.app.state.temporal, request.app.state.database, caller, return_id, body)
+        await return_acts.cancel_return(temporal(request), request.app.state.database, caller, return_id, body)
         return "canceled"
 
     return await _act(request, return_id, csrf_token, act)
@@ -168,7 +169,7 @@ async def cancel(
 @router.post("/{return_id}/urge")
 async def urge(request: Request, return_id: ReturnId, csrf_token: FormToken = "") -> Response:
     async def act(caller: Caller) -> Done:
-        await return_acts.urge_return(request.app.state.temporal, request.app.state.database, caller, return_id)
+        await return_acts.urge_return(temporal(request), request.app.state.database, caller, return_id)
         return "urged"
 
     return await _act(request, return_id, csrf_token, act)
