@@ -28,6 +28,7 @@ from activities.read_model import ReadModelActivities
 from activities.reconciliation import LedgerReconciler
 from activities.stuck_returns import StuckReturnSweeper
 from activities.webhooks import WebhookSender
+from api.routes.operations import operations_app, temporal_reachable
 from connectors.carrier import HttpCarrier
 from connectors.fulfilment import HttpFulfilment
 from connectors.notifications import HttpNotifications
@@ -37,9 +38,12 @@ from connectors.promotions import HttpPromotions
 from connectors.warehouse import HttpWarehouse
 from returnflow.interceptors import LoggingInterceptor
 from returnflow.logging import configure_logging
+from returnflow.metrics import SdkMetrics
+from returnflow.serve import serve_app
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import TemporalUnreachable, wait_for_temporal
 from returnflow.temporal_setup import SetupRefused, setup_namespace
+from returnflow.tracing import instrument_http, start_tracing
 from store.db import Database
 from workflows.housekeeping import HOUSEKEEPING_WORKFLOWS
 from workflows.return_workflow import ReturnWorkflow
@@ -52,8 +56,8 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
     """A worker wired to the partners named in ``settings``; the caller runs it."""
     # Webhooks go to URLs merchants registered: a client of their own, sharing nothing with the partners'.
     async with (
-        httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as http,
-        httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as webhook_http,
+        instrument_http(httpx.AsyncClient(timeout=settings.partner_timeout_seconds)) as http,
+        instrument_http(httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)) as webhook_http,
     ):
         partners = PartnerActivities(
             database,
@@ -97,12 +101,39 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
         )
 
 
+@asynccontextmanager
+async def operations_port(
+    settings: Settings, client: Client, worker: Worker, sdk: SdkMetrics | None
+) -> AsyncIterator[None]:
+    """GET /metrics, /health/live and /health/ready on ``worker_metrics_port``, while the worker runs (0: none).
+
+    Ready: Temporal answers and the worker is polling its task queue.
+    """
+    if not settings.worker_metrics_port:
+        yield
+        return
+
+    async def polling() -> None:
+        if not worker.is_running:
+            raise RuntimeError(f"not polling {settings.task_queue}")
+
+    app = operations_app({"temporal": temporal_reachable(lambda: client), "worker": polling}, sdk)
+    async with serve_app(app, host=settings.worker_metrics_host, port=settings.worker_metrics_port) as url:
+        structlog.get_logger().info("worker operations port", url=url)
+        yield
+
+
 async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    start_tracing(settings, "returnflow-worker")
     log = structlog.get_logger()
+    # The SDK's metrics are read only by the operations port: no exporter without one.
+    sdk = SdkMetrics() if settings.worker_metrics_port else None
     try:
-        client = await wait_for_temporal(settings, give_up_after=settings.temporal_wait_seconds or None)
+        client = await wait_for_temporal(
+            settings, give_up_after=settings.temporal_wait_seconds or None, runtime=sdk.runtime if sdk else None
+        )
         log.info("worker starting", task_queue=settings.task_queue, temporal=settings.temporal_address)
         if settings.temporal_setup_on_start:
             await setup_namespace(client, settings)
@@ -111,7 +142,10 @@ async def main() -> None:
         raise SystemExit(1) from None
     database = Database(settings.effective_database_url)
     try:
-        async with build_worker(client, settings, database) as worker:
+        async with (
+            build_worker(client, settings, database) as worker,
+            operations_port(settings, client, worker, sdk),
+        ):
             # SIGTERM/SIGINT: stop polling and let running tasks finish (graceful_shutdown_timeout).
             loop = asyncio.get_running_loop()
             for stop in (signal.SIGTERM, signal.SIGINT):

@@ -19,6 +19,7 @@ from messages.late_returns import (
     NotifyOperators,
     RecordCompensation,
 )
+from returnflow.metrics import count_transition
 from store import ledger, outbox, returns
 from store.db import Database
 
@@ -66,7 +67,7 @@ class LateReturnActivities:
     async def record_compensation(self, record: RecordCompensation) -> None:
         view = record.view
         async with self._database.transaction() as session:
-            await returns.save_return(session, view, record.revision)
+            saved = await returns.save_return(session, view, record.revision)
             await ledger.record_movement(
                 session,
                 view.id,
@@ -78,6 +79,7 @@ class LateReturnActivities:
                 provider_ref=record.compensation.code,
             )
             await outbox.announce_compensation(session, view, record.idempotency_key)
+        count_transition(view, saved)
 
     def all(self) -> list:
         return [self.notify_operators, self.issue_compensation, self.record_compensation]

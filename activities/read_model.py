@@ -28,6 +28,7 @@ from messages.return_activities import (
     TenderClaimed,
     TenderClaims,
 )
+from returnflow.metrics import count_money, count_transition
 from store import ledger, returns, tender_claims, tickets
 from store.db import Database
 
@@ -42,15 +43,17 @@ class ReadModelActivities:
         try:
             async with self._database.transaction() as session:
                 await returns.claim_units(session, opening.view.id, opening.view.order_id, opening.units)
-                await returns.save_return(session, opening.view, opening.revision, request=opening.request)
+                saved = await returns.save_return(session, opening.view, opening.revision, request=opening.request)
         except returns.NotReturnable as refusal:
             detail = {"line_id": refusal.line_id, "code": "quantity_exceeds_returnable", "message": str(refusal)}
             raise ApplicationError(str(refusal), detail, type=ErrorType.NOT_RETURNABLE, non_retryable=True) from None
+        count_transition(opening.view, saved, channel=opening.request.channel if opening.request else None)
 
     @activity.defn(name=SAVE_RETURN.name)
     async def save_return(self, snapshot: SnapshotOfReturn) -> None:
         async with self._database.transaction() as session:
-            await returns.save_return(session, snapshot.view, snapshot.revision)
+            saved = await returns.save_return(session, snapshot.view, snapshot.revision)
+        count_transition(snapshot.view, saved)
 
     @activity.defn(name=RELEASE_UNITS.name)
     async def release_units(self, ref: ReturnRef) -> None:
@@ -59,6 +62,7 @@ class ReadModelActivities:
 
     @activity.defn(name=RECORD_MONEY.name)
     async def record_money(self, record: RecordMoney) -> None:
+        recorded = []
         async with self._database.transaction() as session:
             for movement in record.movements:
                 if movement.kind == "refund" and movement.payment_id:
@@ -71,7 +75,7 @@ class ReadModelActivities:
                         movement.payment_id,
                         to_minor_units(movement.amount, movement.currency),
                     )
-                await ledger.record_movement(
+                added = await ledger.record_movement(
                     session,
                     record.return_id,
                     record.order_id,
@@ -84,6 +88,10 @@ class ReadModelActivities:
                     credit_note=movement.credit_note,
                     items=movement.items,
                 )
+                if added:
+                    recorded.append(movement)
+        for movement in recorded:
+            count_money(movement)
 
     @activity.defn(name=REFUNDED_SO_FAR.name)
     async def refunded_so_far(self, query: OrderRefunds) -> RefundedSoFar:

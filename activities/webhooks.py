@@ -14,6 +14,7 @@ import structlog
 from temporalio import activity
 
 from messages.housekeeping import DELIVER_WEBHOOKS, Batch, DeliveryReport
+from returnflow.metrics import WEBHOOK_DELIVERIES, WEBHOOK_OUTCOMES
 from store.db import Database
 from store.webhook_deliveries import (
     EVENT_ID_HEADER,
@@ -53,6 +54,7 @@ class WebhookSender:
                         session, item, error=error, now=datetime.now(UTC), give_up_after=self._give_up_after
                     )
             activity.heartbeat()
+            WEBHOOK_DELIVERIES.labels(outcome=WEBHOOK_OUTCOMES[state]).inc()
             if error is not None:
                 log.info(
                     "webhook_attempt_failed",

@@ -28,6 +28,7 @@ from api.routes import (
     customers,
     logistics,
     metrics,
+    operations,
     orders,
     policy,
     returns,
@@ -39,8 +40,10 @@ from connectors.carrier import HttpCarrier
 from connectors.catalog import HttpCatalog
 from console.app import install_console
 from returnflow.logging import configure_logging
+from returnflow.metrics import SdkMetrics
 from returnflow.settings import Settings, get_settings
 from returnflow.temporal import TemporalUnreachable, wait_for_temporal
+from returnflow.tracing import instrument_app, instrument_http, start_tracing
 from store.db import Database
 
 
@@ -56,10 +59,16 @@ def create_app(
         app.state.settings = settings
         app.state.database = database or Database(settings.effective_database_url)
         # One Temporal client per process, shared by every request; None while it is connecting (api/deps.py).
+        # Its SDK metrics join GET /metrics.
+        app.state.sdk_metrics = None if temporal else SdkMetrics()
         app.state.temporal = temporal
         connecting = None if temporal else asyncio.create_task(connect_in_background(app, settings))
+        app.state.readiness = {
+            "database": app.state.database.ping,
+            "temporal": operations.temporal_reachable(lambda: app.state.temporal),
+        }
         # The order system's catalog, asked about an exchange's replacements before the policy decides.
-        async with httpx.AsyncClient(timeout=settings.partner_timeout_seconds) as partner_http:
+        async with instrument_http(httpx.AsyncClient(timeout=settings.partner_timeout_seconds)) as partner_http:
             app.state.catalog = HttpCatalog(partner_http, settings.sandbox_url)
             # The carrier, asked which pickup slots it offers before a pickup return is decided.
             app.state.carrier = HttpCarrier(partner_http, settings.sandbox_url)
@@ -71,6 +80,7 @@ def create_app(
 
     if temporal is None:
         configure_logging(settings.log_level, settings.log_format)
+        start_tracing(settings, "returnflow-api")
     app = FastAPI(
         title="returnflow",
         version="1.0.0",
@@ -118,14 +128,11 @@ def create_app(
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(operations.router)
     install_console(app)
     document_problems(app)
     install_openapi(app)
-
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    instrument_app(app, untraced_paths=operations.OPERATIONS_PATHS)
     return app
 
 
@@ -133,7 +140,9 @@ async def connect_in_background(app: FastAPI, settings: Settings) -> None:
     """The API serves while Temporal is away (reads, the console's pages): retry until connected, for as long as
     the process runs; what needs Temporal answers 503 meanwhile. Settings that cannot work are logged and left."""
     try:
-        app.state.temporal = await wait_for_temporal(settings, give_up_after=None)
+        app.state.temporal = await wait_for_temporal(
+            settings, give_up_after=None, runtime=app.state.sdk_metrics.runtime
+        )
     except TemporalUnreachable as error:
         structlog.get_logger().error(f"the API cannot use Temporal: {error}")
         return

@@ -1,4 +1,4 @@
-"""One log line per request, and a fresh logging context for each.
+"""One log line per request (not for the probes and scrapes), its latency by route, and a fresh logging context.
 
 Routes that know the return bind ``return_id`` (and ``workflow_id``, the same
 value) so every line they log carries it.
@@ -11,7 +11,12 @@ from collections.abc import Awaitable, Callable
 import structlog
 from fastapi import Request, Response
 
+from api.routes.operations import OPERATIONS_PATHS
+from returnflow.metrics import API_REQUEST_DURATION
+
 log = structlog.get_logger("api")
+# The route label of a request that matched no route (a 404 or 405 of the router).
+UNMATCHED = "unmatched"
 
 
 async def log_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -20,15 +25,26 @@ async def log_requests(request: Request, call_next: Callable[[Request], Awaitabl
     structlog.contextvars.bind_contextvars(request_id=request_id[:64])
     started = time.perf_counter()
     response = await call_next(request)
-    log.info(
-        "request",
-        method=request.method,
-        path=request.url.path,
-        status=response.status_code,
-        duration_ms=round((time.perf_counter() - started) * 1000, 1),
-    )
+    seconds = time.perf_counter() - started
+    API_REQUEST_DURATION.labels(
+        method=request.method, route=route_template(request), status=str(response.status_code)
+    ).observe(seconds)
+    if request.url.path not in OPERATIONS_PATHS:  # asked every few seconds: timed, not logged
+        log.info(
+            "request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            duration_ms=round(seconds * 1000, 1),
+        )
     response.headers["x-request-id"] = request_id[:64]
     return response
+
+
+def route_template(request: Request) -> str:
+    """The matched route as declared (``/v1/returns/{return_id}``), never the raw path: one series per route."""
+    route = request.scope.get("route")
+    return getattr(route, "path_format", None) or UNMATCHED
 
 
 def bind_return(return_id: str) -> None:

@@ -240,7 +240,7 @@ async def api_subprocesses(client: Client, settings: Settings, processes: int) -
                 if process.returncode is not None:
                     raise RuntimeError(f"uvicorn exited with status {process.returncode}")
                 with contextlib.suppress(httpx.HTTPError):
-                    if (await probe_client.get("/healthz")).status_code == 200:
+                    if (await probe_client.get("/health/live")).status_code == 200:
                         break
                 await asyncio.sleep(0.2)
         yield url

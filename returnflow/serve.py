@@ -1,10 +1,10 @@
-"""Run an ASGI app on a real socket for as long as a block runs (tests, bench).
+"""Run an ASGI app on a real socket for as long as a block runs (tests, bench, the worker's operations port).
 
     async with serve_app(app) as base_url:
         async with httpx.AsyncClient() as client:
             await client.get(f"{base_url}/health")
 
-The port is picked by the OS (bind to port 0), so parallel runs never collide.
+The port is picked by the OS (bind to port 0) unless one is given, so parallel runs never collide.
 The app's lifespan runs (startup on enter, shutdown on exit).
 """
 
@@ -25,13 +25,15 @@ class _Server(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: Any, host: str = "127.0.0.1", startup_timeout: float = 10.0) -> AsyncIterator[str]:
-    """Serve ``app`` with uvicorn on a free port of ``host``; yields the base URL (no trailing slash)."""
+async def serve_app(
+    app: Any, host: str = "127.0.0.1", startup_timeout: float = 10.0, port: int = 0
+) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on ``port`` of ``host`` (0: a free one); yields the base URL (no trailing slash)."""
     # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP
     # (without it every request waits ~40 ms on delayed ACKs).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    sock.bind((host, port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, lifespan="on", log_level="warning", log_config=None, timeout_graceful_shutdown=2)
     server = _Server(config)

@@ -160,6 +160,20 @@ class Settings(BaseSettings):
         "tracking page (/track/{return id}), where the survey of an ended return is answered too.",
     )
 
+    worker_metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port of the worker's operations server (GET /metrics with the Temporal SDK's and the business "
+        "metrics, GET /health/live, GET /health/ready), e.g. 9464; 0: no server (and no SDK metrics).",
+    )
+    worker_metrics_host: str = Field("0.0.0.0", description="Address the worker's operations server binds to.")
+    otlp_traces_endpoint: str = Field(
+        "",
+        description="OTLP/HTTP endpoint traces are sent to (e.g. http://otel-collector:4318/v1/traces); empty: no "
+        "tracing at all.",
+    )
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

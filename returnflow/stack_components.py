@@ -110,7 +110,7 @@ def api(settings: Settings) -> Component:
         name="api",
         argv=argv,
         env=child_env(settings),
-        is_ready=lambda: http_ok(api_url(settings) + "/healthz"),
+        is_ready=lambda: http_ok(api_url(settings) + "/health/ready"),
         ports=[(connect_host(settings.api_host), settings.api_port)],
     )
 

@@ -24,10 +24,12 @@ import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from returnflow.codec import EncryptionCodec
 from returnflow.settings import Settings, get_settings
+from returnflow.tracing import temporal_interceptors
 
 log = structlog.get_logger()
 
@@ -120,8 +122,12 @@ def _pem(address: str, path: Path | None, variable: str) -> bytes | None:
     return content
 
 
-async def connect(settings: Settings) -> Client:
-    """One attempt, bounded by ``temporal_connect_timeout_seconds``; raises ``TemporalUnreachable``."""
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """One attempt, bounded by ``temporal_connect_timeout_seconds``; raises ``TemporalUnreachable``.
+
+    ``runtime`` is the process's SDK runtime (its metrics: ``SdkMetrics``). Traced when tracing is on
+    (``returnflow.tracing``): its workers inherit the interceptor.
+    """
     address = settings.temporal_address
     timeout = settings.temporal_connect_timeout_seconds
     tls = tls_config(settings)
@@ -134,6 +140,8 @@ async def connect(settings: Settings) -> Client:
                 tls=tls,
                 connect_timeout=timedelta(seconds=timeout),
                 data_converter=data_converter(settings),
+                interceptors=temporal_interceptors(),
+                runtime=runtime,
             )
     except TimeoutError:
         raise TemporalUnreachable(address, f"no answer within {timeout:g} s") from None
@@ -151,7 +159,7 @@ def _reason(error: RuntimeError) -> str:
     return text.removeprefix("Failed client connect: ")
 
 
-async def wait_for_temporal(settings: Settings, give_up_after: float | None) -> Client:
+async def wait_for_temporal(settings: Settings, give_up_after: float | None, runtime: Runtime | None = None) -> Client:
     """Connect, retrying with backoff for up to ``give_up_after`` seconds (``None``: for ever) while Temporal
     cannot be reached; logs one line per failed attempt. Raises ``TemporalMisconfigured`` at once, and the
     last ``TemporalUnreachable`` when the time is up."""
@@ -160,7 +168,7 @@ async def wait_for_temporal(settings: Settings, give_up_after: float | None) -> 
     attempt = 1
     while True:
         try:
-            return await connect(settings)
+            return await connect(settings, runtime)
         except TemporalMisconfigured:
             raise
         except TemporalUnreachable as error:

@@ -41,10 +41,10 @@ async def record_movement(
     provider_ref: str | None = None,
     credit_note: str | None = None,
     items: list[RefundItem] | None = None,
-) -> None:
-    """Add the row unless its idempotency key is already in the ledger."""
+) -> bool:
+    """Add the row unless its idempotency key is already in the ledger; True when it was added."""
     if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)):
-        return
+        return False
     session.add(
         LedgerEntry(
             idempotency_key=idempotency_key,
@@ -60,6 +60,7 @@ async def record_movement(
             created_at=datetime.now(UTC),
         )
     )
+    return True
 
 
 async def money_lines(session: AsyncSession, return_id: str) -> list[MoneyLine]:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.policy import Policy
 from domain.queues import status_since
-from domain.returns import ReturnRequest, ReturnView
+from domain.returns import ReturnRequest, ReturnView, Status
 from domain.risk import RiskAssessment
 from domain.simulation import RecordedReturn
 from store import metrics, outbox
@@ -92,15 +92,25 @@ def row_columns(view: ReturnView, revision: int) -> dict[str, Any]:
     )
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What a write replaced: the status and attention reason stored before it (both None for the first write)."""
+
+    status_before: Status | None
+    attention_before: str | None
+
+
 async def save_return(
     session: AsyncSession, view: ReturnView, revision: int, request: ReturnRequest | None = None
-) -> None:
+) -> Saved | None:
     """Write the workflow's view of a return unless a newer revision is already stored.
 
     ``request`` (what the caller asked for) is kept from the first write on. A write
     that changes the status (the first write included) records its event in the
     outbox, in the same transaction; a retried write of a stored revision changes
     nothing, so it announces nothing twice. The metric facts are kept with the row.
+    Returns what the write replaced, or None when it wrote nothing (a retry, an older revision):
+    the transitions counted once, whatever the retries (``returnflow.metrics.count_transition``).
     """
     row = await session.get(ReturnRow, view.id, with_for_update=True)
     fields = row_columns(view, revision)
@@ -115,13 +125,17 @@ async def save_return(
         )
         await metrics.add_line_facts(session, view)
         await outbox.announce(session, view)
-    elif row.revision < revision:
+        return Saved(status_before=None, attention_before=None)
+    if row.revision < revision:
+        saved = Saved(status_before=Status(row.status), attention_before=row.attention_reason)
         status_changed = row.status != view.status.value
         for name, value in fields.items():
             setattr(row, name, value)
         await metrics.update_return_facts(session, row, view)
         if status_changed:
             await outbox.announce(session, view)
+        return saved
+    return None
 
 
 async def rewrite_return(session: AsyncSession, view: ReturnView) -> str | None:

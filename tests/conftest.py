@@ -154,12 +154,19 @@ async def running_worker(client: Client, settings: Settings, database: Database)
 
 @pytest.fixture
 async def api(local_env: WorkflowEnvironment, database: Database, sandbox_url: str) -> AsyncIterator[Callers]:
+    async with serving_api(local_env.client, database, sandbox_url) as callers:
+        yield callers
+
+
+@asynccontextmanager
+async def serving_api(temporal: Client, database: Database, sandbox_url: str) -> AsyncIterator[Callers]:
+    """The app on a real port with a worker of its own, both on ``temporal``; its callers, with their keys."""
     settings = settings_for(sandbox_url, database)
     async with database.transaction() as session:
         _, service_key = await create_api_key(session, "service")
         _, operator_key = await create_api_key(session, "operator")
-    app = create_app(settings, temporal=local_env.client, database=database)
-    async with running_worker(local_env.client, settings, database), serve_app(app) as base_url:
+    app = create_app(settings, temporal=temporal, database=database)
+    async with running_worker(temporal, settings, database), serve_app(app) as base_url:
 
         def client(key: str | None = None) -> httpx.AsyncClient:
             headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -171,7 +178,7 @@ async def api(local_env: WorkflowEnvironment, database: Database, sandbox_url: s
             client() as anonymous,
             httpx.AsyncClient(base_url=sandbox_url) as sandbox,
         ):
-            yield Callers(service, operator, anonymous, sandbox, local_env.client)
+            yield Callers(service, operator, anonymous, sandbox, temporal)
 
 
 Run = Callable[[Any, Any], Awaitable[Any]]

@@ -39,9 +39,9 @@ def png_size(path: Path) -> tuple[int, int]:
 
 @pytest.mark.browser
 def test_the_browser_reads_what_the_running_app_serves(page: WebDriver, console_stack: ConsoleStack) -> None:
-    page.get(console_stack.url + "/healthz")
+    page.get(console_stack.url + "/health/live")
 
-    assert json.loads(wait_for(page, "body").text) == {"status": "ok"}
+    assert json.loads(wait_for(page, "body").text) == {"status": "live"}
 
 
 @pytest.mark.browser

@@ -212,7 +212,10 @@ async def test_the_api_serves_while_temporal_is_away_and_answers_503_for_what_ne
     app = create_app(settings, database=database)
     headers = {"Authorization": f"Bearer {service_key}"}
     async with serve_app(app) as base_url, httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
-        assert (await api.get("/healthz")).status_code == 200
+        assert (await api.get("/health/live")).status_code == 200
+        not_ready = await api.get("/health/ready")
+        assert not_ready.status_code == 503, not_ready.text
+        assert [error["field"] for error in not_ready.json()["errors"]] == ["temporal"]
         listed = await api.get("/v1/returns")
         assert listed.status_code == 200, listed.text  # reads come from the read model
         order_id = await put_order(Callers(api, api, api, api, local_env.client))
@@ -228,6 +231,7 @@ async def test_the_api_serves_while_temporal_is_away_and_answers_503_for_what_ne
             await until(lambda: app.state.temporal is not None, "the API connected once Temporal was there")
             created = await api.post("/v1/returns", json=body)
             assert created.status_code == 201, created.text
+            assert (await api.get("/health/ready")).status_code == 200
 
 
 # ---- helpers -----------------------------------------------------------------------------------
