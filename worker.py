@@ -97,7 +97,11 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
                 *housekeeping,
             ],
             interceptors=[LoggingInterceptor()],
-            graceful_shutdown_timeout=timedelta(seconds=10),
+            max_concurrent_activities=settings.worker_max_concurrent_activities,
+            max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+            max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
+            max_cached_workflows=settings.worker_max_cached_workflows,
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
         )
 
 

@@ -7,6 +7,9 @@ An ASGI middleware, so it sees the raw body and the exact bytes answered:
 - the same key with the same method, path and body gets the first response back,
   byte for byte, with ``Idempotent-Replayed: true``; with another request, 422;
   while the first is still running, 409;
+- while the first runs, it renews its lease on the key (every third of the lock
+  timeout), so a retry after the API process died takes the key over one lock
+  timeout later, however long requests may take;
 - only answers worth replaying are kept (2xx, and 4xx that say something about the
   request); after a 5xx, an exception, or a transient 4xx (401, 403, 408, 409, 425,
   429) the key is given back so a retry can proceed.
@@ -19,9 +22,11 @@ Requests without credentials (or with bad ones) pass through untouched: the
 route's own authentication answers 401.
 """
 
+import asyncio
+import contextlib
 import hashlib
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -184,7 +189,8 @@ class IdempotencyMiddleware:
                 chunks.append(message.get("body", b""))
 
         try:
-            await self.app(scope, receive, capture)
+            async with _renewing_lease(database, who, key, token, self.lock_timeout):
+                await self.app(scope, receive, capture)
         except BaseException:
             await _release(database, who, key, token)
             raise
@@ -202,6 +208,33 @@ class IdempotencyMiddleware:
             await _release(database, who, key, token)
         await send(start)
         await send({"type": "http.response.body", "body": response.body, "more_body": False})
+
+
+@contextlib.asynccontextmanager
+async def _renewing_lease(
+    database: Database, who: str, key: str, token: datetime, lease: timedelta
+) -> AsyncIterator[None]:
+    """Renew the claim's lease in the background for as long as the block runs."""
+    renewal = asyncio.create_task(_renew_lease(database, who, key, token, lease))
+    try:
+        yield
+    finally:
+        renewal.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewal
+
+
+async def _renew_lease(database: Database, who: str, key: str, token: datetime, lease: timedelta) -> None:
+    while True:
+        await asyncio.sleep(lease.total_seconds() / 3)
+        try:
+            held = await keys.renew(database, who, key, token, lease)
+        except Exception as error:  # the next renewal may get through before the lease lapses
+            log.warning("could not renew the Idempotency-Key lease", error=str(error))
+            continue
+        if not held:
+            log.warning("lost the Idempotency-Key lease to a retry; the answer will not be stored", key=key)
+            return
 
 
 async def _release(database: Database, who: str, key: str, token: datetime) -> None:

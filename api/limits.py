@@ -5,16 +5,12 @@
 - ``limit_creation``: a per-caller token bucket on the POSTs that create something
   (``CREATING_ROUTES``), answering 429 with ``Retry-After`` when it is empty.
 
-The buckets live in this process's memory: each API process counts on its own,
-so behind N processes a caller may create up to N times the configured rate.
-That is fine for one API process; several would need a shared counter (e.g. in
-the database or Redis) to enforce the rate exactly.
+The buckets are rows of the database (``store.rate_limits``), so behind any number
+of API processes a caller gets the configured rate, not that rate per process.
 """
 
 import math
 import re
-import time
-from collections.abc import Callable
 
 from fastapi import Request
 from starlette.exceptions import HTTPException
@@ -22,11 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.idempotency import caller_scope
 from api.problems import Problem, problem_response
+from store import rate_limits
 
 # Route templates (as declared) of the POSTs that create something.
 CREATING_ROUTES = re.compile(
     r"/v1/(returns|webhook-endpoints|customer-sessions)|/v1/returns/\{[^/}]+\}/(dispute|survey)"
 )
+# The name of the creation rate's buckets in the database.
+CREATION_LIMIT = "create"
 # How much more than the limit we read (and discard) before answering 413, so the client gets to read the
 # answer instead of a connection reset; past this the connection is simply closed after the answer.
 DRAIN_BYTES = 1024 * 1024
@@ -99,42 +98,6 @@ async def _drain(receive: Receive, worth_it: bool, budget: int = DRAIN_BYTES) ->
             return
 
 
-class TokenBuckets:
-    """One token bucket per caller: ``burst`` tokens, refilled at ``per_minute`` a minute.
-
-    In memory, for one process (see the module docstring). Buckets that have
-    refilled completely carry no information and are dropped when the map grows.
-    """
-
-    def __init__(
-        self, per_minute: float, burst: int, *, clock: Callable[[], float] = time.monotonic, max_callers: int = 10_000
-    ) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(max(burst, 1))
-        self.clock = clock
-        self.max_callers = max_callers
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def take(self, caller: str) -> float:
-        """Take a token: 0 if there was one, else the seconds until there will be."""
-        now = self.clock()
-        tokens, at = self._buckets.get(caller, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - at) * self.rate)
-        if tokens >= 1:
-            self._buckets[caller] = (tokens - 1, now)
-            if len(self._buckets) > self.max_callers:
-                self._forget_full(now)
-            return 0.0
-        self._buckets[caller] = (tokens, now)
-        return (1 - tokens) / self.rate
-
-    def _forget_full(self, now: float) -> None:
-        full_after = self.burst / self.rate
-        for caller, (_, at) in list(self._buckets.items()):
-            if now - at >= full_after:
-                del self._buckets[caller]
-
-
 async def limit_creation(request: Request) -> None:
     """App-wide dependency: the creation rate limit, for the routes in ``CREATING_ROUTES`` only."""
     if request.method != "POST":
@@ -148,12 +111,8 @@ async def limit_creation(request: Request) -> None:
     who = await caller_scope(request.scope)
     if who is None:
         return  # the route's authentication answers 401
-    buckets: TokenBuckets | None = getattr(request.app.state, "creation_buckets", None)
-    if buckets is None:
-        buckets = request.app.state.creation_buckets = TokenBuckets(
-            settings.create_rate_per_minute, settings.create_rate_burst
-        )
-    wait = buckets.take(who)
+    rate = rate_limits.Rate(CREATION_LIMIT, settings.create_rate_per_minute, settings.create_rate_burst)
+    wait = await rate_limits.take(request.app.state.database, rate, who)
     if wait > 0:
         raise Problem(
             429,

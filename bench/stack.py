@@ -47,6 +47,8 @@ from store.migrate import upgrade_async
 from worker import build_worker
 
 ROOT = Path(__file__).resolve().parent.parent
+# Until a new worker process polls: importing worker.py alone takes ~10 s on a loaded 2-core machine.
+START_TIMEOUT_SECONDS = 90
 
 
 @dataclass
@@ -58,17 +60,28 @@ class Stack:
     operator_key: str
     settings: Settings
     workdir: Path
-    worker: "WorkerProcess | None" = None  # with ``worker_process``: the process, to kill and restart
+    workers: "list[WorkerProcess]"  # with ``worker_process``: the processes, to kill and restart
+
+    @property
+    def worker(self) -> "WorkerProcess | None":
+        """The first worker process, if the return worker runs as processes."""
+        return self.workers[0] if self.workers else None
 
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    *, worker_process: bool = False, database_url: str | None = None, worker_log: bool = False, api_processes: int = 0
+    *,
+    worker_process: bool = False,
+    database_url: str | None = None,
+    worker_log: bool = False,
+    workers: int = 1,
+    api_processes: int = 0,
 ) -> AsyncIterator[Stack]:
-    """Everything up; ``worker_process`` runs the return worker as ``python worker.py`` instead of in here.
+    """Everything up; ``worker_process`` runs the return worker as ``python worker.py`` instead of in here,
+    ``workers`` processes of it on the one task queue.
 
     ``database_url``: the app's database (migrated here) instead of a SQLite file in the folder.
-    ``worker_log``: the worker process writes to ``worker.log`` in the folder instead of to the terminal.
+    ``worker_log``: the worker processes write to ``worker.log`` in the folder instead of to the terminal.
     ``api_processes``: serve the API from that many uvicorn worker processes (as in production) instead of
     from this event loop."""
     # Payloads are encrypted; a throw-away key is enough for a throw-away server (the worker process inherits it).
@@ -111,10 +124,13 @@ async def running_stack(
             create_rate_per_minute=0,
         )  # measure the system, not the API's rate limit
         client = await connect(settings)  # as every process connects, not the test environment's own client
-        worker_handle = None
+        worker_handles = []
         if worker_process:
             log_dir = workdir if worker_log else None
-            worker_handle = await stack.enter_async_context(worker_subprocess(client, settings, log_dir))
+            worker_handles = [WorkerProcess(client, settings, log_dir) for _ in range(workers)]
+            for handle in worker_handles:
+                stack.push_async_callback(handle.stop)
+            await asyncio.gather(*(handle.start() for handle in worker_handles))  # each takes seconds to import
         else:
             worker = await stack.enter_async_context(build_worker(client, settings, worker_db))
             await stack.enter_async_context(worker)
@@ -136,7 +152,7 @@ async def running_stack(
             operator_key=operator_key,
             settings=settings,
             workdir=workdir,
-            worker=worker_handle,
+            workers=worker_handles,
         )
 
 
@@ -175,8 +191,7 @@ class WorkerProcess:
         self.starts += 1
         if not wait_for_poller:
             return
-        # Importing and connecting takes a few seconds, and much longer on a loaded machine.
-        async with asyncio.timeout(90):
+        async with asyncio.timeout(START_TIMEOUT_SECONDS):
             while not await _polling(self._client, self._settings.task_queue, self.process.pid):
                 if self.process.returncode is not None:
                     raise RuntimeError(f"worker.py exited with status {self.process.returncode}")
@@ -252,19 +267,6 @@ async def api_subprocesses(client: Client, settings: Settings, processes: int) -
             except TimeoutError:
                 process.kill()
                 await process.wait()
-
-
-@contextlib.asynccontextmanager
-async def worker_subprocess(
-    client: Client, settings: Settings, log_dir: Path | None = None
-) -> AsyncIterator[WorkerProcess]:
-    """``python worker.py`` running (its poller seen) for the block, stopped afterwards."""
-    worker = WorkerProcess(client, settings, log_dir)
-    try:
-        await worker.start()
-        yield worker
-    finally:
-        await worker.stop()
 
 
 async def _polling(client: Client, task_queue: str, pid: int | None = None) -> bool:

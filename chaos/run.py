@@ -76,6 +76,9 @@ class ChaosConfig:
     seconds: float = 60.0  # the chaos window (it closes earlier once every return has ended)
     database: Literal["postgresql", "sqlite"] = "postgresql"
     kill_every: float = 8.0  # seconds from a worker's first poll to its SIGKILL (±25 %)
+    workers: int = 1  # worker processes on the task queue; the chaos loop kills the first
+    restart_killed: bool = True  # start the killed worker again (else the others carry on without it)
+    kinds: tuple[Kind, ...] = KINDS  # return i is of kind kinds[i % len(kinds)]
     terminate_every: float = 5.0  # seconds between two rounds of pg_terminate_backend
     fault_every: float = 3.0  # seconds between two payment faults
     max_kills: int = 100
@@ -161,7 +164,7 @@ class ChaosReport:
             f"(of {c.seconds:.0f}), {self.settle_seconds:.0f} s more to settle, "
             f"{self.wall_seconds:.0f} s in all ({self.stack_seconds:.0f} s to bring the stack up)",
             f"  kinds: {dict(Counter(o.kind for o in self.outcomes))}",
-            f"  worker: {self.kills} SIGKILLs, {self.worker_starts} starts, "
+            f"  worker ({c.workers} processes, the first killed): {self.kills} SIGKILLs, {self.worker_starts} starts, "
             f"down {self.worker_down_seconds:.0f} s in all (from a kill until the next one polls)",
             f"  database: {self.terminations} rounds of pg_terminate_backend, "
             f"{self.connections_terminated} connections terminated",
@@ -429,7 +432,10 @@ class Chaos:
                 if restarting is None and now >= next_kill and report.kills < c.max_kills:
                     await self.worker.kill()
                     report.kills += 1
-                    restarting = asyncio.create_task(self._restart(now))
+                    if c.restart_killed:
+                        restarting = asyncio.create_task(self._restart(now))
+                    else:
+                        next_kill = float("inf")
                 elif restarting is not None and restarting.done():
                     restarting.result()
                     restarting = None
@@ -455,7 +461,7 @@ class Chaos:
             # The window is closed: the worker runs. Faults already queued stay, for the refunds still to come.
             if restarting is not None:
                 await restarting
-            if not self.worker.running:
+            if not self.worker.running and c.restart_killed:
                 await self.worker.start()
             report.worker_starts = self.worker.starts
 
@@ -489,11 +495,13 @@ async def run_chaos(config: ChaosConfig) -> ChaosReport:
 async def _run_on(config: ChaosConfig, report: ChaosReport, database_url: str | None) -> None:
     run_id = secrets.token_hex(3)
     report.outcomes = [
-        ReturnOutcome(index=i, kind=KINDS[i % len(KINDS)], order_id=f"chaos-{run_id}-{i:04d}")
+        ReturnOutcome(index=i, kind=config.kinds[i % len(config.kinds)], order_id=f"chaos-{run_id}-{i:04d}")
         for i in range(config.returns)
     ]
     began = time.monotonic()
-    async with running_stack(worker_process=True, database_url=database_url, worker_log=True) as stack:
+    async with running_stack(
+        worker_process=True, database_url=database_url, worker_log=True, workers=config.workers
+    ) as stack:
         report.stack_seconds = time.monotonic() - began
         settle_deadline = float("inf")
         http = Http(stack, report, lambda: settle_deadline)

@@ -80,19 +80,60 @@ class Settings(BaseSettings):
         description="How long an Idempotency-Key and its first answer are kept (the contract says 24 h at least).",
     )
     idempotency_lock_seconds: float = Field(
-        120.0,
+        15.0,
         gt=0,
-        description="How long a request may hold its Idempotency-Key in flight before a retry may take it over "
-        "(after the API process died mid-request).",
+        description="The in-flight lease on an Idempotency-Key: a running request renews it every third of this "
+        "time, so a retry may take the key over this long after the API process that held it died mid-request.",
     )
     max_body_bytes: int = Field(256 * 1024, description="Largest request body accepted (413 above); 0 for no limit.")
     create_rate_per_minute: float = Field(
         600.0,
-        description="Creating POSTs (e.g. POST /v1/returns) one caller may make a minute, in this API process; "
-        "0 for no limit.",
+        description="Creating POSTs (e.g. POST /v1/returns) one caller may make a minute, counted in the database "
+        "across every API process; 0 for no limit.",
     )
     create_rate_burst: int = Field(
         100, ge=1, description="Creating POSTs one caller may make at once before the rate applies."
+    )
+    api_graceful_shutdown_seconds: int = Field(
+        20,
+        gt=0,
+        description="On SIGTERM the API stops accepting connections and gives the requests in flight this long "
+        "to answer (uvicorn's timeout_graceful_shutdown). Under Kubernetes' default 30 s grace period; longer than "
+        "a partner call (partner_timeout_seconds), the slowest thing a request waits on.",
+    )
+    worker_max_concurrent_activities: int = Field(
+        40,
+        ge=1,
+        description="Activities one worker process runs at once. They mostly wait on partners (a database "
+        "connection is held only for short writes), not on the CPU, so 40 fit on 2 cores; fewer than the SDK's "
+        "default of 100, so a worker does not take more than it can start promptly from a shared queue.",
+    )
+    worker_max_concurrent_workflow_tasks: int = Field(
+        10,
+        ge=2,
+        description="Workflow tasks one worker process runs at once. They run Python on one event loop (CPU-bound, "
+        "a few ms each), so more than a handful per core only queues them inside the process instead of on the "
+        "server, where another worker could take them (the SDK's default is 100).",
+    )
+    worker_max_concurrent_local_activities: int = Field(
+        20,
+        ge=1,
+        description="Local activities (the quick store calls of workflows/calls.py) one worker process runs at "
+        "once; each holds a workflow task open, so a few per workflow task slot.",
+    )
+    worker_max_cached_workflows: int = Field(
+        500,
+        ge=0,
+        description="Workflows a worker keeps in memory between tasks (the sticky cache), so a return's next "
+        "step does not replay its whole history; half the SDK's default of 1000, for a 2-core machine with "
+        "1-2 GB shared by a worker and an API process (0 turns the cache off).",
+    )
+    worker_graceful_shutdown_seconds: float = Field(
+        20.0,
+        ge=0,
+        description="On SIGTERM the worker stops taking tasks and lets its running activities finish for this "
+        "long before cancelling them. Longer than a partner call (partner_timeout_seconds) and under "
+        "Kubernetes' default 30 s grace period.",
     )
     codec_keys: SecretStr = Field(
         SecretStr(""),

@@ -106,6 +106,7 @@ def worker(settings: Settings) -> Component:
 def api(settings: Settings) -> Component:
     argv = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
     argv += ["--host", settings.api_host, "--port", str(settings.api_port)]
+    argv += ["--timeout-graceful-shutdown", str(settings.api_graceful_shutdown_seconds)]
     return Component(
         name="api",
         argv=argv,

@@ -6,8 +6,9 @@ A key is claimed with an ``INSERT … ON CONFLICT DO NOTHING`` on the primary ke
 and then do nothing). The winner runs the request and stores the response
 (``finish``) or gives the key back (``release``) when there is nothing worth
 replaying. A claim is taken over when its row has expired (the key is new
-again) or when it has been in flight longer than the lock timeout (the process
-that held it died before it could finish or release it).
+again) or when its lease has lapsed: the request holding it renews
+``leased_until`` while it runs (``renew``), so a lapsed lease means the process
+that held it died before it could finish or release it.
 """
 
 import base64
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, or_, update
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -89,6 +90,7 @@ async def claim(
         response_body=None,
         created_at=now,
         expires_at=now + ttl,
+        leased_until=now + lock_timeout,
     )
     insert = postgresql_insert if database.engine.dialect.name == "postgresql" else sqlite_insert
     for _ in range(3):
@@ -100,7 +102,8 @@ async def claim(
             )
         if _rowcount(inserted) == 1:
             return Claimed(now)
-        # Expired: the key is new again. In flight past the lock timeout with the same request: its holder died.
+        # Expired: the key is new again. In flight with the same request and a lapsed lease: its holder died
+        # (rows claimed before leases were renewed have none: they lapse a lock timeout after their claim).
         async with database.transaction() as session:
             taken = await session.execute(
                 update(IdempotencyKey)
@@ -111,8 +114,14 @@ async def claim(
                         IdempotencyKey.expires_at <= now,
                         and_(
                             IdempotencyKey.state == IN_FLIGHT,
-                            IdempotencyKey.created_at < now - lock_timeout,
                             IdempotencyKey.request_hash == request_hash,
+                            or_(
+                                IdempotencyKey.leased_until < now,
+                                and_(
+                                    IdempotencyKey.leased_until.is_(None),
+                                    IdempotencyKey.created_at < now - lock_timeout,
+                                ),
+                            ),
                         ),
                     ),
                 )
@@ -142,28 +151,44 @@ async def finish(database: Database, scope: str, key: str, token: datetime, resp
     async with database.transaction() as session:
         stored = await session.execute(
             update(IdempotencyKey)
-            .where(
-                IdempotencyKey.scope == scope,
-                IdempotencyKey.key == key,
-                IdempotencyKey.state == IN_FLIGHT,
-                IdempotencyKey.created_at == token,
+            .where(*_held(scope, key, token))
+            .values(
+                state=DONE,
+                response_status=response.status,
+                response_headers=headers,
+                response_body=body,
+                leased_until=None,
             )
-            .values(state=DONE, response_status=response.status, response_headers=headers, response_body=body)
         )
     return _rowcount(stored) == 1
+
+
+async def renew(
+    database: Database, scope: str, key: str, token: datetime, lease: timedelta, *, now: datetime | None = None
+) -> bool:
+    """Extend the claim's lease to ``lease`` from now; False if the claim was lost (finished, released, taken)."""
+    now = now or datetime.now(UTC)
+    async with database.transaction() as session:
+        renewed = await session.execute(
+            update(IdempotencyKey).where(*_held(scope, key, token)).values(leased_until=now + lease)
+        )
+    return _rowcount(renewed) == 1
 
 
 async def release(database: Database, scope: str, key: str, token: datetime) -> None:
     """Give the key back (the request failed in a way a retry may fix)."""
     async with database.transaction() as session:
-        await session.execute(
-            delete(IdempotencyKey).where(
-                IdempotencyKey.scope == scope,
-                IdempotencyKey.key == key,
-                IdempotencyKey.state == IN_FLIGHT,
-                IdempotencyKey.created_at == token,
-            )
-        )
+        await session.execute(delete(IdempotencyKey).where(*_held(scope, key, token)))
+
+
+def _held(scope: str, key: str, token: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The row of this claim, while it is still in flight."""
+    return (
+        IdempotencyKey.scope == scope,
+        IdempotencyKey.key == key,
+        IdempotencyKey.state == IN_FLIGHT,
+        IdempotencyKey.created_at == token,
+    )
 
 
 def _load(row: IdempotencyKey) -> StoredResponse:

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, Text, false
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Double, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -254,6 +254,19 @@ class IdempotencyKey(Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    # Until when the request that holds the key in flight is presumed alive; it renews this while it runs.
+    # NULL on rows claimed before leases were renewed: those lapse at created_at + the lock timeout.
+    leased_until: Mapped[datetime | None]
+
+
+class RateBucket(Base):
+    """One caller's token bucket for one rate limit, shared by every API process (``store/rate_limits.py``)."""
+
+    __tablename__ = "rate_buckets"
+    limit_name: Mapped[str] = mapped_column(String(32), primary_key=True)  # e.g. "create", "console_login"
+    caller: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # When the bucket is full again, in seconds since the epoch: each request taken moves it one interval on.
+    full_at: Mapped[float] = mapped_column(Double)
 
 
 class LedgerEntry(Base):

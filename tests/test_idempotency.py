@@ -19,6 +19,7 @@ from sqlalchemy import update
 
 from api.idempotency import IdempotencyMiddleware, idempotent_id, request_hash
 from api.problems import Problem, install_problem_handlers
+from store import idempotency as keys
 from store.api_keys import create_api_key, find_key
 from store.db import Database
 from store.tables import IdempotencyKey
@@ -288,3 +289,60 @@ async def test_ids_derived_from_the_key_are_stable_per_key_and_request(small: An
     assert other_key.startswith("thing_") and other_key != first
     assert no_key is None
     assert (await client.post("/things", content=b"a", headers={"Idempotency-Key": one})).json()["id"] == first
+
+
+# ---- the in-flight lease: renewed while the request runs, taken over soon after its holder died -------------
+
+
+async def test_a_lapsed_lease_is_taken_over_and_a_renewed_one_is_not(database: Database) -> None:
+    scope, idempotency_key, lease, t0 = "lease-test", key(), timedelta(seconds=15), datetime.now(UTC)
+
+    async def claim_at(seconds: float) -> keys.ClaimOutcome:
+        return await keys.claim(
+            database,
+            scope,
+            idempotency_key,
+            method="POST",
+            path="/v1/returns",
+            request_hash="h",
+            ttl=timedelta(hours=24),
+            lock_timeout=lease,
+            now=t0 + timedelta(seconds=seconds),
+        )
+
+    first = await claim_at(0)
+    assert isinstance(first, keys.Claimed)
+    assert isinstance(await claim_at(10), keys.InFlight)
+    assert await keys.renew(database, scope, idempotency_key, first.token, lease, now=t0 + timedelta(seconds=10))
+    assert isinstance(await claim_at(20), keys.InFlight), "renewed at 10 s: held until 25 s"
+
+    taken = await claim_at(26)  # the holder stopped renewing (its process died): a retry takes the key
+
+    assert isinstance(taken, keys.Claimed)
+    assert not await keys.renew(database, scope, idempotency_key, first.token, lease), "the dead holder's claim is gone"
+
+
+async def test_a_request_longer_than_the_lease_keeps_its_key(database: Database) -> None:
+    """The lease is renewed while the request runs: a retry meanwhile is a 409, not a second run."""
+    app = FastAPI()
+    app.add_middleware(IdempotencyMiddleware, ttl=timedelta(hours=24), lock_timeout=timedelta(seconds=0.9))
+    app.state.database = database
+    runs: list[int] = []
+
+    @app.post("/slow", status_code=201)
+    async def slow() -> dict[str, int]:
+        runs.append(1)
+        await asyncio.sleep(3)
+        return {"runs": len(runs)}
+
+    async with database.transaction() as session:
+        _, secret = await create_api_key(session, "service")
+    headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": key()}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://slow") as client:
+        first = asyncio.create_task(client.post("/slow", headers=headers))
+        await asyncio.sleep(2)  # more than twice the lease
+        meanwhile = await client.post("/slow", headers=headers)
+        answered = await first
+
+    assert meanwhile.status_code == 409, meanwhile.text
+    assert answered.status_code == 201 and runs == [1]

@@ -1,18 +1,23 @@
 """Limits: body size (413), the per-caller creation rate (429 + Retry-After), list sizes, unknown fields."""
 
+import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.limits import CREATING_ROUTES, TokenBuckets
+from api.limits import CREATING_ROUTES
 from returnflow.serve import serve_app
 from returnflow.settings import Settings
+from store import rate_limits
 from store.api_keys import create_api_key
 from store.db import Database
+from store.tables import RateBucket
 from tests.api_client import Callers, put_order
 from tests.factories import return_body
 
@@ -139,29 +144,38 @@ async def test_fields_the_caller_may_not_set_are_refused(api: Callers, field: st
     assert listed["items"] == []
 
 
-def test_token_buckets_allow_a_burst_then_the_rate() -> None:
-    now = [0.0]
-    buckets = TokenBuckets(per_minute=60, burst=3, clock=lambda: now[0])
+async def test_rate_buckets_allow_a_burst_then_the_rate(database: Database) -> None:
+    rate = rate_limits.Rate("test-" + secrets.token_hex(4), per_minute=60, burst=3)
 
-    assert [buckets.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert buckets.take("a") == pytest.approx(1.0)
-    assert buckets.take("b") == 0.0, "each caller has its own bucket"
-    now[0] = 0.5
-    assert buckets.take("a") == pytest.approx(0.5)
-    now[0] = 1.0
-    assert buckets.take("a") == 0.0
-    now[0] = 100.0
-    assert [buckets.take("a") for _ in range(4)][-1] > 0, "a long pause refills to the burst, not beyond"
+    async def take(caller: str, now: float) -> float:
+        return await rate_limits.take(database, rate, caller, now=now)
+
+    assert [await take("a", 1000.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert await take("a", 1000.0) == pytest.approx(1.0)
+    assert await take("b", 1000.0) == 0.0, "each caller has its own bucket"
+    assert await take("a", 1000.5) == pytest.approx(0.5)
+    assert await take("a", 1001.0) == 0.0
+    assert [await take("a", 1100.0) for _ in range(4)][-1] > 0, "a long pause refills to the burst, not beyond"
 
 
-def test_full_buckets_are_forgotten_when_there_are_many_callers() -> None:
-    now = [0.0]
-    buckets = TokenBuckets(per_minute=60, burst=2, clock=lambda: now[0], max_callers=10)
-    for n in range(10):
-        buckets.take(f"c{n}")
-    now[0] = 10.0
-    buckets.take("new")
-    assert len(buckets._buckets) == 1
+async def test_concurrent_takes_never_share_a_token(database: Database) -> None:
+    rate = rate_limits.Rate("test-" + secrets.token_hex(4), per_minute=1, burst=5)
+
+    waits = await asyncio.gather(*(rate_limits.take(database, rate, "racer", now=5000.0) for _ in range(20)))
+
+    assert sum(1 for wait in waits if wait == 0) == 5, waits
+
+
+async def test_buckets_full_for_an_hour_are_forgotten_when_a_new_caller_comes(database: Database) -> None:
+    rate = rate_limits.Rate("test-" + secrets.token_hex(4), per_minute=60, burst=2)
+    for n in range(5):
+        await rate_limits.take(database, rate, f"c{n}", now=0.0)
+
+    await rate_limits.take(database, rate, "new", now=2 * rate_limits.FORGET_FULL_AFTER_SECONDS)
+
+    async with database.sessions() as session:
+        callers = (await session.scalars(select(RateBucket.caller).where(RateBucket.limit_name == rate.name))).all()
+    assert callers == ["new"]
 
 
 @pytest.mark.parametrize(

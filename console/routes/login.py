@@ -7,17 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.limits import TokenBuckets
 from console import sessions
 from console.i18n import preferred_language
 from console.sessions import SignedInUser
 from console.templating import respond
-from store import audit, operators
+from store import audit, operators, rate_limits
 from store.audit import Actor
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-# Password guessing: each name may try 10 times at once, then 5 times a minute (in this process's memory).
-LOGIN_ATTEMPTS = TokenBuckets(per_minute=5, burst=10)
+# Password guessing: each name may try 10 times at once, then 5 times a minute, counted across every API process.
+LOGIN_ATTEMPTS = rate_limits.Rate("console_login", per_minute=5, burst=10)
 
 
 def _login_page(request: Request, next_path: str, wrong_password: bool = False, wait_seconds: int = 0) -> HTMLResponse:
@@ -51,7 +50,7 @@ async def log_in(
     next: Annotated[str, Form(max_length=2048)] = "/console/",
 ) -> HTMLResponse | RedirectResponse:
     sessions.LOGIN_FORM.check(request, csrf_token)
-    wait = LOGIN_ATTEMPTS.take(name.strip().lower())
+    wait = await rate_limits.take(request.app.state.database, LOGIN_ATTEMPTS, name.strip().lower())
     if wait > 0:
         return _login_page(request, next, wait_seconds=max(1, math.ceil(wait)))
     async with request.app.state.database.transaction() as session:
