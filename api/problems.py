@@ -140,7 +140,8 @@ def _our_problem(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", error=str(exc))
+    # exc_info given: Starlette runs this handler in a thread, outside the except block that caught exc.
+    log.error("unhandled error", error=str(exc), exc_info=exc)
     return problem_response(500, "an unexpected error occurred; it has been logged")
 
 

@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     )
     sandbox_url: str = Field("http://127.0.0.1:8100", description="Base URL of the sandbox partners service.")
     partner_timeout_seconds: float = Field(10.0, description="HTTP timeout for partner calls.")
+    sandbox_host: str = Field("127.0.0.1", description="Address the sandbox partners bind to (python -m sandbox).")
+    sandbox_port: int = Field(8100, description="Port the sandbox partners listen on (python -m sandbox).")
+    sandbox_db: str = Field(
+        "",
+        description="SQLite file the sandbox partners keep their state in (refunds, shipments, faults); empty: "
+        "in memory, lost when the sandbox stops.",
+    )
+    sandbox_carrier_events_url: str = Field(
+        "",
+        description="Where the sandbox carrier posts its scans (the API's /v1/carrier-events), signed with "
+        "carrier_webhook_secret; empty, or no secret: it posts none.",
+    )
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(8000, description="Port the API listens on.")
     temporal_ui_port: int = Field(8233, description="Port of Temporal UI (dev stack).")
@@ -236,6 +248,12 @@ def normalize_database_url(url: str) -> str:
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
+
+
+def environment_variable(field: str) -> str:
+    """The environment variable that sets the field named ``field``: ``RETURNFLOW_<FIELD>``, or its alias."""
+    alias = Settings.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else f"RETURNFLOW_{field.upper()}"
 
 
 @lru_cache

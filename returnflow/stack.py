@@ -15,7 +15,9 @@ reuses them, like it reuses the Temporal, app and sandbox databases). Unless
 kept in ``<data_dir>/dev-codec-keys``; Temporal UI decodes through the API's
 ``/codec`` (admitted without a key from this machine, see api/routes/codec.py). Ctrl-C
 or SIGTERM stops the processes in reverse order and exits 0; if one of them
-dies on its own, the rest are stopped and the exit code is 1.
+dies on its own, the rest are stopped and the exit code is 1. Killed outright
+(SIGKILL), the stack takes its children with it, and the next start on the same
+data folder stops any it left behind (``returnflow/child_processes.py``).
 """
 
 import contextlib
@@ -32,6 +34,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from returnflow.child_processes import FolderInUse, StackPidFile, start_child
 from returnflow.codec import CodecError, new_key_entry, parse_keys
 from returnflow.run_async import run_async
 from returnflow.settings import Settings
@@ -162,10 +165,13 @@ class Stack:
         self.colored = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         self.width = max(len(name) for name in COLORS)
         self.operator_password = ""
+        # The children it started, for the next stack on this data folder (see returnflow/child_processes.py).
+        self.pid_file = StackPidFile(settings.data_dir / "stack.pids", self.say)
 
     def run(self) -> int:
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
+            self.pid_file.claim()
             keys = self.prepare()
             self.components = build_components(self.settings)
             for component in self.components:
@@ -178,11 +184,12 @@ class Stack:
                 self.watch()
             self.say("stopping")
             return 0
-        except (StackError, TemporalBinaryNotFound) as error:
+        except (StackError, TemporalBinaryNotFound, FolderInUse) as error:
             self.say(f"error: {error}")
             return 1
         finally:
             self.stop_all()
+            self.pid_file.release()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
@@ -208,17 +215,11 @@ class Stack:
                 )
         self.say(f"starting {component.name}")
         try:
-            component.process = subprocess.Popen(
-                component.argv,
-                cwd=ROOT,
-                env=component.env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                process_group=0,  # its own group: Ctrl-C reaches only us, and we stop the children in order
-            )
+            # Its own process group (Ctrl-C reaches only us, and we stop the children in order); it dies with us.
+            component.process = start_child(component.argv, cwd=ROOT, env=component.env)
         except OSError as error:
             raise StackError(f"could not start {component.name} ({component.argv[0]}): {error}") from error
+        self.pid_file.add(component.name, component.process.pid)
         assert component.process.stdout is not None
         component.pump = threading.Thread(target=self._pump, args=(component,), daemon=True)
         component.pump.start()

@@ -104,12 +104,9 @@ def worker(settings: Settings) -> Component:
 
 
 def api(settings: Settings) -> Component:
-    argv = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
-    argv += ["--host", settings.api_host, "--port", str(settings.api_port)]
-    argv += ["--timeout-graceful-shutdown", str(settings.api_graceful_shutdown_seconds)]
     return Component(
         name="api",
-        argv=argv,
+        argv=[sys.executable, "-m", "api"],  # listens on api_host:api_port, from the environment below
         env=child_env(settings),
         is_ready=lambda: http_ok(api_url(settings) + "/health/ready"),
         ports=[(connect_host(settings.api_host), settings.api_port)],

@@ -22,7 +22,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
 from domain.policy import DEFAULT_POLICY, CategoryRule, Policy
-from returnflow.settings import Settings
+from returnflow.settings import Settings, environment_variable
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGURATION = Path("docs/configuration.md")
@@ -59,10 +59,6 @@ BOUNDS = (
     (annotated_types.Lt, "lt", "<"),
     (annotated_types.Le, "le", "≤"),
 )
-
-
-def env_var(name: str, info: FieldInfo) -> str:
-    return info.validation_alias if isinstance(info.validation_alias, str) else f"RETURNFLOW_{name.upper()}"
 
 
 def setting_type(info: FieldInfo) -> str:
@@ -143,7 +139,7 @@ RETURNFLOW_API_PORT=18000 ./scripts/stack`.
 
 def configuration_page() -> str:
     rows = [
-        [code(env_var(name, info)), setting_type(info), setting_default(info), cell(info.description or "")]
+        [code(environment_variable(name)), setting_type(info), setting_default(info), cell(info.description or "")]
         for name, info in Settings.model_fields.items()
     ]
     parts = [

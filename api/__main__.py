@@ -1,0 +1,30 @@
+"""Run the API alone: ``python -m api`` (what the dev stack, the image and the Kubernetes example run).
+
+It listens on ``RETURNFLOW_API_HOST``:``RETURNFLOW_API_PORT`` and logs as every other process does
+(``returnflow/logging.py``): uvicorn's own lines go through structlog, and the access log is the
+app's ``request`` line (method, path, status, duration, request id), so uvicorn's is left off.
+``uvicorn api.app:create_app --factory`` works too, for uvicorn's options (``--workers``, ``--proxy-headers``).
+"""
+
+import uvicorn
+
+from returnflow.logging import configure_logging
+from returnflow.settings import get_settings
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)  # before the app loads: its failure is a JSON line too
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=settings.api_graceful_shutdown_seconds,
+    )
+
+
+if __name__ == "__main__":
+    main()
