@@ -75,7 +75,7 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def api_process(settings: Settings, log_dir: Path) -> AsyncIterator[ApiProcess]:
-    """``uvicorn api.app:create_app --factory`` in a process of its own, until it answers /healthz."""
+    """``uvicorn api.app:create_app --factory`` in a process of its own, until it answers /health/live."""
     component = stack_components.api(settings.model_copy(update={"api_port": free_port()}))
     url = stack_components.api_url(settings.model_copy(update={"api_port": component.ports[0][1]}))
     log = log_dir / f"api-{component.ports[0][1]}.log"
@@ -89,7 +89,7 @@ async def api_process(settings: Settings, log_dir: Path) -> AsyncIterator[ApiPro
                 if process.returncode is not None:
                     raise AssertionError(f"the API exited with {process.returncode}:\n{log.read_text()[-3000:]}")
                 try:
-                    if (await probe.get(url + "/healthz")).status_code == 200:
+                    if (await probe.get(url + "/health/live")).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass

@@ -75,7 +75,7 @@ async def wait_until_serving(client: httpx.AsyncClient, process: asyncio.subproc
     while asyncio.get_running_loop().time() < deadline:
         assert process.returncode is None, "the API exited while starting"
         try:
-            if (await client.get("/healthz")).status_code == 200:
+            if (await client.get("/health/live")).status_code == 200:
                 return
         except httpx.TransportError:
             pass
