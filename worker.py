@@ -23,6 +23,7 @@ from activities.customer_notifications import CustomerNotifier
 from activities.drift_repair import ReadModelRepairer
 from activities.exchange_payments import ExchangePaymentActivities
 from activities.late_returns import LateReturnActivities
+from activities.outbox_retention import OutboxPruner
 from activities.partners import PartnerActivities
 from activities.read_model import ReadModelActivities
 from activities.reconciliation import LedgerReconciler
@@ -36,11 +37,13 @@ from connectors.payment_records import HttpPaymentRecords
 from connectors.payments import HttpExchangePayments, HttpPayments
 from connectors.promotions import HttpPromotions
 from connectors.warehouse import HttpWarehouse
+from returnflow.codec import EncryptionCodec
 from returnflow.interceptors import LoggingInterceptor
 from returnflow.logging import configure_logging
 from returnflow.metrics import SdkMetrics
 from returnflow.serve import serve_app
 from returnflow.settings import Settings, get_settings
+from returnflow.ssrf import webhook_client
 from returnflow.temporal import TemporalUnreachable, wait_for_temporal
 from returnflow.temporal_setup import SetupRefused, setup_namespace
 from returnflow.tracing import instrument_http, start_tracing
@@ -54,10 +57,15 @@ WORKFLOWS = [ReturnWorkflow, *HOUSEKEEPING_WORKFLOWS]
 @asynccontextmanager
 async def build_worker(client: Client, settings: Settings, database: Database) -> AsyncIterator[Worker]:
     """A worker wired to the partners named in ``settings``; the caller runs it."""
-    # Webhooks go to URLs merchants registered: a client of their own, sharing nothing with the partners'.
+    # Webhooks go to URLs merchants registered: a guarded client of their own, sharing nothing with the partners'.
     async with (
         instrument_http(httpx.AsyncClient(timeout=settings.partner_timeout_seconds)) as http,
-        instrument_http(httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)) as webhook_http,
+        instrument_http(
+            webhook_client(
+                timeout_seconds=settings.webhook_timeout_seconds,
+                allow_private=settings.webhook_allow_private_addresses,
+            )
+        ) as webhook_http,
     ):
         partners = PartnerActivities(
             database,
@@ -70,6 +78,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             WebhookSender(
                 database,
                 webhook_http,
+                EncryptionCodec.from_text(settings.codec_keys.get_secret_value()),
                 give_up_after=timedelta(hours=settings.webhook_retry_hours),
                 timeout_seconds=settings.webhook_timeout_seconds,
             ).deliver_webhooks,
@@ -82,6 +91,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             LedgerReconciler(database, HttpPaymentRecords(http, settings.sandbox_url)).reconcile_ledger,
             StuckReturnSweeper(database).sweep_stuck_returns,
             ReadModelRepairer(database).repair_read_model,
+            OutboxPruner(database, retention=timedelta(days=settings.outbox_retention_days)).prune_outbox,
         ]
         yield Worker(
             client,

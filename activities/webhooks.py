@@ -14,6 +14,7 @@ import structlog
 from temporalio import activity
 
 from messages.housekeeping import DELIVER_WEBHOOKS, Batch, DeliveryReport
+from returnflow.codec import CodecError, EncryptionCodec
 from returnflow.metrics import WEBHOOK_DELIVERIES, WEBHOOK_OUTCOMES
 from store.db import Database
 from store.webhook_deliveries import (
@@ -24,6 +25,7 @@ from store.webhook_deliveries import (
     record_attempt,
     sign,
 )
+from store.webhook_endpoints import unseal_secret
 
 log = structlog.get_logger()
 
@@ -32,10 +34,17 @@ DELIVERY_CONCURRENCY = 10
 
 class WebhookSender:
     def __init__(
-        self, database: Database, http: httpx.AsyncClient, *, give_up_after: timedelta, timeout_seconds: float
+        self,
+        database: Database,
+        http: httpx.AsyncClient,
+        codec: EncryptionCodec,
+        *,
+        give_up_after: timedelta,
+        timeout_seconds: float,
     ) -> None:
         self._database = database
         self._http = http
+        self._codec = codec
         self._give_up_after = give_up_after
         self._timeout_seconds = timeout_seconds
 
@@ -75,10 +84,14 @@ class WebhookSender:
 
     async def _post(self, item: DueDelivery) -> str | None:
         """One attempt; None when the endpoint acknowledged (2xx), else what went wrong."""
+        try:
+            secret = unseal_secret(self._codec, item.endpoint_id, item.encrypted_secret)
+        except CodecError as error:  # its key was taken out of RETURNFLOW_CODEC_KEYS: this endpoint only
+            return f"cannot open the endpoint's signing secret: {error}"
         headers = {
             "content-type": "application/json",
             "user-agent": "returnflow-webhooks/1",
-            SIGNATURE_HEADER: sign(item.secret, int(time.time()), item.body),
+            SIGNATURE_HEADER: sign(secret, int(time.time()), item.body),
             EVENT_ID_HEADER: item.event_id,
         }
         try:
@@ -93,4 +106,6 @@ class WebhookSender:
             return f"{type(exc).__name__}: {exc}"[:1000]
         if 200 <= response.status_code < 300:
             return None
+        if response.is_redirect:  # following it could lead anywhere, the SSRF guard's check included
+            return f"HTTP {response.status_code}: redirects are not followed (to {response.headers['location']})"[:1000]
         return f"HTTP {response.status_code}: {response.text[:200]}"

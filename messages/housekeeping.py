@@ -80,6 +80,16 @@ class RepairReport(BaseModel):
     missing: list[str] = []
 
 
+class PruneOutbox(BaseModel):
+    """Deleted ``batch`` events at a time (each batch its own transaction)."""
+
+    batch: int = 500
+
+
+class PruneReport(BaseModel):
+    deleted: int = 0
+
+
 # POST the due webhook deliveries, signed; record delivered, retry later (backoff) or dead.
 DELIVER_WEBHOOKS = ActivityRef("deliver_webhooks", Batch, DeliveryReport)
 # Tell customers about the statuses they care about, through the notifications partner, best effort.
@@ -90,3 +100,5 @@ RECONCILE_LEDGER = ActivityRef("reconcile_ledger", ReconcileLedger, ReconcileRep
 SWEEP_STUCK_RETURNS = ActivityRef("sweep_stuck_returns", SweepStuckReturns, SweepReport)
 # Rows of the read model that disagree with their workflow are rewritten from the workflow's own view.
 REPAIR_READ_MODEL = ActivityRef("repair_read_model", RepairReadModel, RepairReport)
+# Events older than the retention whose webhooks and notifications are over are deleted, with them.
+PRUNE_OUTBOX = ActivityRef("prune_outbox", PruneOutbox, PruneReport)

@@ -12,6 +12,12 @@ may be read (running returns, replays, Temporal UI).
 
 A payload that is not encrypted is decoded as it is, so histories recorded before
 encryption was switched on still replay. ``python -m returnflow.codec`` prints a new key.
+
+The same keys seal the few secrets the database keeps (webhook endpoints' signing
+secrets): ``seal``/``unseal``, text of the form ``keyid:base64(nonce || ciphertext+tag)``
+bound to what it belongs to (its associated data), so a sealed value copied to another
+row does not open. Rotation works the same way: keep a key listed while anything sealed
+with it is kept.
 """
 
 import base64
@@ -112,21 +118,37 @@ class EncryptionCodec(PayloadCodec):
         if payload.metadata.get("encoding") != ENCODING:
             return payload  # written before encryption was switched on (or by a codec-less client)
         key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode(errors="replace")
+        return Payload.FromString(self._open("payload", key_id, payload.data, key_id.encode()))
+
+    def seal(self, clear: bytes, belongs_to: bytes) -> str:
+        """``clear`` encrypted for keeping at rest, as text; only ``unseal`` with the same ``belongs_to`` opens it."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._ciphers[self.key_id].encrypt(nonce, clear, self.key_id.encode() + b"\0" + belongs_to)
+        return f"{self.key_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def unseal(self, sealed: str, belongs_to: bytes) -> bytes:
+        key_id, _, encoded = sealed.partition(":")
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            raise CodecError("sealed value is not keyid:base64") from None
+        return self._open("sealed value", key_id, data, key_id.encode() + b"\0" + belongs_to)
+
+    def _open(self, what: str, key_id: str, data: bytes, associated: bytes) -> bytes:
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             known = ", ".join(sorted(self._ciphers))
             raise CodecError(
-                f"payload was encrypted with key {key_id!r}, which is not in RETURNFLOW_CODEC_KEYS "
+                f"{what} was encrypted with key {key_id!r}, which is not in RETURNFLOW_CODEC_KEYS "
                 f"(known: {known}); add it back to read this data"
             )
         try:
-            clear = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], key_id.encode())
+            return cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], associated)
         except InvalidTag:
             raise CodecError(
-                f"payload encrypted with key {key_id!r} failed authentication: the key material for that "
-                "id is different from the one that encrypted it, or the payload was altered"
+                f"{what} encrypted with key {key_id!r} failed authentication: the key material for that "
+                "id is different from the one that encrypted it, or the data was altered"
             ) from None
-        return Payload.FromString(clear)
 
 
 if __name__ == "__main__":

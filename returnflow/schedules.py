@@ -36,6 +36,7 @@ from messages import housekeeping as hk
 from returnflow.settings import Settings
 from workflows.housekeeping import (
     DeliverWebhooksWorkflow,
+    PruneOutboxWorkflow,
     ReconcileLedgerWorkflow,
     RepairReadModelWorkflow,
     SweepStuckReturnsWorkflow,
@@ -80,6 +81,7 @@ def jobs(settings: Settings) -> list[Job]:
             timedelta(hours=1),
             timedelta(minutes=45),
         ),
+        Job("prune-outbox", PruneOutboxWorkflow.run, hk.PruneOutbox(), timedelta(hours=1), timedelta(minutes=45)),
     ]
 
 

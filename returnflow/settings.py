@@ -202,6 +202,19 @@ class Settings(BaseSettings):
         "is given up as dead (GET /v1/webhook-deliveries?state=dead).",
     )
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout of one webhook delivery attempt.")
+    webhook_allow_private_addresses: bool = Field(
+        False,
+        description="Let webhook endpoint URLs resolve to loopback, private, link-local and other non-public "
+        "addresses (refused otherwise, when registered and at every delivery; cloud metadata addresses are refused "
+        "always). For development and receivers on your own network; the dev stack turns it on.",
+    )
+    outbox_retention_days: float = Field(
+        30.0,
+        gt=0,
+        description="How long the events of ended returns are kept once every webhook delivery and customer "
+        "notification of theirs is finished (delivered, dead, sent or given up); the prune-outbox schedule "
+        "deletes older ones.",
+    )
     notification_max_attempts: int = Field(
         5,
         ge=1,

@@ -153,6 +153,14 @@ def with_dev_codec(settings: Settings) -> Settings:
     return settings.model_copy(update=update)
 
 
+def with_local_webhooks(settings: Settings) -> Settings:
+    """Unless told otherwise, the stack sends webhooks to receivers on this machine and its network too
+    (RETURNFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES), which production refuses (``returnflow/ssrf.py``)."""
+    if "webhook_allow_private_addresses" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"webhook_allow_private_addresses": True})
+
+
 # --- running them ------------------------------------------------------------------------------
 
 
@@ -198,9 +206,9 @@ class Stack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         url = settings.effective_database_url
         self.say(f"data in {settings.data_dir}; app database {redacted(url)}")
-        self.settings = with_dev_codec(settings)
+        self.settings = with_local_webhooks(with_dev_codec(settings))
         try:
-            prepare_database(settings)
+            prepare_database(self.settings)  # with the dev codec keys, which seal webhook secrets
             self.operator_password = ensure_dev_operator(settings)
             return ensure_dev_keys(settings)
         except Exception as error:

@@ -11,16 +11,18 @@ from returnflow.settings import Settings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, codec_keys: str = "") -> Config:
+    """``codec_keys``: what migrations that seal data use (0013, webhook secrets); empty: RETURNFLOW_CODEC_KEYS."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url)
+    config.attributes["codec_keys"] = codec_keys
     return config
 
 
-def upgrade(url: str) -> None:
+def upgrade(url: str, codec_keys: str = "") -> None:
     """Bring the schema to the newest revision. Safe to call on every start."""
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url, codec_keys), "head")
 
 
 async def upgrade_async(url: str) -> None:
@@ -32,4 +34,4 @@ def prepare_database(settings: Settings) -> None:
     """Create the data folder when the database is the embedded SQLite one, then migrate."""
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.effective_database_url)
+    upgrade(settings.effective_database_url, settings.codec_keys.get_secret_value())

@@ -10,17 +10,21 @@ issued to the customer is an event of its own (``announce_compensation``). Nothi
 ``DeliverWebhooksWorkflow`` (scheduled every few seconds) takes what is due and
 sends it (``activities/webhooks.py`` with ``store/webhook_deliveries.py``,
 ``activities/customer_notifications.py`` with ``store/customer_notifications.py``).
+
+Events are not kept for ever: ``prune_finished_events`` (the prune-outbox schedule) deletes
+old ones whose sending is over (``_finished_before``).
 """
 
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from domain.notifications import STATUS_NOTIFICATIONS, NotificationKind, once_key
-from domain.returns import ReturnView, Status
-from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery, WebhookEndpoint
+from domain.returns import FINAL_STATUSES, ReturnView, Status
+from store.tables import CustomerNotification, OutboxEvent, ReturnRow, WebhookDelivery, WebhookEndpoint
 
 COMPENSATION_EVENT = f"return.{NotificationKind.COMPENSATION_ISSUED.value}"
 EVENT_TYPES: tuple[str, ...] = (*(f"return.{status.value}" for status in Status), COMPENSATION_EVENT)
@@ -92,3 +96,37 @@ async def _record(session: AsyncSession, view: ReturnView, kind: str, notificati
             )
         )
     return event.id
+
+
+def _finished_before(event: type[OutboxEvent], before: datetime) -> ColumnElement[bool]:
+    """An event older than ``before`` that nothing is waiting on: no webhook delivery pending (delivered or dead
+    ones are over), no customer notification pending (sent or given up), and its return ended. An open return's
+    events stay, because its notifications' ``once_key`` is what keeps a status from being told twice."""
+    return and_(
+        event.created_at < before,
+        ~exists().where(WebhookDelivery.event_id == event.id, WebhookDelivery.state == "pending"),
+        ~exists().where(CustomerNotification.event_id == event.id, CustomerNotification.state == "pending"),
+        or_(
+            event.return_id.is_(None),
+            ~exists().where(
+                ReturnRow.id == event.return_id,
+                ReturnRow.status.not_in([status.value for status in FINAL_STATUSES]),
+            ),
+        ),
+    )
+
+
+async def prune_finished_events(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` of the oldest finished events older than ``before``, with their deliveries and
+    notifications (the foreign keys cascade); returns how many. The conditions are checked by the delete itself,
+    so a dead letter replayed meanwhile is not deleted."""
+    candidate = aliased(OutboxEvent)
+    oldest = (
+        select(candidate.id)
+        .where(_finished_before(candidate, before))
+        .order_by(candidate.created_at)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    result = await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(oldest)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

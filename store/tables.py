@@ -316,7 +316,8 @@ class WebhookEndpoint(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     url: Mapped[str] = mapped_column(String(2048))
     events: Mapped[list[Any]]
-    secret: Mapped[str] = mapped_column(String(128))
+    # The signing secret, sealed with the codec keys and bound to the endpoint's id (store/webhook_endpoints.py).
+    encrypted_secret: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
 

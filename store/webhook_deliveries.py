@@ -68,7 +68,7 @@ class DueDelivery:
     event_id: str
     endpoint_id: str
     url: str
-    secret: str
+    encrypted_secret: str  # store.webhook_endpoints.unseal_secret opens it
     body: bytes
     event_created_at: datetime
     attempts: int
@@ -95,7 +95,7 @@ async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> li
             event_id=delivery.event_id,
             endpoint_id=delivery.endpoint_id,
             url=endpoint.url,
-            secret=endpoint.secret,
+            encrypted_secret=endpoint.encrypted_secret,
             body=event_body(event),
             event_created_at=as_utc(event.created_at),
             attempts=delivery.attempts,
@@ -131,7 +131,13 @@ async def record_attempt(
     return str(values["state"])
 
 
+def delivery_id(event_id: str, endpoint_id: str) -> str:
+    """A delivery's id in the API: its event's id and its endpoint's (``evt_….whe_…``), neither has a dot."""
+    return f"{event_id}.{endpoint_id}"
+
+
 class DeliveryView(BaseModel):
+    id: str
     event_id: str
     event_type: str
     return_id: str | None
@@ -179,24 +185,59 @@ async def list_deliveries(
         )
     ).all()
     page = rows[:limit]
-    items = [
-        DeliveryView(
-            event_id=delivery.event_id,
-            event_type=event.type,
-            return_id=event.return_id,
-            endpoint_id=delivery.endpoint_id,
-            url=endpoint.url,
-            state=delivery.state,
-            attempts=delivery.attempts,
-            next_attempt_at=as_utc(delivery.next_attempt_at) if delivery.state == "pending" else None,
-            last_error=delivery.last_error,
-            delivered_at=as_utc(delivery.delivered_at) if delivery.delivered_at else None,
-            event_created_at=as_utc(event.created_at),
-        )
-        for delivery, event, endpoint in page
-    ]
+    items = [_delivery_view(delivery, event, endpoint) for delivery, event, endpoint in page]
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
         next_cursor = encode_keyset(last.event_created_at, last.event_id, last.endpoint_id)
     return items, next_cursor
+
+
+def _delivery_view(delivery: WebhookDelivery, event: OutboxEvent, endpoint: WebhookEndpoint) -> DeliveryView:
+    return DeliveryView(
+        id=delivery_id(delivery.event_id, delivery.endpoint_id),
+        event_id=delivery.event_id,
+        event_type=event.type,
+        return_id=event.return_id,
+        endpoint_id=delivery.endpoint_id,
+        url=endpoint.url,
+        state=delivery.state,
+        attempts=delivery.attempts,
+        next_attempt_at=as_utc(delivery.next_attempt_at) if delivery.state == "pending" else None,
+        last_error=delivery.last_error,
+        delivered_at=as_utc(delivery.delivered_at) if delivery.delivered_at else None,
+        event_created_at=as_utc(event.created_at),
+    )
+
+
+class NotDead(Exception):
+    """The delivery asked to be replayed is not a dead letter (or its endpoint was deleted); the message says why."""
+
+
+async def replay_dead_delivery(session: AsyncSession, id: str, now: datetime) -> DeliveryView | None:
+    """Make a dead delivery due again (``now``): the next delivery run sends it, once. None when there is no such
+    delivery; ``NotDead`` when it is pending, delivered, or its endpoint is deleted.
+
+    Its event is still past the retry period, so a replay that fails is dead again at once, with its new error.
+    """
+    event_id, _, endpoint_id = id.partition(".")
+    row = (
+        await session.execute(
+            select(WebhookDelivery, OutboxEvent, WebhookEndpoint)
+            .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(WebhookDelivery.event_id == event_id, WebhookDelivery.endpoint_id == endpoint_id)
+            .with_for_update(of=WebhookDelivery)
+        )
+    ).first()
+    if row is None:
+        return None
+    delivery, event, endpoint = row
+    if delivery.state != "dead":
+        raise NotDead(f"delivery {id} is {delivery.state}; only a dead delivery can be retried")
+    if endpoint.disabled_at is not None:
+        raise NotDead(f"the endpoint of delivery {id} was deleted; register it again to receive new events")
+    delivery.state = "pending"
+    delivery.next_attempt_at = now
+    await session.flush()
+    return _delivery_view(delivery, event, endpoint)

@@ -1,6 +1,8 @@
 """Webhook endpoints: the URLs merchants subscribe to event types, each with its signing secret.
 
-The secret is shown once, when the endpoint is created; lists never carry it.
+The secret is shown once, when the endpoint is created; lists never carry it. The
+database keeps it sealed with the codec keys (``returnflow/codec.py``), bound to the
+endpoint's id: a copy of the table, or of a backup, tells nobody how to sign.
 Disabling an endpoint drops what it has not received yet and keeps its history.
 """
 
@@ -11,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from returnflow.codec import EncryptionCodec
 from store.cursor import decode_keyset, encode_keyset
 from store.db import as_utc
 from store.tables import WebhookDelivery, WebhookEndpoint
@@ -31,18 +34,31 @@ def _endpoint_view(row: WebhookEndpoint) -> EndpointView:
     return EndpointView(id=row.id, url=row.url, events=list(row.events), created_at=as_utc(row.created_at))
 
 
-async def create_endpoint(session: AsyncSession, url: str, events: list[str]) -> CreatedEndpoint:
+def seal_secret(codec: EncryptionCodec, endpoint_id: str, secret: str) -> str:
+    return codec.seal(secret.encode(), endpoint_id.encode())
+
+
+def unseal_secret(codec: EncryptionCodec, endpoint_id: str, sealed: str) -> str:
+    """The clear signing secret; ``CodecError`` when its key is no longer listed in RETURNFLOW_CODEC_KEYS."""
+    return codec.unseal(sealed, endpoint_id.encode()).decode()
+
+
+async def create_endpoint(
+    session: AsyncSession, url: str, events: list[str], codec: EncryptionCodec
+) -> CreatedEndpoint:
+    endpoint_id = "whe_" + secrets.token_hex(12)
+    secret = "whsec_" + secrets.token_urlsafe(32)
     row = WebhookEndpoint(
-        id="whe_" + secrets.token_hex(12),
+        id=endpoint_id,
         url=url,
         events=events,
-        secret="whsec_" + secrets.token_urlsafe(32),
+        encrypted_secret=seal_secret(codec, endpoint_id, secret),
         created_at=datetime.now(UTC),
         disabled_at=None,
     )
     session.add(row)
     await session.flush()
-    return CreatedEndpoint(secret=row.secret, **_endpoint_view(row).model_dump())
+    return CreatedEndpoint(secret=secret, **_endpoint_view(row).model_dump())
 
 
 async def list_endpoints(

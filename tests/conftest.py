@@ -141,8 +141,12 @@ async def forget_earlier_deliveries(database: Database) -> None:
 
 
 def settings_for(sandbox_url: str, database: Database) -> Settings:
+    """The tests' receivers and the sandbox are on 127.0.0.1: webhooks may go there."""
     return Settings(
-        sandbox_url=sandbox_url, database_url=database.url, task_queue="returnflow-test-" + secrets.token_hex(4)
+        sandbox_url=sandbox_url,
+        database_url=database.url,
+        task_queue="returnflow-test-" + secrets.token_hex(4),
+        webhook_allow_private_addresses=True,
     )
 
 

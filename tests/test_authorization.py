@@ -313,6 +313,13 @@ ROWS: list[Row] = [
         lambda c, w: c.get("/v1/webhook-deliveries", params={"limit": 1}),
         (401, 403, 403, 200, 200),
     ),
+    # Dead letters are replayed by operators (an unknown delivery: 404 once the role may).
+    Row(
+        "POST",
+        "/v1/webhook-deliveries/{delivery_id}/retry",
+        lambda c, w: c.post("/v1/webhook-deliveries/evt_none.whe_none/retry"),
+        (401, 403, 403, 404, 403),
+    ),
     # The codec server: operators only (anonymous local UI access is off by default).
     Row(
         "POST", "/codec/decode", lambda c, w: c.post("/codec/decode", json={"payloads": []}), (401, 403, 403, 200, 403)

@@ -115,6 +115,21 @@ async def test_same_key_id_with_other_key_material_or_altered_data_fails_clearly
         await EncryptionCodec.from_text(OLD).decode([altered])
 
 
+def test_sealed_values_open_only_for_what_they_belong_to_and_survive_a_rotation() -> None:
+    before = EncryptionCodec.from_text(OLD)
+    sealed = before.seal(b"whsec_value", b"whe_1")
+    assert sealed.startswith("k1:") and "whsec_value" not in sealed and before.seal(b"whsec_value", b"whe_1") != sealed
+    after = EncryptionCodec.from_text(f"{NEW},{OLD}")
+    assert after.unseal(sealed, b"whe_1") == b"whsec_value", "an old key still opens what it sealed"
+    assert after.seal(b"x", b"whe_1").startswith("k2:"), "the new key seals"
+    with pytest.raises(CodecError, match="failed authentication"):
+        before.unseal(sealed, b"whe_2")  # copied to another row
+    with pytest.raises(CodecError, match=r"key 'k1', which is not in RETURNFLOW_CODEC_KEYS \(known: k2\)"):
+        EncryptionCodec.from_text(NEW).unseal(sealed, b"whe_1")
+    with pytest.raises(CodecError, match="not keyid:base64"):
+        before.unseal("k1:not base64!", b"whe_1")
+
+
 async def test_unencrypted_payload_passes_through() -> None:
     original = await clear_payload({"recorded": "before encryption"})
 

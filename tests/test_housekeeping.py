@@ -68,6 +68,7 @@ async def test_schedules_are_created_once_and_keep_their_state(local_env: Workfl
             "ReconcileLedgerWorkflow",
             "SweepStuckReturnsWorkflow",
             "RepairReadModelWorkflow",
+            "PruneOutboxWorkflow",
         }
         assert described[first[1]].schedule.spec.intervals[0].every == timedelta(days=1)
         assert all(not d.schedule.state.paused for ident, d in described.items() if ident != first[0])

@@ -7,30 +7,46 @@ make time pass by moving ``next_attempt_at`` (and an event's ``created_at``) bac
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import random
 import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
 from domain.returns import Decision, Logistics, Refund, ReturnLine, ReturnView, Status
 from messages import housekeeping as hk
+from returnflow import ssrf
+from returnflow.codec import EncryptionCodec
 from returnflow.serve import serve_app
 from store import webhook_deliveries as deliveries
+from store import webhook_endpoints
+from store.api_keys import create_api_key
 from store.db import Database
 from store.returns import save_return
-from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery
+from store.tables import CustomerNotification, OutboxEvent, WebhookDelivery, WebhookEndpoint
 from tests.api_client import Callers, default_policy, put_order, wait_for_status
-from tests.conftest import Run, forget_earlier_deliveries
+from tests.conftest import (
+    TEST_CODEC_KEYS,
+    Run,
+    forget_earlier_deliveries,
+    running_worker,
+    settings_for,
+)
 from tests.factories import return_body
-from workflows.housekeeping import DeliverWebhooksWorkflow
+from workflows.housekeeping import DeliverWebhooksWorkflow, PruneOutboxWorkflow
+
+CODEC = EncryptionCodec.from_text(TEST_CODEC_KEYS)
 
 
 class Receiver:
@@ -107,6 +123,10 @@ async def test_a_failing_endpoint_gets_the_event_once_it_recovers_signed(
         assert created.status_code == 201, created.text
         endpoint = created.json()
         assert endpoint["secret"].startswith("whsec_") and endpoint["events"] == ["return.approved", "return.canceled"]
+        async with database.sessions() as session:
+            stored = await session.get(WebhookEndpoint, endpoint["id"])
+        assert stored is not None and endpoint["secret"] not in stored.encrypted_secret
+        assert "whsec_" not in stored.encrypted_secret, "the database keeps the secret sealed"
         try:
             order_id = await put_order(api)
             ret = (await api.service.post("/v1/returns", json=return_body(order_id=order_id))).json()
@@ -193,7 +213,7 @@ async def test_a_delivery_is_dead_after_the_retry_period_and_listed_for_operator
     api: Callers, database: Database, housekeeper: Run
 ) -> None:
     await default_policy(api)
-    receiver = Receiver(failures=1_000)
+    receiver = Receiver(failures=2)
     async with serve_app(receiver.app()) as receiver_url:
         endpoint = (
             await api.service.post(
@@ -233,6 +253,25 @@ async def test_a_delivery_is_dead_after_the_retry_period_and_listed_for_operator
                 assert item["return_id"] == ret["id"] and item["state"] == "dead" and item["attempts"] == 2
                 assert "500" in item["last_error"] and item["next_attempt_at"] is None
                 assert datetime.fromisoformat(item["event_created_at"]).tzinfo is not None
+                assert item["id"] == f"{delivery.event_id}.{endpoint['id']}"
+
+            # The receiver is fixed: an operator replays the dead letter, and the next run delivers it.
+            retry = f"/v1/webhook-deliveries/{item['id']}/retry"
+            assert (await api.service.post(retry)).status_code == 403, "operators replay dead letters"
+            replayed = await api.operator.post(retry)
+            assert replayed.status_code == 202, replayed.text
+            assert replayed.json()["state"] == "pending" and replayed.json()["attempts"] == 2
+            again = await api.operator.post(retry)
+            assert again.status_code == 409 and "pending" in again.json()["detail"]
+            assert again.headers["content-type"] == "application/problem+json"
+            unknown = await api.operator.post(f"/v1/webhook-deliveries/{delivery.event_id}.whe_nobody/retry")
+            assert unknown.status_code == 404
+            await housekeeper(DeliverWebhooksWorkflow.run, hk.DeliverEvents())
+            [delivered] = await deliveries_to(database, endpoint["id"])
+            assert (delivered.state, delivered.attempts, len(receiver.requests)) == ("delivered", 3, 3)
+            [(headers, body)] = receiver.accepted()
+            assert verify(endpoint["secret"], headers["returnflow-signature"], body, int(datetime.now(UTC).timestamp()))
+            assert (await api.operator.post(retry)).status_code == 409, "a delivered event is not replayed"
         finally:
             await api.service.delete(f"/v1/webhook-endpoints/{endpoint['id']}")
 
@@ -338,3 +377,149 @@ def test_the_signature_recipe() -> None:
     assert not deliveries.verify_signature(secret, header, body + b" ", now)
     assert not deliveries.verify_signature(secret, header, body, now + timedelta(minutes=6)), "replayed too late"
     assert not deliveries.verify_signature(secret, "v1=abc", body, now)
+
+
+class Redirector:
+    """A receiver that answers every delivery with a redirect to another of its paths."""
+
+    def __init__(self) -> None:
+        self.followed = 0
+
+    async def hook(self, request: Request) -> Response:
+        return Response(status_code=307, headers={"location": "/elsewhere"})
+
+    async def elsewhere(self, request: Request) -> Response:
+        self.followed += 1
+        return Response(status_code=204)
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[Route("/hook", self.hook, methods=["POST"]), Route("/elsewhere", self.elsewhere, methods=["POST"])]
+        )
+
+
+async def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
+    api: Callers, database: Database, housekeeper: Run
+) -> None:
+    redirector = Redirector()
+    async with serve_app(redirector.app()) as receiver_url:
+        endpoint = (
+            await api.service.post(
+                "/v1/webhook-endpoints", json={"url": f"{receiver_url}/hook", "events": ["return.approved"]}
+            )
+        ).json()
+        try:
+            async with database.transaction() as session:
+                await save_return(session, _view(Status.APPROVED, "ret_redirect" + secrets.token_hex(6)), 1)
+            await housekeeper(DeliverWebhooksWorkflow.run, hk.DeliverEvents())
+            [attempted] = await deliveries_to(database, endpoint["id"])
+            assert (attempted.state, attempted.attempts) == ("pending", 1)
+            assert attempted.last_error and "307" in attempted.last_error and "not followed" in attempted.last_error
+            assert redirector.followed == 0
+        finally:
+            await api.service.delete(f"/v1/webhook-endpoints/{endpoint['id']}")
+
+
+async def test_internal_addresses_are_refused_when_registered_and_when_a_name_rebinds_to_one(
+    local_env: WorkflowEnvironment, database: Database, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without webhook_allow_private_addresses: a loopback URL is refused at once; a name that answered a public
+    address when it was registered and 127.0.0.1 when the worker sends (DNS rebinding) is refused at delivery,
+    and the receiver listening there hears nothing."""
+    answers = {"hooks.rebinding.test": [ipaddress.ip_address("93.184.216.34")]}
+    real_resolver = ssrf.resolve_addresses
+
+    async def rebinding(host: str, port: int) -> list[ssrf.IPAddress]:
+        return answers[host] if host in answers else await real_resolver(host, port)
+
+    monkeypatch.setattr(ssrf, "resolve_addresses", rebinding)
+    strict = settings_for(sandbox_url, database).model_copy(update={"webhook_allow_private_addresses": False})
+    async with database.transaction() as session:
+        _, service_key = await create_api_key(session, "service")
+    receiver = Receiver(failures=0)
+    async with (
+        serve_app(receiver.app()) as receiver_url,
+        running_worker(local_env.client, strict, database),
+        serve_app(create_app(strict, temporal=local_env.client, database=database)) as api_url,
+        httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {service_key}"}) as service,
+    ):
+        port = int(receiver_url.rsplit(":", 1)[1])
+        for internal in (f"http://127.0.0.1:{port}/hook", f"http://localhost:{port}/hook", "http://10.0.0.8/hook"):
+            refused = await service.post("/v1/webhook-endpoints", json={"url": internal, "events": ["return.approved"]})
+            assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+            [error] = refused.json()["errors"]
+            assert error["field"] == "url" and error["code"] == "address_not_allowed"
+            assert "public addresses only" in error["message"], error
+
+        created = await service.post(
+            "/v1/webhook-endpoints",
+            json={"url": f"http://hooks.rebinding.test:{port}/hook", "events": ["return.approved"]},
+        )
+        assert created.status_code == 201, created.text
+        endpoint_id = created.json()["id"]
+        try:
+            answers["hooks.rebinding.test"] = [ipaddress.ip_address("127.0.0.1")]
+            async with database.transaction() as session:
+                await save_return(session, _view(Status.APPROVED, "ret_rebind" + secrets.token_hex(6)), 1)
+            await local_env.client.execute_workflow(
+                DeliverWebhooksWorkflow.run,
+                hk.DeliverEvents(),
+                id="test-rebinding-" + secrets.token_hex(6),
+                task_queue=strict.task_queue,
+            )
+            [refused_delivery] = await deliveries_to(database, endpoint_id)
+            assert (refused_delivery.state, refused_delivery.attempts) == ("pending", 1)
+            assert refused_delivery.last_error and "127.0.0.1 is a loopback address" in refused_delivery.last_error
+            assert receiver.requests == [], "nothing reached the address the name rebound to"
+        finally:
+            assert (await service.delete(f"/v1/webhook-endpoints/{endpoint_id}")).status_code == 204
+
+
+async def test_old_events_whose_sending_is_over_are_pruned_in_batches(database: Database, housekeeper: Run) -> None:
+    """Past the retention (30 days): an ended return's events go, with their delivered and dead deliveries and
+    their notifications; what is still being sent, an open return's events and recent ones stay."""
+    async with database.transaction() as session:
+        endpoint = await webhook_endpoints.create_endpoint(
+            session, "https://hooks.example.invalid/retention", ["return.approved", "return.completed"], CODEC
+        )
+    ended, busy, open_return, recent = ("ret_prune" + secrets.token_hex(6) for _ in range(4))
+    for return_id, statuses in (
+        (ended, [Status.APPROVED, Status.COMPLETED]),
+        (busy, [Status.COMPLETED]),
+        (open_return, [Status.APPROVED]),
+        (recent, [Status.COMPLETED]),
+    ):
+        for revision, status in enumerate(statuses, start=1):
+            async with database.transaction() as session:
+                await save_return(session, _view(status, return_id), revision)
+    old = datetime.now(UTC) - timedelta(days=31)
+    async with database.transaction() as session:
+        for return_id in (ended, busy, open_return):
+            await session.execute(update(OutboxEvent).where(OutboxEvent.return_id == return_id).values(created_at=old))
+        finished = select(OutboxEvent.id).where(OutboxEvent.return_id.in_([ended, open_return, recent]))
+        await session.execute(
+            update(CustomerNotification).where(CustomerNotification.event_id.in_(finished)).values(state="sent")
+        )
+        [first, second] = [event.id for event in await events_of(database, ended)]
+        await session.execute(update(WebhookDelivery).where(WebhookDelivery.event_id == first).values(state="dead"))
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.event_id.in_(finished))
+            .where(WebhookDelivery.event_id != first)
+            .values(state="delivered")
+        )
+
+    report = await housekeeper(PruneOutboxWorkflow.run, hk.PruneOutbox(batch=1))
+
+    assert report.deleted >= 2
+    assert await events_of(database, ended) == []
+    async with database.sessions() as session:
+        for table in (WebhookDelivery, CustomerNotification):
+            left = await session.scalars(select(table.event_id).where(table.event_id.in_([first, second])))
+            assert left.all() == [], f"{table.__tablename__} of pruned events are gone"
+    assert [e.type for e in await events_of(database, busy)] == ["return.completed"], "its delivery is pending"
+    assert len(await events_of(database, open_return)) == 1, "an open return keeps its events"
+    assert len(await events_of(database, recent)) == 1, "a recent event stays"
+    assert (await housekeeper(PruneOutboxWorkflow.run, hk.PruneOutbox())).deleted == 0
+    async with database.transaction() as session:
+        await webhook_endpoints.disable_endpoint(session, endpoint.id)

@@ -9,6 +9,7 @@ next one. Temporal gives the timing, the retries, the history of every run and t
 - ``ReconcileLedgerWorkflow`` (daily): the ledger against the payment provider's records.
 - ``SweepStuckReturnsWorkflow`` (hourly): returns past their SLA get a ticket.
 - ``RepairReadModelWorkflow`` (hourly): read-model rows that disagree with their workflow are rewritten.
+- ``PruneOutboxWorkflow`` (hourly): events past the retention whose sending is over are deleted.
 """
 
 from datetime import timedelta
@@ -90,9 +91,17 @@ class RepairReadModelWorkflow:
         return await job(hk.REPAIR_READ_MODEL, run, heartbeat=timedelta(minutes=2))
 
 
+@workflow.defn(name="PruneOutboxWorkflow")
+class PruneOutboxWorkflow:
+    @workflow.run
+    async def run(self, run: hk.PruneOutbox) -> hk.PruneReport:
+        return await job(hk.PRUNE_OUTBOX, run, heartbeat=timedelta(minutes=2))
+
+
 HOUSEKEEPING_WORKFLOWS = [
     DeliverWebhooksWorkflow,
     ReconcileLedgerWorkflow,
     SweepStuckReturnsWorkflow,
     RepairReadModelWorkflow,
+    PruneOutboxWorkflow,
 ]
