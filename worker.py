@@ -42,6 +42,7 @@ from returnflow.interceptors import LoggingInterceptor
 from returnflow.logging import configure_logging
 from returnflow.metrics import SdkMetrics
 from returnflow.serve import serve_app
+from returnflow.session_secret import session_secret
 from returnflow.settings import Settings, get_settings
 from returnflow.ssrf import webhook_client
 from returnflow.temporal import TemporalUnreachable, wait_for_temporal
@@ -73,6 +74,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             warehouse=HttpWarehouse(http, settings.sandbox_url),
             payments=HttpPayments(http, settings.sandbox_url),
             fulfilment=HttpFulfilment(http, settings.sandbox_url),
+            site_url=settings.customer_site_url,
         )
         housekeeping: list[Callable[..., Any]] = [
             WebhookSender(
@@ -87,6 +89,8 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
                 HttpNotifications(http, settings.sandbox_url),
                 max_attempts=settings.notification_max_attempts,
                 site_url=settings.customer_site_url,
+                link_secret=session_secret(settings),
+                link_ttl=timedelta(days=settings.tracking_link_ttl_days),
             ).send_customer_notifications,
             LedgerReconciler(database, HttpPaymentRecords(http, settings.sandbox_url)).reconcile_ledger,
             StuckReturnSweeper(database).sweep_stuck_returns,

@@ -1,16 +1,18 @@
 """``send_customer_notifications``: tell customers about the statuses they care about, through the
 notifications partner, best effort, in the language of the order (``domain/notification_templates.py``).
 
-Idempotent: the event id is the partner's idempotency key, so a retry never sends twice.
+Idempotent: the event id is the partner's idempotency key, so a retry never sends twice. Each message's
+links carry a tracking token (``domain/tracking_links.py``) that opens the return's page without a login.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from temporalio import activity
 
 from connectors.errors import PartnerRejected, PartnerUnavailable
 from connectors.notifications import Notification, Notifications
+from domain import tracking_links
 from domain.notification_templates import render
 from domain.notifications import message_facts, notification_data, template_name
 from messages.housekeeping import SEND_CUSTOMER_NOTIFICATIONS, Batch, NotificationReport
@@ -21,11 +23,27 @@ log = structlog.get_logger()
 
 
 class CustomerNotifier:
-    def __init__(self, database: Database, notifications: Notifications, *, max_attempts: int, site_url: str) -> None:
+    def __init__(
+        self,
+        database: Database,
+        notifications: Notifications,
+        *,
+        max_attempts: int,
+        site_url: str,
+        link_secret: bytes,
+        link_ttl: timedelta,
+    ) -> None:
         self._database = database
         self._notifications = notifications
         self._max_attempts = max_attempts
         self._site_url = site_url
+        self._link_secret = link_secret
+        self._link_ttl = link_ttl
+
+    def _link_token(self, return_id: str) -> str:
+        """The token of this message's links: this return's page, from now until ``tracking_link_ttl_days``."""
+        expires = int((datetime.now(UTC) + self._link_ttl).timestamp())
+        return tracking_links.mint(self._link_secret, return_id, expires)
 
     @activity.defn(name=SEND_CUSTOMER_NOTIFICATIONS.name)
     async def send_customer_notifications(self, batch: Batch) -> NotificationReport:
@@ -42,7 +60,8 @@ class CustomerNotifier:
             final, error = False, None
             data = notification_data(view)
             try:
-                message = render(item.kind, item.language, message_facts(item.kind, data, self._site_url))
+                facts = message_facts(item.kind, data, self._site_url, self._link_token(str(view["id"])))
+                message = render(item.kind, item.language, facts)
                 await self._notifications.send(
                     Notification(
                         idempotency_key=item.event_id,

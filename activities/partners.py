@@ -16,6 +16,7 @@ from connectors.fulfilment import Fulfilment, Revocation
 from connectors.payments import Payments, RefundRequest, StoreCreditRequest
 from connectors.warehouse import IntakeLine, IntakeRequest, InterceptRequest, Warehouse
 from domain import idempotency_keys as keys
+from domain.drop_off_codes import qr_code_url
 from domain.returns import ReturnShipment
 from messages.return_activities import (
     BOOK_SHIPMENT,
@@ -52,8 +53,16 @@ from store.orders import get_order
 
 class PartnerActivities:
     def __init__(
-        self, database: Database, carrier: Carrier, warehouse: Warehouse, payments: Payments, fulfilment: Fulfilment
+        self,
+        database: Database,
+        carrier: Carrier,
+        warehouse: Warehouse,
+        payments: Payments,
+        fulfilment: Fulfilment,
+        *,
+        site_url: str,
     ):
+        self._site_url = site_url  # where customers reach returnflow: drop-off QR codes are served there
         self._database = database
         self._carrier = carrier
         self._warehouse = warehouse
@@ -85,6 +94,7 @@ class PartnerActivities:
             label_url=shipment.label_url,
             drop_off_token=shipment.drop_off_token,
             drop_off_points=points,
+            qr_code_url=qr_code_url(self._site_url, shipment.drop_off_token) if shipment.drop_off_token else None,
         )
 
     @activity.defn(name=SHIP_TO_CUSTOMER.name)

@@ -15,23 +15,20 @@ import binascii
 import hashlib
 import hmac
 import json
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-import structlog
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import Problem
 from domain import signing
 from domain.signing import SignatureCheck
+from returnflow.session_secret import session_secret
 from returnflow.settings import Settings
 from store.api_keys import find_key
-
-log = structlog.get_logger("api")
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -63,24 +60,6 @@ class Caller:
 
 
 # --- customer tokens -----------------------------------------------------------------------------
-
-_process_secret = secrets.token_bytes(32)
-_warned_about_process_secret = False
-
-
-def session_secret(settings: Settings) -> bytes:
-    """The key customer tokens are signed with: the configured one, else this process's random one."""
-    global _warned_about_process_secret
-    configured = settings.session_secret.get_secret_value()
-    if configured:
-        return configured.encode()
-    if not _warned_about_process_secret:
-        _warned_about_process_secret = True
-        log.warning(
-            "RETURNFLOW_SESSION_SECRET is not set: customer tokens are signed with a random secret of "
-            "this process and stop working when it restarts (development only)"
-        )
-    return _process_secret
 
 
 def _b64encode(data: bytes) -> str:

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from api.attention import resolve_attention
 from api.auth import Caller
 from api.problems import Problem
+from connectors.carrier import Carrier
 from domain.attention import AttentionAction, Resolution
 from store import audit, returns, tickets
 from store.db import Database
@@ -31,6 +32,7 @@ async def waiting_actions(database: Database, ticket: TicketView) -> list[Attent
 async def resolve_ticket(
     temporal: Client,
     database: Database,
+    carrier: Carrier,
     caller: Caller,
     ticket_id: str,
     note: str,
@@ -50,7 +52,7 @@ async def resolve_ticket(
         if ticket.return_id is None:
             raise Problem(409, "this ticket belongs to no return; resolve it without an action")
         resolution = Resolution(action=action, note=note, reference=reference)
-        await resolve_attention(temporal, database, caller, ticket.return_id, resolution)
+        await resolve_attention(temporal, database, carrier, caller, ticket.return_id, resolution)
         async with database.sessions() as session:  # the workflow resolved the ticket meanwhile
             resolved = await tickets.get_ticket(session, ticket_id)
         assert resolved is not None

@@ -55,9 +55,11 @@ def template_name(kind: NotificationKind) -> str:
     return f"return_{kind.value}"
 
 
-def tracking_url(site_url: str, return_id: str) -> str:
-    """The customer's tracking page of a return (where the survey is answered too)."""
-    return f"{site_url.rstrip('/')}/track/{return_id}"
+def tracking_url(site_url: str, return_id: str, link_token: str = "") -> str:
+    """The customer's tracking page of a return (where the survey is answered too); with ``link_token``
+    (``domain/tracking_links.py``) it opens without a login."""
+    page = f"{site_url.rstrip('/')}/track/{return_id}"
+    return f"{page}?token={link_token}" if link_token else page
 
 
 def notification_data(view: dict[str, Any]) -> dict[str, Any]:
@@ -81,11 +83,12 @@ def notification_data(view: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def message_facts(kind: NotificationKind, data: dict[str, Any], site_url: str) -> dict[str, str]:
-    """The words a template fills in (``notification_data`` flattened), with the tracking and survey links."""
+def message_facts(kind: NotificationKind, data: dict[str, Any], site_url: str, link_token: str = "") -> dict[str, str]:
+    """The words a template fills in (``notification_data`` flattened), with the tracking and survey links
+    (carrying ``link_token``, so the customer needs no login to open them)."""
     refund = data["refund"]
     compensation = data.get("compensation") or {}
-    link = tracking_url(site_url, str(data["return_id"]))
+    link = tracking_url(site_url, str(data["return_id"]), link_token)
     facts = {
         "return_id": data["return_id"],
         "order_id": data["order_id"],

@@ -51,6 +51,7 @@ class ShipmentBooked(BaseModel):
     label_url: str
     drop_off_token: str | None = None
     drop_off_points: list[DropOffPoint] = Field(default_factory=list)
+    qr_code_url: str | None = Field(None, description="The drop-off token's QR code, an absolute URL.")
 
 
 class CancelShipment(BaseModel):

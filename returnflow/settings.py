@@ -165,9 +165,9 @@ class Settings(BaseSettings):
 
     session_secret: SecretStr = Field(
         SecretStr(""),
-        description="Secret that signs customer tokens (HMAC-SHA256); every API process must share it. Empty: a "
-        "random secret per API process, with a warning (development only: tokens die with the process and one "
-        "process does not accept another's).",
+        description="Secret that signs customer tokens and the tracking links of customers' messages "
+        "(HMAC-SHA256); every API and worker process must share it. Empty: a random secret per process, with a "
+        "warning (development only: tokens die with the process and one process does not accept another's).",
     )
     session_ttl_minutes: float = Field(
         15.0, gt=0, le=24 * 60, description="How long a customer token from POST /v1/customer-sessions is valid."
@@ -220,10 +220,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Attempts at sending one customer notification before it is given up (best effort).",
     )
+    tracking_link_ttl_days: float = Field(
+        30.0,
+        gt=0,
+        le=365,
+        description="How long the link in a customer's message opens the return's tracking page without a login "
+        "(it opens that one return only).",
+    )
     customer_site_url: str = Field(
         "http://127.0.0.1:8000",
         description="The address customers reach returnflow at: the links in their messages lead to its "
-        "tracking page (/track/{return id}), where the survey of an ended return is answered too.",
+        "tracking page (/track/{return id}), where the survey of an ended return is answered too, and a drop-off "
+        "return's logistics.qr_code_url is the QR code's image there.",
     )
 
     worker_metrics_port: int = Field(

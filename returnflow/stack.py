@@ -13,7 +13,10 @@ the URLs and two API keys (kept in ``<data_dir>/dev-keys.json`` so a restart
 reuses them, like it reuses the Temporal, app and sandbox databases). Unless
 ``RETURNFLOW_CODEC_KEYS`` is set, the payload encryption key is generated once and
 kept in ``<data_dir>/dev-codec-keys``; Temporal UI decodes through the API's
-``/codec`` (admitted without a key from this machine, see api/routes/codec.py). Ctrl-C
+``/codec`` (admitted without a key from this machine, see api/routes/codec.py). So is
+the secret customer tokens and tracking links are signed with, unless
+``RETURNFLOW_SESSION_SECRET`` is set (``<data_dir>/dev-session-secret``): the links the
+worker puts in customers' messages open in the API, and still do after a restart. Ctrl-C
 or SIGTERM stops the processes in reverse order and exits 0; if one of them
 dies on its own, the rest are stopped and the exit code is 1. Killed outright
 (SIGKILL), the stack takes its children with it, and the next start on the same
@@ -161,6 +164,18 @@ def with_local_webhooks(settings: Settings) -> Settings:
     return settings.model_copy(update={"webhook_allow_private_addresses": True})
 
 
+def with_dev_session_secret(settings: Settings) -> Settings:
+    """The configured session secret, else a dev one kept in the data folder, shared by the worker and the API."""
+    if settings.session_secret.get_secret_value():
+        return settings
+    path = settings.data_dir / "dev-session-secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(32) + "\n")
+    return settings.model_copy(update={"session_secret": SecretStr(path.read_text().strip())})
+
+
 # --- running them ------------------------------------------------------------------------------
 
 
@@ -206,7 +221,7 @@ class Stack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         url = settings.effective_database_url
         self.say(f"data in {settings.data_dir}; app database {redacted(url)}")
-        self.settings = with_local_webhooks(with_dev_codec(settings))
+        self.settings = with_dev_session_secret(with_local_webhooks(with_dev_codec(settings)))
         try:
             prepare_database(self.settings)  # with the dev codec keys, which seal webhook secrets
             self.operator_password = ensure_dev_operator(settings)

@@ -188,15 +188,22 @@ async def serving_api(temporal: Client, database: Database, sandbox_url: str) ->
 Run = Callable[[Any, Any], Awaitable[Any]]
 
 
-@pytest.fixture
-async def housekeeper(local_env: WorkflowEnvironment, database: Database, sandbox_url: str) -> AsyncIterator[Run]:
+@asynccontextmanager
+async def housekeeping(client: Client, sandbox_url: str, database: Database) -> AsyncIterator[Run]:
     """Runs a housekeeping workflow now, on a worker of its own, as its schedule would."""
     settings = settings_for(sandbox_url, database)
-    async with running_worker(local_env.client, settings, database):
+    async with running_worker(client, settings, database):
 
         async def run(workflow: Any, arg: Any) -> Any:
-            return await local_env.client.execute_workflow(
+            return await client.execute_workflow(
                 workflow, arg, id="test-housekeeping-" + secrets.token_hex(6), task_queue=settings.task_queue
             )
 
+        yield run
+
+
+@pytest.fixture
+async def housekeeper(local_env: WorkflowEnvironment, database: Database, sandbox_url: str) -> AsyncIterator[Run]:
+    """Runs a housekeeping workflow now, as its schedule would (``housekeeping``)."""
+    async with housekeeping(local_env.client, sandbox_url, database) as run:
         yield run

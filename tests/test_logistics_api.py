@@ -2,13 +2,21 @@
 at a counter by its QR code (the sandbox carrier reports the scan, signed) through to its refund."""
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import segno
 
+from domain.returns import Status
+from returnflow.settings import Settings
+from store.db import Database
 from tests.api_client import Callers, carrier, default_policy, put_order, wait_for_status
-from tests.factories import order_body, return_body
+from tests.factories import NOW, order_body, return_body
+from tests.test_console_queues import signed_in, stored_return
+from tests.test_console_return import text
+from tests.test_console_sessions import form_token
 
 CARRIER_SECRET = "test-carrier-secret-" + "z" * 24
 US_ADDRESS = {"name": "Ada", "line1": "3 Elm St", "city": "Springfield", "postal_code": "12346", "country": "US"}
@@ -24,6 +32,11 @@ async def slots_of(api: Callers, order_id: str) -> list[dict[str, str]]:
     response = await api.service.get("/v1/pickup-slots", params={"order_id": order_id})
     assert response.status_code == 200, response.text
     return response.json()["items"]
+
+
+def shifted(slot: dict[str, str], by: timedelta) -> dict[str, str]:
+    """``slot`` moved by ``by``: a slot the carrier does not offer."""
+    return {name: (datetime.fromisoformat(slot[name]) + by).isoformat().replace("+00:00", "Z") for name in slot}
 
 
 async def test_the_carrier_offers_slots_ahead_and_a_return_books_one_of_them(api: Callers) -> None:
@@ -52,11 +65,7 @@ async def test_the_carrier_offers_slots_ahead_and_a_return_books_one_of_them(api
 async def test_a_slot_in_the_past_or_not_offered_is_refused_on_its_field(api: Callers, when: str) -> None:
     order_id = await put_order(api)
     offered = (await slots_of(api, order_id))[0]
-    shift = timedelta(days=-3) if when == "past" else timedelta(minutes=30)
-    slot = {
-        name: (datetime.fromisoformat(offered[name]) + shift).isoformat().replace("+00:00", "Z")
-        for name in ("start", "end")
-    }
+    slot = shifted(offered, timedelta(days=-3) if when == "past" else timedelta(minutes=30))
     body = return_body(order_id=order_id, logistics={"method": "pickup", "pickup_slot": slot})
     for path in ("/v1/returns/preview", "/v1/returns"):
         refused = await api.service.post(path, json=body)
@@ -64,6 +73,38 @@ async def test_a_slot_in_the_past_or_not_offered_is_refused_on_its_field(api: Ca
         assert refused.headers["content-type"].startswith("application/problem+json")
         [error] = refused.json()["errors"]
         assert error["field"] == "logistics.pickup_slot" and error["code"] == "pickup_slot_unavailable"
+
+
+async def test_a_missed_pickup_is_rebooked_only_for_a_slot_the_carrier_offers_now(
+    api: Callers, database: Database
+) -> None:
+    order_id = await put_order(api)
+    missed = await stored_return(database, Status.NEEDS_ATTENTION, NOW, reason="pickup_missed", order_id=order_id)
+    offered = await slots_of(api, order_id)
+    elsewhere = shifted(offered[0], timedelta(minutes=30))
+
+    refused = await api.operator.post(
+        f"/v1/returns/{missed.id}/resolve", json={"action": "rebook_pickup", "pickup_slot": elsewhere}
+    )
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["field"], error["code"]) == ("pickup_slot", "pickup_slot_unavailable")
+
+    # The console's return page offers the carrier's slots, and refuses another one in words.
+    async with signed_in(api, database) as browser:
+        page = await browser.get(f"/console/returns/{missed.id}")
+        assert page.status_code == 200, page.text
+        choices = re.findall(r'<option value="([^"]+)"', page.text.split('name="pickup_slot"')[1].split("</select>")[0])
+        assert choices == [
+            f"{datetime.fromisoformat(slot['start']).isoformat()}/{datetime.fromisoformat(slot['end']).isoformat()}"
+            for slot in offered
+        ]
+        assert "New pickup slot (for Rebook the pickup)" in text(page)
+        not_offered = f"{elsewhere['start'].replace('Z', '+00:00')}/{elsewhere['end'].replace('Z', '+00:00')}"
+        typed = {"csrf_token": form_token(page), "action": "rebook_pickup", "pickup_slot": not_offered}
+        answered = await browser.post(f"/console/returns/{missed.id}/resolve", data=typed)
+    assert answered.status_code == 422 and "the carrier does not offer this pickup slot" in text(answered)
+    assert (await api.service.get(f"/v1/returns/{missed.id}")).json()["attention"]["reason"] == "pickup_missed"
 
 
 async def test_a_carrier_that_does_not_answer_is_a_503_with_retry_after(api: Callers) -> None:
@@ -94,14 +135,16 @@ async def test_a_drop_off_return_is_handed_in_with_its_qr_code_and_refunded(api:
     awaiting = await wait_for_status(api, return_id, "awaiting_shipment")
     logistics = awaiting["logistics"]
     token = logistics["drop_off_token"]
-    assert len(token) >= 32 and logistics["qr_code_url"] == f"/v1/drop-off-codes/{token}.png"
+    # An absolute URL on the site customers reach returnflow at (customer_site_url); the image is at its path.
+    site = Settings().customer_site_url
+    assert len(token) >= 32 and logistics["qr_code_url"] == f"{site}/v1/drop-off-codes/{token}.png"
     assert [p["point_id"] for p in logistics["drop_off_points"]] == [
         "dp_springfield_main",
         "dp_springfield_mall",
         "dp_shelbyville",
     ]
 
-    image = await api.anonymous.get(logistics["qr_code_url"])
+    image = await api.anonymous.get(urlsplit(logistics["qr_code_url"]).path)
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
     expected = io.BytesIO()

@@ -10,6 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.attention import Resolution
 from domain.returns import Inspection, ReturnView, Status
+from returnflow.settings import Settings
 from store.db import Database
 from tests.histories_io import keep_history
 from tests.workflow_harness import Harness, reach, scan, shipment, start, tracking_of
@@ -90,7 +91,9 @@ async def test_a_missed_pickup_can_become_a_drop_off_with_a_qr_code(
     assert switched.status == Status.AWAITING_SHIPMENT
     logistics = switched.logistics
     assert logistics.method == "drop_off" and logistics.pickup_slot is None
-    assert logistics.drop_off_token and logistics.qr_code_url == f"/v1/drop-off-codes/{logistics.drop_off_token}.png"
+    site = Settings().customer_site_url
+    assert logistics.drop_off_token
+    assert logistics.qr_code_url == f"{site}/v1/drop-off-codes/{logistics.drop_off_token}.png"
     assert (await shipment(sandbox, tracking_of(switched)))["method"] == "drop_off"
 
     await scan(handle, tracking_of(switched), "picked_up")

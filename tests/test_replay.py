@@ -38,6 +38,7 @@ def test_histories_of_every_path_are_kept() -> None:
         "instant-exchange-captured",
         "exchange-price-difference-refunded",
         "urged-review",
+        "urged-in-transit",
         "review-overdue-compensated",
     }
 

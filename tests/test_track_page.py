@@ -1,15 +1,24 @@
 """The customer's tracking page over HTTP: the link with a token, the progress, the acts, and who sees nothing."""
 
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import httpx
 
+from domain import tracking_links
+from returnflow.session_secret import session_secret
+from returnflow.settings import Settings
+from store.db import Database
 from tests.api_client import Callers, customer_token, wait_for_status
+from tests.conftest import Run
 from tests.return_journeys import new_return
+from tests.test_customer_notifications import sent_to
 
 FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+LINK = re.compile(r"https?://\S+/track/\S+")
 
 
 @asynccontextmanager
@@ -101,3 +110,48 @@ async def test_the_page_speaks_the_browsers_language(api: Callers) -> None:
         page = await open_link(client, created["id"], await customer_token(api, created["customer_id"]))
     assert page.status_code == 200 and '<html lang="zh-Hans">' in page.text
     assert "您的退货" in page.text and "取消退货" in page.text
+
+
+def message_link(notice: dict) -> str:
+    """The tracking page's address a message carries, as the customer's mail client would open it: path and query."""
+    found = LINK.search(notice["body"])
+    assert found, notice["body"]
+    address = urlsplit(found.group(0))
+    return f"{address.path}?{address.query}"
+
+
+async def test_the_link_in_a_message_opens_the_page_without_a_login_and_a_tampered_or_expired_one_nothing(
+    api: Callers, database: Database, housekeeper: Run
+) -> None:
+    created = await new_return(api)
+    await wait_for_status(api, created["id"], "awaiting_shipment")
+    [approved, *_] = await sent_to(api, database, housekeeper, created["id"])
+    link = message_link(approved)
+    assert link.startswith(f"/track/{created['id']}?token=rft_")
+    assert created["customer_id"] not in link and "rfc_" not in link, "the customer is not named in the address"
+
+    async with browser(api) as client:
+        followed = await client.get(link)
+        assert followed.status_code == 303 and followed.headers["location"] == f"/track/{created['id']}"
+        page = await client.get(f"/track/{created['id']}")
+        assert page.status_code == 200 and "Ask us to hurry" in page.text
+        urged = await client.post(f"/track/{created['id']}/urge", data={"csrf_token": form_token(page)})
+        assert urged.status_code == 303 and urged.headers["location"].endswith("?done=urged")
+    audit = (await api.service.get(f"/v1/returns/{created['id']}/audit")).json()["items"]
+    [urge] = [item for item in audit if item["action"] == "return.urge"]
+    assert urge["actor"] == {"role": "customer", "id": created["customer_id"]}
+
+    other = await new_return(api)
+    secret = session_secret(Settings())  # the app's: the same process, the same settings
+    expired = tracking_links.mint(secret, created["id"], int(time.time()) - 60)
+    tampered = link.replace("?token=rft_", "?token=rft_9")
+    for address, words in (
+        (f"/track/{created['id']}?token={expired}", "This link has expired"),
+        (tampered, "This link is not valid any more"),
+        (link.replace(created["id"], other["id"], 1), "This link is not valid any more"),  # another return's page
+    ):
+        async with browser(api) as client:
+            refused = await client.get(address)
+            assert refused.status_code == 401 and words in refused.text, address
+            assert "set-cookie" not in refused.headers
+            assert other["id"] not in refused.text and created["order_id"] not in refused.text

@@ -17,7 +17,9 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.policy import DEFAULT_POLICY
 from domain.returns import ReturnView, ReviewDecision, Status
+from domain.sla import TRANSIT_SLA
 from domain.sla_compensation import CompensationOffer, IssuedCompensation
 from domain.urging import Urge
 from messages.errors import ErrorType
@@ -32,10 +34,14 @@ from tests.histories_io import keep_history
 from tests.test_attention import attention_of, fault, resolve
 from tests.test_console_queues import signed_in, stored_return
 from tests.test_console_return import text
-from tests.workflow_harness import NEEDS_REVIEW, Harness, reach, start, view_of
+from tests.workflow_harness import NEEDS_REVIEW, Harness, reach, scan, start, tracking_of, view_of
 from workflows.return_workflow import ReturnWorkflow
 
 HALVED_BY_URGE = NEEDS_REVIEW.model_copy(update={"urge_sla_factor": Decimal("0.5")})
+# The refund waits for the parcel's arrival, and an urge halves the time it has left.
+REFUND_ON_RECEIPT_HALVED_BY_URGE = DEFAULT_POLICY.model_copy(
+    update={"refund_trigger": "receipt", "urge_sla_factor": Decimal("0.5")}
+)
 COUPON_WHEN_REVIEW_LATE = NEEDS_REVIEW.model_copy(
     update={"sla_compensation": {"review_overdue": CompensationOffer(kind="coupon", amount=Decimal("5.00"))}}
 )
@@ -59,6 +65,14 @@ async def compensated(handle: WorkflowHandle, count: int) -> ReturnView:
     raise AssertionError(f"{handle.id} has {len(view.compensations)} compensations, not {count}")
 
 
+async def overdue_after(handle: WorkflowHandle, reason: str, waiting_in: Status) -> tuple[ReturnView, timedelta]:
+    """The return once its ``reason`` attention opened, and how long after it entered ``waiting_in`` that was."""
+    overdue = await attention_of(handle, reason)
+    since = next(entry.at for entry in overdue.timeline if entry.status == waiting_in)
+    assert overdue.attention is not None
+    return overdue, overdue.attention.since - since
+
+
 async def test_an_urge_halves_the_time_left_for_review_and_puts_the_return_first(
     client: Harness, database: Database, time_skipping_env: WorkflowEnvironment, sandbox: httpx.AsyncClient
 ) -> None:
@@ -78,12 +92,8 @@ async def test_an_urge_halves_the_time_left_for_review_and_puts_the_return_first
     assert 0 < int(refusal.details[1]) <= 24 * 3600
 
     await time_skipping_env.sleep(timedelta(hours=21))  # past the 20 hours left after the urge
-    overdue = await attention_of(handle, "review_overdue")
-    in_review_since = next(entry.at for entry in overdue.timeline if entry.status == Status.UNDER_REVIEW)
-    assert overdue.attention is not None
-    assert timedelta(hours=27, minutes=55) <= overdue.attention.since - in_review_since < timedelta(hours=29), (
-        "8 + 40 × 0.5 h"
-    )
+    _, waited = await overdue_after(handle, "review_overdue", Status.UNDER_REVIEW)
+    assert timedelta(hours=27, minutes=55) <= waited < timedelta(hours=29), "8 + 40 × 0.5 h"
     notices = (await sandbox.get("/notifications", params={"reference": handle.id})).json()["items"]
     assert [(n["customer_id"], n["template"]) for n in notices] == [("operators", "operators_return_urged")]
 
@@ -91,6 +101,26 @@ async def test_an_urge_halves_the_time_left_for_review_and_puts_the_return_first
     approved = await reach(handle, Status.AWAITING_SHIPMENT)
     assert approved.priority == "high", "an urged return stays first in the queues"
     await keep_history(handle, "urged-review")
+
+
+async def test_an_urge_while_the_refund_waits_for_the_parcel_brings_the_transit_deadline_closer(
+    client: Harness, database: Database, time_skipping_env: WorkflowEnvironment
+) -> None:
+    handle = await start(client, database, policy=REFUND_ON_RECEIPT_HALVED_BY_URGE)
+    await scan(handle, tracking_of(await reach(handle, Status.AWAITING_SHIPMENT)), "picked_up")
+    await reach(handle, Status.IN_TRANSIT)
+    await time_skipping_env.sleep(timedelta(days=10))  # 20 of the 30 days left
+
+    urged = await urge(handle)
+    assert urged.priority == "high" and urged.timeline[-1].note.startswith("urged by the customer; now due by ")
+    await time_skipping_env.sleep(timedelta(days=11))  # past the 10 days left after the urge
+    overdue, waited = await overdue_after(handle, "transit_overdue", Status.IN_TRANSIT)
+    assert timedelta(days=19, hours=23) <= waited < timedelta(days=21) < TRANSIT_SLA, "10 + 20 × 0.5 days"
+
+    await scan(handle, tracking_of(overdue), "delivered")
+    refunded = await reach(handle, Status.RECEIVED)
+    assert refunded.attention is None
+    await keep_history(handle, "urged-in-transit")
 
 
 async def test_a_missed_review_deadline_gives_one_coupon_per_breach_whatever_the_retries(

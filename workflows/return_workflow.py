@@ -65,6 +65,9 @@ with workflow.unsafe.imports_passed_through():
 # A refused request ends its workflow completed instead of failed (Temporal UI's failures are real ones).
 REFUSAL_PATCH = "refusal-completes"
 REFUSAL_ANSWER_GRACE = timedelta(seconds=1)
+# A refund that waits for the parcel's arrival (refund_trigger receipt): the customer's urge brings the transit
+# deadline closer too, as it does a review's or an inspection's.
+URGE_TRANSIT_PATCH = "urge-hurries-transit"
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -177,7 +180,7 @@ class ReturnWorkflow:
         if not await self._settle_on("first_scan", trigger, ship_replacement_on):
             return
         try:
-            await self._await_delivery()
+            await self._await_delivery(refund_waits=trigger == "receipt" and not self._replacements.held)
         except ParcelLost:
             await self._close_as_lost()
             return
@@ -265,9 +268,13 @@ class ReturnWorkflow:
         self._record.view.decision.outcome = "approved"
         await self._record.transition(Status.APPROVED, review.note)
 
-    async def _await_delivery(self) -> None:
+    async def _await_delivery(self, refund_waits: bool) -> None:
+        """The parcel's arrival within the transit SLA; when the refund waits for it, an urge hurries it."""
         note = f"parcel not delivered {TRANSIT_SLA.days} days after pickup"
-        await self._waiting.for_person(lambda: self._inbox.scan_stage >= 2, TRANSIT_SLA, "transit_overdue", note)
+        hurriable = refund_waits and workflow.patched(URGE_TRANSIT_PATCH)
+        await self._waiting.for_person(
+            lambda: self._inbox.scan_stage >= 2, TRANSIT_SLA, "transit_overdue", note, hurriable=hurriable
+        )
 
     async def _close_as_lost(self) -> None:
         """The parcel will not arrive: the customer gets what the return owes them, and it completes."""

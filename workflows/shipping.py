@@ -78,7 +78,8 @@ class Shipping:
             ship_by=workflow.now() + ship_within,
             pickup_slot=slot if method == "pickup" else None,
             drop_off_token=token,
-            qr_code_url=qr_code_path(token) if token else None,
+            # A booking made before the activity said the absolute address: the path on the site, as then.
+            qr_code_url=booked.qr_code_url or (qr_code_path(token) if token else None),
             drop_off_points=booked.drop_off_points,
         )
 

@@ -48,11 +48,12 @@ class Waiting:
         self._attentions = attentions
         self._refunding = refunding
         self._compensations = compensations
-        # The deadline of the wait on us (a review, an inspection) that an urge may bring forward.
+        # The deadline of the wait an urge may bring forward: one on us (a review, an inspection), or the
+        # parcel's transit while the refund waits for its arrival.
         self.hurriable_deadline: datetime | None = None
 
     def hurry(self, factor: Decimal) -> datetime | None:
-        """An urge: the pending review or inspection deadline comes closer (its new time; None if nothing waits)."""
+        """An urge: the pending hurriable deadline comes closer (its new time; None if nothing waits)."""
         if self.hurriable_deadline is None:
             return None
         self.hurriable_deadline = hurried_deadline(self.hurriable_deadline, workflow.now(), factor)

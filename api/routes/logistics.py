@@ -40,7 +40,7 @@ async def pickup_slots(
     found = await orders.get_order(session, order_id)
     if found is None or not caller.owns(found[0].customer_id):
         raise Problem(404, f"no order {order_id}")
-    return PickupSlots(items=await offered_slots(request, found[0]))
+    return PickupSlots(items=await offered_slots(request.app.state.carrier, found[0]))
 
 
 # An image a Return links to (``logistics.qr_code_url``), not an operation of the API: left out of the OpenAPI

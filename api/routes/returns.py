@@ -308,4 +308,6 @@ async def resolve_return(
     """
     async with request.app.state.database.sessions() as session:
         await visible_return(session, return_id, caller)
-    return await resolve_attention(temporal, request.app.state.database, caller, return_id, body)
+    return await resolve_attention(
+        temporal, request.app.state.database, request.app.state.carrier, caller, return_id, body
+    )

@@ -52,5 +52,12 @@ async def resolve_ticket(
     """Resolve a ticket. A ticket of a return's attention is resolved by acting on the return: name the
     ``action`` (409 without one while the return still waits for it)."""
     return await ticket_resolution.resolve_ticket(
-        temporal, request.app.state.database, caller, ticket_id, body.resolution, body.action, body.reference
+        temporal,
+        request.app.state.database,
+        request.app.state.carrier,
+        caller,
+        ticket_id,
+        body.resolution,
+        body.action,
+        body.reference,
     )

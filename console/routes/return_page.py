@@ -3,7 +3,8 @@
 Each act is a form that runs the same use case as the REST API (``api/return_acts.py``,
 ``api/attention.py``) with the operator as the caller. A refusal (the return moved on,
 an invalid inspection, the engine down) shows the page again with the problem in words
-and the form as it was filled; a success goes back to the page with a notice.
+and the form as it was filled; a success goes back to the page with a notice. Rebooking a
+missed pickup picks one of the slots the carrier offers now.
 """
 
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api import return_acts
 from api.attention import resolve_attention
 from api.deps import temporal
+from api.pickup_slots import offered_slots
 from api.problems import Problem
 from console.forms import validated
 from console.grading import CONDITIONS, DISPOSITIONS, Grade, grades_from, inspection_from
@@ -24,10 +26,12 @@ from console.sessions import PATH, ConsoleUser, SignedInUser
 from console.templating import render
 from domain.acts import offered_acts
 from domain.attention import Resolution
+from domain.orders import Order
+from domain.pickup_slots import PickupSlot
 from domain.progress import progress
 from domain.returns import CancelRequest, ReturnView, ReviewDecision
 from returnflow.settings import Settings
-from store import audit, ledger, returns, submissions, surveys
+from store import audit, ledger, orders, returns, submissions, surveys
 
 router = APIRouter(prefix=PATH + "/returns", include_in_schema=False)
 ReturnId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -48,7 +52,29 @@ class Refused:
     note: str = ""
     action: str = ""
     reference: str = ""
+    pickup_slot: str = ""
     grades: dict[str, Grade] = field(default_factory=dict)
+
+
+def slot_choice(slot: PickupSlot) -> str:
+    """A pickup slot as a form's value: ``<start>/<end>`` (an ISO 8601 interval)."""
+    return f"{slot.start.isoformat()}/{slot.end.isoformat()}"
+
+
+def chosen_slot(choice: str) -> dict[str, str] | None:
+    """A form's ``slot_choice`` as a Resolution's ``pickup_slot`` (None when none was chosen)."""
+    start, _, end = choice.partition("/")
+    return {"start": start, "end": end} if choice else None
+
+
+async def _rebooking_choices(request: Request, order: Order) -> list[tuple[str, PickupSlot]] | None:
+    """The slots a missed pickup may be rebooked for, as the form offers them; None when the carrier does
+    not answer."""
+    try:
+        slots = await offered_slots(request.app.state.carrier, order)
+    except Problem:
+        return None
+    return [(slot_choice(slot), slot) for slot in slots]
 
 
 def temporal_ui_link(settings: Settings, workflow_id: str) -> str:
@@ -75,6 +101,9 @@ async def _page(
         asked = await returns.return_request(session, return_id)
         notes = {note.line_id: note for note in await submissions.submission(session, return_id)}
         survey = await surveys.survey_answer(session, return_id)
+        offered = offered_acts(view)
+        found = await orders.get_order(session, view.order_id) if "rebook_pickup" in offered.resolve else None
+    rebooking = await _rebooking_choices(request, found[0]) if found is not None else []
     return await render(
         request,
         user,
@@ -83,7 +112,8 @@ async def _page(
         section="returns",
         view=view,
         nodes=progress(view),
-        offered=offered_acts(view),
+        offered=offered,
+        rebooking=rebooking,
         money=money,
         audit_items=audit_items,
         audit_more=more is not None,
@@ -156,13 +186,17 @@ async def resolve(
     action: Annotated[str, FORM_TEXT],
     note: Annotated[str, FORM_TEXT] = "",
     reference: Annotated[str, FORM_TEXT] = "",
+    pickup_slot: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     async def act() -> Done:
-        body = validated(Resolution, {"action": action, "note": note.strip(), "reference": reference.strip()})
-        await resolve_attention(temporal(request), request.app.state.database, user.caller, return_id, body)
+        fields = {"action": action, "note": note.strip(), "reference": reference.strip()}
+        body = validated(Resolution, fields | {"pickup_slot": chosen_slot(pickup_slot)})
+        await resolve_attention(
+            temporal(request), request.app.state.database, request.app.state.carrier, user.caller, return_id, body
+        )
         return "resolved"
 
-    refused = Refused(act="resolve", note=note, action=action, reference=reference)
+    refused = Refused(act="resolve", note=note, action=action, reference=reference, pickup_slot=pickup_slot)
     return await _act(request, user, return_id, refused, act)
 
 

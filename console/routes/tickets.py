@@ -121,6 +121,7 @@ async def resolve_ticket(
         await ticket_resolution.resolve_ticket(
             temporal(request),
             request.app.state.database,
+            request.app.state.carrier,
             user.caller,
             ticket_id,
             resolution.strip(),

@@ -1,10 +1,12 @@
 """The customer's tracking page, ``/track/{return_id}``: where the return is, what comes next, what the customer may do.
 
-The storefront or a notification links to it with a customer token (``POST /v1/customer-sessions``):
-``/track/{id}?token=rfc_…``. The page keeps the token in an HttpOnly cookie scoped to ``/track`` and
-sends the browser on to the bare address, so the token leaves the address bar (and never reaches a
-``Referer``). Without a valid token, or with another customer's, the page says only that the link is
-no longer valid: it never shows the return, nor whether it exists.
+The storefront links to it with a customer token (``POST /v1/customer-sessions``):
+``/track/{id}?token=rfc_…``; a customer's message links to it with a tracking token that opens this one
+return's page only, for longer (``/track/{id}?token=rft_…``, ``domain/tracking_links.py``), and names no
+customer. The page keeps the token in an HttpOnly cookie scoped to ``/track`` and sends the browser on to
+the bare address, so the token leaves the address bar (and never reaches a ``Referer``). Without a valid
+token, or with another customer's, the page says only that the link is no longer valid (or has expired):
+it never shows the return, nor whether it exists.
 
 Every act is a form that runs the REST API's use case (``api/return_acts.py``, the survey's
 ``api/surveys.py``) with the customer as the caller; forms carry a double-submit token
@@ -12,6 +14,7 @@ Every act is a form that runs the REST API's use case (``api/return_acts.py``, t
 browser's language (English or Simplified Chinese).
 """
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal, get_args
 
@@ -27,10 +30,13 @@ from console.forms import validated
 from console.i18n import preferred_language
 from console.sessions import CsrfRefused, FormTokenCookie, secure_cookies
 from console.templating import respond
+from domain import tracking_links
 from domain.acts import offered_acts
 from domain.progress import progress
 from domain.returns import FINAL_STATUSES, CancelRequest, DisputeRequest, ReturnView
 from domain.surveys import SCORES, SurveyAnswer
+from returnflow.session_secret import session_secret
+from store import returns
 from store.surveys import SurveyView, survey_answer
 
 PATH = "/track"
@@ -48,29 +54,59 @@ FormToken = Annotated[str, Form(max_length=128)]
 class LinkInvalid(Exception):
     """No token, a forged or expired one, or another customer's return: the page shows none of it."""
 
-    def __init__(self, status_code: int) -> None:
+    def __init__(self, status_code: int, expired: bool = False) -> None:
         super().__init__(status_code)
         self.status_code = status_code
+        self.expired = expired
 
 
 def _language(request: Request) -> str:
     return preferred_language(request.headers.get("accept-language", ""))
 
 
-def _invalid_page(request: Request, status_code: int) -> HTMLResponse:
-    """The link is not valid (401: no or an expired token, 404: not this customer's return); a 403 is a form
-    that did not carry the page's form token."""
-    return respond("track/invalid.html", {"form_refused": status_code == 403}, _language(request), status_code)
+def _invalid_page(request: Request, status_code: int, expired: bool = False) -> HTMLResponse:
+    """The link is not valid (401: no, a forged or an ``expired`` token, 404: not this customer's return); a 403
+    is a form that did not carry the page's form token."""
+    context = {"form_refused": status_code == 403, "expired": expired}
+    return respond("track/invalid.html", context, _language(request), status_code)
 
 
-def _customer(request: Request) -> Caller:
+def _check_link(request: Request, token: str, return_id: str) -> None:
+    """``LinkInvalid`` unless the tracking token opens ``return_id``'s page now."""
+    checked = tracking_links.check(session_secret(request.app.state.settings), token, return_id, time.time())
+    if checked is not tracking_links.LinkCheck.VALID:
+        raise LinkInvalid(401, expired=checked is tracking_links.LinkCheck.EXPIRED)
+
+
+async def _customer(request: Request, return_id: str) -> Caller:
+    """The customer the page's token speaks for: a customer token's, or (a tracking link's) the return's owner."""
     token = request.cookies.get(TOKEN_COOKIE, "")
     if not token:
         raise LinkInvalid(401)
+    if tracking_links.is_tracking_token(token):
+        _check_link(request, token, return_id)
+        async with request.app.state.database.sessions() as session:
+            view = await returns.get_return(session, return_id)
+        if view is None:
+            raise LinkInvalid(404)
+        return Caller(role="customer", key_id="tracking-link", customer_id=view.customer_id)
     try:
         return customer_caller(request.app.state.settings, token)
     except Problem:
         raise LinkInvalid(401) from None
+
+
+def _token_lifetime(request: Request, token: str, return_id: str) -> int:
+    """How long (seconds) the page's cookie keeps ``token``: a tracking link's until it expires, a customer
+    token's as long as a session lasts. ``LinkInvalid`` when it opens nothing."""
+    if tracking_links.is_tracking_token(token):
+        _check_link(request, token, return_id)
+        return max(1, (tracking_links.expiry(token) or 0) - int(time.time()))
+    try:
+        customer_caller(request.app.state.settings, token)
+    except Problem:
+        raise LinkInvalid(401) from None
+    return int(request.app.state.settings.session_ttl_minutes * 60)
 
 
 async def _own_return(request: Request, caller: Caller, return_id: str) -> tuple[ReturnView, SurveyView | None]:
@@ -87,9 +123,9 @@ async def _page(
     request: Request, return_id: str, *, problem: Problem | None = None, done: str | None = None
 ) -> HTMLResponse:
     try:
-        view, answered = await _own_return(request, _customer(request), return_id)
+        view, answered = await _own_return(request, await _customer(request, return_id), return_id)
     except LinkInvalid as invalid:
-        return _invalid_page(request, invalid.status_code)
+        return _invalid_page(request, invalid.status_code, invalid.expired)
     ended = view.status in FINAL_STATUSES
     nodes = progress(view)
     form_token = FORM.token(request)
@@ -119,15 +155,15 @@ async def tracking_page(
     if not token:
         return await _page(request, return_id, done=done)
     try:
-        customer_caller(request.app.state.settings, token)
-    except Problem:
-        return _invalid_page(request, 401)
+        lifetime = _token_lifetime(request, token, return_id)
+    except LinkInvalid as invalid:
+        return _invalid_page(request, invalid.status_code, invalid.expired)
     response = RedirectResponse(f"{PATH}/{return_id}", status_code=303)
     response.set_cookie(
         TOKEN_COOKIE,
         token,
         path=PATH,
-        max_age=int(request.app.state.settings.session_ttl_minutes * 60),
+        max_age=lifetime,
         httponly=True,
         samesite="lax",
         secure=secure_cookies(request),
@@ -138,10 +174,10 @@ async def tracking_page(
 async def _act(request: Request, return_id: str, form_token: str, act: Callable[[Caller], Awaitable[Done]]) -> Response:
     """Run ``act`` as the page's customer (it says what was done); a refusal shows the page with it in words."""
     try:
-        caller = _customer(request)
+        caller = await _customer(request, return_id)
         FORM.check(request, form_token)
     except LinkInvalid as invalid:
-        return _invalid_page(request, invalid.status_code)
+        return _invalid_page(request, invalid.status_code, invalid.expired)
     except CsrfRefused:
         return _invalid_page(request, 403)
     try:
