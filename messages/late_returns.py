@@ -44,7 +44,19 @@ class RecordCompensation(SnapshotOfReturn):
 
 
 # Partner calls.
-NOTIFY_OPERATORS = ActivityRef("notify_operators", NotifyOperators, NoResult)
-ISSUE_COMPENSATION = ActivityRef("issue_compensation", IssueCompensation, CompensationIssued)
+NOTIFY_OPERATORS = ActivityRef(
+    "notify_operators", NotifyOperators, NoResult, lambda a: f"tell the operators: {a.template}"
+)
+ISSUE_COMPENSATION = ActivityRef(
+    "issue_compensation",
+    IssueCompensation,
+    CompensationIssued,
+    lambda a: f"compensate the customer: {a.kind} {a.amount} {a.currency}",
+)
 # Store write (local activity).
-RECORD_COMPENSATION = ActivityRef("record_compensation", RecordCompensation, NoResult)
+RECORD_COMPENSATION = ActivityRef(
+    "record_compensation",
+    RecordCompensation,
+    NoResult,
+    lambda a: f"record the {a.compensation.kind} compensation, revision {a.revision}",
+)

@@ -255,32 +255,109 @@ class SettleHold(BaseModel):
 
 NoResult = type(None)
 
-# Store writes and reads (local activities).
-OPEN_RETURN = ActivityRef("open_return", OpenReturn, NoResult)
-SAVE_RETURN = ActivityRef("save_return", SnapshotOfReturn, NoResult)
-RELEASE_UNITS = ActivityRef("release_units", ReturnRef, NoResult)
-RECORD_MONEY = ActivityRef("record_money", RecordMoney, NoResult)
-REFUNDED_SO_FAR = ActivityRef("refunded_so_far", OrderRefunds, RefundedSoFar)
-CLAIM_TENDERS = ActivityRef("claim_tenders", ClaimTenders, TenderClaims)
-RELEASE_TENDER_CLAIMS = ActivityRef("release_tender_claims", ReleaseTenderClaims, NoResult)
-OPEN_TICKET = ActivityRef("open_ticket", OpenTicket, NoResult)
-RESOLVE_TICKET = ActivityRef("resolve_ticket", ResolveTicket, NoResult)
+# Store writes and reads (local activities). Each says in words what it does (ActivityRef.describe).
+OPEN_RETURN = ActivityRef(
+    "open_return", OpenReturn, NoResult, lambda a: f"open the return: claim {sum(a.units.values())} unit(s)"
+)
+SAVE_RETURN = ActivityRef(
+    "save_return", SnapshotOfReturn, NoResult, lambda a: f"save revision {a.revision}: {a.view.status.value}"
+)
+RELEASE_UNITS = ActivityRef("release_units", ReturnRef, NoResult, lambda a: "release the claimed units")
+RECORD_MONEY = ActivityRef(
+    "record_money",
+    RecordMoney,
+    NoResult,
+    lambda a: "record " + ", ".join(f"{m.kind} {m.amount} {m.currency}" for m in a.movements),
+)
+REFUNDED_SO_FAR = ActivityRef(
+    "refunded_so_far", OrderRefunds, RefundedSoFar, lambda a: f"what order {a.order_id} has refunded so far"
+)
+CLAIM_TENDERS = ActivityRef(
+    "claim_tenders", ClaimTenders, TenderClaims, lambda a: f"claim {a.amount} {a.currency} on the order's payments"
+)
+RELEASE_TENDER_CLAIMS = ActivityRef(
+    "release_tender_claims",
+    ReleaseTenderClaims,
+    NoResult,
+    lambda a: f"release {len(a.idempotency_keys)} unpaid payment claim(s)",
+)
+OPEN_TICKET = ActivityRef("open_ticket", OpenTicket, NoResult, lambda a: f"open a {a.kind} ticket")
+RESOLVE_TICKET = ActivityRef("resolve_ticket", ResolveTicket, NoResult, lambda a: "resolve the ticket")
 
 # Partner calls.
-BOOK_SHIPMENT = ActivityRef("book_shipment", BookShipment, ShipmentBooked)
-CANCEL_SHIPMENT = ActivityRef("cancel_shipment", CancelShipment, NoResult)
-SHIP_TO_CUSTOMER = ActivityRef("ship_to_customer", ShipToCustomer, ShippedToCustomer)
-WAREHOUSE_INTAKE = ActivityRef("warehouse_intake", WarehouseIntake, NoResult)
-REFUND_PAYMENT = ActivityRef("refund_payment", RefundPayment, RefundIssued)
-ISSUE_STORE_CREDIT = ActivityRef("issue_store_credit", IssueStoreCredit, StoreCreditIssued)
-REVOKE_ENTITLEMENTS = ActivityRef("revoke_entitlements", RevokeEntitlements, NoResult)
-INTERCEPT_ORDER = ActivityRef("intercept_order", InterceptOrder, Interception)
-RESERVE_REPLACEMENTS = ActivityRef("reserve_replacements", ReserveReplacements, Replacements)
-SHIP_REPLACEMENTS = ActivityRef("ship_replacements", Replacements, Shipped)
-RELEASE_REPLACEMENTS = ActivityRef("release_replacements", Replacements, NoResult)
+BOOK_SHIPMENT = ActivityRef(
+    "book_shipment",
+    BookShipment,
+    ShipmentBooked,
+    lambda a: f"book a {a.method} shipment" + (f" (booking {a.booking})" if a.booking > 1 else ""),
+)
+CANCEL_SHIPMENT = ActivityRef(
+    "cancel_shipment", CancelShipment, NoResult, lambda a: f"cancel shipment {a.tracking_number}"
+)
+SHIP_TO_CUSTOMER = ActivityRef(
+    "ship_to_customer",
+    ShipToCustomer,
+    ShippedToCustomer,
+    lambda a: f"ship {sum(ln.quantity for ln in a.lines)} item(s) back to the customer",
+)
+WAREHOUSE_INTAKE = ActivityRef(
+    "warehouse_intake",
+    WarehouseIntake,
+    NoResult,
+    lambda a: "warehouse intake: " + ", ".join(f"{i.quantity} {i.sku} to {i.disposition}" for i in a.lines),
+)
+REFUND_PAYMENT = ActivityRef(
+    "refund_payment",
+    RefundPayment,
+    RefundIssued,
+    lambda a: f"refund {a.amount} {a.currency} to payment {a.payment_id}",
+)
+ISSUE_STORE_CREDIT = ActivityRef(
+    "issue_store_credit",
+    IssueStoreCredit,
+    StoreCreditIssued,
+    lambda a: f"issue {a.amount} {a.currency} as store credit",
+)
+REVOKE_ENTITLEMENTS = ActivityRef(
+    "revoke_entitlements",
+    RevokeEntitlements,
+    NoResult,
+    lambda a: f"revoke the digital goods of {len(a.lines)} line(s)",
+)
+INTERCEPT_ORDER = ActivityRef(
+    "intercept_order", InterceptOrder, Interception, lambda a: f"stop order {a.order_id} before it ships"
+)
+RESERVE_REPLACEMENTS = ActivityRef(
+    "reserve_replacements",
+    ReserveReplacements,
+    Replacements,
+    lambda a: f"reserve {sum(i.quantity for i in a.items)} replacement(s)",
+)
+SHIP_REPLACEMENTS = ActivityRef(
+    "ship_replacements",
+    Replacements,
+    Shipped,
+    lambda a: f"ship {len(a.reservation_ids)} reserved replacement(s)",
+)
+RELEASE_REPLACEMENTS = ActivityRef(
+    "release_replacements",
+    Replacements,
+    NoResult,
+    lambda a: f"release {len(a.reservation_ids)} reserved replacement(s)",
+)
 
 # Exchange payments (activities/exchange_payments.py).
-REQUEST_PAYMENT = ActivityRef("request_payment", RequestPayment, PaymentRequested)
-AUTHORIZE_HOLD = ActivityRef("authorize_hold", AuthorizeHold, HoldAuthorized)
-CAPTURE_HOLD = ActivityRef("capture_hold", SettleHold, NoResult)
-VOID_HOLD = ActivityRef("void_hold", SettleHold, NoResult)
+REQUEST_PAYMENT = ActivityRef(
+    "request_payment",
+    RequestPayment,
+    PaymentRequested,
+    lambda a: f"ask the customer to pay the {a.amount} {a.currency} price difference",
+)
+AUTHORIZE_HOLD = ActivityRef(
+    "authorize_hold",
+    AuthorizeHold,
+    HoldAuthorized,
+    lambda a: f"hold {a.amount} {a.currency} on payment {a.payment_id}",
+)
+CAPTURE_HOLD = ActivityRef("capture_hold", SettleHold, NoResult, lambda a: "capture the replacement's hold")
+VOID_HOLD = ActivityRef("void_hold", SettleHold, NoResult, lambda a: "release the replacement's hold")

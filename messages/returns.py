@@ -41,3 +41,15 @@ class CarrierScan(BaseModel):
 
 # The query of the return's current view, by name for callers that do not import the workflow (activities).
 VIEW_QUERY = "view"
+
+
+def summary_of(start: StartReturn) -> str:
+    """The workflow's summary in Temporal UI's list: what the return is and for which order ("exchange for
+    order O1001"); no personal data."""
+    kind = start.evaluation.type.replace("_", " ") if start.evaluation else "return"
+    return f"{kind} for order {start.order.order_id}"
+
+
+def details_of(start: StartReturn) -> str:
+    """The workflow's details in Temporal UI (Markdown): where the request came from and what judged it."""
+    return f"channel **{start.request.channel}** · policy v{start.policy_version} · risk **{start.risk.level}**"

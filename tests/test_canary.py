@@ -15,12 +15,10 @@ decoded through the codec server (``/codec``), as an operator with the CLI would
 and the token must appear.
 """
 
-import asyncio
 import contextlib
 import io
 import json
 import logging
-import os
 import secrets
 import sys
 from collections.abc import Iterator
@@ -33,11 +31,12 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from domain.returns import Status
+from messages.search_attributes import SEARCH_ATTRIBUTES
 from returnflow.logging import configure_logging
 from returnflow.temporal import data_converter
-from returnflow.temporal_binaries import temporal_cli_path
 from tests.api_client import Callers, carrier, put_order, wait_for_status
 from tests.factories import return_body
+from tests.temporal_cli import temporal_cli
 
 ENCRYPTED = b"binary/encrypted"
 # Loggers allowed to carry the token at DEBUG. Empty: returnflow/logging.py keeps the database
@@ -65,17 +64,6 @@ def captured_logs(level: str) -> Iterator[io.StringIO]:
         structlog.configure(**saved_structlog)
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
-
-
-async def temporal_cli(*args: str) -> str:
-    """Run the ``temporal`` CLI without blocking the loop (the API and the worker run on it)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}  # no stray profile/codec
-    process = await asyncio.create_subprocess_exec(
-        temporal_cli_path(), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, err.decode()
-    return out.decode()
 
 
 def payloads_in(message: object) -> Iterator[Payload]:
@@ -160,7 +148,7 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
     assert shown.count(token) == 0
     assert raw_history.count(needle) == 0, "a payload in the history holds the token in clear"
     stored = [payload for event in history.events for payload in payloads_in(event)]
-    # Every payload is encrypted but for search attributes (Temporal indexes them; ours carry the status only)
+    # Every payload is encrypted but for search attributes (Temporal indexes them; ours carry no personal data)
     # and the SDK's own marker bookkeeping (local activity ids and times, patch ids; results are encrypted).
     plain = [p for p in stored if p.metadata.get("encoding") != ENCRYPTED]
     indexed = [
@@ -180,7 +168,7 @@ async def test_pii_never_reaches_temporal_or_the_logs_in_clear(
         for p in payloads.payloads
     ]
     assert len(plain) == len(indexed) + len(bookkeeping), [p.metadata for p in plain]
-    assert {name for name, _ in indexed} <= {"ReturnStatus", "ReturnPriority", "TemporalChangeVersion"}
+    assert {name for name, _ in indexed} <= {key.name for key in SEARCH_ATTRIBUTES} | {"TemporalChangeVersion"}
     assert {json.loads(p.data) for name, p in indexed if name == "ReturnStatus"} <= {s.value for s in Status}
     assert {json.loads(p.data) for name, p in indexed if name == "ReturnPriority"} <= {"normal", "high"}
 

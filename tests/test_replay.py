@@ -40,6 +40,7 @@ def test_histories_of_every_path_are_kept() -> None:
         "urged-review",
         "urged-in-transit",
         "review-overdue-compensated",
+        "completed-with-summaries",
     }
 
 

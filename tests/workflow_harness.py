@@ -16,7 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.orders import Order
 from domain.policy import DEFAULT_POLICY
 from domain.returns import ReturnView, Status
-from messages.returns import CarrierScan
+from messages import search_attributes
+from messages.returns import CarrierScan, StartReturn
 from store.db import Database
 from tests.conftest import running_worker, settings_for
 from tests.factories import NOW, start_for, stored_order
@@ -53,12 +54,22 @@ async def client(
 
 async def start(client: Harness, database: Database, order: Order | None = None, **request) -> WorkflowHandle:
     """Start a return of ``order`` (a new stored one by default) as the API would."""
-    begin = start_for(order or await stored_order(database), **request)
-    handle = await client.temporal.start_workflow(
-        ReturnWorkflow.run, begin, id=begin.return_id, task_queue=client.task_queue
+    handle = await start_return(
+        client.temporal, client.task_queue, start_for(order or await stored_order(database), **request)
     )
     client.started.append(handle)
     return handle
+
+
+async def start_return(temporal: Client, task_queue: str, begin: StartReturn) -> WorkflowHandle:
+    """Start ``begin``'s workflow as the API does: with the attributes known at the start and its summary."""
+    return await temporal.start_workflow(
+        ReturnWorkflow.run,
+        begin,
+        id=begin.return_id,
+        task_queue=task_queue,
+        **search_attributes.shown_from_start(begin),
+    )
 
 
 async def view_of(handle: WorkflowHandle) -> ReturnView:

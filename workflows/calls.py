@@ -1,7 +1,8 @@
 """How workflow code calls activities: store writes as local activities, partners with retries.
 
 Both take a typed ``ActivityRef`` (``messages/``), so the argument is checked and
-the result has the activity's declared type.
+the result has the activity's declared type, and every call gets the reference's
+summary in words (Temporal UI shows it on the call's event).
 """
 
 import asyncio
@@ -28,7 +29,11 @@ ResultT = TypeVar("ResultT")
 async def store(activity: ActivityRef[ArgT, ResultT], arg: ArgT) -> ResultT:
     """A short database read or write, run as a local activity (no extra round trip through the server)."""
     result = await workflow.execute_local_activity(
-        activity.name, arg, result_type=activity.result_type, start_to_close_timeout=STORE_CALL_TIMEOUT
+        activity.name,
+        arg,
+        result_type=activity.result_type,
+        start_to_close_timeout=STORE_CALL_TIMEOUT,
+        summary=activity.summary(arg),
     )
     return cast(ResultT, result)
 
@@ -42,6 +47,7 @@ async def partner(activity: ActivityRef[ArgT, ResultT], arg: ArgT) -> ResultT:
         start_to_close_timeout=PARTNER_CALL_TIMEOUT,
         schedule_to_close_timeout=PARTNER_GIVE_UP_AFTER,
         retry_policy=PARTNER_RETRY,
+        summary=activity.summary(arg),
     )
     return cast(ResultT, result)
 
@@ -63,6 +69,7 @@ def partner_in_background(activity: ActivityRef[ArgT, ResultT], arg: ArgT) -> No
         start_to_close_timeout=PARTNER_CALL_TIMEOUT,
         schedule_to_close_timeout=PARTNER_GIVE_UP_AFTER,
         retry_policy=PARTNER_RETRY,
+        summary=activity.summary(arg),
     )
     handle.add_done_callback(_log_failure)
 

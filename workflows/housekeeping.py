@@ -40,6 +40,7 @@ async def job(
         start_to_close_timeout=start_to_close,
         heartbeat_timeout=heartbeat,
         retry_policy=RETRY,
+        summary=ref.summary(arg),
     )
     return cast(R, result)
 

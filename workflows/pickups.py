@@ -33,7 +33,8 @@ class MissedPickups:
         missed; returns once the parcel is picked up or the return switched to drop-off."""
         booked: PickupSlot | None = slot
         while booked is not None:
-            if await self._waiting.wait(self._picked_up, max(missed_after(booked) - workflow.now(), LEAST_WAIT)):
+            missed_in = max(missed_after(booked) - workflow.now(), LEAST_WAIT)
+            if await self._waiting.wait(self._picked_up, missed_in, "pickup slot ends in"):
                 return
             window = f"{booked.start.isoformat()} to {booked.end.isoformat()}"
             note = f"the carrier did not pick the parcel up in the slot {window}"

@@ -12,10 +12,12 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.returns import FINAL_STATUSES, ReturnView, Status, TimelineEntry
     from messages import return_activities as act
-    from messages.search_attributes import RETURN_PRIORITY, RETURN_STATUS
+    from messages import search_attributes
+    from messages.search_attributes import RETURN_STATUS, RETURN_TYPE
     from workflows.calls import store
 
-# The priority became a search attribute too; returns shown before that upsert their status alone.
+# The priority became a search attribute too; returns shown before that upsert their status alone. (The other
+# attributes came later without a marker: the server replays an upsert by its place, not by what it holds.)
 PRIORITY_ATTRIBUTE_PATCH = "priority-search-attribute"
 
 
@@ -83,13 +85,17 @@ class ReturnRecord:
         await store(act.SAVE_RETURN, act.SnapshotOfReturn(view=self.view, revision=self.next_revision()))
 
     def show(self, status: Status, note: str) -> None:
-        """What operators see in Temporal UI: the status (and priority) as search attributes, and as current details."""
-        updates = [RETURN_STATUS.value_set(status.value)]
-        if workflow.patched(PRIORITY_ATTRIBUTE_PATCH):
-            updates.append(RETURN_PRIORITY.value_set(self.view.priority))
-        workflow.upsert_search_attributes(updates)
+        """What operators see in Temporal UI: the search attributes a step changes (in one upsert; all of them
+        for a return started without those known at its start, as before they existed) and the status as
+        current details."""
+        if not workflow.patched(PRIORITY_ATTRIBUTE_PATCH):
+            workflow.upsert_search_attributes([RETURN_STATUS.value_set(status.value)])
+        elif workflow.info().typed_search_attributes.get(RETURN_TYPE) is None:
+            workflow.upsert_search_attributes(search_attributes.of_return(self.view))
+        else:
+            workflow.upsert_search_attributes(search_attributes.changing(self.view))
         workflow.set_current_details(f"**{status.value}** {note}".strip())
 
     def show_priority(self) -> None:
         """The priority changed without the status (an urge): Temporal UI's queries sort by it at once."""
-        workflow.upsert_search_attributes([RETURN_PRIORITY.value_set(self.view.priority)])
+        workflow.upsert_search_attributes(search_attributes.changing(self.view))

@@ -68,6 +68,8 @@ REFUSAL_ANSWER_GRACE = timedelta(seconds=1)
 # A refund that waits for the parcel's arrival (refund_trigger receipt): the customer's urge brings the transit
 # deadline closer too, as it does a review's or an inspection's.
 URGE_TRANSIT_PATCH = "urge-hurries-transit"
+# The summary of the timer on the parcel's first scan (Temporal UI: "ship-by deadline 14 d").
+SHIP_BY_TIMER = "ship-by deadline"
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -192,6 +194,7 @@ class ReturnWorkflow:
         await self._waiting.for_person(
             lambda: self._inbox.inspection is not None,
             timedelta(hours=sla_hours),
+            "inspection deadline",
             "inspection_overdue",
             f"not inspected within {sla_hours} hours of receipt",
             hurriable=True,
@@ -227,13 +230,13 @@ class ReturnWorkflow:
         one is an attention of its own first (``pickups.py``). False when the deadline passed."""
         slot = self._start.request.logistics.pickup_slot
         if slot is None or self._record.view.logistics.method != "pickup" or not workflow.patched(PICKUP_WATCH_PATCH):
-            return await self._waiting.wait(self._shipped, self._ship_by_timeout())
+            return await self._waiting.wait(self._shipped, self._ship_by_timeout(), SHIP_BY_TIMER)
         await self._pickups.watch(slot, self._ship_by_timeout())
         if self._shipped():
             return True
         ship_by = self._record.view.logistics.ship_by
         assert ship_by is not None, "a booked shipment has its ship-by deadline"
-        return await self._waiting.wait(self._shipped, max(ship_by - workflow.now(), LEAST_WAIT))
+        return await self._waiting.wait(self._shipped, max(ship_by - workflow.now(), LEAST_WAIT), SHIP_BY_TIMER)
 
     def _shipped(self) -> bool:
         return self._inbox.scan_stage >= 1
@@ -257,6 +260,7 @@ class ReturnWorkflow:
         await self._waiting.for_person(
             lambda: self._inbox.review is not None,
             timedelta(hours=hours),
+            "review deadline",
             "review_overdue",
             f"no review within {hours} hours",
             hurriable=True,
@@ -273,7 +277,12 @@ class ReturnWorkflow:
         note = f"parcel not delivered {TRANSIT_SLA.days} days after pickup"
         hurriable = refund_waits and workflow.patched(URGE_TRANSIT_PATCH)
         await self._waiting.for_person(
-            lambda: self._inbox.scan_stage >= 2, TRANSIT_SLA, "transit_overdue", note, hurriable=hurriable
+            lambda: self._inbox.scan_stage >= 2,
+            TRANSIT_SLA,
+            "delivery deadline",
+            "transit_overdue",
+            note,
+            hurriable=hurriable,
         )
 
     async def _close_as_lost(self) -> None:
@@ -314,7 +323,7 @@ class ReturnWorkflow:
             raise refusal
         # The update's answer leaves in a task of its own: closing in the same task would hand the caller
         # "AcceptedUpdateCompletedWorkflow" instead of the refusal.
-        await workflow.sleep(REFUSAL_ANSWER_GRACE)
+        await workflow.sleep(REFUSAL_ANSWER_GRACE, summary="let the refusal's answer leave first")
 
     def _ineligibility(self, evaluation: Evaluation) -> ApplicationError | None:
         errors = refusal_errors(evaluation, self._start.request)

@@ -59,20 +59,28 @@ class Waiting:
         self.hurriable_deadline = hurried_deadline(self.hurriable_deadline, workflow.now(), factor)
         return self.hurriable_deadline
 
-    async def wait(self, done: Callable[[], bool], within: timedelta | None, hurriable: bool = False) -> bool:
+    async def wait(
+        self, done: Callable[[], bool], within: timedelta | None, timer: str, hurriable: bool = False
+    ) -> bool:
         """Wait for ``done`` with a timer; True if it happened, False on timeout (a decision to wait
-        longer after a carrier exception restarts the timer). A ``hurriable`` wait's timer follows ``hurry``."""
+        longer after a carrier exception restarts the timer). A ``hurriable`` wait's timer follows ``hurry``.
+        ``timer`` names the deadline for the timer's summary in Temporal UI ("ship-by deadline 14 d")."""
         deadline = workflow.now() + within if within is not None else None
         if hurriable:
             self.hurriable_deadline = deadline
         try:
-            return await self._wait(done, within, deadline, hurriable)
+            return await self._wait(done, within, deadline, timer, hurriable)
         finally:
             if hurriable:
                 self.hurriable_deadline = None
 
     async def _wait(
-        self, done: Callable[[], bool], within: timedelta | None, deadline: datetime | None, hurriable: bool
+        self,
+        done: Callable[[], bool],
+        within: timedelta | None,
+        deadline: datetime | None,
+        timer: str,
+        hurriable: bool,
     ) -> bool:
         inbox = self._inbox
         while True:
@@ -87,6 +95,7 @@ class Waiting:
                         or self._hurried(hurriable, deadline)  # noqa: B023 (awaited in this iteration)
                     ),
                     timeout=remaining,
+                    timeout_summary=f"{timer} {in_words(remaining)}" if remaining is not None else None,
                 )
             except TimeoutError:
                 return False
@@ -111,15 +120,21 @@ class Waiting:
             return True
 
     async def for_person(
-        self, done: Callable[[], bool], sla: timedelta, reason: AttentionReason, note: str, hurriable: bool = False
+        self,
+        done: Callable[[], bool],
+        sla: timedelta,
+        timer: str,
+        reason: AttentionReason,
+        note: str,
+        hurriable: bool = False,
     ) -> None:
-        """Wait for ``done`` (a review, an inspection, the parcel) with its SLA; past it, a person decides:
-        wait longer, or whatever else the reason offers, until ``done`` happens. A ``hurriable`` SLA (one
-        on us) comes closer when the customer urges."""
-        while not await self.wait(done, sla, hurriable):
+        """Wait for ``done`` (a review, an inspection, the parcel) with its SLA (``timer`` names it); past
+        it, a person decides: wait longer, or whatever else the reason offers, until ``done`` happens. A
+        ``hurriable`` SLA (one on us) comes closer when the customer urges."""
+        while not await self.wait(done, sla, timer, hurriable):
             if not workflow.patched(ATTENTION_PATCH):
                 await self._record.escalate(note)
-                await self.wait(done, None)
+                await self.wait(done, None, timer)
                 return
             resolution = await self.ask(reason, note, actions_for(reason, refunded=self._refunding.refunded), done)
             if resolution is None:
@@ -170,3 +185,14 @@ class Waiting:
             return True
         await self._carry_out(resolution)
         return False
+
+
+def in_words(span: timedelta) -> str:
+    """A timer's length as its summary shows it: "14 d", "2 d 12 h", "3 h 20 min", "45 s" (two units at most)."""
+    seconds = max(int(span.total_seconds()), 0)
+    parts = []
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1)):
+        amount, seconds = divmod(seconds, size)
+        if amount:
+            parts.append(f"{amount} {unit}")
+    return " ".join(parts[:2]) or "0 s"

@@ -36,6 +36,7 @@ from domain.returns import (
     Status,
 )
 from domain.surveys import SurveyAnswer
+from messages import search_attributes
 from store import ledger, returns, submissions
 from store.ledger import MoneyLine
 from store.tickets import TicketView
@@ -112,7 +113,7 @@ async def create_return(
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        static_summary=f"Return for order {body.order_id}",
+        **search_attributes.shown_from_start(start),
     )
     async with request.app.state.database.transaction() as session:
         await submissions.save_submission(session, start.return_id, start.order.customer_id, submitted_lines(body))
