@@ -29,6 +29,7 @@ COPY connectors connectors
 COPY sandbox sandbox
 COPY activities activities
 COPY workflows workflows
+COPY assist assist
 COPY api api
 COPY console console
 RUN uv sync --frozen --no-dev

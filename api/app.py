@@ -26,6 +26,7 @@ from api.routes import (
     codec,
     customer_sessions,
     customers,
+    evidence,
     logistics,
     metrics,
     operations,
@@ -36,6 +37,7 @@ from api.routes import (
     webhooks,
 )
 from api.text_guard import refuse_nul_characters
+from assist.reasons import warm as warm_reason_scorer
 from connectors.carrier import HttpCarrier
 from connectors.catalog import HttpCatalog
 from console.app import install_console
@@ -45,6 +47,7 @@ from returnflow.settings import Settings, get_settings
 from returnflow.temporal import TemporalUnreachable, wait_for_temporal
 from returnflow.tracing import instrument_app, instrument_http, start_tracing
 from store.db import Database
+from store.evidence_files import FolderEvidenceFiles
 
 
 def create_app(
@@ -67,11 +70,14 @@ def create_app(
             "database": app.state.database.ping,
             "temporal": operations.temporal_reachable(lambda: app.state.temporal),
         }
+        # The reason-suggestion model, loaded now rather than in the first return's request.
+        await asyncio.to_thread(warm_reason_scorer)
         # The order system's catalog, asked about an exchange's replacements before the policy decides.
         async with instrument_http(httpx.AsyncClient(timeout=settings.partner_timeout_seconds)) as partner_http:
             app.state.catalog = HttpCatalog(partner_http, settings.sandbox_url)
             # The carrier, asked which pickup slots it offers before a pickup return is decided.
             app.state.carrier = HttpCarrier(partner_http, settings.sandbox_url)
+            app.state.evidence_files = FolderEvidenceFiles(settings.evidence_folder)
             yield
         if connecting is not None:
             connecting.cancel()
@@ -99,7 +105,11 @@ def create_app(
         lock_timeout=timedelta(seconds=settings.idempotency_lock_seconds),
     )
     app.add_middleware(DatabaseTrouble)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        max_bytes_by_path={evidence.router.prefix: settings.evidence_max_bytes + evidence.MULTIPART_ENVELOPE_BYTES},
+    )
     app.middleware("http")(log_requests)
     # Temporal UI calls the codec server from the browser: CORS for its origin, on /codec only.
     app.add_middleware(
@@ -117,6 +127,7 @@ def create_app(
         audit,
         customer_sessions,
         customers,
+        evidence,
         carrier_events,
         logistics,
         policy,

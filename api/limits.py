@@ -39,12 +39,16 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    """``max_bytes`` for every body, except the paths in ``max_bytes_by_path`` (uploads) that have their own."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_bytes_by_path: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.max_bytes_by_path = max_bytes_by_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.max_bytes <= 0:
+        max_bytes = self.max_bytes_by_path.get(scope.get("path", ""), self.default_max_bytes)
+        if scope["type"] != "http" or max_bytes <= 0:
             await self.app(scope, receive, send)
             return
         declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
@@ -52,9 +56,9 @@ class BodySizeLimit:
             if not declared.isdigit():
                 await problem_response(400, "Content-Length is not a number")(scope, receive, send)
                 return
-            if int(declared) > self.max_bytes:
-                await _drain(receive, int(declared) <= self.max_bytes + DRAIN_BYTES)
-                await problem_response(413, BodyTooLarge(self.max_bytes).detail)(scope, receive, send)
+            if int(declared) > max_bytes:
+                await _drain(receive, int(declared) <= max_bytes + DRAIN_BYTES)
+                await problem_response(413, BodyTooLarge(max_bytes).detail)(scope, receive, send)
                 return
         received = 0
 
@@ -63,10 +67,10 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     if message.get("more_body", False):
                         await _drain(receive, True, budget=DRAIN_BYTES)
-                    raise BodyTooLarge(self.max_bytes)
+                    raise BodyTooLarge(max_bytes)
             return message
 
         started = False

@@ -5,6 +5,7 @@
 ``python -m bench reads``: the list's filters over 1,000,000 returns on PostgreSQL (bench/reads.py).
 ``python -m bench api``: creates and reads under load, on SQLite and PostgreSQL (bench/api_load.py).
 ``python -m bench open``: the worker's memory with 10,000 returns open, and a scan's time then (bench/open_returns.py).
+``python -m bench assist``: reason suggestions, duplicate photos and the risk model against their targets.
 See bench/README.md for what each figure means.
 """
 
@@ -25,7 +26,7 @@ from structlog.typing import EventDict, WrappedLogger
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench import api_load, console, dashboard, open_returns, reads
+from bench import api_load, assist, console, dashboard, open_returns, reads
 from bench.baseline import measure_bare
 from bench.drive import Driver, ReturnsResult, drive_returns
 from bench.measure import Usage, measured, percentiles, verdict, write_results
@@ -262,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         "reads": reads.main,
         "api": api_load.main,
         "open": open_returns.main,
+        "assist": assist.main,
     }
     if argv and argv[0] in other_modes:
         return other_modes[argv[0]](argv[1:])

@@ -14,11 +14,21 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain.exchanges import Variant, quote_exchange
+from domain.logistics_fit import MethodFit
 from domain.money import Amount, percent_of, quantize
 from domain.orders import Order, order_reference_time, returnable_quantity
 from domain.policy import CategoryRule, Policy
 from domain.refund_items import completes_everything_shipped, items_total, original_shipping_items, tax_share
-from domain.returns import Exchange, Fee, Outcome, Reason, RefundItem, RequestedLine, ReturnRequest
+from domain.returns import (
+    Exchange,
+    Fee,
+    Outcome,
+    Reason,
+    RefundItem,
+    RequestedLine,
+    ReturnRequest,
+    SuggestedReason,
+)
 from domain.risk import Level, RiskAssessment
 
 # Refusals staff may override (with a reason). Final sale never bends (the contract says never
@@ -36,6 +46,9 @@ class LineEvaluation(BaseModel):
     tax: Amount = Field(Decimal(0), description="The returned units' share of the line's tax, refunded with them.")
     fees: list[Fee] = Field(default_factory=list)
     refund_estimate: Amount = Decimal(0)
+    suggested_reason: SuggestedReason | None = Field(
+        None, description="The reason the customer's comment points to, when it is not the one chosen."
+    )
 
 
 class OverriddenRule(BaseModel):
@@ -68,7 +81,10 @@ class Evaluation(BaseModel):
     ships_back: bool = Field(description="Whether anything must travel back (else refund without logistics).")
     type: Literal["return", "exchange", "refund_only", "cancellation"] = "return"
     resolutions: list[str]
-    logistics_methods: list[str]
+    logistics_methods: list[str] = Field(description="The methods offered, the best fit first (logistics_fit).")
+    logistics_fit: list[MethodFit] = Field(
+        default_factory=list, description="The offered methods in order of fit, each with why (domain/logistics_fit)."
+    )
     exchange: Exchange | None = Field(
         None, description="An exchange's replacements at the catalog's prices and the price difference."
     )
@@ -165,12 +181,14 @@ def evaluate(
     risk: RiskAssessment | None = None,
     already_returned: dict[str, int] | None = None,
     catalog: dict[str, Variant] | None = None,
+    suggestions: dict[str, SuggestedReason] | None = None,
 ) -> Evaluation:
     """Judge ``request`` against ``policy`` at ``now``; pure and deterministic.
 
     ``already_returned`` maps line ids to units claimed by earlier returns;
     ``risk`` is the customer's assessment (low when not given); ``catalog`` the
-    variants looked up for an exchange (sku → variant; None: not looked up).
+    variants looked up for an exchange (sku → variant; None: not looked up); ``suggestions`` the reasons
+    the lines' comments point to instead of the chosen ones (line id → suggestion), shown on the lines.
     """
     risk = risk or RiskAssessment()
     lines: list[LineEvaluation] = []
@@ -203,6 +221,7 @@ def evaluate(
                 f"{message} (overridden by staff: {request.override_reason})" for _, message in verdict.objections
             ]
         evidence_review = evidence_review or verdict.wants_evidence_review
+        judged.suggested_reason = (suggestions or {}).get(judged.line_id)
         lines.append(judged)
     eligible = all(line.eligible for line in lines)
     returned = [line for line in lines if line.eligible]
@@ -244,6 +263,9 @@ def evaluate(
             rules.append(f"serial returner: {deposit} {order.currency} of the refund is held until inspection")
         else:
             review_reasons.append(f"customer risk is {risk.level}: " + "; ".join(risk.reasons))
+    review_reasons += _liability_moving_suggestions(request, lines, policy)
+    if risk.evidence_findings:
+        review_reasons.append("the photos need a reviewer's eye: " + "; ".join(risk.evidence_findings))
     outcome: Outcome
     if not eligible:
         outcome = "rejected"
@@ -270,8 +292,8 @@ def evaluate(
         outcome=outcome,
         rules=rules,
         overridden=overridden,
-        risk=risk.level,
-        risk_reasons=risk.reasons,
+        risk=risk.overall_level,
+        risk_reasons=risk.reasons + risk.evidence_findings,
         lines=lines,
         currency=order.currency,
         fees=fees,
@@ -294,6 +316,22 @@ def evaluate(
         resolutions=["refund", "store_credit", "exchange"] if ships_back else ["refund", "store_credit"],
         logistics_methods=["pickup", "drop_off", "mail"] if ships_back else ["none"],
     )
+
+
+def _liability_moving_suggestions(request: ReturnRequest, lines: list[LineEvaluation], policy: Policy) -> list[str]:
+    """A comment that points to a reason the merchant answers for, on a line the customer answers for: the
+    reason is not switched on the model's word; a reviewer reads the comment and decides."""
+    chosen = {wanted.line_id: wanted.reason for wanted in request.lines}
+    return [
+        f"line {line.line_id}: the comment reads as {line.suggested_reason.reason.value} "
+        f"(score {line.suggested_reason.score:.2f}), not {chosen[line.line_id].value}; "
+        "that reason would make the merchant liable"
+        for line in lines
+        if line.eligible
+        and line.suggested_reason is not None
+        and chosen[line.line_id] in policy.customer_reasons
+        and line.suggested_reason.reason not in policy.customer_reasons
+    ]
 
 
 def _refund_items(

@@ -49,6 +49,7 @@ def open_view(
                 liability=judged.liability,
                 unit_price=ordered.unit_price,
                 sku=ordered.sku,
+                suggested_reason=judged.suggested_reason,
             )
         )
     approved = evaluation.outcome in APPROVING_OUTCOMES

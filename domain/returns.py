@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from domain.attention import Attention
+from domain.evidence import EvidenceId
 from domain.money import Amount
 from domain.orders import Identifier, Order, StrictModel
 from domain.pickup_slots import PickupSlot
@@ -32,6 +33,13 @@ class Reason(StrEnum):
     BETTER_PRICE = "better_price"
     NOT_RECEIVED = "not_received"
     OTHER = "other"
+
+
+class SuggestedReason(BaseModel):
+    """The reason a line's comment clearly points to, when it is not the one chosen (domain/reason_suggestions.py)."""
+
+    reason: Reason
+    score: float = Field(description="Cosine similarity of the comment to the reason's phrasings, 0 to 1.")
 
 
 class Status(StrEnum):
@@ -74,7 +82,16 @@ class RequestedLine(StrictModel):
     quantity: int = Field(ge=1, le=100_000)
     reason: Reason
     comment: str = Field("", max_length=2000)
-    evidence: list[WebLink] = Field(default_factory=list, max_length=20)
+    evidence: list[WebLink | EvidenceId] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Photos uploaded with POST /v1/evidence (their ids), or links to evidence elsewhere.",
+    )
+
+    @property
+    def evidence_ids(self) -> list[str]:
+        """The uploaded photos among the evidence (the links are not ours to check)."""
+        return [item for item in self.evidence if isinstance(item, str)]
 
 
 class ExchangeItem(StrictModel):
@@ -98,6 +115,11 @@ class ReturnRequest(StrictModel):
     channel: Literal["storefront", "customer_service", "api"] = "api"
     override: bool = Field(False, description="Staff only: approve what the policy would refuse.")
     override_reason: str = Field("", max_length=500)
+
+    @property
+    def evidence_ids(self) -> list[str]:
+        """Every uploaded photo the request submits, line by line."""
+        return [evidence_id for line in self.lines for evidence_id in line.evidence_ids]
 
     @model_validator(mode="after")
     def _consistent(self) -> "ReturnRequest":
@@ -159,6 +181,9 @@ class ReturnLine(BaseModel):
     liability: Literal["merchant", "customer"]
     unit_price: Amount
     sku: str = ""
+    suggested_reason: SuggestedReason | None = Field(
+        None, description="The reason the customer's comment points to, when it is not the one chosen."
+    )
     condition: Condition | None = None
     disposition: Disposition | None = None
 

@@ -14,6 +14,8 @@ from domain.money import Amount
 from domain.orders import StrictModel
 
 Level = Literal["low", "medium", "high"]
+# What an inspection finds of an item that should not have been claimed as it was.
+BAD_CONDITIONS = frozenset({"not_as_described", "missing"})
 
 
 class RiskRules(StrictModel):
@@ -45,12 +47,24 @@ class CustomerHistory(BaseModel):
     returns: int = 0
     bad_inspections: int = 0  # inspections that found not_as_described or missing
     open_disputes: int = 0  # dispute tickets of the customer's returns still open
+    methods_used: dict[str, int] = Field(
+        default_factory=dict, description="How the customer's returns went back: logistics method → returns."
+    )
 
 
 class RiskAssessment(BaseModel):
     level: Level = "low"
     reasons: list[str] = Field(default_factory=list)
     serial_returner: bool = False
+    evidence_findings: list[str] = Field(
+        default_factory=list,
+        description="What the checks of the return's photos found (domain/evidence.py): each sends it to review.",
+    )
+
+    @property
+    def overall_level(self) -> Level:
+        """The level the decision shows: high when the photos were flagged, else the customer's."""
+        return "high" if self.evidence_findings else self.level
 
 
 def assess(history: CustomerHistory, rules: RiskRules) -> RiskAssessment:

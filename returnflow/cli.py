@@ -8,6 +8,7 @@
     returnflow policy validate FILE | apply FILE | show   (JSON or YAML)
     returnflow db upgrade
     returnflow temporal setup   registers the search attributes, creates the Schedules (idempotent)
+    returnflow risk train [--min-returns N] | show   the learned risk model (docs/assistance.md)
     returnflow stack
 
 Configuration comes from the environment like every other process (see
@@ -27,7 +28,9 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assist.risk_models import installed_model, save_model
 from domain.policy import Policy
+from domain.risk_model import MIN_LABELLED_RETURNS, weights_in_words
 from returnflow.logging import configure_logging
 from returnflow.run_async import run_async
 from returnflow.settings import Settings
@@ -39,6 +42,7 @@ from store.api_keys import create_api_key, revoke_api_key
 from store.db import Database, redacted
 from store.migrate import prepare_database
 from store.policies import current_policy, save_policy
+from store.risk_history import LabelledReturn, labelled_returns
 
 T = TypeVar("T")
 
@@ -55,6 +59,8 @@ app.add_typer(operators_app, name="operators")
 app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
 app.add_typer(temporal_app, name="temporal")
+risk_app = typer.Typer(help="The learned risk model: train it on the store's returns, show it.", no_args_is_help=True)
+app.add_typer(risk_app, name="risk")
 
 
 class Role(StrEnum):
@@ -227,6 +233,53 @@ def temporal_setup() -> None:
         err=True,
     )
     typer.echo(f"Schedules: {', '.join(done.schedules)}.", err=True)
+
+
+@risk_app.command("train")
+def risk_train(
+    min_returns: Annotated[
+        int, typer.Option(help="Refuse to train on fewer labelled (inspected) returns than this.")
+    ] = MIN_LABELLED_RETURNS,
+) -> None:
+    """Fit the model on the store's inspected returns, compare it with the rules on held-out returns, install it."""
+    from assist.risk_training import NotEnoughReturns, train  # imported here: scikit-learn is slow to import
+
+    settings = Settings()
+    prepare_database(settings)
+
+    async def gather(session: AsyncSession) -> list[LabelledReturn]:
+        _, policy = await current_policy(session)
+        return await labelled_returns(session, policy.risk)
+
+    labelled = run_async(in_transaction(settings.effective_database_url, gather))
+    try:
+        model = train(labelled, minimum=min_returns)
+    except NotEnoughReturns as refused:
+        typer.echo(f"Not trained: {refused}", err=True)
+        raise typer.Exit(1) from None
+    save_model(model, settings.risk_model_path)
+    typer.echo(
+        f"Trained risk model {model.version} on {model.trained_on} labelled returns.\n"
+        f"  held-out AUC: model {model.held_out_auc:.3f}, rules {model.rules_held_out_auc:.3f}\n"
+        f"  installed at {settings.risk_model_path}; new returns are judged by the higher of both levels.",
+        err=True,
+    )
+
+
+@risk_app.command("show")
+def risk_show() -> None:
+    """Print the installed model's weights in words."""
+    model = installed_model(Settings().risk_model_path)
+    if model is None:
+        typer.echo("No learned risk model is installed (returnflow risk train); the rules alone judge.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Risk model {model.version}, trained on {model.trained_on} labelled returns")
+    typer.echo(f"held-out AUC {model.held_out_auc:.3f} (the rules: {model.rules_held_out_auc:.3f})")
+    typer.echo(
+        f"medium from {model.medium_probability:.0%}, high from {model.high_probability:.0%} likely to end badly"
+    )
+    for words in weights_in_words(model):
+        typer.echo(f"  {words}")
 
 
 @app.command("stack")

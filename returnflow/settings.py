@@ -248,11 +248,32 @@ class Settings(BaseSettings):
         "tracing at all.",
     )
 
+    # Assistance (docs/assistance.md): evidence photos, reason suggestions, the learned risk model.
+    evidence_max_bytes: int = Field(
+        10 * 1024 * 1024, gt=0, description="Largest evidence photo POST /v1/evidence accepts, in bytes (413 above)."
+    )
+    evidence_max_pixels: int = Field(
+        40_000_000,
+        gt=0,
+        description="Most pixels (width × height) an evidence photo may decode to (413 above): refuses "
+        "decompression bombs, small files that would fill the memory.",
+    )
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return normalize_database_url(self.database_url)
         return f"sqlite+aiosqlite:///{(self.data_dir / 'returnflow.db').resolve()}"
+
+    @property
+    def evidence_folder(self) -> Path:
+        """Where uploaded evidence photos are kept (store/evidence_files.py)."""
+        return self.data_dir / "evidence"
+
+    @property
+    def risk_model_path(self) -> Path:
+        """The learned risk model ``returnflow risk train`` installs; without the file, the rules alone judge."""
+        return self.data_dir / "risk-model.json"
 
     @property
     def temporal_ui_origins(self) -> list[str]:

@@ -1,15 +1,15 @@
 """A customer's history in the store, as the risk assessment needs it."""
 
+from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.returns import ReturnView
-from domain.risk import CustomerHistory
+from domain.risk import BAD_CONDITIONS, CustomerHistory
 from store.tables import OrderRow, ReturnRow, Ticket
 
-BAD_CONDITIONS = frozenset({"not_as_described", "missing"})
 NOT_RETURNED = frozenset({"rejected", "canceled", "expired"})
 
 
@@ -44,4 +44,5 @@ async def customer_history(session: AsyncSession, customer_id: str, since: datet
         returns=len(kept),
         bad_inspections=sum(1 for view in kept for line in view.lines if line.condition in BAD_CONDITIONS),
         open_disputes=open_disputes,
+        methods_used=dict(Counter(view.logistics.method for view in kept)),
     )

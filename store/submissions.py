@@ -3,11 +3,12 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import CursorResult, Result, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.privacy import SubmittedLine
+from store.evidence import erase_customer_evidence
 from store.tables import OrderRow, ReturnSubmission
 
 
@@ -36,20 +37,28 @@ class Erasure(BaseModel):
     customer_id: str
     addresses_removed: int
     submissions_removed: int
+    evidence_removed: int = Field(0, description="Evidence photos deleted (their files and rows).")
+    erased_evidence_ids: list[str] = Field(default_factory=list, exclude=True)
 
 
 async def erase_customer(session: AsyncSession, customer_id: str) -> Erasure:
-    """Remove the customer's addresses and what it wrote; orders, returns and money records stay."""
+    """Remove the customer's addresses and what it wrote; orders, returns and money records stay.
+
+    Its evidence photos' rows go too (``evidence_removed``); the caller removes their files, named by
+    ``erased_evidence_ids``."""
     addresses = await session.execute(
         update(OrderRow)
         .where(OrderRow.customer_id == customer_id, OrderRow.shipping_address.is_not(None))
         .values(shipping_address=None)
     )
     submissions = await session.execute(delete(ReturnSubmission).where(ReturnSubmission.customer_id == customer_id))
+    photos = await erase_customer_evidence(session, customer_id)
     return Erasure(
         customer_id=customer_id,
         addresses_removed=_rowcount(addresses),
         submissions_removed=_rowcount(submissions),
+        evidence_removed=len(photos),
+        erased_evidence_ids=photos,
     )
 
 

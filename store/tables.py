@@ -385,3 +385,22 @@ class SurveyAnswerRow(Base):
     # The customer's words: personal data, kept here only (the audit trail names the score).
     comment: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class EvidenceRow(Base):
+    """An uploaded photo: who sent it, its hashes and size, when it was taken; the file is in EvidenceFiles."""
+
+    __tablename__ = "evidence"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(128), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # 64-bit perceptual hash in hexadecimal: near-identical photos are a few bits apart.
+    phash: Mapped[str] = mapped_column(String(16))
+    media_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int]
+    height: Mapped[int]
+    # EXIF DateTimeOriginal (read as UTC); kept here only, since the file kept has its location removed.
+    taken_at: Mapped[datetime | None]
+    # The first return the photo was submitted with (NULL until then).
+    return_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]

@@ -1,13 +1,14 @@
 """Driving the API as its callers do: a service, an operator, nobody, and the sandbox."""
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from temporalio.client import Client
 
 from domain.policy import DEFAULT_POLICY
+from returnflow.settings import Settings
 from tests.factories import NOW, new_order_id, order_body
 from tests.histories_io import keep_history
 
@@ -19,6 +20,7 @@ class Callers:
     anonymous: httpx.AsyncClient
     sandbox: httpx.AsyncClient
     temporal: Client
+    settings: Settings = field(default_factory=Settings)
 
 
 async def put_order(api: Callers, **overrides: Any) -> str:

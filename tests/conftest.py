@@ -7,6 +7,7 @@ When CI=true a missing PostgreSQL fails the run instead of skipping.
 
 import os
 import secrets
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
@@ -143,12 +144,14 @@ async def forget_earlier_deliveries(database: Database) -> None:
 
 
 def settings_for(sandbox_url: str, database: Database) -> Settings:
-    """The tests' receivers and the sandbox are on 127.0.0.1: webhooks may go there."""
+    """The tests' receivers and the sandbox are on 127.0.0.1: webhooks may go there. A data folder of its own
+    (evidence photos are kept there), never the repository's .data/."""
     return Settings(
         sandbox_url=sandbox_url,
         database_url=database.url,
         task_queue="returnflow-test-" + secrets.token_hex(4),
         webhook_allow_private_addresses=True,
+        data_dir=Path(tempfile.mkdtemp(prefix="returnflow-test-data-")),
     )
 
 
@@ -184,7 +187,7 @@ async def serving_api(temporal: Client, database: Database, sandbox_url: str) ->
             client() as anonymous,
             httpx.AsyncClient(base_url=sandbox_url) as sandbox,
         ):
-            yield Callers(service, operator, anonymous, sandbox, temporal)
+            yield Callers(service, operator, anonymous, sandbox, temporal, settings)
 
 
 Run = Callable[[Any, Any], Awaitable[Any]]

@@ -30,9 +30,7 @@ pytestmark = pytest.mark.skipif(not CONTRACT.exists(), reason=f"no contract at {
 # Paths the contract names that the API does not serve yet. Each is a known gap, listed here so that
 # it is visible; remove it when it is built (the test fails while an entry is no longer missing).
 # Contract paths added for open issues and not served yet; each leaves this list when it is built.
-EXPECTED_MISSING: set[tuple[str, str]] = {
-    ("POST", "/v1/evidence"),  # issue 11
-}
+EXPECTED_MISSING: set[tuple[str, str]] = set()
 # The Return's top-level fields, as the contract lists them.
 RETURN_FIELDS = {
     "id",

@@ -56,11 +56,11 @@ def test_check_names_a_stale_page(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_every_setting_and_policy_field_is_on_its_page() -> None:
     from domain.policy import Policy
     from domain.risk import RiskRules
-    from returnflow.settings import Settings
+    from returnflow.settings import Settings, environment_variable
 
     configuration = docs.pages()[docs.CONFIGURATION]
     for name, info in Settings.model_fields.items():
-        assert f"| `{docs.env_var(name, info)}` |" in configuration
+        assert f"| `{environment_variable(name)}` |" in configuration
         assert info.description, f"Settings.{name} has no description for docs/configuration.md"
     policy = docs.pages()[docs.DEFAULT_POLICY_PAGE]
     fields = [*Policy.model_fields, *(f"risk.{name}" for name in RiskRules.model_fields)]

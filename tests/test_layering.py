@@ -19,6 +19,7 @@ PROJECT_PACKAGES = {
     "sandbox",
     "worker",
     "bench",
+    "assist",
 }
 # package → the project packages and third-party modules it may import.
 ALLOWED = {

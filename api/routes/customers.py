@@ -3,7 +3,7 @@
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 
 from api.auth import Caller, allow
 from api.deps import Session
@@ -28,9 +28,10 @@ def audit_subject(customer_id: str) -> str:
 async def erase_personal_data(
     customer_id: Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")],
     session: Session,
+    request: Request,
     caller: Annotated[Caller, Depends(allow("service"))],
 ) -> Erasure:
-    """Remove the customer's addresses, comments and evidence links.
+    """Remove the customer's addresses, comments, evidence links and uploaded evidence photos.
 
     Orders, returns and the money ledger stay (accounting needs them); they hold
     only the customer's id. Temporal histories never held the customer's personal
@@ -38,6 +39,8 @@ async def erase_personal_data(
     erase there. Repeating the call is harmless.
     """
     erased = await erase_customer(session, customer_id)
+    for evidence_id in erased.erased_evidence_ids:
+        await request.app.state.evidence_files.delete(evidence_id)
     await audit.record(
         session,
         caller.actor,
@@ -46,5 +49,6 @@ async def erase_personal_data(
         customer_id=customer_id,
         addresses=erased.addresses_removed,
         submissions=erased.submissions_removed,
+        evidence=erased.evidence_removed,
     )
     return erased

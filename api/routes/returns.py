@@ -37,7 +37,7 @@ from domain.returns import (
 )
 from domain.surveys import SurveyAnswer
 from messages import search_attributes
-from store import ledger, returns, submissions
+from store import evidence, ledger, returns, submissions
 from store.ledger import MoneyLine
 from store.tickets import TicketView
 from workflows.return_workflow import ReturnWorkflow
@@ -129,6 +129,8 @@ async def create_return(
     except RPCError as error:
         await _forget_submission(request, start.return_id)
         raise problem_for_rpc_error(error) from None
+    async with request.app.state.database.transaction() as session:
+        await evidence.mark_used(session, body.evidence_ids, start.return_id)
     await record_act(
         request,
         caller,
@@ -137,6 +139,7 @@ async def create_return(
         outcome=view.decision.outcome,
         rules=view.decision.rules,
         risk=view.decision.risk,
+        risk_reasons=view.decision.risk_reasons,
         policy_version=view.policy_version,
         override_reason=body.override_reason if body.override else None,
         overridden=[rule.model_dump() for rule in evaluation.overridden],

@@ -1,0 +1,1 @@
+"""Assistance that runs on this machine: reading photos, suggesting reasons, the learned risk model."""
