@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from returnflow import stack_components
@@ -113,7 +114,7 @@ async def two_apis(
         update={
             "temporal_address": local_env.client.service_client.config.target_host,
             "data_dir": log_dir,
-            "session_secret": "two-api-processes-share-this-secret-" + secrets.token_hex(8),
+            "session_secret": SecretStr("two-api-processes-share-this-secret-" + secrets.token_hex(8)),
             "create_rate_per_minute": 1,
             "create_rate_burst": BURST,
             "idempotency_lock_seconds": LEASE_SECONDS,
