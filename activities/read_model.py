@@ -52,7 +52,7 @@ class ReadModelActivities:
     @activity.defn(name=SAVE_RETURN.name)
     async def save_return(self, snapshot: SnapshotOfReturn) -> None:
         async with self._database.transaction() as session:
-            saved = await returns.save_return(session, snapshot.view, snapshot.revision)
+            saved = await returns.save_return(session, snapshot.view, snapshot.revision, passed=snapshot.passed)
         count_transition(snapshot.view, saved)
 
     @activity.defn(name=RELEASE_UNITS.name)

@@ -26,7 +26,7 @@ from domain.privacy import without_personal_data
 from domain.returns import ReturnRequest
 from domain.risk import assess
 from domain.risk_model import request_features, score, with_model
-from messages.returns import StartReturn
+from messages.returns import CURRENT_SHAPE, StartReturn
 from store import evidence, orders, policies
 from store.customers import customer_history
 
@@ -88,6 +88,7 @@ async def judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple[
         already_returned=claimed,
         risk=risk,
         evaluation=evaluation,
+        shape=CURRENT_SHAPE,
     )
     return start, evaluation
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from domain.ledger import MoneyMovement
 from domain.money import Amount
-from domain.returns import DropOffPoint, ReturnRequest, ReturnShipment, ReturnView
+from domain.returns import DropOffPoint, ReturnRequest, ReturnShipment, ReturnView, Status
 from domain.tickets import TicketKind
 from messages.activity_ref import ActivityRef
 
@@ -22,6 +22,8 @@ class SnapshotOfReturn(BaseModel):
 
     view: ReturnView
     revision: int
+    # Statuses the return showed and left since its previous write, in order: each is announced too.
+    passed: list[Status] = Field(default_factory=list)
 
 
 class OpenReturn(SnapshotOfReturn):

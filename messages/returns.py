@@ -13,6 +13,10 @@ from domain.risk import RiskAssessment
 WORKFLOW_NAME = "ReturnWorkflow"
 
 
+# The shape of the saga new runs follow (workflows/shapes.py says what each shape includes).
+CURRENT_SHAPE = 1
+
+
 class StartReturn(BaseModel):
     """Everything the decision needs, frozen at request time.
 
@@ -31,6 +35,8 @@ class StartReturn(BaseModel):
     already_returned: dict[str, int] = Field(default_factory=dict)
     risk: RiskAssessment = Field(default_factory=RiskAssessment)
     evaluation: Evaluation | None = None
+    # The saga's shape this run follows (workflows/shapes.py); runs started before shapes have none.
+    shape: int = 0
 
 
 class CarrierScan(BaseModel):

@@ -34,13 +34,15 @@ def event_type(status: Status) -> str:
     return f"return.{status.value}"
 
 
-async def announce(session: AsyncSession, view: ReturnView) -> str:
+async def announce(session: AsyncSession, view: ReturnView, status: Status | None = None) -> str:
     """Record the event "this return is now ``view.status``" with its deliveries; the caller's transaction commits.
 
-    Returns the event id.
+    ``status``: a status the return passed on its way to ``view.status`` in one write (the event carries
+    the view as it is now). Returns the event id.
     """
-    told = STATUS_NOTIFICATIONS.get(view.status)
-    return await _record(session, view, event_type(view.status), once_key(view.id, told) if told else None)
+    status = status or view.status
+    told = STATUS_NOTIFICATIONS.get(status)
+    return await _record(session, view, event_type(status), once_key(view.id, told) if told else None)
 
 
 async def announce_compensation(session: AsyncSession, view: ReturnView, compensation_key: str) -> str | None:

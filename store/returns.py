@@ -1,5 +1,6 @@
 """The read model of returns and the claims returns hold on order lines."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -101,16 +102,22 @@ class Saved:
 
 
 async def save_return(
-    session: AsyncSession, view: ReturnView, revision: int, request: ReturnRequest | None = None
+    session: AsyncSession,
+    view: ReturnView,
+    revision: int,
+    request: ReturnRequest | None = None,
+    passed: Sequence[Status] = (),
 ) -> Saved | None:
     """Write the workflow's view of a return unless a newer revision is already stored.
 
     ``request`` (what the caller asked for) is kept from the first write on. A write
     that changes the status (the first write included) records its event in the
-    outbox, in the same transaction; a retried write of a stored revision changes
-    nothing, so it announces nothing twice. The metric facts are kept with the row.
-    Returns what the write replaced, or None when it wrote nothing (a retry, an older revision):
-    the transitions counted once, whatever the retries (``returnflow.metrics.count_transition``).
+    outbox, in the same transaction, and so does each status in ``passed`` (those the
+    return showed and left since its previous write); a retried write of a stored
+    revision changes nothing, so it announces nothing twice. The metric facts are kept
+    with the row. Returns what the write replaced, or None when it wrote nothing (a retry,
+    an older revision): the transitions counted once, whatever the retries
+    (``returnflow.metrics.count_transition``).
     """
     row = await session.get(ReturnRow, view.id, with_for_update=True)
     fields = row_columns(view, revision)
@@ -128,11 +135,15 @@ async def save_return(
         return Saved(status_before=None, attention_before=None)
     if row.revision < revision:
         saved = Saved(status_before=Status(row.status), attention_before=row.attention_reason)
-        status_changed = row.status != view.status.value
+        announced = row.status
         for name, value in fields.items():
             setattr(row, name, value)
         await metrics.update_return_facts(session, row, view)
-        if status_changed:
+        for status in passed:
+            if status.value != announced:
+                await outbox.announce(session, view, status)
+                announced = status.value
+        if view.status.value != announced:
             await outbox.announce(session, view)
         return saved
     return None

@@ -9,7 +9,7 @@ from domain.orders import Order, OrderIn
 from domain.policy import DEFAULT_POLICY, Policy
 from domain.returns import Decision, Logistics, Refund, ReturnLine, ReturnRequest, ReturnView, Status, TimelineEntry
 from domain.risk import RiskAssessment
-from messages.returns import StartReturn
+from messages.returns import CURRENT_SHAPE, StartReturn
 from store.db import Database
 from store.orders import upsert_order
 
@@ -103,6 +103,7 @@ def start_for(
         policy_version=1,
         requested_at=requested_at or NOW,
         risk=risk or RiskAssessment(),
+        shape=CURRENT_SHAPE,
     )
 
 

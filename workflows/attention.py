@@ -98,6 +98,7 @@ class Attentions:
         No timer of its own: the return already waits past an SLA, and the hourly stuck-return sweep
         tickets an attention nobody acts on.
         """
+        await self._record.flush()
         await workflow.wait_condition(lambda: self.has_queued or resolved_by_itself())
         if self.has_queued:
             return self.take()

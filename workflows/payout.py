@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.refunds import allocate_refund
     from domain.returns import RefundPart, ReturnView
     from messages import return_activities as act
+    from workflows import shapes
     from workflows.calls import partner, refused_by_partner, store
 
 LEDGER_PATCH = "money-ledger"
@@ -43,11 +44,11 @@ async def pay_out(
     refund = view.refund
     result = PayOutResult(paid=True)
     # Returns that were already paying out before the ledger existed replay without it.
-    with_ledger = workflow.patched(LEDGER_PATCH)
+    with_ledger = shapes.patched(LEDGER_PATCH)
     with_claims = False
     if as_store_credit:
         refund.parts = [_store_credit_part(keys.store_credit_key(view.id), refund.amount)]
-    elif workflow.patched(TENDER_CLAIMS_PATCH):
+    elif shapes.patched(TENDER_CLAIMS_PATCH):
         with_claims = True
         claimed = await store(
             act.CLAIM_TENDERS,

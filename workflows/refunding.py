@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import Policy
     from domain.returns import Status
     from messages import return_activities as act
+    from workflows import shapes
     from workflows.attention import ATTENTION_PATCH, Attentions
     from workflows.calls import store
     from workflows.payout import PayOutResult, pay_out, pay_remainder_as_store_credit, record_outside_refund
@@ -58,7 +59,7 @@ class Refunding:
             return True
         view.refund.status = "failed"
         problem = outcome.problem or "refund failed"
-        if not workflow.patched(ATTENTION_PATCH):
+        if not shapes.patched(ATTENTION_PATCH):
             ticket = act.OpenTicket(
                 dedupe_key=tickets.refund_failed_key(view.id), kind="refund_failed", return_id=view.id, summary=problem
             )

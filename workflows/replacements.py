@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.progress import REPLACEMENT_SHIPPED_NOTE
     from domain.returns import Exchange, ExchangeHold, ExchangeItem, PaymentRequest, Status
     from messages import return_activities as act
+    from workflows import shapes
     from workflows.calls import partner
     from workflows.refunding import Refunding
     from workflows.return_record import ReturnRecord
@@ -51,7 +52,7 @@ class Replacements:
         self.held = held
         self._compensations.add(CompensationStep.RELEASE_REPLACEMENT, lambda: self._release(held))
         await self._record.note("replacement reserved")
-        if view.exchange and view.exchange.price_difference > 0 and workflow.patched(PRICE_DIFFERENCE_PATCH):
+        if view.exchange and view.exchange.price_difference > 0 and shapes.patched(PRICE_DIFFERENCE_PATCH):
             await self._request_difference()
         return True
 
@@ -82,7 +83,7 @@ class Replacements:
         """The exchange is done; a cheaper replacement's difference is refunded first."""
         view = self._record.view
         owed = view.exchange is not None and view.exchange.price_difference < 0 and view.refund.amount > 0
-        if owed and workflow.patched(PRICE_DIFFERENCE_PATCH):
+        if owed and shapes.patched(PRICE_DIFFERENCE_PATCH):
             await refunding.refund(show_pending=False, inspected=False)
             if refunding.outstanding:
                 await refunding.settle_outstanding()
@@ -93,7 +94,7 @@ class Replacements:
         """Hold the replacements' value on the customer's payment, then ship them now. The hold is released
         at the return's first scan (``release_hold``) and captured if the return stops before (its undo)."""
         view = self._record.view
-        if not order.payments or not workflow.patched(INSTANT_EXCHANGE_PATCH):
+        if not order.payments or not shapes.patched(INSTANT_EXCHANGE_PATCH):
             return
         payment = order.payments[0]
         amount = replacement_value(view.exchange, view.lines, view.refund.currency)

@@ -1,8 +1,12 @@
 """The return as its workflow keeps it: every change is timestamped, shown in Temporal UI and saved.
 
-The read model is written by the workflow (through a local activity) at every
-change, with a revision so that a late write never overwrites a newer one
-(docs/adr/0001-read-model-written-by-the-workflow.md).
+The read model is written by the workflow (through a local activity), with a
+revision so that a late write never overwrites a newer one
+(docs/adr/0001-read-model-written-by-the-workflow.md). Runs of shape 1 on
+(``workflows/shapes.py``) write what one workflow task changed once, when the
+workflow is about to wait (``flush``): one local activity and one search-attribute
+upsert however many steps the task took, every status it passed still announced.
+Older runs write at every change.
 """
 
 from datetime import datetime
@@ -14,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from messages import return_activities as act
     from messages import search_attributes
     from messages.search_attributes import RETURN_STATUS, RETURN_TYPE
+    from workflows import shapes
     from workflows.calls import store
 
 # The priority became a search attribute too; returns shown before that upsert their status alone. (The other
@@ -29,6 +34,10 @@ class ReturnRecord:
         self.stage = Status.REQUESTED
         # When the customer last urged the return: it stays high priority from then on.
         self.urged_at: datetime | None = None
+        # Shape 1 on: what is changed and not yet written (flush); the statuses shown since the last write.
+        self._unsaved = False
+        self._unshown = False
+        self._entered: list[Status] = []
 
     @property
     def opened(self) -> bool:
@@ -61,17 +70,19 @@ class ReturnRecord:
             self.stage = status
         waiting_for_person = view.attention is not None and status not in FINAL_STATUSES
         shown = Status.NEEDS_ATTENTION if waiting_for_person else status
+        if shown != view.status:
+            self._entered.append(shown)
         view.status, view.updated_at = shown, workflow.now()
         view.timeline.append(TimelineEntry(status=status, at=view.updated_at, note=note))
         self.show(shown, note)
-        await self.save()
+        await self._changed()
 
     async def note(self, note: str) -> None:
         """A timeline entry that does not change the status."""
         view = self.view
         view.updated_at = workflow.now()
         view.timeline.append(TimelineEntry(status=view.status, at=view.updated_at, note=note))
-        await self.save()
+        await self._changed()
 
     def note_unsaved(self, note: str) -> None:
         """A timeline entry the next save writes (used while undoing, where a save could fail too)."""
@@ -82,20 +93,56 @@ class ReturnRecord:
         await self.transition(Status.NEEDS_ATTENTION, note)
 
     async def save(self) -> None:
-        await store(act.SAVE_RETURN, act.SnapshotOfReturn(view=self.view, revision=self.next_revision()))
+        """Write the view now, with the statuses it passed since the last write (each is announced)."""
+        # The last status entered is the view's own; the ones before it were shown and left since the last write.
+        passed, self._entered, self._unsaved = self._entered[:-1], [], False
+        snapshot = act.SnapshotOfReturn(view=self.view, revision=self.next_revision(), passed=passed)
+        await store(act.SAVE_RETURN, snapshot)
+
+    async def flush(self) -> None:
+        """Write what this workflow task changed: the search attributes in one upsert, the view in one save.
+
+        Called before the workflow waits (``waiting.py``, ``attention.py``), before a partner call that
+        must wait as an activity of its own (``calls.py``), before it ends, and by handlers that change the
+        return while the saga is not woken (an urge)."""
+        if self._unshown:
+            self._unshown = False
+            self._upsert(self.view.status)
+        if self._unsaved:
+            await self.save()
+
+    @property
+    def _batched(self) -> bool:
+        return shapes.at_least(1)
+
+    async def _changed(self) -> None:
+        if self._batched:
+            self._unsaved = True
+        else:
+            await self.save()
 
     def show(self, status: Status, note: str) -> None:
-        """What operators see in Temporal UI: the search attributes a step changes (in one upsert; all of them
-        for a return started without those known at its start, as before they existed) and the status as
-        current details."""
-        if not workflow.patched(PRIORITY_ATTRIBUTE_PATCH):
+        """What operators see in Temporal UI: the search attributes a step changes and the status as current
+        details. The attributes go in one upsert per workflow task (``flush``) for a run of shape 1 on."""
+        workflow.set_current_details(f"**{status.value}** {note}".strip())
+        if self._batched:
+            self._unshown = True
+        else:
+            self._upsert(status)
+
+    def _upsert(self, status: Status) -> None:
+        """The attributes that change, in one upsert; all of them for a return started without those known at its
+        start (as before they existed)."""
+        if not shapes.patched(PRIORITY_ATTRIBUTE_PATCH):
             workflow.upsert_search_attributes([RETURN_STATUS.value_set(status.value)])
         elif workflow.info().typed_search_attributes.get(RETURN_TYPE) is None:
             workflow.upsert_search_attributes(search_attributes.of_return(self.view))
         else:
             workflow.upsert_search_attributes(search_attributes.changing(self.view))
-        workflow.set_current_details(f"**{status.value}** {note}".strip())
 
     def show_priority(self) -> None:
         """The priority changed without the status (an urge): Temporal UI's queries sort by it at once."""
-        workflow.upsert_search_attributes(search_attributes.changing(self.view))
+        if self._batched:
+            self._unshown = True
+        else:
+            workflow.upsert_search_attributes(search_attributes.changing(self.view))

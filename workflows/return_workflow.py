@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from messages import return_activities as act
     from messages.errors import ErrorType
     from messages.returns import VIEW_QUERY, WORKFLOW_NAME, CarrierScan, StartReturn
+    from workflows import shapes
     from workflows.attention import Attentions
     from workflows.calls import store
     from workflows.entitlements import revoke_virtual_goods
@@ -77,6 +78,8 @@ class ReturnWorkflow:
     @workflow.init
     def __init__(self, start: StartReturn) -> None:
         self._start = start
+        # Read by workflows/shapes.py: which patches this run has without asking.
+        self.shape = start.shape
         self._record = ReturnRecord()
         self._refusal: ApplicationError | None = None
         self._compensations = Compensations()
@@ -153,6 +156,7 @@ class ReturnWorkflow:
             # Temporal cancellation (an operator in the UI): undo, record, and end canceled.
             await asyncio.shield(asyncio.ensure_future(self._stop_on_cancellation()))
             raise
+        await self._record.flush()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._record.view
 
@@ -229,7 +233,7 @@ class ReturnWorkflow:
         """The parcel's first scan, within the ship-by deadline; a booked pickup slot that passes without
         one is an attention of its own first (``pickups.py``). False when the deadline passed."""
         slot = self._start.request.logistics.pickup_slot
-        if slot is None or self._record.view.logistics.method != "pickup" or not workflow.patched(PICKUP_WATCH_PATCH):
+        if slot is None or self._record.view.logistics.method != "pickup" or not shapes.patched(PICKUP_WATCH_PATCH):
             return await self._waiting.wait(self._shipped, self._ship_by_timeout(), SHIP_BY_TIMER)
         await self._pickups.watch(slot, self._ship_by_timeout())
         if self._shipped():
@@ -275,7 +279,7 @@ class ReturnWorkflow:
     async def _await_delivery(self, refund_waits: bool) -> None:
         """The parcel's arrival within the transit SLA; when the refund waits for it, an urge hurries it."""
         note = f"parcel not delivered {TRANSIT_SLA.days} days after pickup"
-        hurriable = refund_waits and workflow.patched(URGE_TRANSIT_PATCH)
+        hurriable = refund_waits and shapes.patched(URGE_TRANSIT_PATCH)
         await self._waiting.for_person(
             lambda: self._inbox.scan_stage >= 2,
             TRANSIT_SLA,
@@ -309,6 +313,7 @@ class ReturnWorkflow:
     async def _stop_on_cancellation(self) -> None:
         await undo(self._compensations, self._record, self._attentions, ask_person=False)
         await self._record.transition(Status.CANCELED, "the workflow was cancelled")
+        await self._record.flush()
 
     async def _release_units(self) -> None:
         await store(act.RELEASE_UNITS, act.ReturnRef(return_id=self._record.view.id))
@@ -319,7 +324,7 @@ class ReturnWorkflow:
         it failed, and its histories replay so."""
         self._refusal = refusal
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if not workflow.patched(REFUSAL_PATCH):
+        if not shapes.patched(REFUSAL_PATCH):
             raise refusal
         # The update's answer leaves in a task of its own: closing in the same task would hand the caller
         # "AcceptedUpdateCompletedWorkflow" instead of the refusal.
@@ -333,6 +338,11 @@ class ReturnWorkflow:
 
     def _ship_by_timeout(self) -> timedelta:
         return timedelta(days=self._start.policy.ship_by_days)
+
+    async def flush_pending_writes(self) -> None:
+        """What this task changed, written now: before a partner call waits as an activity (workflows/calls.py)."""
+        if self._record.opened:
+            await self._record.flush()
 
     # ---- handlers ---------------------------------------------------------
 

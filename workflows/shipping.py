@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.pickup_slots import PickupSlot
     from domain.returns import Logistics, LogisticsMethod, Status
     from messages import return_activities as act
+    from workflows import shapes
     from workflows.calls import partner, refused_by_partner
     from workflows.return_record import ReturnRecord
     from workflows.saga import Compensations
@@ -98,7 +99,7 @@ class Shipping:
         is already deducted, domain/inspection.py). The address is read from the order in the store."""
         view = self._record.view
         lines = [ln for ln in view.lines if ln.disposition == "return_to_customer"]
-        if not lines or not workflow.patched(RETURN_TO_CUSTOMER_PATCH):
+        if not lines or not shapes.patched(RETURN_TO_CUSTOMER_PATCH):
             return
         parcel = act.ShipToCustomer(
             return_id=view.id,

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.returns import TimelineEntry
     from domain.sla_compensation import IssuedCompensation, ledger_unit
     from messages import late_returns as act
+    from workflows import shapes
     from workflows.calls import partner, store
     from workflows.return_record import ReturnRecord
 
@@ -36,7 +37,7 @@ class SlaCompensator:
     async def breached(self, reason: AttentionReason) -> None:
         """The deadline behind ``reason`` was missed: issue the policy's compensation for it, once."""
         offer = self._policy.sla_compensation.get(reason)
-        if offer is None or not workflow.patched(SLA_COMPENSATION_PATCH):
+        if offer is None or not shapes.patched(SLA_COMPENSATION_PATCH):
             return
         view = self._record.view
         self._breaches[reason] += 1

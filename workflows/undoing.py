@@ -7,6 +7,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.attention import actions_for
     from domain.compensations import CompensationStep
     from messages import return_activities as act
+    from workflows import shapes
     from workflows.attention import ATTENTION_PATCH, Attentions
     from workflows.calls import store
     from workflows.return_record import ReturnRecord
@@ -22,7 +23,7 @@ async def undo(compensations: Compensations, record: ReturnRecord, attentions: A
         record.note_unsaved(f"could not {step.description}")
 
     await compensations.run(noted)
-    if not compensations.failed or not workflow.patched(ATTENTION_PATCH):
+    if not compensations.failed or not shapes.patched(ATTENTION_PATCH):
         return
     view = record.view
     if not ask_person:

@@ -66,4 +66,5 @@ class Urging:
                 data={"status": view.status.value, "due_by": deadline.isoformat() if deadline else ""},
             ),
         )
+        await record.flush()  # the saga may not wake for it (a return awaiting its parcel)
         return view

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.compensations import CompensationStep
     from domain.returns import CancelRequest, Inspection, ReviewDecision, Status
     from domain.urging import hurried_deadline
+    from workflows import shapes
     from workflows.attention import ATTENTION_PATCH, Attentions
     from workflows.refunding import Refunding
     from workflows.return_record import ReturnRecord
@@ -85,6 +86,7 @@ class Waiting:
         inbox = self._inbox
         while True:
             remaining = (deadline - workflow.now()) if deadline is not None else None
+            await self._record.flush()
             try:
                 await workflow.wait_condition(
                     lambda: (
@@ -108,7 +110,7 @@ class Waiting:
                 continue
             if inbox.carrier_exceptions:
                 note = f"carrier reported: {inbox.carrier_exceptions.pop(0)}"
-                if not workflow.patched(ATTENTION_PATCH):
+                if not shapes.patched(ATTENTION_PATCH):
                     await self._record.escalate(note)
                 elif await self._carrier_exception(note, done):
                     return True
@@ -132,7 +134,7 @@ class Waiting:
         it, a person decides: wait longer, or whatever else the reason offers, until ``done`` happens. A
         ``hurriable`` SLA (one on us) comes closer when the customer urges."""
         while not await self.wait(done, sla, timer, hurriable):
-            if not workflow.patched(ATTENTION_PATCH):
+            if not shapes.patched(ATTENTION_PATCH):
                 await self._record.escalate(note)
                 await self.wait(done, None, timer)
                 return
