@@ -3,8 +3,9 @@
 A change that would make a running return take a different path (a
 non-determinism error) fails here before it reaches production. Record new
 histories with ``RETURNFLOW_RECORD_HISTORIES=1 ./scripts/test tests/test_return_workflow.py
-tests/test_money_paths.py -k sqlite`` and keep the old ones (``*-before-ledger``): they stand for
-returns still running on older code.
+tests/test_money_paths.py -k sqlite`` (and the other tests that call ``keep_history``) and keep the
+old ones: they stand for returns still running on older code. ``before-shapes/`` holds the runs started
+without a shape (``workflows/shapes.py``), which ask ``workflow.patched`` and take the older paths.
 """
 
 import pytest
@@ -15,11 +16,13 @@ from returnflow.temporal import data_converter
 from tests.histories_io import HISTORIES
 from worker import WORKFLOWS
 
-RECORDED = sorted(HISTORIES.glob("*.json"))
+RECORDED = sorted(HISTORIES.rglob("*.json"))
+BEFORE_SHAPES = HISTORIES / "before-shapes"
 
 
-def test_histories_of_every_path_are_kept() -> None:
-    assert {path.stem for path in RECORDED} >= {
+@pytest.mark.parametrize("folder", [HISTORIES, BEFORE_SHAPES], ids=["current", "before-shapes"])
+def test_histories_of_every_path_are_kept(folder) -> None:
+    assert {path.stem for path in folder.glob("*.json")} >= {
         "completed",
         "canceled",
         "expired",
@@ -44,7 +47,7 @@ def test_histories_of_every_path_are_kept() -> None:
     }
 
 
-@pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
+@pytest.mark.parametrize("path", RECORDED, ids=[str(p.relative_to(HISTORIES).with_suffix("")) for p in RECORDED])
 async def test_recorded_history_replays(path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())

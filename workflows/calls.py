@@ -59,6 +59,7 @@ async def partner(activity: ActivityRef[ArgT, ResultT], arg: ArgT) -> ResultT:
                 start_to_close_timeout=PARTNER_CALL_TIMEOUT,
                 schedule_to_close_timeout=LOCAL_PARTNER_CALL_BUDGET,
                 retry_policy=LOCAL_PARTNER_RETRY,
+                summary=activity.summary(arg),
             )
             return cast(ResultT, result)
         except ActivityError as failure:

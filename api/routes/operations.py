@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
-from api.problems import Problem, ProblemDocument, install_problem_handlers
+from api.problems import Problem, install_problem_handlers
 from returnflow.metrics import CONTENT_TYPE, SdkMetrics, exposition
 
 router = APIRouter(tags=["operations"])
@@ -50,7 +50,13 @@ async def live() -> Health:
 
 @router.get(
     "/health/ready",
-    responses={503: {"model": ProblemDocument, "description": "Not ready: the problem's errors name what is down."}},
+    responses={
+        503: {
+            "description": "Not ready: the problem's errors name what is down.",
+            # The API's one problem schema (api/problems.py document_problems); the worker serves no OpenAPI.
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    },
 )
 async def ready(request: Request) -> Health:
     """Ready to do its work: every check of ``app.state.readiness`` passed; 503 naming the ones that did not."""
