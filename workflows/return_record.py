@@ -105,11 +105,11 @@ class ReturnRecord:
         Called before the workflow waits (``waiting.py``, ``attention.py``), before a partner call that
         must wait as an activity of its own (``calls.py``), before it ends, and by handlers that change the
         return while the saga is not woken (an urge)."""
+        if self._unsaved:
+            await self.save()
         if self._unshown:
             self._unshown = False
             self._upsert(self.view.status)
-        if self._unsaved:
-            await self.save()
 
     @property
     def _batched(self) -> bool:
