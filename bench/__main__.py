@@ -29,7 +29,7 @@ from temporalio.client import Client
 from bench import api_load, assist, console, dashboard, open_returns, reads
 from bench.baseline import measure_bare
 from bench.drive import Driver, ReturnsResult, drive_returns
-from bench.measure import Usage, measured, percentiles, verdict, write_results
+from bench.measure import Usage, measured, percentiles, progress_for, verdict, write_results
 from bench.stack import running_stack
 from returnflow.logging import configure_logging
 
@@ -64,8 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def progress(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+progress = progress_for("bench")
 
 
 async def run_bench(args: argparse.Namespace) -> dict[str, Any]:

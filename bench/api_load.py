@@ -18,7 +18,6 @@ import asyncio
 import os
 import random
 import secrets
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -31,7 +30,7 @@ import httpx
 from bench.baseline import measure_bare
 from bench.databases import throwaway_postgres
 from bench.drive import RETURN_BODY, Driver, run_at_most
-from bench.measure import percentiles, verdict, write_results
+from bench.measure import percentiles, progress_for, verdict, write_results
 from bench.stack import running_stack
 
 RESULTS = Path(__file__).parent / "results" / "api.json"
@@ -59,8 +58,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def progress(message: str) -> None:
-    print(f"bench api: {message}", file=sys.stderr, flush=True)
+progress = progress_for("bench api")
 
 
 @dataclass

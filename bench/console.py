@@ -9,7 +9,6 @@ import json
 import os
 import random
 import re
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -24,7 +23,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from bench.console_seed import Seeded, seed_store
-from bench.measure import percentiles
+from bench.measure import percentiles, progress_for
 from domain.returns import Status
 from returnflow.codec import new_key_entry
 from returnflow.serve import serve_app
@@ -54,8 +53,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def progress(message: str) -> None:
-    print(f"bench console: {message}", file=sys.stderr, flush=True)
+progress = progress_for("bench console")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import math
 import os
 import random
 import secrets
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -30,7 +29,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from bench.console import served_console
-from bench.measure import measured, percentiles, verdict, write_results
+from bench.measure import measured, percentiles, progress_for, verdict, write_results
 from domain.metrics import OrderCountKey, order_counted_under
 from domain.returns import ReturnView
 from returnflow.serve import serve_app
@@ -85,8 +84,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def progress(message: str) -> None:
-    print(f"bench dashboard: {message}", file=sys.stderr, flush=True)
+progress = progress_for("bench dashboard")
 
 
 # --- the shop ----------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 import json
 import math
 import os
+import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,3 +89,12 @@ def write_results(path: Path, results: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"  figures written to {path}")
+
+
+def progress_for(name: str) -> Callable[[str], None]:
+    """A mode's progress lines: on stderr, prefixed with ``name`` ("bench reads"), so stdout keeps only figures."""
+
+    def progress(message: str) -> None:
+        print(f"{name}: {message}", file=sys.stderr, flush=True)
+
+    return progress

@@ -14,7 +14,6 @@ import asyncio
 import os
 import random
 import secrets
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 from bench.api_load import create_returns
 from bench.drive import Driver
-from bench.measure import percentiles, verdict, write_results
+from bench.measure import percentiles, progress_for, verdict, write_results
 from bench.stack import running_stack
 
 RESULTS = Path(__file__).parent / "results" / "open.json"
@@ -38,8 +37,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def progress(message: str) -> None:
-    print(f"bench open: {message}", file=sys.stderr, flush=True)
+progress = progress_for("bench open")
 
 
 def resident_mb(pid: int) -> float:

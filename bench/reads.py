@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import random
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from temporalio.client import Client
 from api.app import create_app
 from bench.console_seed import generated_shops
 from bench.databases import create_database_if_missing
-from bench.measure import measured, percentiles, verdict, write_results
+from bench.measure import measured, percentiles, progress_for, verdict, write_results
 from returnflow.serve import serve_app
 from returnflow.settings import Settings
 from store.api_keys import create_api_key
@@ -77,8 +76,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def progress(message: str) -> None:
-    print(f"bench reads: {message}", file=sys.stderr, flush=True)
+progress = progress_for("bench reads")
 
 
 # --- seeding --------------------------------------------------------------------------------------------
