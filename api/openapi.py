@@ -137,7 +137,7 @@ def _nul_free_requests(document: dict[str, Any]) -> None:
         if schema.get("type") == "string" and not {"pattern", "enum", "const"} & schema.keys():
             schema["pattern"] = NUL_FREE
         additional = schema.get("additionalProperties")
-        if schema.get("type") == "object" and additional not in (None, False):
+        if schema.get("type") == "object" and additional is not False:  # absent: any other names allowed
             names = schema.setdefault("propertyNames", {})
             if "pattern" not in names:
                 names["pattern"] = NUL_FREE

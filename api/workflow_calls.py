@@ -85,10 +85,20 @@ TRANSIENT = frozenset(
         RPCStatusCode.UNKNOWN,
     }
 )
+# The workflow task that held the update failed (e.g. the server refused its completion because a signal
+# arrived meanwhile, UnhandledCommand); the task is retried at once, and so is the update.
+TASK_FAILED_MESSAGE = "unexpected workflow task failure"
 UPDATE_ATTEMPTS = 3
 # How long one attempt waits for the workflow's answer: with no worker up, the caller gets a 503 with
 # Retry-After after the attempts, not a hang until its own timeout.
 UPDATE_RPC_TIMEOUT = timedelta(seconds=15)
+
+
+def is_transient(error: RPCError) -> bool:
+    """An answer of the server that a moment later may be different."""
+    if error.status == RPCStatusCode.FAILED_PRECONDITION:
+        return TASK_FAILED_MESSAGE in error.message
+    return error.status in TRANSIENT
 
 
 async def update_return(client: Client, return_id: str, update: ReturnUpdate[ArgT], arg: ArgT) -> ReturnView:
@@ -111,7 +121,7 @@ async def update_return(client: Client, return_id: str, update: ReturnUpdate[Arg
                     503, "the workflow engine did not answer; try again", headers={"Retry-After": "5"}
                 ) from None
         except RPCError as error:
-            if error.status not in TRANSIENT or attempt == UPDATE_ATTEMPTS:
+            if not is_transient(error) or attempt == UPDATE_ATTEMPTS:
                 raise problem_for_rpc_error(error) from None
         await asyncio.sleep(0.2 * attempt)
     raise AssertionError("unreachable")

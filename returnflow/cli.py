@@ -17,11 +17,13 @@ Configuration comes from the environment like every other process (see
 """
 
 import json
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar, cast
+from typing import Annotated, NoReturn, TypeVar, cast
 
 import typer
 import yaml
@@ -225,7 +227,7 @@ def temporal_setup() -> None:
         done = run_async(set_up())
     except (TemporalUnreachable, SetupRefused) as error:
         typer.echo(f"Not set up: {error}", err=True)
-        raise typer.Exit(1) from None
+        exit_without_teardown(1)
     where = f"namespace {settings.temporal_namespace} at {settings.temporal_address}"
     typer.echo(
         f"Search attributes of {where}: added {', '.join(done.registered) or 'none'}; "
@@ -233,6 +235,16 @@ def temporal_setup() -> None:
         err=True,
     )
     typer.echo(f"Schedules: {', '.join(done.schedules)}.", err=True)
+    exit_without_teardown(0)
+
+
+def exit_without_teardown(code: int) -> NoReturn:
+    """Exit now, skipping the interpreter's teardown: the Temporal client's Rust threads can outlive it and
+    abort the process while it finalizes ("PyGILState_Release", temporalio/sdk-python#300), turning a
+    finished set-up into a failed one. Everything is written and flushed before."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @risk_app.command("train")

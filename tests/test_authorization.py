@@ -11,6 +11,7 @@ and 2xx — or the state conflict the object is in — for the others.
 
 import asyncio
 import base64
+import io
 import json
 import secrets
 import time
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
+from PIL import Image
 
 from api.app import create_app
 from api.auth import (
@@ -158,6 +160,18 @@ async def _unsubscribe(client: httpx.AsyncClient, w: World) -> httpx.Response:
         return await client.delete(f"/v1/webhook-endpoints/{created.json()['id']}")
     finally:
         await w.api.service.delete(f"/v1/webhook-endpoints/{created.json()['id']}")
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (200, 40, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def _upload(client: httpx.AsyncClient, w: World) -> httpx.Response:
+    """A customer uploads for itself; a service names the customer (``customer_id`` is ignored for a customer)."""
+    files = {"file": ("photo.png", _photo(), "image/png")}
+    return await client.post("/v1/evidence", files=files, data={"customer_id": w.customer_a})
 
 
 POLICY = DEFAULT_POLICY.model_dump(mode="json")
@@ -298,6 +312,7 @@ ROWS: list[Row] = [
         lambda c, w: c.post(f"/v1/tickets/{w.ticket}/resolve", json={"resolution": "checked"}),
         (401, 403, 403, 200, 403),
     ),
+    Row("POST", "/v1/evidence", _upload, (401, 201, 201, 403, 201)),
     # Webhooks: the service subscribes; operators may look at deliveries (the dead letters).
     Row("POST", "/v1/webhook-endpoints", _subscribe, (401, 403, 403, 403, 201)),
     Row(

@@ -12,7 +12,9 @@ refused for its shape. The run must end with no failure at all.
 One setting departs from schemathesis's defaults, as the contract says: 422 is how the API
 answers valid JSON that breaks a rule (an unknown order, a window that has passed), so
 ``positive_data_acceptance`` expects it too, and 412 (an ``If-Match`` naming another policy
-version than the current one is a valid request refused by its precondition).
+version than the current one is a valid request refused by its precondition), and 415 (a
+multipart upload whose bytes are not an image: ``POST /v1/evidence`` judges the type from the
+file's content, which the schema cannot say).
 Operator-only operations are called with an
 operator key, the others with a service key. Two orders and their returns are made before
 the run, and the configuration's dictionaries offer their ids, recent times, a currency and
@@ -93,7 +95,7 @@ def schemathesis_config(served: "Served") -> str:
         "[auth.openapi.HTTPBearer]",
         f'bearer = "{served.service_key}"',
         "[checks.positive_data_acceptance]",
-        'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "429", "5xx"]',
+        'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "415", "422", "429", "5xx"]',
         "[phases.stateful]",
         f"generation.max-examples = {STATEFUL_EXAMPLES}",
         # Operator-only operations, with an operator key. Outside the stateful phase: there the headers of one

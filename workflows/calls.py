@@ -49,8 +49,9 @@ async def partner(activity: ActivityRef[ArgT, ResultT], arg: ArgT) -> ResultT:
     answers at once costs one marker in the history instead of three events and a workflow task. Only
     if that fails (the partner is slow or down, not when it refuses) does the call become an activity
     of its own with the day of retries, shown in Temporal UI as such. Every partner call carries an
-    idempotency key, so the second try of a call the first may have made changes nothing."""
-    if shapes.at_least(1):
+    idempotency key, so the second try of a call the first may have made changes nothing. A workflow
+    that is undoing (its ``undoing`` is true, ``ReturnWorkflow._undo``) makes its calls activities at once."""
+    if shapes.at_least(1) and not getattr(workflow.instance(), "undoing", False):
         try:
             result = await workflow.execute_local_activity(
                 activity.name,

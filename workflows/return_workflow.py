@@ -80,6 +80,8 @@ class ReturnWorkflow:
         self._start = start
         # Read by workflows/shapes.py: which patches this run has without asking.
         self.shape = start.shape
+        # Read by workflows/calls.py: while undoing, partner calls wait as activities (see ``_undo``).
+        self.undoing = False
         self._record = ReturnRecord()
         self._refusal: ApplicationError | None = None
         self._compensations = Compensations()
@@ -147,7 +149,7 @@ class ReturnWorkflow:
         try:
             await self._forward(evaluation)
         except ReturnStopped as stop:
-            await undo(self._compensations, self._record, self._attentions, ask_person=True)
+            await self._undo(ask_person=True)
             await self._attentions.close_all(f"the return ended {stop.status.value}")
             await self._record.transition(stop.status, stop.note)
             if stop.by_person:
@@ -310,8 +312,21 @@ class ReturnWorkflow:
 
     # ---- compensation -----------------------------------------------------
 
+    async def _undo(self, ask_person: bool) -> None:
+        """Run the compensations, their partner calls as activities of their own.
+
+        A cancel's update would otherwise be accepted, undone and the workflow completed in one workflow
+        task; a carrier scan sent at the same moment then makes the server refuse that task's completion
+        (UnhandledCommand), which fails the task and the caller's update with it. An undo is rare: its
+        events cost nothing worth that."""
+        self.undoing = True
+        try:
+            await undo(self._compensations, self._record, self._attentions, ask_person=ask_person)
+        finally:
+            self.undoing = False
+
     async def _stop_on_cancellation(self) -> None:
-        await undo(self._compensations, self._record, self._attentions, ask_person=False)
+        await self._undo(ask_person=False)
         await self._record.transition(Status.CANCELED, "the workflow was cancelled")
         await self._record.flush()
 

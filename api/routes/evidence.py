@@ -51,7 +51,13 @@ async def upload_evidence(
         raise Problem(
             422,
             "a service names the customer the photo is for",
-            [{"field": "customer_id", "code": "missing", "message": "customer_id is required for a service"}],
+            [
+                {
+                    "field": "customer_id",
+                    "code": "required_for_service",
+                    "message": "customer_id is required for a service",
+                }
+            ],
         )
     settings = request.app.state.settings
     data = await file.read(settings.evidence_max_bytes + 1)
