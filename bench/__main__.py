@@ -29,7 +29,7 @@ from temporalio.client import Client
 from bench import api_load, assist, console, dashboard, open_returns, reads
 from bench.baseline import measure_bare
 from bench.drive import Driver, ReturnsResult, drive_returns
-from bench.measure import Usage, measured, percentiles, progress_for, verdict, write_results
+from bench.measure import Usage, billable_actions, measured, percentiles, progress_for, verdict, write_results
 from bench.stack import running_stack
 from returnflow.logging import configure_logging
 
@@ -100,10 +100,12 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
 
 async def count_histories(client: Client, workflow_ids: list[str]) -> dict[str, Any]:
     counts: list[int] = []
+    actions: list[int] = []
     by_type: Counter[str] = Counter()
     for workflow_id in workflow_ids:
         events = (await client.get_workflow_handle(workflow_id).fetch_history()).events
         counts.append(len(events))
+        actions.append(billable_actions(events))
         by_type.update(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in events)
     if not counts:
         return {"sample": 0}
@@ -112,6 +114,7 @@ async def count_histories(client: Client, workflow_ids: list[str]) -> dict[str, 
         "mean": round(sum(counts) / len(counts), 1),
         "max": max(counts),
         "min": min(counts),
+        "actions_mean": round(sum(actions) / len(actions), 1),
         "by_type_mean": {k: round(v / len(counts), 2) for k, v in by_type.most_common()},
     }
 
@@ -164,6 +167,7 @@ def summarize(
             "count": bare["count"],
             "latency_ms": bare["latency_ms"],
             "events_per_workflow": bare["events_per_workflow"],
+            "actions_per_workflow": bare["actions_per_workflow"],
             "usage": bare["usage"].as_dict(),
         },
         "targets": {"ratio_min": TARGET_RATIO, "events_per_return_max": TARGET_EVENTS},
@@ -174,6 +178,7 @@ def summarize(
 def print_table(r: dict[str, Any]) -> None:
     s, ret, bare, ev = r["settings"], r["returns"], r["bare"], r["events_per_return"]
     ratio, create = r["ratio"] or 0.0, r["create_latency_ms"]
+    actions, bare_actions = ev.get("actions_mean", 0), bare["actions_per_workflow"]
     rows = [
         (
             "returns/s",
@@ -192,6 +197,12 @@ def print_table(r: dict[str, Any]) -> None:
             f"{ev.get('mean', 0):.1f}",
             f"max {ev.get('max', 0)}, sample of {ev['sample']}; target ≤ {TARGET_EVENTS}  "
             f"{verdict(ev['sample'] > 0 and ev['max'] <= TARGET_EVENTS)}",
+        ),
+        (
+            "actions/return",
+            f"{actions:.1f}",
+            "billable (starts, signals, updates, activities incl. local, timers, upserts); "
+            f"target ≤ the bare workflow's {bare_actions}  {verdict(0 < actions <= bare_actions)}",
         ),
         ("create p50", f"{create.get('p50', 0):.0f} ms", "POST /v1/returns"),
         ("create p95", f"{create.get('p95', 0):.0f} ms", ""),

@@ -9,7 +9,7 @@ from temporalio.client import Client
 from bench.bare_workflow import TASK_QUEUE as BARE_TASK_QUEUE
 from bench.bare_workflow import BareWorkflow
 from bench.drive import run_at_most
-from bench.measure import measured, percentiles
+from bench.measure import billable_actions, measured, percentiles
 
 
 async def measure_bare(client: Client, count: int, concurrency: int) -> dict[str, Any]:
@@ -22,11 +22,12 @@ async def measure_bare(client: Client, count: int, concurrency: int) -> dict[str
         latencies.append(time.perf_counter() - start)
 
     _, usage = await measured(run_at_most(concurrency, one, ids))
-    events = len((await client.get_workflow_handle(ids[0]).fetch_history()).events)
+    events = (await client.get_workflow_handle(ids[0]).fetch_history()).events
     return {
         "count": count,
         "per_s": count / usage.wall_s,
         "latency_ms": percentiles(latencies),
-        "events_per_workflow": events,
+        "events_per_workflow": len(events),
+        "actions_per_workflow": billable_actions(events),
         "usage": usage,
     }

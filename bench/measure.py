@@ -6,10 +6,13 @@ import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 
 
 @dataclass
@@ -98,3 +101,24 @@ def progress_for(name: str) -> Callable[[str], None]:
         print(f"{name}: {message}", file=sys.stderr, flush=True)
 
     return progress
+
+
+# The history events Temporal bills as actions (https://docs.temporal.io/cloud/actions): a start, each
+# signal and update, each activity scheduled (a local activity records one marker, whatever its retries),
+# each timer and each search-attribute upsert.
+BILLABLE_EVENTS = frozenset(
+    {
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_MARKER_RECORDED,
+        EventType.EVENT_TYPE_TIMER_STARTED,
+        EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+    }
+)
+
+
+def billable_actions(events: Iterable[HistoryEvent]) -> int:
+    """How many of a history's events are billable actions (``BILLABLE_EVENTS``)."""
+    return sum(1 for event in events if event.event_type in BILLABLE_EVENTS)
