@@ -6,6 +6,7 @@
 ``python -m bench api``: creates and reads under load, on SQLite and PostgreSQL (bench/api_load.py).
 ``python -m bench open``: the worker's memory with 10,000 returns open, and a scan's time then (bench/open_returns.py).
 ``python -m bench assist``: reason suggestions, duplicate photos and the risk model against their targets.
+``python -m bench demo-data``: fills a running stack with returns to train the risk model on (bench/demo_data.py).
 See bench/README.md for what each figure means.
 """
 
@@ -26,7 +27,7 @@ from structlog.typing import EventDict, WrappedLogger
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench import api_load, assist, console, dashboard, open_returns, reads
+from bench import api_load, assist, console, dashboard, demo_data, open_returns, reads
 from bench.baseline import measure_bare
 from bench.drive import Driver, ReturnsResult, drive_returns
 from bench.measure import Usage, billable_actions, measured, percentiles, progress_for, verdict, write_results
@@ -274,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         "api": api_load.main,
         "open": open_returns.main,
         "assist": assist.main,
+        "demo-data": demo_data.main,
     }
     if argv and argv[0] in other_modes:
         return other_modes[argv[0]](argv[1:])

@@ -4,6 +4,7 @@ For each return, exactly as those parties would over the public API:
 
     POST /v1/returns                       (service)   -> 201, auto-approved
     GET  /v1/returns/{id} until awaiting_shipment      -> tracking number
+         (POST /v1/returns/{id}/review approve first, when it waits for review)
     POST /v1/carrier-events picked_up, then delivered   (service)
     GET  /v1/returns/{id} until received
     POST /v1/returns/{id}/inspection        (operator)
@@ -56,27 +57,30 @@ class ReturnsResult:
         return max(r.finished for r in self.runs) - min(r.started for r in self.runs)
 
 
-def order_body(customer_id: str) -> dict[str, Any]:
+def order_body(
+    customer_id: str, *, unit_price: str = "19.99", delivered_days_ago: float = 2.0, title: str = "Red tee"
+) -> dict[str, Any]:
+    """A delivered one-line order (line ``L1``), placed three days before its delivery."""
     now = datetime.now(UTC)
     return {
         "customer_id": customer_id,
         "currency": "USD",
-        "placed_at": (now - timedelta(days=5)).isoformat(),
+        "placed_at": (now - timedelta(days=delivered_days_ago + 3)).isoformat(),
         "fulfillment_status": "delivered",
-        "delivered_at": (now - timedelta(days=2)).isoformat(),
+        "delivered_at": (now - timedelta(days=delivered_days_ago)).isoformat(),
         "lines": [
             {
                 "line_id": "L1",
                 "sku": "TEE-RED-M",
                 "product_id": "TEE",
-                "title": "Red tee",
+                "title": title,
                 "category": "apparel",
                 "kind": "physical",
                 "quantity": 1,
-                "unit_price": "19.99",
+                "unit_price": unit_price,
             }
         ],
-        "payments": [{"payment_id": "p1", "method": "card", "amount": "19.99", "provider_ref": "ch_bench"}],
+        "payments": [{"payment_id": "p1", "method": "card", "amount": unit_price, "provider_ref": "ch_bench"}],
         "shipping_address": {
             "name": "Ada Lovelace",
             "line1": "1 Analytical St",
@@ -124,23 +128,37 @@ class Driver:
         ids = [f"{prefix}-{i:05d}" for i in range(count)]
 
         async def put(order_id: str) -> None:
-            response = await self.service.put(f"/v1/orders/{order_id}", json=order_body(f"C-{order_id}"))
-            _expect(response, 201)
+            await self.put_order(order_id, order_body(f"C-{order_id}"))
 
         await run_at_most(concurrency, put, ids)
         return ids
 
-    async def drive_return(self, order_id: str) -> ReturnRun:
+    async def put_order(self, order_id: str, body: dict[str, Any]) -> None:
+        _expect(await self.service.put(f"/v1/orders/{order_id}", json=body), 201)
+
+    async def drive_return(
+        self,
+        order_id: str,
+        request: dict[str, Any] = RETURN_BODY,
+        inspection: dict[str, Any] = INSPECTION,
+    ) -> ReturnRun:
+        """One return from its request to ``completed``; one waiting for review is approved (an operator's
+        POST …/review, counted in ``to_shipment``)."""
         run = ReturnRun()
         run.started = time.perf_counter()
         created = await self.service.post(
-            "/v1/returns", json={"order_id": order_id, **RETURN_BODY}, headers={"Idempotency-Key": f"bench-{order_id}"}
+            "/v1/returns", json={"order_id": order_id, **request}, headers={"Idempotency-Key": f"bench-{order_id}"}
         )
         mark = time.perf_counter()
         run.create, run.requests = mark - run.started, 1
         run.return_id = _expect(created, 201)["id"]
 
-        shipped = await self._wait_for(run, "awaiting_shipment")
+        shipped = await self._wait_for(run, "awaiting_shipment", "under_review")
+        if shipped["status"] == "under_review":
+            review = {"decision": "approve", "note": "approved by the driver"}
+            _expect(await self.operator.post(f"/v1/returns/{run.return_id}/review", json=review), 200)
+            run.requests += 1
+            shipped = await self._wait_for(run, "awaiting_shipment")
         run.to_shipment, mark = _lap(mark)
         tracking = shipped["logistics"]["tracking_number"]
         for event in ("picked_up", "delivered"):
@@ -151,7 +169,7 @@ class Driver:
 
         await self._wait_for(run, "received")
         run.to_received, mark = _lap(mark)
-        _expect(await self.operator.post(f"/v1/returns/{run.return_id}/inspection", json=INSPECTION), 200)
+        _expect(await self.operator.post(f"/v1/returns/{run.return_id}/inspection", json=inspection), 200)
         run.requests += 1
         run.inspection, mark = _lap(mark)
 
@@ -160,18 +178,20 @@ class Driver:
         run.to_completed = run.finished - mark
         return run
 
-    async def _wait_for(self, run: ReturnRun, status: str) -> dict[str, Any]:
+    async def _wait_for(self, run: ReturnRun, *statuses: str) -> dict[str, Any]:
+        """The return once its status is one of ``statuses``."""
         deadline = time.perf_counter() + self.step_timeout
         while True:
             response = await self.service.get(f"/v1/returns/{run.return_id}")
             run.polls += 1
             run.requests += 1
             body = _expect(response, 200)
-            if body["status"] == status:
+            if body["status"] in statuses:
                 return body
             if time.perf_counter() > deadline:
                 raise StuckReturn(
-                    f"{run.return_id} stayed {body['status']} for {self.step_timeout:.0f} s waiting for {status}"
+                    f"{run.return_id} stayed {body['status']} for {self.step_timeout:.0f} s "
+                    f"waiting for {' or '.join(statuses)}"
                 )
             await asyncio.sleep(self.poll_interval)
 

@@ -164,7 +164,12 @@ def weights_in_words(model: RiskModel) -> list[str]:
     """Each feature's weight, strongest first: which way it pushes and how hard (per standard deviation)."""
     ranked = sorted(zip(model.coefficients, model.features, strict=True), key=lambda pair: -abs(pair[0]))
     return [
-        f"{'more' if weight > 0 else 'less'} {FEATURES[name]} → {'riskier' if weight > 0 else 'safer'} "
-        f"(weight {weight:+.2f} per standard deviation)"
-        for weight, name in ranked
+        f"{_direction(weight, FEATURES[name])} (weight {weight:+.2f} per standard deviation)" for weight, name in ranked
     ]
+
+
+def _direction(weight: float, feature: str) -> str:
+    """A weight that rounds to nothing pushes neither way (e.g. a feature that never varied in training)."""
+    if round(weight, 2) == 0:
+        return f"{feature} → no effect"
+    return f"more {feature} → {'riskier' if weight > 0 else 'safer'}"

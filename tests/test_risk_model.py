@@ -67,6 +67,11 @@ def test_the_weights_read_in_words(model: RiskModel) -> None:
     words = weights_in_words(model)
     assert len(words) == len(model.features)
     assert any(line.startswith("more value of this return → riskier") for line in words), words
+    # A negative weight: more of it is safer (not "less of it is safer").
+    safer = [w for w in words if "(weight -" in w]
+    assert safer and all(line.startswith("more ") and " → safer " in line for line in safer), words
+    unweighted = weights_in_words(model.model_copy(update={"coefficients": [0.0] * len(model.features)}))
+    assert all(" → no effect " in line for line in unweighted), unweighted
 
 
 @pytest.fixture
