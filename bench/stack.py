@@ -19,7 +19,7 @@ import secrets
 import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,18 +162,30 @@ async def running_stack(
 class WorkerProcess:
     """``python worker.py`` configured through the environment, as ./scripts/stack runs it; it can be
     killed (SIGKILL, nothing drains) and started again. Its output goes to ``worker.log`` in the folder
-    when ``log_dir`` is given, else to this process's."""
+    when ``log_dir`` is given, else to this process's. ``variables`` are set over the stack's environment
+    (e.g. the TLS files for a Temporal behind a proxy)."""
 
-    def __init__(self, client: Client, settings: Settings, log_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        settings: Settings,
+        log_dir: Path | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> None:
         self._client = client
         self._settings = settings
         self._log_dir = log_dir
+        self._variables = dict(variables or {})
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
 
     def _environment(self) -> dict[str, str]:
         # The Schedules, as the dev stack's worker sets them up.
-        return {**process_environment(self._client, self._settings), "RETURNFLOW_TEMPORAL_SETUP_ON_START": "true"}
+        return {
+            **process_environment(self._client, self._settings),
+            "RETURNFLOW_TEMPORAL_SETUP_ON_START": "true",
+            **self._variables,
+        }
 
     async def start(self, *, wait_for_poller: bool = True) -> None:
         """Start the process; with ``wait_for_poller``, until the server sees this process polling the
@@ -196,6 +208,10 @@ class WorkerProcess:
                 if self.process.returncode is not None:
                     raise RuntimeError(f"worker.py exited with status {self.process.returncode}")
                 await asyncio.sleep(0.1)
+
+    def is_identity(self, identity: str) -> bool:
+        """Whether a poller's or a history event's ``identity`` is this process's (the SDK's is ``pid@host``)."""
+        return self.process is not None and identity.startswith(f"{self.process.pid}@")
 
     @property
     def running(self) -> bool:

@@ -1,5 +1,6 @@
 """Connecting to a secured Temporal: TLS and mutual TLS through a real proxy (nginx in front of the dev server),
-the clear errors of settings that cannot work, and the worker and the API waiting for Temporal at start-up."""
+returns run through it (also by two worker processes, one killed), the clear errors of settings that cannot
+work, and the worker and the API waiting for Temporal at start-up."""
 
 import asyncio
 import os
@@ -7,15 +8,20 @@ import secrets
 import socket
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from bench.stack import WorkerProcess
 from returnflow.serve import serve_app
 from returnflow.settings import Settings
 from returnflow.stack_components import worker_polling
@@ -31,6 +37,9 @@ from tests.tls_proxy import Certificates, grpc_tls_proxy, make_certificates, sto
 WORKER = Path(__file__).resolve().parents[1] / "worker.py"
 # Generous: two cores shared by many test runs. The worker's start (imports) alone takes seconds there.
 PATIENCE_SECONDS = 60.0
+# Each refund call is held this long by the sandbox: long enough for all of them to be in flight at once.
+REFUND_HELD_SECONDS = 5
+TASK_TIMED_OUT = EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +57,20 @@ def mutual_tls(certificates: Certificates) -> dict[str, object]:
         "temporal_tls_cert_file": certificates.client_cert,
         "temporal_tls_key_file": certificates.client_key,
     }
+
+
+def mutual_tls_variables(certificates: Certificates) -> dict[str, str]:
+    """``mutual_tls`` as a process's environment (``RETURNFLOW_TEMPORAL_TLS_CA_FILE``...)."""
+    return {f"RETURNFLOW_{name.upper()}": str(value) for name, value in mutual_tls(certificates).items()}
+
+
+def behind_proxy(
+    proxy: str, local_env: WorkflowEnvironment, certificates: Certificates, sandbox_url: str, database: Database
+) -> Settings:
+    """The tests' settings for a process that reaches the dev server through the mutual TLS ``proxy`` only."""
+    return settings_for(sandbox_url, database).model_copy(
+        update={"temporal_address": proxy, "temporal_namespace": local_env.client.namespace, **mutual_tls(certificates)}
+    )
 
 
 def free_port() -> int:
@@ -88,43 +111,92 @@ def test_settings_that_cannot_work_say_which_and_why(certificates: Certificates,
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # what is tested is the connection, not the store
 async def test_a_whole_return_runs_with_the_api_and_the_worker_behind_a_mutual_tls_proxy(
-    local_env: WorkflowEnvironment, database: Database, sandbox_url: str, certificates: Certificates, tmp_path: Path
+    local_env: WorkflowEnvironment,
+    database: Database,
+    sandbox_url: str,
+    sandbox: httpx.AsyncClient,
+    certificates: Certificates,
+    tmp_path: Path,
 ) -> None:
     async with grpc_tls_proxy(tmp_path, dev_server(local_env), certificates, verify_client=True) as proxy:
-        settings = settings_for(sandbox_url, database).model_copy(
-            update={
-                "temporal_address": proxy,
-                "temporal_namespace": local_env.client.namespace,
-                **mutual_tls(certificates),
-            }
-        )
+        settings = behind_proxy(proxy, local_env, certificates, sandbox_url, database)
         worker_client = await connect(settings)
-        async with database.transaction() as session:
-            _, service_key = await create_api_key(session, "service")
-            _, operator_key = await create_api_key(session, "operator")
-        app = create_app(settings, database=database)  # it connects itself, through the factory
         async with (
             running_worker(worker_client, settings, database),
-            serve_app(app) as base_url,
-            httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {service_key}"}) as service,
-            httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {operator_key}"}) as operator,
-            httpx.AsyncClient(base_url=base_url) as anonymous,
-            httpx.AsyncClient(base_url=sandbox_url) as sandbox,
+            api_behind_proxy(settings, database, sandbox) as api,
         ):
-            await until(lambda: app.state.temporal is not None, "the API connected through the proxy")
-            api = Callers(service, operator, anonymous, sandbox, app.state.temporal)
             created = await new_return(api)
             await deliver(api, created["id"])
-            inspected = await operator.post(f"/v1/returns/{created['id']}/inspection", json=AS_NEW)
+            inspected = await api.operator.post(f"/v1/returns/{created['id']}/inspection", json=AS_NEW)
             assert inspected.status_code == 200, inspected.text
             done = await wait_for_status(api, created["id"], "completed")
 
             assert done["refund"]["status"] == "succeeded"
-            refunds = (await sandbox.get("/payments/refunds", params={"reference": created["id"]})).json()["items"]
+            refunds = await refunds_of(sandbox, created["id"])
             assert [refund["amount"] for refund in refunds] == [done["refund"]["amount"]] == ["19.99"]
             run = await worker_client.get_workflow_handle(created["id"]).describe()
             assert run.task_queue == settings.task_queue  # polled by this worker only, through the proxy
-            assert app.state.temporal.service_client.config.target_host == proxy
+            assert api.temporal.service_client.config.target_host == proxy
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_returns_through_the_proxy_are_refunded_once_when_one_of_two_worker_processes_is_killed_paying(
+    local_env: WorkflowEnvironment,
+    database: Database,
+    sandbox_url: str,
+    sandbox: httpx.AsyncClient,
+    certificates: Certificates,
+    tmp_path: Path,
+) -> None:
+    """Issue 12: two ``python worker.py`` processes and the API, every one through nginx with mutual TLS. The
+    worker holding most of the returns is SIGKILLed while their refunds are at the payment provider: its
+    workflow tasks time out, the other worker redoes them, and the refunds' idempotency keys make its calls
+    replays of the first ones."""
+    async with grpc_tls_proxy(tmp_path, dev_server(local_env), certificates, verify_client=True) as proxy:
+        settings = behind_proxy(proxy, local_env, certificates, sandbox_url, database)
+        client = await connect(settings)
+        # No Schedules: their housekeeping runs would share the workers, and outlive the test on the dev server.
+        variables = {**mutual_tls_variables(certificates), "RETURNFLOW_TEMPORAL_SETUP_ON_START": "false"}
+        workers = [WorkerProcess(client, settings, tmp_path, variables) for _ in range(2)]
+        try:
+            await asyncio.gather(*(worker.start() for worker in workers))  # each polls through the proxy
+            async with api_behind_proxy(settings, database, sandbox) as api:
+                return_ids = [created["id"] for created in await asyncio.gather(*(new_return(api) for _ in range(5)))]
+                await asyncio.gather(*(deliver(api, return_id) for return_id in return_ids))
+                # A return's next task goes to the worker that did its last one (it has it cached).
+                holders = [last_task_by(await history(api, return_id), workers) for return_id in return_ids]
+                killed = max(workers, key=holders.count)
+                survivor = next(worker for worker in workers if worker is not killed)
+                held = {"operation": "payments.refund", "mode": "slow", "delay_seconds": REFUND_HELD_SECONDS}
+                assert (await sandbox.post("/sandbox/faults", json={**held, "times": 5})).status_code == 201
+                inspections = [
+                    asyncio.create_task(api.operator.post(f"/v1/returns/{return_id}/inspection", json=AS_NEW))
+                    for return_id in return_ids
+                ]
+                await until(lambda: no_faults_left(sandbox), "every refund is at the payment provider")
+
+                await killed.kill()
+                killed_at = datetime.now(UTC)
+
+                for inspected in await asyncio.gather(*inspections):
+                    assert inspected.status_code == 200, inspected.text
+                done = [await wait_for_status(api, return_id, "completed") for return_id in return_ids]
+                refunds = [await refunds_of(sandbox, return_id) for return_id in return_ids]
+                histories = [await history(api, return_id) for return_id in return_ids]
+            assert survivor.running
+        finally:
+            await asyncio.gather(*(worker.stop() for worker in workers))
+
+    assert [len(paid) for paid in refunds] == [1] * 5, refunds
+    assert [paid[0]["amount"] for paid in refunds] == [body["refund"]["amount"] for body in done] == ["19.99"] * 5
+    after_the_kill = [
+        identity for events in histories for when, identity in task_completions(events) if when > killed_at
+    ]
+    assert after_the_kill and all(survivor.is_identity(identity) for identity in after_the_kill), after_the_kill
+    assert [last_task_by(events, workers) for events in histories] == [survivor] * 5, "it finished every return"
+    # The killed worker's tasks were lost mid-way (its refunds were being paid) and redone by the survivor.
+    lost = [any(event.event_type == TASK_TIMED_OUT for event in events.events) for events in histories]
+    assert lost == [holder is killed for holder in holders]
 
 
 async def test_without_a_client_certificate_the_proxy_refuses_and_the_error_says_so(
@@ -235,6 +307,59 @@ async def test_the_api_serves_while_temporal_is_away_and_answers_503_for_what_ne
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def api_behind_proxy(
+    settings: Settings, database: Database, sandbox: httpx.AsyncClient
+) -> AsyncIterator[Callers]:
+    """The API on a real port, connecting to Temporal itself as ``settings`` say (through the factory, as in
+    production); its callers once it is connected."""
+    async with database.transaction() as session:
+        _, service_key = await create_api_key(session, "service")
+        _, operator_key = await create_api_key(session, "operator")
+    app = create_app(settings, database=database)
+    async with serve_app(app) as base_url:
+
+        def caller(key: str | None = None) -> httpx.AsyncClient:
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            # An inspection waits for the refund, and for a killed worker's task to be redone by another.
+            return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=PATIENCE_SECONDS)
+
+        async with caller(service_key) as service, caller(operator_key) as operator, caller() as anonymous:
+            await until(lambda: app.state.temporal is not None, "the API connected through the proxy")
+            yield Callers(service, operator, anonymous, sandbox, app.state.temporal, settings)
+
+
+async def refunds_of(sandbox: httpx.AsyncClient, return_id: str) -> list[dict]:
+    """The refunds the payment provider made for the return."""
+    response = await sandbox.get("/payments/refunds", params={"reference": return_id})
+    assert response.status_code == 200, response.text
+    items: list[dict] = response.json()["items"]
+    return items
+
+
+async def no_faults_left(sandbox: httpx.AsyncClient) -> bool:
+    """Every fault queued in the sandbox was met (a slow one: the call is being held)."""
+    return not (await sandbox.get("/sandbox/faults")).json()["items"]
+
+
+async def history(api: Callers, return_id: str) -> WorkflowHistory:
+    return await api.temporal.get_workflow_handle(return_id).fetch_history()
+
+
+def task_completions(events: WorkflowHistory) -> list[tuple[datetime, str]]:
+    """When each workflow task of the run was completed, and by which worker (its identity)."""
+    return [
+        (event.event_time.ToDatetime(tzinfo=UTC), event.workflow_task_completed_event_attributes.identity)
+        for event in events.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    ]
+
+
+def last_task_by(events: WorkflowHistory, workers: list[WorkerProcess]) -> WorkerProcess:
+    _, identity = task_completions(events)[-1]
+    return next(worker for worker in workers if worker.is_identity(identity))
 
 
 async def start_worker(folder: Path, **variables: str) -> asyncio.subprocess.Process:
