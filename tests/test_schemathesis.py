@@ -14,7 +14,8 @@ answers valid JSON that breaks a rule (an unknown order, a window that has passe
 ``positive_data_acceptance`` expects it too, and 412 (an ``If-Match`` naming another policy
 version than the current one is a valid request refused by its precondition), and 415 (a
 multipart upload whose bytes are not an image: ``POST /v1/evidence`` judges the type from the
-file's content, which the schema cannot say).
+file's content, which the schema cannot say). ``/health/ready`` is exempt from "no 5xx" only: its
+503 is how it says Temporal or the database did not answer in time.
 Operator-only operations are called with an
 operator key, the others with a service key. Two orders and their returns are made before
 the run, and the configuration's dictionaries offer their ids, recent times, a currency and
@@ -104,6 +105,11 @@ def schemathesis_config(served: "Served") -> str:
         f"include-path-regex = {json.dumps(OPERATOR_PATHS)}",
         "phases.stateful.enabled = false",
         f'headers = {{ Authorization = "Bearer {served.operator_key}" }}',
+        # Readiness answers 503 (documented, a problem naming what is down) whenever Temporal takes more than the
+        # check's 2 s to answer, which a loaded 2-core machine does now and then: that answer is its purpose.
+        "[[operations]]",
+        'include-path = "/health/ready"',
+        "checks.not_a_server_error.enabled = false",
     ]
     for name, values in dictionaries.items():
         lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}"]
