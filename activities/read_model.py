@@ -1,9 +1,12 @@
 """Activities that write the read model, hold or release returnable units, and claim tenders for refunds."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.ledger import MoneyMovement
 from domain.money import to_minor_units
+from domain.returns import ReturnRequest, ReturnView
 from messages.errors import ErrorType
 from messages.return_activities import (
     CLAIM_TENDERS,
@@ -43,17 +46,18 @@ class ReadModelActivities:
         try:
             async with self._database.transaction() as session:
                 await returns.claim_units(session, opening.view.id, opening.view.order_id, opening.units)
-                saved = await returns.save_return(session, opening.view, opening.revision, request=opening.request)
+                saved, recorded = await _save(session, opening, request=opening.request)
         except returns.NotReturnable as refusal:
             detail = {"line_id": refusal.line_id, "code": "quantity_exceeds_returnable", "message": str(refusal)}
             raise ApplicationError(str(refusal), detail, type=ErrorType.NOT_RETURNABLE, non_retryable=True) from None
-        count_transition(opening.view, saved, channel=opening.request.channel if opening.request else None)
+        _count(opening.view, saved, recorded, channel=opening.request.channel if opening.request else None)
 
     @activity.defn(name=SAVE_RETURN.name)
     async def save_return(self, snapshot: SnapshotOfReturn) -> None:
+        """The view, and the money moved since the previous write, in one transaction."""
         async with self._database.transaction() as session:
-            saved = await returns.save_return(session, snapshot.view, snapshot.revision, passed=snapshot.passed)
-        count_transition(snapshot.view, saved)
+            saved, recorded = await _save(session, snapshot)
+        _count(snapshot.view, saved, recorded)
 
     @activity.defn(name=RELEASE_UNITS.name)
     async def release_units(self, ref: ReturnRef) -> None:
@@ -62,34 +66,8 @@ class ReadModelActivities:
 
     @activity.defn(name=RECORD_MONEY.name)
     async def record_money(self, record: RecordMoney) -> None:
-        recorded = []
         async with self._database.transaction() as session:
-            for movement in record.movements:
-                if movement.kind == "refund" and movement.payment_id:
-                    # Paid by a return that was already paying out before tender claims: count it now.
-                    await tender_claims.count_unclaimed_refund(
-                        session,
-                        movement.idempotency_key,
-                        record.return_id,
-                        record.order_id,
-                        movement.payment_id,
-                        to_minor_units(movement.amount, movement.currency),
-                    )
-                added = await ledger.record_movement(
-                    session,
-                    record.return_id,
-                    record.order_id,
-                    idempotency_key=movement.idempotency_key,
-                    kind=movement.kind,
-                    amount=movement.amount,
-                    currency=movement.currency,
-                    payment_id=movement.payment_id,
-                    provider_ref=movement.provider_ref,
-                    credit_note=movement.credit_note,
-                    items=movement.items,
-                )
-                if added:
-                    recorded.append(movement)
+            recorded = await _record_movements(session, record.return_id, record.order_id, record.movements)
         for movement in recorded:
             count_money(movement)
 
@@ -148,3 +126,55 @@ class ReadModelActivities:
             self.claim_tenders,
             self.release_tender_claims,
         ]
+
+
+async def _save(
+    session: AsyncSession, snapshot: SnapshotOfReturn, request: ReturnRequest | None = None
+) -> tuple[returns.Saved | None, list[MoneyMovement]]:
+    """The snapshot's view (unless a newer revision is stored) and its money movements."""
+    view = snapshot.view
+    saved = await returns.save_return(session, view, snapshot.revision, request=request, passed=snapshot.passed)
+    return saved, await _record_movements(session, view.id, view.order_id, snapshot.money)
+
+
+def _count(
+    view: ReturnView, saved: returns.Saved | None, recorded: list[MoneyMovement], channel: str | None = None
+) -> None:
+    """The business metrics of a committed write."""
+    count_transition(view, saved, channel=channel)
+    for movement in recorded:
+        count_money(movement)
+
+
+async def _record_movements(
+    session: AsyncSession, return_id: str, order_id: str, movements: list[MoneyMovement]
+) -> list[MoneyMovement]:
+    """Write the movements the ledger does not hold yet (by idempotency key); the ones written."""
+    recorded = []
+    for movement in movements:
+        if movement.kind == "refund" and movement.payment_id:
+            # Paid by a return that was already paying out before tender claims: count it now.
+            await tender_claims.count_unclaimed_refund(
+                session,
+                movement.idempotency_key,
+                return_id,
+                order_id,
+                movement.payment_id,
+                to_minor_units(movement.amount, movement.currency),
+            )
+        added = await ledger.record_movement(
+            session,
+            return_id,
+            order_id,
+            idempotency_key=movement.idempotency_key,
+            kind=movement.kind,
+            amount=movement.amount,
+            currency=movement.currency,
+            payment_id=movement.payment_id,
+            provider_ref=movement.provider_ref,
+            credit_note=movement.credit_note,
+            items=movement.items,
+        )
+        if added:
+            recorded.append(movement)
+    return recorded

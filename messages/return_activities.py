@@ -24,6 +24,9 @@ class SnapshotOfReturn(BaseModel):
     revision: int
     # Statuses the return showed and left since its previous write, in order: each is announced too.
     passed: list[Status] = Field(default_factory=list)
+    # Money moved since the previous write, into the ledger in the same transaction (runs of shape 1 on; before,
+    # each payout wrote it with ``record_money``). Idempotent by each movement's key, like ``record_money``.
+    money: list[MoneyMovement] = Field(default_factory=list)
 
 
 class OpenReturn(SnapshotOfReturn):

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from messages import return_activities as act
     from workflows import shapes
     from workflows.calls import partner, refused_by_partner, store
+    from workflows.return_record import ReturnRecord
 
 LEDGER_PATCH = "money-ledger"
 # Claim the refund on the tenders atomically instead of reading what other returns refunded.
@@ -39,8 +40,9 @@ class PayOutResult:
 
 
 async def pay_out(
-    view: ReturnView, payments: list[Payment], as_store_credit: bool, fall_back_to_store_credit: bool
+    record: ReturnRecord, payments: list[Payment], as_store_credit: bool, fall_back_to_store_credit: bool
 ) -> PayOutResult:
+    view = record.view
     refund = view.refund
     result = PayOutResult(paid=True)
     # Returns that were already paying out before the ledger existed replay without it.
@@ -112,7 +114,7 @@ async def pay_out(
         await _release(refund.parts, refused)
     # Whatever was paid is in the ledger, even when a later part failed.
     if with_ledger:
-        await _record_ledger(view)
+        await _record_ledger(record)
     return result
 
 
@@ -179,13 +181,14 @@ def unpaid(view: ReturnView) -> Decimal:
     return max(view.refund.amount - paid, Decimal(0))
 
 
-async def pay_remainder_as_store_credit(view: ReturnView) -> PayOutResult:
+async def pay_remainder_as_store_credit(record: ReturnRecord) -> PayOutResult:
     """A person chose store credit for what a failed refund did not pay (``refund_as_store_credit``)."""
+    view = record.view
     part = _store_credit_part(keys.store_credit_instead_key(view.id), unpaid(view))
     view.refund.parts = [existing for existing in view.refund.parts if existing.idempotency_key != part.idempotency_key]
     view.refund.parts.append(part)
     failure = await _try_to_pay(view, part, {})
-    await _record_ledger(view)
+    await _record_ledger(record)
     if failure is not None:
         return PayOutResult(paid=False, problem=f"store credit could not be issued either: {failure.cause or failure}")
     return PayOutResult(paid=True, notes=[f"{part.amount} {view.refund.currency} paid as store credit instead"])
@@ -214,7 +217,12 @@ async def record_outside_refund(view: ReturnView, reference: str) -> PayOutResul
     return PayOutResult(paid=True, notes=[f"{amount} {view.refund.currency} paid outside returnflow ({reference})"])
 
 
-async def _record_ledger(view: ReturnView) -> None:
+async def _record_ledger(record: ReturnRecord) -> None:
+    """What the return's money did so far, into the ledger: with the view's next save from shape 1 on."""
+    view = record.view
+    if shapes.at_least(1):
+        record.record_money(ledger_movements(view))
+        return
     await store(
         act.RECORD_MONEY,
         act.RecordMoney(return_id=view.id, order_id=view.order_id, movements=ledger_movements(view)),

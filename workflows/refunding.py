@@ -84,7 +84,7 @@ class Refunding:
         if resolution.action == "retry_refund":
             outcome = await self._pay()
         elif resolution.action == "refund_as_store_credit":
-            outcome = await pay_remainder_as_store_credit(view)
+            outcome = await pay_remainder_as_store_credit(self._record)
         else:  # mark_refunded
             outcome = await record_outside_refund(view, resolution.reference)
         if outcome.paid:
@@ -97,7 +97,7 @@ class Refunding:
 
     async def _pay(self) -> PayOutResult:
         return await pay_out(
-            self._record.view,
+            self._record,
             self._order.payments,
             as_store_credit=self.resolution == "store_credit",
             fall_back_to_store_credit=self._policy.refund_failure_fallback == "store_credit",

@@ -1,5 +1,9 @@
 """The return as its workflow keeps it: every change is timestamped, shown in Temporal UI and saved.
 
+A return opens with its first write, which also claims its units (``open_return``). A return of
+shape 1 on that only books its parcel before it first waits opens with the booked view instead
+(``open_at_first_write``): one write fewer per return, and the request's answer carries the label.
+
 The read model is written by the workflow (through a local activity), with a
 revision so that a late write never overwrites a newer one
 (docs/adr/0001-read-model-written-by-the-workflow.md). Runs of shape 1 on
@@ -12,9 +16,11 @@ Older runs write at every change.
 from datetime import datetime
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.returns import FINAL_STATUSES, ReturnView, Status, TimelineEntry
+    from domain.ledger import MoneyMovement
+    from domain.returns import FINAL_STATUSES, ReturnRequest, ReturnView, Status, TimelineEntry
     from messages import return_activities as act
     from messages import search_attributes
     from messages.search_attributes import RETURN_STATUS, RETURN_TYPE
@@ -26,9 +32,19 @@ with workflow.unsafe.imports_passed_through():
 PRIORITY_ATTRIBUTE_PATCH = "priority-search-attribute"
 
 
+class UnitsTaken(Exception):
+    """The first write could not claim the return's units: another return took them since the API's check."""
+
+    def __init__(self, refusal: ActivityError | ApplicationError) -> None:
+        super().__init__(str(refusal))
+        self.refusal = refusal
+
+
 class ReturnRecord:
     def __init__(self) -> None:
         self._view: ReturnView | None = None
+        # The units to claim and the request, until the first write (``open_at_first_write``).
+        self._opening: tuple[dict[str, int], ReturnRequest] | None = None
         self._revision = 0
         # The saga step we are in; the shown status can differ (needs_attention).
         self.stage = Status.REQUESTED
@@ -38,10 +54,17 @@ class ReturnRecord:
         self._unsaved = False
         self._unshown = False
         self._entered: list[Status] = []
+        self._money: list[MoneyMovement] = []
 
     @property
     def opened(self) -> bool:
+        """The workflow has the return's view (it may not be written yet: ``written``)."""
         return self._view is not None
+
+    @property
+    def written(self) -> bool:
+        """The return is in the read model and holds its units."""
+        return self._view is not None and self._opening is None
 
     @property
     def view(self) -> ReturnView:
@@ -60,6 +83,14 @@ class ReturnRecord:
         """The first view, already written by the activity that claimed its units."""
         self._view = view
         self.stage = view.status
+        self.show(view.status, "")
+
+    def open_at_first_write(self, view: ReturnView, units: dict[str, int], request: ReturnRequest) -> None:
+        """The first view, written and its units claimed by the first save (``UnitsTaken`` if they are gone)."""
+        self._view, self._opening = view, (units, request)
+        self.stage = view.status
+        self._entered.append(view.status)  # announced by that write as a status the return passed
+        self._unsaved = True
         self.show(view.status, "")
 
     async def transition(self, status: Status, note: str = "") -> None:
@@ -88,6 +119,11 @@ class ReturnRecord:
         """A timeline entry the next save writes (used while undoing, where a save could fail too)."""
         self.view.timeline.append(TimelineEntry(status=self.view.status, at=workflow.now(), note=note))
 
+    def record_money(self, movements: list[MoneyMovement]) -> None:
+        """Money moved: into the ledger with the next save, in the view's transaction (shape 1 on)."""
+        self._money.extend(movements)
+        self._unsaved = True
+
     async def escalate(self, note: str) -> None:
         self.view.priority = "high"
         await self.transition(Status.NEEDS_ATTENTION, note)
@@ -96,8 +132,20 @@ class ReturnRecord:
         """Write the view now, with the statuses it passed since the last write (each is announced)."""
         # The last status entered is the view's own; the ones before it were shown and left since the last write.
         passed, self._entered, self._unsaved = self._entered[:-1], [], False
-        snapshot = act.SnapshotOfReturn(view=self.view, revision=self.next_revision(), passed=passed)
-        await store(act.SAVE_RETURN, snapshot)
+        money, self._money = self._money, []
+        revision = self.next_revision()
+        if self._opening is None:
+            await store(
+                act.SAVE_RETURN, act.SnapshotOfReturn(view=self.view, revision=revision, passed=passed, money=money)
+            )
+            return
+        units, request = self._opening
+        opening = act.OpenReturn(view=self.view, revision=revision, passed=passed, units=units, request=request)
+        try:
+            await store(act.OPEN_RETURN, opening)
+        except (ActivityError, ApplicationError) as refusal:
+            raise UnitsTaken(refusal) from None
+        self._opening = None
 
     async def flush(self) -> None:
         """Write what this workflow task changed: the search attributes in one upsert, the view in one save.

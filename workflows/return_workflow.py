@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.pickups import LEAST_WAIT, PICKUP_WATCH_PATCH, MissedPickups
     from workflows.refunding import Refunding
     from workflows.replacements import Replacements
-    from workflows.return_record import ReturnRecord
+    from workflows.return_record import ReturnRecord, UnitsTaken
     from workflows.saga import Compensations
     from workflows.shipping import Shipping
     from workflows.sla_compensation import SlaCompensator
@@ -121,33 +121,18 @@ class ReturnWorkflow:
             start.requested_at,
             workflow.now(),
         )
-        try:
-            await store(
-                act.OPEN_RETURN,
-                act.OpenReturn(
-                    view=view,
-                    revision=self._record.next_revision(),
-                    units={ln.line_id: ln.quantity for ln in view.lines},
-                    request=start.request,
-                ),
-            )
-        except (ActivityError, ApplicationError) as failure:
-            # Another return claimed the units between the API's evaluation and here. (A local activity's
-            # failure reaches the workflow as its ApplicationError, not wrapped in an ActivityError.)
-            cause = failure.cause if isinstance(failure, ActivityError) else failure
-            await self._refuse(
-                ApplicationError(
-                    "some units are no longer returnable",
-                    *getattr(cause, "details", ()),
-                    type=ErrorType.INELIGIBLE,
-                    non_retryable=True,
-                )
-            )
+        units = {ln.line_id: ln.quantity for ln in view.lines}
+        if shapes.at_least(1) and self._books_first(evaluation):
+            self._record.open_at_first_write(view, units, start.request)
+        elif not await self._open(view, units):
             return None
-        self._record.open(view)
         self._compensations.add(CompensationStep.RELEASE_UNITS, self._release_units)
         try:
             await self._forward(evaluation)
+        except UnitsTaken as taken:
+            await self._undo(ask_person=False)
+            await self._refuse(units_no_longer_returnable(taken.refusal))
+            return None
         except ReturnStopped as stop:
             await self._undo(ask_person=True)
             await self._attentions.close_all(f"the return ended {stop.status.value}")
@@ -161,6 +146,24 @@ class ReturnWorkflow:
         await self._record.flush()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._record.view
+
+    async def _open(self, view: ReturnView, units: dict[str, int]) -> bool:
+        """Claim the units and write the first view; False (the request refused) if they are gone."""
+        opening = act.OpenReturn(
+            view=view, revision=self._record.next_revision(), units=units, request=self._start.request
+        )
+        try:
+            await store(act.OPEN_RETURN, opening)
+        except (ActivityError, ApplicationError) as failure:
+            await self._refuse(units_no_longer_returnable(failure))
+            return False
+        self._record.open(view)
+        return True
+
+    @staticmethod
+    def _books_first(evaluation: Evaluation) -> bool:
+        """A return approved at once whose first step is booking its parcel opens with the booked view."""
+        return evaluation.outcome != "needs_review" and evaluation.type == "return" and evaluation.ships_back
 
     async def _forward(self, evaluation: Evaluation) -> None:
         if evaluation.outcome == "needs_review":
@@ -366,7 +369,7 @@ class ReturnWorkflow:
     @workflow.update(unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def decision(self) -> ReturnView:
         """Answers once the policy has decided (used with Update-with-Start by ``POST /v1/returns``)."""
-        await workflow.wait_condition(lambda: self._record.opened or self._refusal is not None)
+        await workflow.wait_condition(lambda: self._record.written or self._refusal is not None)
         if self._refusal is not None:
             raise self._refusal
         return self._record.view
@@ -473,3 +476,15 @@ class ReturnWorkflow:
     @workflow.query(name=VIEW_QUERY)
     def view(self) -> ReturnView | None:
         return self._record.view_or_none
+
+
+def units_no_longer_returnable(failure: ActivityError | ApplicationError) -> ApplicationError:
+    """Another return claimed the units between the API's evaluation and the claim. (A local activity's
+    failure reaches the workflow as its ApplicationError, not wrapped in an ActivityError.)"""
+    cause = failure.cause if isinstance(failure, ActivityError) else failure
+    return ApplicationError(
+        "some units are no longer returnable",
+        *getattr(cause, "details", ()),
+        type=ErrorType.INELIGIBLE,
+        non_retryable=True,
+    )

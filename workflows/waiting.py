@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.urging import hurried_deadline
     from workflows import shapes
     from workflows.attention import ATTENTION_PATCH, Attentions
+    from workflows.deadline_timer import DeadlineTimer
     from workflows.refunding import Refunding
     from workflows.return_record import ReturnRecord
     from workflows.saga import Compensations
@@ -49,6 +50,8 @@ class Waiting:
         self._attentions = attentions
         self._refunding = refunding
         self._compensations = compensations
+        # The one timer its waits share (runs of shape 1 on); before, each wait had a timer of its own.
+        self._timer = DeadlineTimer()
         # The deadline of the wait an urge may bring forward: one on us (a review, an inspection), or the
         # parcel's transit while the refund waits for its arrival.
         self.hurriable_deadline: datetime | None = None
@@ -85,22 +88,27 @@ class Waiting:
     ) -> bool:
         inbox = self._inbox
         while True:
-            remaining = (deadline - workflow.now()) if deadline is not None else None
             await self._record.flush()
-            try:
-                await workflow.wait_condition(
-                    lambda: (
-                        done()
-                        or inbox.cancel is not None
-                        or bool(inbox.carrier_exceptions)
-                        or self._attentions.has_queued
-                        or self._hurried(hurriable, deadline)  # noqa: B023 (awaited in this iteration)
-                    ),
-                    timeout=remaining,
-                    timeout_summary=f"{timer} {in_words(remaining)}" if remaining is not None else None,
+
+            def woken() -> bool:
+                return (
+                    done()
+                    or inbox.cancel is not None
+                    or bool(inbox.carrier_exceptions)
+                    or self._attentions.has_queued
+                    or self._hurried(hurriable, deadline)  # noqa: B023 (awaited in this iteration)
                 )
-            except TimeoutError:
-                return False
+
+            if shapes.at_least(1):
+                if not await self._wait_sharing_the_timer(woken, deadline, timer):
+                    return False
+            else:
+                remaining = (deadline - workflow.now()) if deadline is not None else None
+                summary = f"{timer} {in_words(remaining)}" if remaining is not None else None
+                try:
+                    await workflow.wait_condition(woken, timeout=remaining, timeout_summary=summary)
+                except TimeoutError:
+                    return False
             if self._hurried(hurriable, deadline) and not done():
                 deadline = self.hurriable_deadline
                 continue
@@ -120,6 +128,20 @@ class Waiting:
                         self.hurriable_deadline = deadline
                 continue
             return True
+
+    async def _wait_sharing_the_timer(self, woken: Callable[[], bool], deadline: datetime | None, timer: str) -> bool:
+        """Wait until ``woken`` on the timer the return's waits share (``deadline_timer.py``); False once the
+        deadline has come. A timer that an earlier wait started and that fires first only re-arms it."""
+        while not woken():
+            if deadline is None:
+                self._timer.cancel()
+            else:
+                left = deadline - workflow.now()
+                if left <= timedelta(0):
+                    return False
+                self._timer.arm(deadline, f"{timer} {in_words(left)}")
+            await workflow.wait_condition(lambda: woken() or self._timer.fired)
+        return True
 
     async def for_person(
         self,
@@ -191,7 +213,7 @@ class Waiting:
 
 def in_words(span: timedelta) -> str:
     """A timer's length as its summary shows it: "14 d", "2 d 12 h", "3 h 20 min", "45 s" (two units at most)."""
-    seconds = max(int(span.total_seconds()), 0)
+    seconds = max(round(span.total_seconds()), 0)  # to the second: a write just before arming takes a few ms
     parts = []
     for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1)):
         amount, seconds = divmod(seconds, size)
