@@ -104,15 +104,14 @@ def progress_for(name: str) -> Callable[[str], None]:
 
 
 # The history events Temporal bills as actions (https://docs.temporal.io/cloud/actions): a start, each
-# signal and update, each activity scheduled (a local activity records one marker, whatever its retries),
-# each timer and each search-attribute upsert.
+# signal and update, each activity scheduled, each timer and each search-attribute upsert; and the local
+# activities of one workflow task together, as one action (Temporal Cloud counts a task's markers once).
 BILLABLE_EVENTS = frozenset(
     {
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
         EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
-        EventType.EVENT_TYPE_MARKER_RECORDED,
         EventType.EVENT_TYPE_TIMER_STARTED,
         EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
     }
@@ -120,5 +119,15 @@ BILLABLE_EVENTS = frozenset(
 
 
 def billable_actions(events: Iterable[HistoryEvent]) -> int:
-    """How many of a history's events are billable actions (``BILLABLE_EVENTS``)."""
-    return sum(1 for event in events if event.event_type in BILLABLE_EVENTS)
+    """How many billable actions a history holds: its ``BILLABLE_EVENTS``, and one for each workflow task
+    that recorded markers (its local activities)."""
+    actions, task = 0, 0
+    task_with_markers: set[int] = set()
+    for event in events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            task = event.event_id
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            task_with_markers.add(task)
+        elif event.event_type in BILLABLE_EVENTS:
+            actions += 1
+    return actions + len(task_with_markers)
