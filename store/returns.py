@@ -131,6 +131,8 @@ async def save_return(
             )
         )
         await metrics.add_line_facts(session, view)
+        for status in passed:
+            await outbox.announce(session, view, status)
         await outbox.announce(session, view)
         return Saved(status_before=None, attention_before=None)
     if row.revision < revision:
