@@ -47,7 +47,8 @@ from store.migrate import upgrade_async
 from worker import build_worker
 
 ROOT = Path(__file__).resolve().parent.parent
-# Until a new worker process polls: importing worker.py alone takes ~10 s on a loaded 2-core machine.
+# Until a new worker process polls, or the API answers: importing worker.py (or the API, in each of its processes
+# at once) takes 10 s and more on a loaded 2-core machine.
 START_TIMEOUT_SECONDS = 90
 
 
@@ -271,7 +272,7 @@ async def api_subprocesses(client: Client, settings: Settings, processes: int) -
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api", env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=url) as probe_client, asyncio.timeout(60):
+        async with httpx.AsyncClient(base_url=url) as probe_client, asyncio.timeout(START_TIMEOUT_SECONDS):
             while True:
                 if process.returncode is not None:
                     raise RuntimeError(f"uvicorn exited with status {process.returncode}")
