@@ -3,7 +3,9 @@
 It listens on ``RETURNFLOW_API_HOST``:``RETURNFLOW_API_PORT`` and logs as every other process does
 (``returnflow/logging.py``): uvicorn's own lines go through structlog, and the access log is the
 app's ``request`` line (method, path, status, duration, request id), so uvicorn's is left off.
-``uvicorn api.app:create_app --factory`` works too, for uvicorn's options (``--workers``, ``--proxy-headers``).
+It serves from ``RETURNFLOW_API_PROCESSES`` processes on that one port (uvicorn's workers: a supervisor
+that restarts any that dies), each on uvloop and httptools, which uvicorn picks when they are installed.
+``uvicorn api.app:create_app --factory`` works too, for uvicorn's other options (``--proxy-headers``).
 """
 
 import uvicorn
@@ -23,6 +25,7 @@ def main() -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=settings.api_graceful_shutdown_seconds,
+        workers=settings.api_processes,
     )
 
 

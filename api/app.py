@@ -15,10 +15,11 @@ from temporalio.client import Client
 
 from api.credentials_first import install_credentials_first
 from api.idempotency import IdempotencyMiddleware
+from api.key_cache import KeyCache
 from api.limits import BodySizeLimit, limit_creation
 from api.openapi import install_openapi
 from api.problems import DatabaseTrouble, document_problems, install_problem_handlers
-from api.request_log import log_requests
+from api.request_log import RequestLog
 from api.routes import (
     api_keys,
     audit,
@@ -61,6 +62,7 @@ def create_app(
         owns_database = database is None
         app.state.settings = settings
         app.state.database = database or Database(settings.effective_database_url)
+        app.state.api_keys = KeyCache(settings.api_key_cache_seconds)
         # One Temporal client per process, shared by every request; None while it is connecting (api/deps.py).
         # Its SDK metrics join GET /metrics.
         app.state.sdk_metrics = None if temporal else SdkMetrics()
@@ -110,7 +112,7 @@ def create_app(
         max_bytes=settings.max_body_bytes,
         max_bytes_by_path={evidence.router.prefix: settings.evidence_max_bytes + evidence.MULTIPART_ENVELOPE_BYTES},
     )
-    app.middleware("http")(log_requests)
+    app.add_middleware(RequestLog)
     # Temporal UI calls the codec server from the browser: CORS for its origin, on /codec only.
     app.add_middleware(
         CORSOnPath,

@@ -1,11 +1,6 @@
-"""Writing the audit trail from the API: the caller as an actor (role and id), one entry per act."""
-
-from typing import Any
-
-from fastapi import Request
+"""The audit trail's name for an API caller: its role and id (the routes write one entry per act)."""
 
 from api.auth import Caller
-from store import audit
 from store.audit import Actor
 
 
@@ -16,9 +11,3 @@ def actor_of(caller: Caller) -> Actor:
     if caller.role == "carrier":
         return Actor(role="system", id="carrier")
     return Actor(role=caller.role, id=caller.key_id)
-
-
-async def record_act(request: Request, caller: Caller, action: str, subject: str, **details: Any) -> None:
-    """Write one entry in a transaction of its own (after the act itself has succeeded)."""
-    async with request.app.state.database.transaction() as session:
-        await audit.record(session, actor_of(caller), action, subject, **details)

@@ -28,7 +28,6 @@ from domain import signing
 from domain.signing import SignatureCheck
 from returnflow.session_secret import session_secret
 from returnflow.settings import Settings
-from store.api_keys import find_key
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -129,11 +128,10 @@ async def authenticate(
     credential = credentials.credentials
     if credential.startswith(TOKEN_PREFIX):
         return customer_caller(request.app.state.settings, credential)
-    async with request.app.state.database.sessions() as session:
-        key = await find_key(session, credential)
+    key = await request.app.state.api_keys.find(request.app.state.database, credential)
     if key is None:
         raise Problem(401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"})
-    return Caller(role=key.role, key_id=key.id)  # type: ignore[arg-type]
+    return Caller(role=key.role, key_id=key.id)
 
 
 def allow(*roles: CallerRole):

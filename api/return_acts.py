@@ -26,11 +26,18 @@ from workflows.return_workflow import ReturnWorkflow
 
 async def visible_return(session: AsyncSession, return_id: str, caller: Caller) -> ReturnView:
     """The return, if it exists and the caller may see it (a customer: its own); else 404."""
-    bind_return(return_id)
     view = await returns.get_return(session, return_id)
-    if view is None or not caller.owns(view.customer_id):
-        raise Problem(404, f"no return {return_id}")
+    refuse_unless_visible(return_id, view.customer_id if view else None, caller)
+    assert view is not None
     return view
+
+
+def refuse_unless_visible(return_id: str, customer_id: str | None, caller: Caller) -> None:
+    """404 unless the return exists (``customer_id`` is its customer's, None when there is no such return) and
+    the caller may see it (a customer: its own)."""
+    bind_return(return_id)
+    if customer_id is None or not caller.owns(customer_id):
+        raise Problem(404, f"no return {return_id}")
 
 
 async def _require_visible(database: Database, caller: Caller, return_id: str) -> None:

@@ -1,8 +1,8 @@
 """``python -m bench api``: the API under load — creates at 4 and 32 at a time, reads at 32, no errors at 50.
 
 On each database asked for (SQLite and PostgreSQL by default), a whole stack comes up with the
-return worker as its own process and the API as ``--api-processes`` uvicorn processes, as the
-docs recommend for 2 cores. Then, on the same server:
+return worker as its own process and the API as ``--api-processes`` processes (``python -m api``
+with ``RETURNFLOW_API_PROCESSES``), one per CPU as the docs recommend. Then, on the same server:
 
 1. ``POST /v1/returns`` 4 at a time: the latency a storefront sees (p50, p99).
 2. Bare six-activity workflows 32 at a time: the engine's floor (bench/bare_workflow.py).
@@ -37,6 +37,8 @@ RESULTS = Path(__file__).parent / "results" / "api.json"
 CREATE_P50_MS, CREATE_P99_MS = 100.0, 250.0
 CREATE_RATIO_MIN = 1.0
 READS_PER_S_MIN, READ_P99_MS = 500.0, 100.0
+# docs/operations.md#running-several-workers-and-api-processes: one API process per core.
+API_PROCESSES = os.cpu_count() or 1
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -45,7 +47,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--bare", type=int, default=200, help="bare workflows for the baseline (200)")
     parser.add_argument("--read-seconds", type=float, default=10.0, help="how long the reads run (10 s)")
     parser.add_argument("--mixed", type=int, default=300, help="requests in the mixed phase at 50 (300)")
-    parser.add_argument("--api-processes", type=int, default=2, help="uvicorn processes serving the API (2)")
+    parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=API_PROCESSES,
+        help=f"processes serving the API (RETURNFLOW_API_PROCESSES), one per CPU as the docs say ({API_PROCESSES})",
+    )
     parser.add_argument(
         "--databases", default="sqlite,postgresql", help="which app databases to run on, in turn (sqlite,postgresql)"
     )

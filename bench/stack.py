@@ -47,7 +47,8 @@ from store.migrate import upgrade_async
 from worker import build_worker
 
 ROOT = Path(__file__).resolve().parent.parent
-# Until a new worker process polls: importing worker.py alone takes ~10 s on a loaded 2-core machine.
+# Until a new worker process polls, or the API answers: importing worker.py (or the API, in each of its processes
+# at once) takes 10 s and more on a loaded 2-core machine.
 START_TIMEOUT_SECONDS = 90
 
 
@@ -82,7 +83,7 @@ async def running_stack(
 
     ``database_url``: the app's database (migrated here) instead of a SQLite file in the folder.
     ``worker_log``: the worker processes write to ``worker.log`` in the folder instead of to the terminal.
-    ``api_processes``: serve the API from that many uvicorn worker processes (as in production) instead of
+    ``api_processes``: serve the API from that many processes (``python -m api``, as in production) instead of
     from this event loop."""
     # Payloads are encrypted; a throw-away key is enough for a throw-away server (the worker process inherits it).
     if not os.environ.get("RETURNFLOW_CODEC_KEYS", "").strip():
@@ -255,18 +256,23 @@ def process_environment(client: Client, settings: Settings) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def api_subprocesses(client: Client, settings: Settings, processes: int) -> AsyncIterator[str]:
-    """The API as production runs it: ``uvicorn --workers N`` on a free port; yields its base URL."""
+    """The API as production runs it: ``python -m api`` with ``RETURNFLOW_API_PROCESSES`` on a free port; yields
+    its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    argv = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--workers", str(processes), "--log-level", "warning", "--no-access-log"]
-    # Customer tokens must verify in whichever process a request lands on.
-    env = {**process_environment(client, settings), "RETURNFLOW_SESSION_SECRET": secrets.token_hex(32)}
-    process = await asyncio.create_subprocess_exec(*argv, env=env, cwd=ROOT)
+    env = {
+        **process_environment(client, settings),
+        "RETURNFLOW_API_HOST": "127.0.0.1",
+        "RETURNFLOW_API_PORT": str(port),
+        "RETURNFLOW_API_PROCESSES": str(processes),
+        # Customer tokens must verify in whichever process a request lands on.
+        "RETURNFLOW_SESSION_SECRET": secrets.token_hex(32),
+    }
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api", env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=url) as probe_client, asyncio.timeout(60):
+        async with httpx.AsyncClient(base_url=url) as probe_client, asyncio.timeout(START_TIMEOUT_SECONDS):
             while True:
                 if process.returncode is not None:
                     raise RuntimeError(f"uvicorn exited with status {process.returncode}")

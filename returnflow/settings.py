@@ -113,6 +113,20 @@ class Settings(BaseSettings):
         "to answer (uvicorn's timeout_graceful_shutdown). Under Kubernetes' default 30 s grace period; longer than "
         "a partner call (partner_timeout_seconds), the slowest thing a request waits on.",
     )
+    api_processes: int = Field(
+        1,
+        ge=1,
+        description="Processes `python -m api` serves the API from, on the one port (uvicorn's workers). Each "
+        "answers on one Python core: run one per core the API may use (2 on a 2-core machine, see "
+        "docs/operations.md#running-several-workers-and-api-processes).",
+    )
+    api_key_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long an API process trusts an API key it has looked up before asking the database again: "
+        "a key revoked through another process (or `returnflow keys revoke`) stops working within this time, at "
+        "once in the process that revoked it. 0 looks every request's key up.",
+    )
     worker_max_concurrent_activities: int = Field(
         40,
         ge=1,

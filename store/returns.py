@@ -18,7 +18,7 @@ from store.cursor import BadCursor as BadCursor  # what list_returns raises for 
 from store.cursor import decode_keyset, encode_keyset
 from store.orders import get_order
 from store.policies import policy_version
-from store.tables import OrderLineRow, ReturnClaim, ReturnRow
+from store.tables import OrderLineRow, ReturnClaim, ReturnRow, ReturnSubmission
 
 
 class NotReturnable(Exception):
@@ -171,8 +171,32 @@ async def rewrite_return(session: AsyncSession, view: ReturnView) -> str | None:
 
 
 async def get_return(session: AsyncSession, return_id: str) -> ReturnView | None:
-    row = await session.get(ReturnRow, return_id)
-    return ReturnView.model_validate(row.document) if row else None
+    # The document alone: the row also holds the request and the metric facts, which would be read and decoded.
+    document = await session.scalar(select(ReturnRow.document).where(ReturnRow.id == return_id))
+    return ReturnView.model_validate(document) if document is not None else None
+
+
+@dataclass(frozen=True)
+class StoredReturn:
+    """A return's view as stored (JSON), whose it is, and what its customer wrote (``store.submissions``)."""
+
+    document: dict[str, Any]
+    customer_id: str
+    submitted_lines: list[Any]
+
+
+async def stored_return(session: AsyncSession, return_id: str) -> StoredReturn | None:
+    """The return and its submission in one query (``GET /v1/returns/{id}`` asks at every call)."""
+    row = (
+        await session.execute(
+            select(ReturnRow.document, ReturnRow.customer_id, ReturnSubmission.lines)
+            .outerjoin(ReturnSubmission, ReturnSubmission.return_id == ReturnRow.id)
+            .where(ReturnRow.id == return_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return StoredReturn(document=row.document, customer_id=row.customer_id, submitted_lines=row.lines or [])
 
 
 async def return_request(session: AsyncSession, return_id: str) -> ReturnRequest | None:

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy import update
 
 from api.idempotency import IdempotencyMiddleware, idempotent_id, request_hash
+from api.key_cache import KeyCache
 from api.problems import Problem, install_problem_handlers
 from store import idempotency as keys
 from store.api_keys import create_api_key, find_key
@@ -228,6 +229,7 @@ async def small(database: Database) -> Any:
     install_problem_handlers(app)
     app.add_middleware(IdempotencyMiddleware, ttl=timedelta(hours=24), lock_timeout=timedelta(minutes=2))
     app.state.database = database
+    app.state.api_keys = KeyCache(5.0)
     calls: list[str] = []
     failures: list[int | str] = []
 
@@ -327,6 +329,7 @@ async def test_a_request_longer_than_the_lease_keeps_its_key(database: Database)
     app = FastAPI()
     app.add_middleware(IdempotencyMiddleware, ttl=timedelta(hours=24), lock_timeout=timedelta(seconds=0.9))
     app.state.database = database
+    app.state.api_keys = KeyCache(5.0)
     runs: list[int] = []
 
     @app.post("/slow", status_code=201)

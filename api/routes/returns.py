@@ -12,14 +12,14 @@ from temporalio.service import RPCError
 
 from api import return_acts
 from api.attention import resolve_attention
-from api.audit import record_act
+from api.audit import actor_of
 from api.auth import Caller, allow
 from api.deps import AppSettings, Session, Temporal
 from api.judging import judge, no_override_for_customers
 from api.problems import Problem
 from api.query import Timestamp
 from api.request_log import bind_return
-from api.return_acts import visible_return
+from api.return_acts import refuse_unless_visible, visible_return
 from api.surveys import AnsweredSurvey, answer_survey
 from api.workflow_calls import DECISION, explain_update_failure, problem_for_rpc_error
 from domain.attention import Resolution
@@ -37,7 +37,7 @@ from domain.returns import (
 )
 from domain.surveys import SurveyAnswer
 from messages import search_attributes
-from store import evidence, ledger, returns, submissions
+from store import audit, evidence, ledger, returns, submissions
 from store.ledger import MoneyLine
 from store.tickets import TicketView
 from workflows.return_workflow import ReturnWorkflow
@@ -129,21 +129,22 @@ async def create_return(
     except RPCError as error:
         await _forget_submission(request, start.return_id)
         raise problem_for_rpc_error(error) from None
+    # One write transaction for both: on SQLite each takes the one write lock, which the worker's writes share.
     async with request.app.state.database.transaction() as session:
         await evidence.mark_used(session, body.evidence_ids, start.return_id)
-    await record_act(
-        request,
-        caller,
-        "return.create",
-        view.id,
-        outcome=view.decision.outcome,
-        rules=view.decision.rules,
-        risk=view.decision.risk,
-        risk_reasons=view.decision.risk_reasons,
-        policy_version=view.policy_version,
-        override_reason=body.override_reason if body.override else None,
-        overridden=[rule.model_dump() for rule in evaluation.overridden],
-    )
+        await audit.record(
+            session,
+            actor_of(caller),
+            "return.create",
+            view.id,
+            outcome=view.decision.outcome,
+            rules=view.decision.rules,
+            risk=view.decision.risk,
+            risk_reasons=view.decision.risk_reasons,
+            policy_version=view.policy_version,
+            override_reason=body.override_reason if body.override else None,
+            overridden=[rule.model_dump() for rule in evaluation.overridden],
+        )
     return view
 
 
@@ -175,11 +176,16 @@ class ReturnWithMoney(ReturnView):
 async def get_return(
     return_id: ReturnId, session: Session, caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]
 ) -> ReturnWithMoney:
-    view = await visible_return(session, return_id, caller)
-    return ReturnWithMoney(
-        **view.model_dump(),
-        money=await ledger.money_lines(session, return_id),
-        customer_notes=await submissions.submission(session, return_id),
+    stored = await returns.stored_return(session, return_id)
+    refuse_unless_visible(return_id, stored.customer_id if stored else None, caller)
+    assert stored is not None
+    # Validated once, from the stored JSON (not into a view, dumped, and validated again with the money).
+    return ReturnWithMoney.model_validate(
+        {
+            **stored.document,
+            "money": await ledger.money_lines(session, return_id),
+            "customer_notes": stored.submitted_lines,
+        }
     )
 
 
