@@ -35,6 +35,7 @@ TARGET_RSS_MB = 300.0
 # Creates answered 409 (the first attempt still runs), 429, 503 or not at all are retried with the same
 # Idempotency-Key, as a storefront would: the retry lands on the same return, never a second one.
 CREATE_ATTEMPTS = 5
+RETRY_PAUSE_SECONDS = 1.0  # before the second attempt; twice that before the third, and so on
 RETRIED_STATUSES = frozenset({409, 429, 503})
 # The worker settings the table shows (the README's settings table says what each does).
 WORKER_SETTINGS = (
@@ -107,7 +108,7 @@ async def create_return(driver: Driver, order_id: str, creates: Creates) -> None
             creates.failures.append(f"{order_id}: {outcome} {CREATE_ATTEMPTS} times")
             return
         creates.retries += 1
-        await asyncio.sleep(attempt)
+        await asyncio.sleep(RETRY_PAUSE_SECONDS * attempt)
 
 
 async def create_all(driver: Driver, order_ids: list[str], concurrency: int, worker_pid: int) -> Creates:
