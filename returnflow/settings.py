@@ -148,11 +148,13 @@ class Settings(BaseSettings):
         "once; each holds a workflow task open, so a few per workflow task slot.",
     )
     worker_max_cached_workflows: int = Field(
-        500,
+        200,
         ge=0,
         description="Workflows a worker keeps in memory between tasks (the sticky cache), so a return's next "
-        "step does not replay its whole history; half the SDK's default of 1000, for a 2-core machine with "
-        "1-2 GB shared by a worker and an API process (0 turns the cache off).",
+        "step does not replay its whole history. Each costs the worker about 0.25 MB, and a return that waits "
+        "days for a parcel gains nothing from staying: 200 holds several times the returns a 2-core worker has "
+        "in flight, and keeps it under 300 MB with 10,000 returns open (./scripts/bench open; the SDK's "
+        "default of 1000 would take about 400 MB). 0 turns the cache off.",
     )
     worker_graceful_shutdown_seconds: float = Field(
         20.0,
