@@ -214,19 +214,24 @@ class IdempotencyMiddleware:
 async def _renewing_lease(
     database: Database, who: str, key: str, token: datetime, lease: timedelta
 ) -> AsyncIterator[None]:
-    """Renew the claim's lease in the background for as long as the block runs."""
-    renewal = asyncio.create_task(_renew_lease(database, who, key, token, lease))
+    """Renew the claim's lease in the background for as long as the block runs.
+
+    The renewal is stopped between two renewals, never cancelled inside one: a transaction cancelled
+    halfway can leave its pooled connection unusable ("Can't reconnect until invalid transaction is
+    rolled back"), and then the answer could neither be stored nor the key released."""
+    finished = asyncio.Event()
+    renewal = asyncio.create_task(_renew_lease(database, who, key, token, lease, finished))
     try:
         yield
     finally:
-        renewal.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewal
+        finished.set()
+        await renewal
 
 
-async def _renew_lease(database: Database, who: str, key: str, token: datetime, lease: timedelta) -> None:
-    while True:
-        await asyncio.sleep(lease.total_seconds() / 3)
+async def _renew_lease(
+    database: Database, who: str, key: str, token: datetime, lease: timedelta, finished: asyncio.Event
+) -> None:
+    while not await _set_within(finished, lease.total_seconds() / 3):
         try:
             held = await keys.renew(database, who, key, token, lease)
         except Exception as error:  # the next renewal may get through before the lease lapses
@@ -235,6 +240,15 @@ async def _renew_lease(database: Database, who: str, key: str, token: datetime, 
         if not held:
             log.warning("lost the Idempotency-Key lease to a retry; the answer will not be stored", key=key)
             return
+
+
+async def _set_within(event: asyncio.Event, seconds: float) -> bool:
+    """Whether ``event`` is set within ``seconds``."""
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _release(database: Database, who: str, key: str, token: datetime) -> None:
