@@ -79,19 +79,31 @@ class ReturnRecord:
         self._revision += 1
         return self._revision
 
-    def open(self, view: ReturnView) -> None:
-        """The first view, already written by the activity that claimed its units."""
+    async def open(self, view: ReturnView, units: dict[str, int], request: ReturnRequest) -> None:
+        """Claim the units and write the first view now (``UnitsTaken`` if they are gone)."""
+        await self._write_opening(view, units, request, passed=[])
+        self._adopt(view)
+
+    def open_at_first_write(self, view: ReturnView, units: dict[str, int], request: ReturnRequest) -> None:
+        """The first view, written and its units claimed by the first save (``UnitsTaken`` if they are gone)."""
+        self._adopt(view)
+        self._opening = (units, request)
+        self._entered.append(view.status)  # announced by that write as a status the return passed
+        self._unsaved = True
+
+    def _adopt(self, view: ReturnView) -> None:
         self._view = view
         self.stage = view.status
         self.show(view.status, "")
 
-    def open_at_first_write(self, view: ReturnView, units: dict[str, int], request: ReturnRequest) -> None:
-        """The first view, written and its units claimed by the first save (``UnitsTaken`` if they are gone)."""
-        self._view, self._opening = view, (units, request)
-        self.stage = view.status
-        self._entered.append(view.status)  # announced by that write as a status the return passed
-        self._unsaved = True
-        self.show(view.status, "")
+    async def _write_opening(
+        self, view: ReturnView, units: dict[str, int], request: ReturnRequest, passed: list[Status]
+    ) -> None:
+        opening = act.OpenReturn(view=view, revision=self.next_revision(), passed=passed, units=units, request=request)
+        try:
+            await store(act.OPEN_RETURN, opening)
+        except (ActivityError, ApplicationError) as refusal:
+            raise UnitsTaken(refusal) from None
 
     async def transition(self, status: Status, note: str = "") -> None:
         """Move the saga to ``status``. While an attention is open the return keeps showing
@@ -132,20 +144,14 @@ class ReturnRecord:
         """Write the view now, with the statuses it passed since the last write (each is announced)."""
         # The last status entered is the view's own; the ones before it were shown and left since the last write.
         passed, self._entered, self._unsaved = self._entered[:-1], [], False
-        money, self._money = self._money, []
-        revision = self.next_revision()
-        if self._opening is None:
-            await store(
-                act.SAVE_RETURN, act.SnapshotOfReturn(view=self.view, revision=revision, passed=passed, money=money)
-            )
+        if self._opening is not None:
+            units, request = self._opening
+            await self._write_opening(self.view, units, request, passed)
+            self._opening = None
             return
-        units, request = self._opening
-        opening = act.OpenReturn(view=self.view, revision=revision, passed=passed, units=units, request=request)
-        try:
-            await store(act.OPEN_RETURN, opening)
-        except (ActivityError, ApplicationError) as refusal:
-            raise UnitsTaken(refusal) from None
-        self._opening = None
+        money, self._money = self._money, []
+        snapshot = act.SnapshotOfReturn(view=self.view, revision=self.next_revision(), passed=passed, money=money)
+        await store(act.SAVE_RETURN, snapshot)
 
     async def flush(self) -> None:
         """Write what this workflow task changed: the search attributes in one upsert, the view in one save.

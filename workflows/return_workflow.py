@@ -149,15 +149,11 @@ class ReturnWorkflow:
 
     async def _open(self, view: ReturnView, units: dict[str, int]) -> bool:
         """Claim the units and write the first view; False (the request refused) if they are gone."""
-        opening = act.OpenReturn(
-            view=view, revision=self._record.next_revision(), units=units, request=self._start.request
-        )
         try:
-            await store(act.OPEN_RETURN, opening)
-        except (ActivityError, ApplicationError) as failure:
-            await self._refuse(units_no_longer_returnable(failure))
+            await self._record.open(view, units, self._start.request)
+        except UnitsTaken as taken:
+            await self._refuse(units_no_longer_returnable(taken.refusal))
             return False
-        self._record.open(view)
         return True
 
     @staticmethod
