@@ -22,6 +22,7 @@ AttentionReason = Literal[
     "carrier_exception",
     "compensation_failed",
     "pickup_missed",
+    "booking_failed",
 ]
 AttentionAction = Literal[
     "retry_refund",
@@ -35,6 +36,7 @@ AttentionAction = Literal[
     "mark_compensated",
     "rebook_pickup",
     "switch_to_drop_off",
+    "retry_booking",
 ]
 
 # What a person can do about each problem. The parcel's problems offer sending it back only while
@@ -56,6 +58,9 @@ _ACTIONS: dict[AttentionReason, tuple[AttentionAction, ...]] = {
     # No pickup scan by the booked slot's end: book another slot (given in the resolution), or let the
     # customer hand the parcel in at a counter instead.
     "pickup_missed": ("rebook_pickup", "switch_to_drop_off"),
+    # The carrier refused the return's booking, or did not answer for a day: try the same booking again,
+    # book a pickup in a slot it offers, have the customer hand the parcel in at a counter, or cancel.
+    "booking_failed": ("retry_booking", "rebook_pickup", "switch_to_drop_off", "cancel"),
 }
 
 # The actions that must say what happened outside returnflow.

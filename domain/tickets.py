@@ -17,6 +17,7 @@ TicketKind = Literal[
     "transit_overdue",
     "carrier_exception",
     "pickup_missed",
+    "booking_failed",
 ]
 
 

@@ -54,9 +54,16 @@ ENUMERATION = re.compile(r"^[a-z0-9_]+(\|[a-z0-9_]+)+$")
 # (and a reason to update the contract), not an accident.
 ENUM_ADDITIONS: dict[str, set[str]] = {
     # A failed undo step can be run again, or marked as undone by hand (domain/attention.py).
-    "Return.attention.actions[]": {"retry_compensation", "mark_compensated", "rebook_pickup", "switch_to_drop_off"},
-    # The carrier missed a booked pickup slot: rebook it or switch to drop-off (domain/attention.py).
-    "Return.attention.reason": {"pickup_missed"},
+    "Return.attention.actions[]": {
+        "retry_compensation",
+        "mark_compensated",
+        "rebook_pickup",
+        "switch_to_drop_off",
+        "retry_booking",
+    },
+    # The carrier missed a booked pickup slot (rebook it or switch to drop-off), or refused to book the
+    # parcel at all (try again, book a pickup, switch to drop-off or cancel) (domain/attention.py).
+    "Return.attention.reason": {"pickup_missed", "booking_failed"},
 }
 
 

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from messages.returns import VIEW_QUERY, WORKFLOW_NAME, CarrierScan, StartReturn
     from workflows import shapes
     from workflows.attention import Attentions
+    from workflows.booking_failures import Bookings
     from workflows.calls import store
     from workflows.entitlements import revoke_virtual_goods
     from workflows.pickups import LEAST_WAIT, PICKUP_WATCH_PATCH, MissedPickups
@@ -94,6 +95,7 @@ class ReturnWorkflow:
         self._waiting = Waiting(self._inbox, self._record, self._attentions, self._refunding, self._compensations)
         self._urging = Urging(self._record, self._waiting, start.policy)
         self._pickups = MissedPickups(self._inbox, self._waiting, self._attentions, self._shipping)
+        self._bookings = Bookings(self._waiting, self._attentions, self._shipping)
 
     # ---- the saga ---------------------------------------------------------
 
@@ -180,7 +182,9 @@ class ReturnWorkflow:
         trigger = self._refund_trigger()
         ship_replacement_on = self._start.policy.exchange_ship_on
         self._waiting.stop_if_canceled()
-        await self._shipping.book(self._start.request.logistics.pickup_slot, self._ship_by_timeout())
+        await self._bookings.book(
+            self._record.view.logistics.method, self._start.request.logistics.pickup_slot, self._ship_by_timeout()
+        )
         if not await self._await_first_scan():
             raise ReturnStopped(Status.EXPIRED, f"not shipped within {self._start.policy.ship_by_days} days")
         await self._record.transition(Status.IN_TRANSIT)
@@ -233,7 +237,8 @@ class ReturnWorkflow:
     async def _await_first_scan(self) -> bool:
         """The parcel's first scan, within the ship-by deadline; a booked pickup slot that passes without
         one is an attention of its own first (``pickups.py``). False when the deadline passed."""
-        slot = self._start.request.logistics.pickup_slot
+        # The slot booked: the requested one, unless a person booked another after a failed booking.
+        slot = self._record.view.logistics.pickup_slot or self._start.request.logistics.pickup_slot
         if slot is None or self._record.view.logistics.method != "pickup" or not shapes.patched(PICKUP_WATCH_PATCH):
             return await self._waiting.wait(self._shipped, self._ship_by_timeout(), SHIP_BY_TIMER)
         await self._pickups.watch(slot, self._ship_by_timeout())

@@ -40,9 +40,15 @@ class Shipping:
         await self._record.note(f"the parcel had already left the warehouse ({answer.reason}): continuing as a return")
         return False
 
-    async def book(self, slot: PickupSlot | None, ship_within: timedelta) -> None:
-        """Book the carrier; the return then awaits its parcel, for ``ship_within`` at most."""
-        await self._book(self._record.view.logistics.method, slot, ship_within)
+    async def book(
+        self, method: LogisticsMethod, slot: PickupSlot | None, ship_within: timedelta, new_request: bool = False
+    ) -> None:
+        """Book the carrier; the return then awaits its parcel, for ``ship_within`` at most. ``new_request``:
+        unlike the booking tried before (another method or slot), so it gets an idempotency key of its own;
+        a booking tried again keeps its key, so a carrier that did book it the first time books nothing twice."""
+        if new_request:
+            self._bookings += 1
+        await self._book(method, slot, ship_within)
         await self._record.transition(Status.AWAITING_SHIPMENT)
 
     async def rebook(self, method: LogisticsMethod, slot: PickupSlot | None, ship_within: timedelta) -> None:

@@ -178,6 +178,11 @@ class Waiting:
     ) -> Resolution | None:
         """Show the attention and wait for a person's resolution (None: ``done`` happened by itself)."""
         await self._attentions.raise_(reason, note, actions)
+        return await self.answer(done)
+
+    async def answer(self, done: Callable[[], bool]) -> Resolution | None:
+        """A person's resolution of the attention shown (None: ``done`` happened by itself); a cancel stops
+        the return (``ReturnStopped``)."""
         resolution = await self._attentions.wait(lambda: done() or self._inbox.cancel is not None)
         self.stop_if_canceled()
         return resolution

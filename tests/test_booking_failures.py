@@ -1,0 +1,117 @@
+"""A booking the carrier refuses or never answers: the return shows booking_failed and waits for a person, who
+tries again, books a pickup, switches to a drop-off or cancels; the return then goes on (or ends) from there."""
+
+from datetime import timedelta
+
+import httpx
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain.returns import Inspection, ReturnView, Status
+from store.db import Database
+from store.orders import get_order
+from tests.histories_io import keep_history
+from tests.test_pickup_slots import resolve, slot
+from tests.workflow_harness import Harness, reach, scan, shipment, start, tracking_of
+from workflows.return_workflow import ReturnWorkflow
+
+AS_NEW = Inspection.model_validate({"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]})
+OFFERED = ["retry_booking", "rebook_pickup", "switch_to_drop_off", "cancel"]
+
+
+async def refuse_bookings(sandbox: httpx.AsyncClient, times: int = 1, mode: str = "decline") -> None:
+    fault = {"operation": "carrier.create_shipment", "mode": mode, "times": times}
+    (await sandbox.post("/sandbox/faults", json=fault)).raise_for_status()
+
+
+async def booking_failed(handle: WorkflowHandle) -> ReturnView:
+    view = await reach(handle, Status.NEEDS_ATTENTION)
+    assert view.attention is not None and view.attention.reason == "booking_failed", view.attention
+    assert view.attention.actions == OFFERED
+    assert view.logistics.tracking_number is None
+    return view
+
+
+async def test_a_refused_booking_waits_for_a_person_and_a_new_try_books_it(
+    client: Harness, database: Database, sandbox: httpx.AsyncClient
+) -> None:
+    await refuse_bookings(sandbox)
+    handle = await start(client, database)
+    stuck = await booking_failed(handle)
+    assert stuck.attention is not None and "the carrier refused to book the mail" in stuck.attention.note
+
+    booked = await resolve(handle, "retry_booking", note="carrier fixed its address check")
+    assert booked.status == Status.AWAITING_SHIPMENT and booked.attention is None
+    assert (await shipment(sandbox, tracking_of(booked)))["status"] != "canceled"
+    assert "booked on a new try (carrier fixed its address check)" in [entry.note for entry in booked.timeline][-1]
+
+    await scan(handle, tracking_of(booked), "picked_up")
+    await scan(handle, tracking_of(booked), "delivered")
+    await reach(handle, Status.RECEIVED)
+    await handle.execute_update(ReturnWorkflow.inspect, AS_NEW)
+    done = await reach(handle, Status.COMPLETED)
+    assert done.refund.status == "succeeded"
+    await keep_history(handle, "booking-failed-retried")
+
+
+async def test_a_new_try_that_fails_again_says_why_and_a_drop_off_then_books_it(
+    client: Harness, database: Database, sandbox: httpx.AsyncClient
+) -> None:
+    await refuse_bookings(sandbox, times=2)
+    handle = await start(client, database)
+    await booking_failed(handle)
+
+    again = await resolve(handle, "retry_booking")
+    assert again.status == Status.NEEDS_ATTENTION and again.attention is not None
+    assert again.attention.reason == "booking_failed" and again.attention.actions == OFFERED
+
+    switched = await resolve(handle, "switch_to_drop_off")
+    assert switched.status == Status.AWAITING_SHIPMENT and switched.attention is None
+    assert switched.logistics.method == "drop_off" and switched.logistics.drop_off_token
+    assert (await shipment(sandbox, tracking_of(switched)))["method"] == "drop_off"
+
+
+async def test_a_pickup_in_another_slot_is_watched_for_its_own_slot(
+    client: Harness, database: Database, sandbox: httpx.AsyncClient, time_skipping_env: WorkflowEnvironment
+) -> None:
+    await refuse_bookings(sandbox)
+    handle = await start(client, database)
+    await booking_failed(handle)
+
+    new_slot = slot(1, await time_skipping_env.get_current_time())
+    booked = await resolve(handle, "rebook_pickup", pickup_slot=new_slot)
+    assert booked.status == Status.AWAITING_SHIPMENT and booked.logistics.method == "pickup"
+    assert (await shipment(sandbox, tracking_of(booked)))["pickup_slot"] == new_slot
+
+    await time_skipping_env.sleep(timedelta(days=1, hours=7))  # the new slot's end plus the grace period
+    missed = await reach(handle, Status.NEEDS_ATTENTION)
+    assert missed.attention is not None and missed.attention.reason == "pickup_missed"
+
+
+async def test_a_refused_booking_can_be_canceled_and_the_units_are_returnable_again(
+    client: Harness, database: Database, sandbox: httpx.AsyncClient
+) -> None:
+    await refuse_bookings(sandbox)
+    handle = await start(client, database)
+    await booking_failed(handle)
+
+    canceled = await resolve(handle, "cancel", note="customer keeps the item")
+    assert canceled.status == Status.CANCELED and canceled.attention is None
+    final = await handle.result()
+    assert final.status == Status.CANCELED and final.timeline[-1].note == "customer keeps the item"
+    async with database.sessions() as session:
+        found = await get_order(session, final.order_id)
+    assert found is not None and found[1]["L1"] == 0
+
+
+async def test_a_carrier_that_does_not_answer_for_a_day_is_a_failed_booking_too(
+    client: Harness, database: Database, sandbox: httpx.AsyncClient, time_skipping_env: WorkflowEnvironment
+) -> None:
+    await refuse_bookings(sandbox, times=1000, mode="unavailable")
+    handle = await start(client, database)
+    await time_skipping_env.sleep(timedelta(days=1, minutes=10))
+    stuck = await booking_failed(handle)
+    assert stuck.attention is not None and "did not book the mail within a day" in stuck.attention.note
+    await sandbox.delete("/sandbox/faults")
+    booked = await resolve(handle, "retry_booking")
+    assert booked.status == Status.AWAITING_SHIPMENT

@@ -1,0 +1,83 @@
+"""A booking the carrier refuses, or does not answer for a day: the return shows ``booking_failed`` and a
+person tries again, books a pickup in another slot, switches to a drop-off, or cancels the return.
+
+Before this the run failed there (its units stayed claimed until the drift repair ticketed the ended
+workflow); runs recorded so replay it so (``BOOKING_ATTENTION_PATCH``, asked only once a booking failed).
+"""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.attention import Resolution, actions_for
+    from domain.pickup_slots import PickupSlot
+    from domain.returns import LogisticsMethod, Status
+    from workflows import shapes
+    from workflows.attention import Attentions
+    from workflows.calls import refused_by_partner
+    from workflows.shipping import Shipping
+    from workflows.stops import ReturnStopped
+    from workflows.waiting import Waiting
+
+BOOKING_ATTENTION_PATCH = "booking-failed-attention"
+
+
+class Bookings:
+    def __init__(self, waiting: Waiting, attentions: Attentions, shipping: Shipping) -> None:
+        self._waiting = waiting
+        self._attentions = attentions
+        self._shipping = shipping
+
+    async def book(self, method: LogisticsMethod, slot: PickupSlot | None, ship_within: timedelta) -> None:
+        """Book the carrier (``Shipping.book``); a failure waits for a person's way on, until one books it or
+        the return stops (``ReturnStopped``)."""
+        try:
+            await self._shipping.book(method, slot, ship_within)
+            return
+        except ActivityError as failure:
+            if not shapes.patched(BOOKING_ATTENTION_PATCH):
+                raise
+            problem = _why(method, failure)
+        resolution = await self._waiting.ask("booking_failed", problem, actions_for("booking_failed"), _never)
+        while True:
+            assert resolution is not None, "only a person resolves a failed booking"
+            method, slot = self._chosen(resolution, method, slot)
+            try:
+                await self._shipping.book(method, slot, ship_within, new_request=resolution.action != "retry_booking")
+            except ActivityError as failure:
+                await self._attentions.renote(_why(method, failure))
+                self._attentions.acknowledge()
+                resolution = await self._waiting.answer(_never)
+                continue
+            how = {"retry_booking": "booked on a new try", "rebook_pickup": "pickup booked in another slot"}.get(
+                resolution.action, "switched to drop-off: the customer hands the parcel in at a counter"
+            )
+            await self._attentions.clear(how + (f" ({resolution.note})" if resolution.note else ""))
+            self._attentions.acknowledge()
+            return
+
+    @staticmethod
+    def _chosen(
+        resolution: Resolution, method: LogisticsMethod, slot: PickupSlot | None
+    ) -> tuple[LogisticsMethod, PickupSlot | None]:
+        """The booking a person's action asks for next (``cancel`` stops the return)."""
+        if resolution.action == "cancel":
+            raise ReturnStopped(Status.CANCELED, resolution.note or "canceled by an operator", by_person=True)
+        if resolution.action == "rebook_pickup":
+            assert resolution.pickup_slot is not None, "the resolve validator requires the new slot"
+            return "pickup", resolution.pickup_slot
+        if resolution.action == "switch_to_drop_off":
+            return "drop_off", None
+        return method, slot
+
+
+def _never() -> bool:
+    return False
+
+
+def _why(method: LogisticsMethod, failure: ActivityError) -> str:
+    if refused_by_partner(failure):
+        return f"the carrier refused to book the {method.replace('_', '-')}: {failure.cause}"
+    return f"the carrier did not book the {method.replace('_', '-')} within a day of tries: {failure.cause or failure}"
