@@ -10,7 +10,10 @@ from temporalio.testing import WorkflowEnvironment
 from domain.returns import Inspection, ReturnView, Status
 from store.db import Database
 from store.orders import get_order
+from tests.api_client import Callers
 from tests.histories_io import keep_history
+from tests.return_journeys import new_return
+from tests.test_attention import open_tickets
 from tests.test_pickup_slots import resolve, slot
 from tests.workflow_harness import Harness, reach, scan, shipment, start, tracking_of
 from workflows.return_workflow import ReturnWorkflow
@@ -39,11 +42,13 @@ async def test_a_refused_booking_waits_for_a_person_and_a_new_try_books_it(
     handle = await start(client, database)
     stuck = await booking_failed(handle)
     assert stuck.attention is not None and "the carrier refused to book the mail" in stuck.attention.note
+    assert await open_tickets(database, handle.id) == ["booking_failed"]
 
     booked = await resolve(handle, "retry_booking", note="carrier fixed its address check")
     assert booked.status == Status.AWAITING_SHIPMENT and booked.attention is None
     assert (await shipment(sandbox, tracking_of(booked)))["status"] != "canceled"
     assert "booked on a new try (carrier fixed its address check)" in [entry.note for entry in booked.timeline][-1]
+    assert await open_tickets(database, handle.id) == []
 
     await scan(handle, tracking_of(booked), "picked_up")
     await scan(handle, tracking_of(booked), "delivered")
@@ -115,3 +120,19 @@ async def test_a_carrier_that_does_not_answer_for_a_day_is_a_failed_booking_too(
     await sandbox.delete("/sandbox/faults")
     booked = await resolve(handle, "retry_booking")
     assert booked.status == Status.AWAITING_SHIPMENT
+
+
+async def test_over_http_a_create_whose_booking_is_refused_answers_with_the_attention_and_resolve_books_it(
+    api: Callers, sandbox: httpx.AsyncClient
+) -> None:
+    await refuse_bookings(sandbox)
+    created = await new_return(api)
+    assert created["status"] == "needs_attention", created
+    assert created["attention"]["reason"] == "booking_failed" and created["attention"]["actions"] == OFFERED
+    assert created["logistics"]["tracking_number"] is None
+
+    resolved = await api.operator.post(f"/v1/returns/{created['id']}/resolve", json={"action": "retry_booking"})
+    assert resolved.status_code == 200, resolved.text
+    booked = resolved.json()
+    assert booked["status"] == "awaiting_shipment" and booked["attention"] is None
+    assert booked["logistics"]["label_url"]
