@@ -29,6 +29,7 @@ from temporalio.client import Client
 
 from bench import api_load, assist, console, dashboard, demo_data, open_returns, reads
 from bench.baseline import measure_bare
+from bench.databases import app_database
 from bench.drive import Driver, ReturnsResult, drive_returns
 from bench.measure import Usage, billable_actions, measured, percentiles, progress_for, verdict, write_results
 from bench.stack import running_stack
@@ -63,6 +64,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="run the return worker as its own process (python worker.py) instead of in-process",
     )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the app database: the embedded SQLite default, or a throw-away PostgreSQL database (sqlite)",
+    )
+    parser.add_argument(
+        "--postgres-server",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="where the throw-away PostgreSQL database is made (%(default)s)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     return parser.parse_args(argv)
 
@@ -73,7 +85,10 @@ progress = progress_for("bench")
 async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     began = time.perf_counter()
     progress("starting Temporal, sandbox, database, workers and API")
-    async with running_stack(worker_process=args.worker_process) as stack:
+    async with (
+        app_database(args.database, args.postgres_server) as database_url,
+        running_stack(worker_process=args.worker_process, database_url=database_url) as stack,
+    ):
         client = stack.client
         driver = Driver(stack.api_url, stack.service_key, stack.operator_key, poll_interval=args.poll_interval)
         try:
@@ -145,6 +160,7 @@ def summarize(
             "bare": args.bare,
             "poll_interval_s": args.poll_interval,
             "worker": "subprocess" if args.worker_process else "in-process",
+            "database": args.database,
             "cpus": os.cpu_count(),
             # Other work on the machine skews every figure; this says how busy it was at the end.
             "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
@@ -217,7 +233,8 @@ def print_table(r: dict[str, Any]) -> None:
     ]
     print(
         f"\nreturnflow bench: {s['returns']} returns, {s['bare']} bare workflows, concurrency "
-        f"{s['concurrency']}, return worker {s['worker']}, {s['cpus']} CPUs, load {s['load_average_1m']}"
+        f"{s['concurrency']}, return worker {s['worker']}, {s['database']}, {s['cpus']} CPUs, "
+        f"load {s['load_average_1m']}"
     )
     for name, value, note in rows:
         print(f"  {name:<14} {value:>10}   {note}")

@@ -19,8 +19,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import httpx
 
 from bench.baseline import measure_bare
-from bench.databases import throwaway_postgres
+from bench.databases import app_database
 from bench.drive import RETURN_BODY, Driver, run_at_most
 from bench.measure import percentiles, progress_for, verdict, write_results
 from bench.stack import running_stack
@@ -160,16 +159,6 @@ async def mixed(driver: Driver, order_ids: list[str], return_ids: list[str], con
     began = time.perf_counter()
     await run_at_most(concurrency, one, items)
     return Timed(creates.latencies + reads.latencies, creates.errors + reads.errors, time.perf_counter() - began)
-
-
-@asynccontextmanager
-async def app_database(kind: str, server: str) -> AsyncIterator[str | None]:
-    """None for the stack's own SQLite file; a throw-away PostgreSQL database's URL otherwise."""
-    if kind == "sqlite":
-        yield None
-        return
-    async with throwaway_postgres(server) as url:
-        yield url
 
 
 async def run_on(kind: str, args: argparse.Namespace) -> dict[str, Any]:

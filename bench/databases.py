@@ -49,3 +49,13 @@ async def create_database_if_missing(database_url: str) -> None:
             await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def app_database(kind: str, server: str) -> AsyncIterator[str | None]:
+    """None for the stack's own SQLite file; a throw-away PostgreSQL database's URL otherwise."""
+    if kind == "sqlite":
+        yield None
+        return
+    async with throwaway_postgres(server) as url:
+        yield url
