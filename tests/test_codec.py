@@ -147,6 +147,8 @@ async def test_unencrypted_payload_passes_through() -> None:
         ("k1:" + base64.b64encode(bytes(16)).decode(), "key 'k1' is 16 bytes; AES-256 needs 32"),
         (f"{OLD},{OLD}", "key id 'k1' is listed twice"),
     ],
+    # Named, not by their text: OLD is a random key, and pytest-xdist's workers must collect the same ids.
+    ids=["empty", "blank-entries", "no-separator", "bad-id", "bad-base64", "short-key", "duplicate-id"],
 )
 def test_bad_key_lists_are_refused_without_echoing_the_key(text: str, message: str) -> None:
     with pytest.raises(CodecError, match=message) as error:
