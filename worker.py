@@ -18,6 +18,7 @@ import httpx
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.customer_notifications import CustomerNotifier
 from activities.drift_repair import ReadModelRepairer
@@ -53,6 +54,12 @@ from workflows.housekeeping import HOUSEKEEPING_WORKFLOWS
 from workflows.return_workflow import ReturnWorkflow
 
 WORKFLOWS = [ReturnWorkflow, *HOUSEKEEPING_WORKFLOWS]
+# The workflow code is imported once, not again into every run's sandbox: re-running return_workflow.py's
+# imports and class for each new run took 15 of the 51 ms of worker CPU a create costs (ADR 0011).
+# tests/test_layering.py keeps the workflow code off the clock, randomness and I/O instead.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
+)
 
 
 @asynccontextmanager
@@ -101,6 +108,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
+            workflow_runner=WORKFLOW_RUNNER,
             activities=[
                 *ReadModelActivities(database).all(),
                 *partners.all(),

@@ -61,3 +61,50 @@ def test_a_layer_imports_only_what_it_may(package: str) -> None:
             ):
                 wrong.append(f"{path.relative_to(ROOT)} imports {module}")
     assert not wrong, "\n".join(wrong)
+
+
+# What a workflow runs (workflows/, and the domain/ and messages/ code it calls) must not read the clock, draw
+# random numbers or reach the environment: a replay would then take another path (CONTRIBUTING.md). Temporal's
+# sandbox does not re-check this at run time for code imported once (worker.WORKFLOW_RUNNER, ADR 0011), so
+# it is checked here, in the source.
+NONDETERMINISTIC_MODULES = frozenset({"random", "secrets", "uuid", "time", "os", "threading", "socket", "subprocess"})
+# Calls by attribute: datetime.now(), date.today() (workflow.now() is the workflow's clock).
+NONDETERMINISTIC_CALLS = {"datetime": {"now", "utcnow", "today"}, "date": {"today"}}
+DETERMINISTIC_PACKAGES = ("workflows", "domain", "messages")
+
+
+def nondeterminism(source: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            found += [f"imports {name}" for name in names if name.split(".")[0] in NONDETERMINISTIC_MODULES]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            if node.func.attr in NONDETERMINISTIC_CALLS.get(name, set()):
+                found.append(f"calls {name}.{node.func.attr}() on line {node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize("package", DETERMINISTIC_PACKAGES)
+def test_workflow_code_reads_no_clock_randomness_or_environment(package: str) -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)} {problem}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for problem in nondeterminism(path.read_text())
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_nondeterminism_check_finds_what_it_looks_for() -> None:
+    source = (
+        "import random\nfrom uuid import uuid4\nimport datetime\nfrom temporalio import workflow\n"
+        "def f():\n    datetime.datetime.now()\n    workflow.now()\n    date.today()\n"
+    )
+    assert nondeterminism(source) == [
+        "imports random",
+        "imports uuid",
+        "calls datetime.now() on line 6",
+        "calls date.today() on line 8",
+    ]
