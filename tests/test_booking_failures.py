@@ -11,6 +11,7 @@ from domain.returns import Inspection, ReturnView, Status
 from store.db import Database
 from store.orders import get_order
 from tests.api_client import Callers
+from tests.factories import stored_order
 from tests.histories_io import keep_history
 from tests.return_journeys import new_return
 from tests.test_attention import open_tickets
@@ -136,3 +137,17 @@ async def test_over_http_a_create_whose_booking_is_refused_answers_with_the_atte
     booked = resolved.json()
     assert booked["status"] == "awaiting_shipment" and booked["attention"] is None
     assert booked["logistics"]["label_url"]
+
+
+async def test_a_refused_booking_of_units_another_return_took_meanwhile_refuses_the_request_and_closes_its_ticket(
+    client: Harness, database: Database, sandbox: httpx.AsyncClient
+) -> None:
+    order = await stored_order(database)
+    both_units = [{"line_id": "L1", "quantity": 2, "reason": "defective"}]
+    first = await start(client, database, order, lines=both_units)
+    await reach(first, Status.AWAITING_SHIPMENT)
+    await refuse_bookings(sandbox)
+    # Started as if the API had checked the units before the first return claimed them.
+    second = await start(client, database, order, lines=both_units)
+    assert await second.result() is None
+    assert await open_tickets(database, second.id) == []

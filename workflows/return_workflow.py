@@ -133,6 +133,8 @@ class ReturnWorkflow:
             await self._forward(evaluation)
         except UnitsTaken as taken:
             await self._undo(ask_person=False)
+            # A failed booking's attention is raised before the first write claims the units (none otherwise).
+            await self._attentions.close_all("the return was refused: its units were taken meanwhile")
             await self._refuse(units_no_longer_returnable(taken.refusal))
             return None
         except ReturnStopped as stop:
