@@ -103,8 +103,9 @@ async def sandbox(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
         await client.delete("/sandbox/faults")
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+@asynccontextmanager
+async def started_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server, with the return's search attributes registered."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(), test_server_existing_path=test_server_path()
     )
@@ -118,6 +119,12 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with started_time_skipping_env() as env:
+        yield env
 
 
 @pytest.fixture(scope="session")

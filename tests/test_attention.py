@@ -6,6 +6,7 @@ money exact, the ticket opened and resolved, the workflow closed only once the
 return is in a final status.
 """
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -22,7 +23,7 @@ from store import tickets
 from store.db import Database
 from store.ledger import money_lines
 from tests.histories_io import keep_history
-from tests.workflow_harness import NEEDS_REVIEW, Harness, reach, scan, start, tracking_of
+from tests.workflow_harness import NEEDS_REVIEW, Harness, reach, scan, start, tracking_of, view_of
 from workflows.return_workflow import ReturnWorkflow
 
 NO_FALLBACK = DEFAULT_POLICY.model_copy(update={"refund_failure_fallback": "none"})
@@ -170,6 +171,7 @@ async def test_after_a_first_scan_refund_fails_the_parcel_is_still_received_insp
     await attention_of(handle, "refund_failed")
 
     await scan(handle, tracking, "delivered")  # the carrier goes on: nothing it sends hits a closed workflow
+    await received_meanwhile(handle)
     await handle.execute_update(ReturnWorkflow.inspect, AS_NEW)  # the warehouse is not blocked either
     waiting = await attention_of(handle, "refund_failed")
     steps = [entry.status for entry in waiting.timeline]
@@ -181,6 +183,15 @@ async def test_after_a_first_scan_refund_fails_the_parcel_is_still_received_insp
     assert await refunds(sandbox, handle.id) == ["19.99"]
     intakes = (await sandbox.get("/warehouse/intakes")).json()["items"]
     assert [intake["reference"] for intake in intakes].count(handle.id) == 1
+
+
+async def received_meanwhile(handle: WorkflowHandle) -> None:
+    """The return's timeline shows the parcel received, while its status still shows the attention."""
+    for _ in range(200):
+        if Status.RECEIVED in [entry.status for entry in (await view_of(handle)).timeline]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{handle.id} was never received")
 
 
 # ---- waits that ran late ----------------------------------------------------------------------------------

@@ -1,14 +1,16 @@
 """A booking the carrier refuses, or does not answer for a day: the return shows ``booking_failed`` and a
 person tries again, books a pickup in another slot, switches to a drop-off, or cancels the return.
 
-Before this the run failed there (its units stayed claimed until the drift repair ticketed the ended
-workflow); runs recorded so replay it so (``BOOKING_ATTENTION_PATCH``, asked only once a booking failed).
+This holds for the first booking and for the new booking a missed pickup's resolution asks for
+(``pickups.py``). Before this the run failed there (its units stayed claimed until the drift repair
+ticketed the ended workflow); runs recorded so replay it so (``BOOKING_ATTENTION_PATCH``, asked only
+once a booking failed).
 """
 
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from domain.attention import Resolution, actions_for
@@ -17,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import shapes
     from workflows.attention import Attentions
     from workflows.calls import refused_by_partner
+    from workflows.return_record import ReturnRecord
     from workflows.shipping import Shipping
     from workflows.stops import ReturnStopped
     from workflows.waiting import Waiting
@@ -25,29 +28,47 @@ BOOKING_ATTENTION_PATCH = "booking-failed-attention"
 
 
 class Bookings:
-    def __init__(self, waiting: Waiting, attentions: Attentions, shipping: Shipping) -> None:
+    def __init__(self, record: ReturnRecord, waiting: Waiting, attentions: Attentions, shipping: Shipping) -> None:
+        self._record = record
         self._waiting = waiting
         self._attentions = attentions
         self._shipping = shipping
 
     async def book(self, method: LogisticsMethod, slot: PickupSlot | None, ship_within: timedelta) -> None:
-        """Book the carrier (``Shipping.book``); a failure waits for a person's way on, until one books it or
-        the return stops (``ReturnStopped``)."""
+        """Book the carrier (``Shipping.book``); a failure waits for a person's way on (``until_booked``)."""
         try:
             await self._shipping.book(method, slot, ship_within)
-            return
         except ActivityError as failure:
-            if not shapes.patched(BOOKING_ATTENTION_PATCH):
+            if not self.asks_a_person(failure):
                 raise
-            problem = _why(method, failure)
+            await self.until_booked(failure, method, slot, ship_within)
+
+    @staticmethod
+    def asks_a_person(failure: ActivityError) -> bool:
+        """A failed booking shows ``booking_failed``; a cancelled call (the workflow cancelled) is no failure."""
+        return not is_cancelled_exception(failure) and shapes.patched(BOOKING_ATTENTION_PATCH)
+
+    async def until_booked(
+        self, failure: ActivityError, method: LogisticsMethod, slot: PickupSlot | None, ship_within: timedelta
+    ) -> PickupSlot | None:
+        """After the booking of ``method`` (in ``slot``) failed: show ``booking_failed`` and carry out what a
+        person chooses until a booking holds (the pickup slot booked is returned; None for a label or a
+        drop-off) or the return stops (``ReturnStopped``: a cancel, by the person or the customer)."""
+        # The return is written first (a return opened at its first write claims its units there): a
+        # return refused for units taken meanwhile stops before any ticket or compensation.
+        await self._record.flush()
+        self._waiting.stop_if_canceled()
+        problem = _why(method, failure)
         resolution = await self._waiting.ask("booking_failed", problem, actions_for("booking_failed"), _never)
         while True:
             assert resolution is not None, "only a person resolves a failed booking"
             method, slot = self._chosen(resolution, method, slot)
             try:
                 await self._shipping.book(method, slot, ship_within, new_request=resolution.action != "retry_booking")
-            except ActivityError as failure:
-                await self._attentions.renote(_why(method, failure))
+            except ActivityError as again:
+                if is_cancelled_exception(again):
+                    raise
+                await self._attentions.renote(_why(method, again))
                 self._attentions.acknowledge()
                 resolution = await self._waiting.answer(_never)
                 continue
@@ -56,7 +77,7 @@ class Bookings:
             )
             await self._attentions.clear(how + (f" ({resolution.note})" if resolution.note else ""))
             self._attentions.acknowledge()
-            return
+            return slot if method == "pickup" else None
 
     @staticmethod
     def _chosen(

@@ -1,14 +1,18 @@
 """A booked pickup slot that passes with no pickup scan: the return shows ``pickup_missed`` and a person
-rebooks another slot or lets the customer hand the parcel in at a counter instead."""
+rebooks another slot or lets the customer hand the parcel in at a counter instead (a new booking that
+fails is a failed booking: ``booking_failures.py``)."""
 
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.attention import actions_for
     from domain.pickup_slots import PickupSlot, missed_after
+    from domain.returns import LogisticsMethod
     from workflows.attention import Attentions
+    from workflows.booking_failures import Bookings
     from workflows.shipping import Shipping
     from workflows.waiting import Inbox, Waiting
 
@@ -19,11 +23,14 @@ LEAST_WAIT = timedelta(seconds=1)
 
 
 class MissedPickups:
-    def __init__(self, inbox: Inbox, waiting: Waiting, attentions: Attentions, shipping: Shipping) -> None:
+    def __init__(
+        self, inbox: Inbox, waiting: Waiting, attentions: Attentions, shipping: Shipping, bookings: Bookings
+    ) -> None:
         self._inbox = inbox
         self._waiting = waiting
         self._attentions = attentions
         self._shipping = shipping
+        self._bookings = bookings
 
     def _picked_up(self) -> bool:
         return self._inbox.scan_stage >= 1
@@ -44,11 +51,20 @@ class MissedPickups:
             if resolution.action == "rebook_pickup":
                 booked = resolution.pickup_slot
                 assert booked is not None, "the resolve validator requires the new slot"
-                await self._shipping.rebook("pickup", booked, ship_within)
+                method: LogisticsMethod = "pickup"
                 how = f"pickup rebooked for {booked.start.isoformat()} to {booked.end.isoformat()}"
             else:
-                booked = None
-                await self._shipping.rebook("drop_off", None, ship_within)
+                booked, method = None, "drop_off"
                 how = "switched to drop-off: the customer hands the parcel in at a counter"
+            try:
+                await self._shipping.rebook(method, booked, ship_within)
+            except ActivityError as failure:
+                if not self._bookings.asks_a_person(failure):
+                    raise
+                # The missed booking is cancelled and the new one failed: a failed booking of its own.
+                await self._attentions.clear(f"{resolution.action} asked for a new booking, which failed")
+                self._attentions.acknowledge()
+                booked = await self._bookings.until_booked(failure, method, booked, ship_within)
+                continue
             await self._attentions.clear(how + (f" ({resolution.note})" if resolution.note else ""))
             self._attentions.acknowledge()

@@ -94,8 +94,8 @@ class ReturnWorkflow:
         self._refunding.resolution = start.request.resolution
         self._waiting = Waiting(self._inbox, self._record, self._attentions, self._refunding, self._compensations)
         self._urging = Urging(self._record, self._waiting, start.policy)
-        self._pickups = MissedPickups(self._inbox, self._waiting, self._attentions, self._shipping)
-        self._bookings = Bookings(self._waiting, self._attentions, self._shipping)
+        self._bookings = Bookings(self._record, self._waiting, self._attentions, self._shipping)
+        self._pickups = MissedPickups(self._inbox, self._waiting, self._attentions, self._shipping, self._bookings)
 
     # ---- the saga ---------------------------------------------------------
 
@@ -133,8 +133,6 @@ class ReturnWorkflow:
             await self._forward(evaluation)
         except UnitsTaken as taken:
             await self._undo(ask_person=False)
-            # A failed booking's attention is raised before the first write claims the units (none otherwise).
-            await self._attentions.close_all("the return was refused: its units were taken meanwhile")
             await self._refuse(units_no_longer_returnable(taken.refusal))
             return None
         except ReturnStopped as stop:

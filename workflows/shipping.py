@@ -58,6 +58,8 @@ class Shipping:
         assert missed is not None, "only a booked shipment is rebooked"
         self._compensations.discard(CompensationStep.CANCEL_SHIPMENT)
         await self._cancel(missed)
+        # Its label is void now: the return shows none until the new booking holds (it may fail: booking_failures.py).
+        self._record.view.logistics = Logistics(method=self._record.view.logistics.method)
         self._bookings += 1
         await self._book(method, slot, ship_within)
 
