@@ -29,7 +29,7 @@ from temporalio.client import Client
 
 from bench import api_load, assist, console, dashboard, demo_data, open_returns, reads
 from bench.baseline import measure_bare
-from bench.databases import app_database
+from bench.databases import add_postgres_server_argument, app_database
 from bench.drive import Driver, ReturnsResult, drive_returns
 from bench.measure import Usage, billable_actions, measured, percentiles, progress_for, verdict, write_results
 from bench.stack import running_stack
@@ -70,11 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="sqlite",
         help="the app database: the embedded SQLite default, or a throw-away PostgreSQL database (sqlite)",
     )
-    parser.add_argument(
-        "--postgres-server",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="where the throw-away PostgreSQL database is made (%(default)s)",
-    )
+    add_postgres_server_argument(parser)
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     return parser.parse_args(argv)
 

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from bench.baseline import measure_bare
-from bench.databases import app_database
+from bench.databases import add_postgres_server_argument, app_database
 from bench.drive import RETURN_BODY, Driver, run_at_most
 from bench.measure import percentiles, progress_for, verdict, write_results
 from bench.stack import running_stack
@@ -55,11 +55,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--databases", default="sqlite,postgresql", help="which app databases to run on, in turn (sqlite,postgresql)"
     )
-    parser.add_argument(
-        "--postgres-server",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="where the throw-away PostgreSQL database is made (%(default)s)",
-    )
+    add_postgres_server_argument(parser)
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     return parser.parse_args(argv)
 

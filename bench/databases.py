@@ -1,5 +1,6 @@
 """PostgreSQL databases the bench and the chaos run make for themselves on a local server."""
 
+import argparse
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,3 +60,12 @@ async def app_database(kind: str, server: str) -> AsyncIterator[str | None]:
         return
     async with throwaway_postgres(server) as url:
         yield url
+
+
+def add_postgres_server_argument(parser: argparse.ArgumentParser) -> None:
+    """``--postgres-server``: the local server the throw-away database of ``app_database`` is made on."""
+    parser.add_argument(
+        "--postgres-server",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="where the throw-away PostgreSQL database is made (%(default)s)",
+    )

@@ -17,17 +17,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.attention import Resolution
 from domain.policy import DEFAULT_POLICY
-from domain.returns import FINAL_STATUSES, CancelRequest, Inspection, ReturnView, ReviewDecision, Status
+from domain.returns import FINAL_STATUSES, CancelRequest, ReturnView, ReviewDecision, Status
 from messages.errors import ErrorType
 from store import tickets
 from store.db import Database
 from store.ledger import money_lines
 from tests.histories_io import keep_history
-from tests.workflow_harness import NEEDS_REVIEW, Harness, reach, scan, start, tracking_of, view_of
+from tests.workflow_harness import AS_NEW, NEEDS_REVIEW, Harness, reach, scan, start, tracking_of, view_of
 from workflows.return_workflow import ReturnWorkflow
 
 NO_FALLBACK = DEFAULT_POLICY.model_copy(update={"refund_failure_fallback": "none"})
-AS_NEW = Inspection.model_validate({"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]})
 
 
 async def resolve(handle: WorkflowHandle, action: str, **fields: str) -> ReturnView:

@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from domain.returns import Inspection, ReturnView, Status
+from domain.returns import ReturnView, Status
 from store.db import Database
 from store.orders import get_order
 from tests.api_client import Callers, wait_for_status
@@ -19,8 +19,7 @@ from tests.histories_io import keep_history
 from tests.return_journeys import new_return
 from tests.test_attention import open_tickets
 from tests.test_pickup_slots import resolve, slot
-from tests.workflow_harness import Harness, reach, scan, shipment, start, tracking_of
-from workflows.return_workflow import ReturnWorkflow
+from tests.workflow_harness import Harness, deliver_and_inspect, reach, scan, shipment, start, tracking_of
 
 
 @pytest.fixture
@@ -31,7 +30,6 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
-AS_NEW = Inspection.model_validate({"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]})
 OFFERED = ["retry_booking", "rebook_pickup", "switch_to_drop_off", "cancel"]
 
 
@@ -63,11 +61,7 @@ async def test_a_refused_booking_waits_for_a_person_and_a_new_try_books_it(
     assert "booked on a new try (carrier fixed its address check)" in [entry.note for entry in booked.timeline][-1]
     assert await open_tickets(database, handle.id) == []
 
-    await scan(handle, tracking_of(booked), "picked_up")
-    await scan(handle, tracking_of(booked), "delivered")
-    await reach(handle, Status.RECEIVED)
-    await handle.execute_update(ReturnWorkflow.inspect, AS_NEW)
-    done = await reach(handle, Status.COMPLETED)
+    done = await deliver_and_inspect(handle, tracking_of(booked))
     assert done.refund.status == "succeeded"
     await keep_history(handle, "booking-failed-retried")
 

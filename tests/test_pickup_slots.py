@@ -9,14 +9,12 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.attention import Resolution
-from domain.returns import Inspection, ReturnView, Status
+from domain.returns import ReturnView, Status
 from returnflow.settings import Settings
 from store.db import Database
 from tests.histories_io import keep_history
-from tests.workflow_harness import Harness, reach, scan, shipment, start, tracking_of
+from tests.workflow_harness import Harness, deliver_and_inspect, reach, scan, shipment, start, tracking_of
 from workflows.return_workflow import ReturnWorkflow
-
-AS_NEW = Inspection.model_validate({"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]})
 
 
 def slot(days_ahead: float, now: datetime | None = None) -> dict[str, str]:
@@ -71,12 +69,7 @@ async def test_a_missed_pickup_is_rebooked_and_the_return_goes_on_to_its_refund(
     assert (await shipment(sandbox, first))["status"] == "canceled"
     assert (await shipment(sandbox, second))["pickup_slot"] == new_slot
 
-    await scan(handle, second, "picked_up")
-    await reach(handle, Status.IN_TRANSIT)
-    await scan(handle, second, "delivered")
-    await reach(handle, Status.RECEIVED)
-    await handle.execute_update(ReturnWorkflow.inspect, AS_NEW)
-    done = await reach(handle, Status.COMPLETED)
+    done = await deliver_and_inspect(handle, second)
     assert done.refund.status == "succeeded"
     await keep_history(handle, "pickup-rebooked")
 

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.orders import Order
 from domain.policy import DEFAULT_POLICY
-from domain.returns import ReturnView, Status
+from domain.returns import Inspection, ReturnView, Status
 from messages import search_attributes
 from messages.returns import CarrierScan, StartReturn
 from store.db import Database
@@ -23,6 +23,8 @@ from tests.conftest import running_worker, settings_for
 from tests.factories import NOW, start_for, stored_order
 from workflows.return_workflow import ReturnWorkflow
 
+# The inspection of the one returned line: as new, back on the shelf.
+AS_NEW = Inspection.model_validate({"lines": [{"line_id": "L1", "condition": "as_new", "disposition": "restock"}]})
 NEEDS_REVIEW = DEFAULT_POLICY.model_copy(update={"auto_approve_max_amount": Decimal("10")})
 
 
@@ -105,3 +107,13 @@ async def scan(handle: WorkflowHandle, tracking: str, event: str) -> None:
 async def shipment(sandbox: httpx.AsyncClient, tracking: str) -> dict:
     items = (await sandbox.get("/carrier/shipments")).json()["items"]
     return next(s for s in items if s["tracking_number"] == tracking)
+
+
+async def deliver_and_inspect(handle: WorkflowHandle, tracking: str) -> ReturnView:
+    """The carrier picks the parcel up and delivers it, the warehouse inspects it as new: the return once completed."""
+    await scan(handle, tracking, "picked_up")
+    await reach(handle, Status.IN_TRANSIT)
+    await scan(handle, tracking, "delivered")
+    await reach(handle, Status.RECEIVED)
+    await handle.execute_update(ReturnWorkflow.inspect, AS_NEW)
+    return await reach(handle, Status.COMPLETED)

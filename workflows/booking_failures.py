@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.waiting import Waiting
 
 BOOKING_ATTENTION_PATCH = "booking-failed-attention"
+# How a switch to drop-off resolves an attention (here and in ``pickups.py``), in the return's timeline.
+SWITCHED_TO_DROP_OFF = "switched to drop-off: the customer hands the parcel in at a counter"
 
 
 class Bookings:
@@ -73,7 +75,7 @@ class Bookings:
                 resolution = await self._waiting.answer(_never)
                 continue
             how = {"retry_booking": "booked on a new try", "rebook_pickup": "pickup booked in another slot"}.get(
-                resolution.action, "switched to drop-off: the customer hands the parcel in at a counter"
+                resolution.action, SWITCHED_TO_DROP_OFF
             )
             await self._attentions.clear(how + (f" ({resolution.note})" if resolution.note else ""))
             self._attentions.acknowledge()

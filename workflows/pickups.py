@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.pickup_slots import PickupSlot, missed_after
     from domain.returns import LogisticsMethod
     from workflows.attention import Attentions
-    from workflows.booking_failures import Bookings
+    from workflows.booking_failures import SWITCHED_TO_DROP_OFF, Bookings
     from workflows.shipping import Shipping
     from workflows.waiting import Inbox, Waiting
 
@@ -55,7 +55,7 @@ class MissedPickups:
                 how = f"pickup rebooked for {booked.start.isoformat()} to {booked.end.isoformat()}"
             else:
                 booked, method = None, "drop_off"
-                how = "switched to drop-off: the customer hands the parcel in at a counter"
+                how = SWITCHED_TO_DROP_OFF
             try:
                 await self._shipping.rebook(method, booked, ship_within)
             except ActivityError as failure:
