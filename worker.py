@@ -42,6 +42,7 @@ from returnflow.codec import EncryptionCodec
 from returnflow.interceptors import LoggingInterceptor
 from returnflow.logging import configure_logging
 from returnflow.metrics import SdkMetrics
+from returnflow.process_exit import exit_without_teardown
 from returnflow.serve import serve_app
 from returnflow.session_secret import session_secret
 from returnflow.settings import Settings, get_settings
@@ -165,7 +166,7 @@ async def main() -> None:
             await setup_namespace(client, settings)
     except (TemporalUnreachable, SetupRefused) as error:
         log.error(f"worker cannot start: {error}")
-        raise SystemExit(1) from None
+        exit_without_teardown(1)
     database = Database(settings.effective_database_url)
     try:
         async with (
@@ -183,3 +184,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    exit_without_teardown(0)

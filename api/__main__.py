@@ -11,6 +11,7 @@ that restarts any that dies), each on uvloop and httptools, which uvicorn picks 
 import uvicorn
 
 from returnflow.logging import configure_logging
+from returnflow.process_exit import exit_without_teardown
 from returnflow.settings import get_settings
 
 
@@ -27,6 +28,7 @@ def main() -> None:
         timeout_graceful_shutdown=settings.api_graceful_shutdown_seconds,
         workers=settings.api_processes,
     )
+    exit_without_teardown(0)  # uvicorn has stopped cleanly; its Temporal client must not turn that into SIGABRT
 
 
 if __name__ == "__main__":

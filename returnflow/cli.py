@@ -17,13 +17,11 @@ Configuration comes from the environment like every other process (see
 """
 
 import json
-import os
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar, cast
+from typing import Annotated, TypeVar, cast
 
 import typer
 import yaml
@@ -34,6 +32,7 @@ from assist.risk_models import installed_model, save_model
 from domain.policy import Policy
 from domain.risk_model import MIN_LABELLED_RETURNS, weights_in_words
 from returnflow.logging import configure_logging
+from returnflow.process_exit import exit_without_teardown
 from returnflow.run_async import run_async
 from returnflow.settings import Settings
 from returnflow.temporal import TemporalUnreachable, wait_for_temporal
@@ -236,15 +235,6 @@ def temporal_setup() -> None:
     )
     typer.echo(f"Schedules: {', '.join(done.schedules)}.", err=True)
     exit_without_teardown(0)
-
-
-def exit_without_teardown(code: int) -> NoReturn:
-    """Exit now, skipping the interpreter's teardown: the Temporal client's Rust threads can outlive it and
-    abort the process while it finalizes ("PyGILState_Release", temporalio/sdk-python#300), turning a
-    finished set-up into a failed one. Everything is written and flushed before."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 @risk_app.command("train")
