@@ -7,7 +7,9 @@ with ``RETURNFLOW_API_PROCESSES``), one per CPU as the docs recommend. Then, on 
 1. ``POST /v1/returns`` 4 at a time: the latency a storefront sees (p50, p99).
 2. Bare six-activity workflows 32 at a time: the engine's floor (bench/bare_workflow.py).
 3. ``POST /v1/returns`` 32 at a time: creates per second, and that ÷ bare workflows per second.
-4. ``GET /v1/returns/{id}`` 32 at a time for ``--read-seconds``: requests per second, p99.
+4. ``GET /v1/returns/{id}`` 32 at a time for ``--read-seconds``, once every created return waits for its
+   first scan (the worker idle, as between a storefront's reads; phase 5 mixes them with the worker's
+   work): requests per second, p99.
 5. Creates and reads mixed, 50 at a time: every answer that is not the expected one is an error.
 
 See bench/README.md.
@@ -136,6 +138,21 @@ async def read_returns(driver: Driver, return_ids: list[str], concurrency: int, 
     return timed
 
 
+async def settle(driver: Driver, return_ids: list[str], timeout_s: float = 120.0) -> None:
+    """Wait until every return waits for its first scan (the worker has nothing left to do for them)."""
+    deadline = time.perf_counter() + timeout_s
+    pending = list(return_ids)
+    while pending and time.perf_counter() < deadline:
+        answers = [await answered(driver.service.get(f"/v1/returns/{return_id}")) for return_id in pending]
+        pending = [
+            return_id
+            for return_id, answer in zip(pending, answers, strict=True)
+            if not (isinstance(answer, httpx.Response) and answer.json().get("status") == "awaiting_shipment")
+        ]
+        if pending:
+            await asyncio.sleep(0.5)
+
+
 async def mixed(driver: Driver, order_ids: list[str], return_ids: list[str], concurrency: int) -> Timed:
     """Creates (one per order) and reads, interleaved, ``concurrency`` at a time."""
     creates, reads = Timed(), Timed()
@@ -176,6 +193,7 @@ async def run_on(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             progress(f"{kind}: {args.creates} creates 32 at a time")
             at_32, more = await create_returns(driver, first_half, 32)
             created += more
+            await settle(driver, created)
             progress(f"{kind}: reads 32 at a time for {args.read_seconds:.0f} s")
             reads = await read_returns(driver, created, 32, args.read_seconds)
             progress(f"{kind}: {2 * args.mixed} creates and reads, 50 at a time")

@@ -33,7 +33,13 @@ from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from domain.clock import as_utc
 
@@ -102,6 +108,7 @@ class Database:
             event.listen(sync_engine, "commit", _sqlite_transaction_ended)
             event.listen(sync_engine, "rollback", _sqlite_transaction_ended)
             engines = {begin: self.engine.execution_options(**{_SQLITE_BEGIN: begin}) for begin in BEGINS}
+        self._reading_engine = engines["at_first_write"]
         # For reading (a plain BEGIN on SQLite); transaction() for writing.
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._factories = {
@@ -121,6 +128,14 @@ class Database:
         """
         async with self._factories[begin]() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads outside any transaction: each statement sees what is committed when it runs
+        (PostgreSQL's READ COMMITTED; on SQLite no BEGIN is said, as ``at_first_write`` before a write). For a
+        read of one statement it is as consistent as a transaction and costs no BEGIN and COMMIT round trips."""
+        async with self._reading_engine.connect() as connection:
+            yield connection
 
     async def ping(self) -> None:
         """One round trip to the database (readiness): raises when it cannot answer."""

@@ -2,9 +2,10 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.money import Amount, from_minor_units, to_minor_units
@@ -63,24 +64,40 @@ async def record_movement(
     return True
 
 
+# What a MoneyLine is read from, for money_lines and for a read that joins the ledger (store.returns.stored_return).
+MONEY_LINE_COLUMNS = (
+    LedgerEntry.kind,
+    LedgerEntry.amount_minor,
+    LedgerEntry.currency,
+    LedgerEntry.payment_id,
+    LedgerEntry.provider_ref,
+    LedgerEntry.credit_note,
+    LedgerEntry.idempotency_key,
+    LedgerEntry.created_at,
+    LedgerEntry.items,
+)
+
+
+def money_line(row: Row[Any]) -> MoneyLine:
+    """The line of a row holding ``MONEY_LINE_COLUMNS``."""
+    return MoneyLine(
+        kind=row.kind,
+        amount=from_minor_units(row.amount_minor, row.currency),
+        currency=row.currency,
+        payment_id=row.payment_id,
+        provider_ref=row.provider_ref,
+        credit_note=row.credit_note,
+        idempotency_key=row.idempotency_key,
+        created_at=as_utc(row.created_at),
+        items=[RefundItem.model_validate(item) for item in row.items or []],
+    )
+
+
 async def money_lines(session: AsyncSession, return_id: str) -> list[MoneyLine]:
-    rows = (
-        await session.scalars(select(LedgerEntry).where(LedgerEntry.return_id == return_id).order_by(LedgerEntry.id))
-    ).all()
-    return [
-        MoneyLine(
-            kind=row.kind,
-            amount=from_minor_units(row.amount_minor, row.currency),
-            currency=row.currency,
-            payment_id=row.payment_id,
-            provider_ref=row.provider_ref,
-            credit_note=row.credit_note,
-            idempotency_key=row.idempotency_key,
-            created_at=as_utc(row.created_at),
-            items=[RefundItem.model_validate(item) for item in row.items or []],
-        )
-        for row in rows
-    ]
+    rows = await session.execute(
+        select(*MONEY_LINE_COLUMNS).where(LedgerEntry.return_id == return_id).order_by(LedgerEntry.id)
+    )
+    return [money_line(row) for row in rows]
 
 
 async def refunded_per_payment(session: AsyncSession, order_id: str, excluding_return_id: str) -> dict[str, Decimal]:

@@ -6,19 +6,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from domain.policy import Policy
 from domain.queues import status_since
 from domain.returns import ReturnRequest, ReturnView, Status
 from domain.risk import RiskAssessment
 from domain.simulation import RecordedReturn
-from store import metrics, outbox
+from store import ledger, metrics, outbox
 from store.cursor import BadCursor as BadCursor  # what list_returns raises for a cursor it did not hand out
 from store.cursor import decode_keyset, encode_keyset
+from store.ledger import MoneyLine
 from store.orders import get_order
 from store.policies import policy_version
-from store.tables import OrderLineRow, ReturnClaim, ReturnRow, ReturnSubmission
+from store.tables import LedgerEntry, OrderLineRow, ReturnClaim, ReturnRow, ReturnSubmission
 
 
 class NotReturnable(Exception):
@@ -178,25 +179,37 @@ async def get_return(session: AsyncSession, return_id: str) -> ReturnView | None
 
 @dataclass(frozen=True)
 class StoredReturn:
-    """A return's view as stored (JSON), whose it is, and what its customer wrote (``store.submissions``)."""
+    """A return's view as stored (JSON), whose it is, what its customer wrote (``store.submissions``) and its
+    money (``store.ledger``)."""
 
     document: dict[str, Any]
     customer_id: str
     submitted_lines: list[Any]
+    money: list[MoneyLine]
 
 
-async def stored_return(session: AsyncSession, return_id: str) -> StoredReturn | None:
-    """The return and its submission in one query (``GET /v1/returns/{id}`` asks at every call)."""
-    row = (
-        await session.execute(
-            select(ReturnRow.document, ReturnRow.customer_id, ReturnSubmission.lines)
+async def stored_return(connection: AsyncConnection, return_id: str) -> StoredReturn | None:
+    """The return, its submission and its ledger rows in one statement: ``GET /v1/returns/{id}`` asks at every
+    call, so it is one round trip, needing no transaction around it (``Database.reading``). The return's
+    columns repeat on each of its few ledger rows."""
+    rows = (
+        await connection.execute(
+            select(ReturnRow.document, ReturnRow.customer_id, ReturnSubmission.lines, *ledger.MONEY_LINE_COLUMNS)
             .outerjoin(ReturnSubmission, ReturnSubmission.return_id == ReturnRow.id)
+            .outerjoin(LedgerEntry, LedgerEntry.return_id == ReturnRow.id)
             .where(ReturnRow.id == return_id)
+            .order_by(LedgerEntry.id)
         )
-    ).one_or_none()
-    if row is None:
+    ).all()
+    if not rows:
         return None
-    return StoredReturn(document=row.document, customer_id=row.customer_id, submitted_lines=row.lines or [])
+    first = rows[0]
+    return StoredReturn(
+        document=first.document,
+        customer_id=first.customer_id,
+        submitted_lines=first.lines or [],
+        money=[ledger.money_line(row) for row in rows if row.idempotency_key is not None],
+    )
 
 
 async def return_request(session: AsyncSession, return_id: str) -> ReturnRequest | None:

@@ -37,7 +37,7 @@ from domain.returns import (
 )
 from domain.surveys import SurveyAnswer
 from messages import search_attributes
-from store import audit, evidence, ledger, returns, submissions
+from store import audit, evidence, returns, submissions
 from store.ledger import MoneyLine
 from store.tickets import TicketView
 from workflows.return_workflow import ReturnWorkflow
@@ -174,18 +174,16 @@ class ReturnWithMoney(ReturnView):
 
 @router.get("/{return_id}", response_model=ReturnWithMoney)
 async def get_return(
-    return_id: ReturnId, session: Session, caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]
+    return_id: ReturnId, request: Request, caller: Annotated[Caller, Depends(allow("service", "operator", "customer"))]
 ) -> ReturnWithMoney:
-    stored = await returns.stored_return(session, return_id)
+    # The read a storefront polls: one statement, no session or transaction around it (store.db.Database.reading).
+    async with request.app.state.database.reading() as connection:
+        stored = await returns.stored_return(connection, return_id)
     refuse_unless_visible(return_id, stored.customer_id if stored else None, caller)
     assert stored is not None
     # Validated once, from the stored JSON (not into a view, dumped, and validated again with the money).
     return ReturnWithMoney.model_validate(
-        {
-            **stored.document,
-            "money": await ledger.money_lines(session, return_id),
-            "customer_notes": stored.submitted_lines,
-        }
+        {**stored.document, "money": stored.money, "customer_notes": stored.submitted_lines}
     )
 
 
