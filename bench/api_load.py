@@ -9,7 +9,8 @@ with ``RETURNFLOW_API_PROCESSES``), one per CPU as the docs recommend. Then, on 
 3. ``POST /v1/returns`` 32 at a time: creates per second, and that ÷ bare workflows per second.
 4. ``GET /v1/returns/{id}`` 32 at a time for ``--read-seconds``, once every created return waits for its
    first scan (the worker idle, as between a storefront's reads; phase 5 mixes them with the worker's
-   work): requests per second, p99.
+   work), sent by wrk (bench/wrk.py: a Python client would spend more CPU than the API): requests per
+   second, p99.
 5. Creates and reads mixed, 50 at a time: every answer that is not the expected one is an error.
 
 See bench/README.md.
@@ -33,6 +34,7 @@ from bench.databases import add_postgres_server_argument, app_database
 from bench.drive import RETURN_BODY, Driver, run_at_most
 from bench.measure import percentiles, progress_for, verdict, write_results
 from bench.stack import running_stack
+from bench.wrk import require_wrk, wrk_reads
 
 RESULTS = Path(__file__).parent / "results" / "api.json"
 CREATE_P50_MS, CREATE_P99_MS = 100.0, 250.0
@@ -121,23 +123,6 @@ async def create_returns(driver: Driver, order_ids: list[str], concurrency: int)
     return timed, created
 
 
-async def read_returns(driver: Driver, return_ids: list[str], concurrency: int, seconds: float) -> Timed:
-    """``GET /v1/returns/{id}`` of random created returns, ``concurrency`` at a time, for ``seconds``."""
-    timed, rng = Timed(), random.Random(5)
-    deadline = time.perf_counter() + seconds
-
-    async def reader(_: str) -> None:
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            answer = await answered(driver.service.get(f"/v1/returns/{rng.choice(return_ids)}"))
-            timed.record(started, answer, 200)
-
-    began = time.perf_counter()
-    await run_at_most(concurrency, reader, [str(n) for n in range(concurrency)])
-    timed.wall_s = time.perf_counter() - began
-    return timed
-
-
 async def settle(driver: Driver, return_ids: list[str], timeout_s: float = 120.0) -> None:
     """Wait until every return waits for its first scan (the worker has nothing left to do for them)."""
     deadline = time.perf_counter() + timeout_s
@@ -195,7 +180,8 @@ async def run_on(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             created += more
             await settle(driver, created)
             progress(f"{kind}: reads 32 at a time for {args.read_seconds:.0f} s")
-            reads = await read_returns(driver, created, 32, args.read_seconds)
+            paths = [f"/v1/returns/{return_id}" for return_id in created]
+            reads = await wrk_reads(stack.api_url, stack.service_key, paths, 32, args.read_seconds)
             progress(f"{kind}: {2 * args.mixed} creates and reads, 50 at a time")
             at_50 = await mixed(driver, orders[2 + 2 * args.creates :], created, 50)
         finally:
@@ -206,7 +192,7 @@ async def run_on(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "create_at_4": at_4.figures(),
         "bare": {"per_s": round(bare["per_s"], 1), "latency_ms": bare["latency_ms"]},
         "create_at_32": {**at_32.figures(), "ratio_to_bare": round(create_ratio, 3)},
-        "read_at_32": reads.figures(),
+        "read_at_32": reads,
         "mixed_at_50": at_50.figures(),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
@@ -259,6 +245,7 @@ def print_table(results: dict[str, Any]) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    require_wrk()
     began = time.perf_counter()
     runs = [asyncio.run(run_on(kind.strip(), args)) for kind in args.databases.split(",") if kind.strip()]
     results = {
