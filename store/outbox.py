@@ -64,6 +64,21 @@ async def _already_told(session: AsyncSession, key: str) -> bool:
     )
 
 
+_ENDPOINTS_READ = "returnflow_active_webhook_endpoints"
+
+
+async def _active_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
+    """The active endpoints, read once per transaction: a write that announces several statuses (those a
+    return passed in one step) asks once."""
+    transaction = session.sync_session.get_transaction()
+    read = session.info.get(_ENDPOINTS_READ)
+    if read is None or read[0] is not transaction:
+        query = select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))
+        read = session.info[_ENDPOINTS_READ] = (transaction, list((await session.scalars(query)).all()))
+    endpoints: list[WebhookEndpoint] = read[1]
+    return endpoints
+
+
 async def _record(session: AsyncSession, view: ReturnView, kind: str, notification_key: str | None) -> str:
     """The event with its webhook deliveries and, under ``notification_key`` unless it was told before, the
     customer's notification. The return's row is locked by the caller, so two writers never both tell."""
@@ -75,10 +90,10 @@ async def _record(session: AsyncSession, view: ReturnView, kind: str, notificati
         payload=view.model_dump(mode="json"),
         created_at=now,
     )
+    # No flush: the deliveries and the notification name the event by its id, and the flush inserts the event
+    # before them (SQLAlchemy orders a flush's inserts by the tables' foreign keys).
     session.add(event)
-    await session.flush()  # the deliveries reference the event
-    subscribed = (await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None)))).all()
-    for endpoint in subscribed:
+    for endpoint in await _active_endpoints(session):
         if kind in endpoint.events:
             session.add(
                 WebhookDelivery(
