@@ -75,9 +75,12 @@ def create_app(
         }
         # The reason-suggestion model, loaded now rather than in the first return's request.
         await asyncio.to_thread(warm_reason_scorer)
-        # What start-up made (the modules, the model) stays for the process's life: out of the collector's
-        # sight, a full collection walks only what requests made instead of pausing every request for it.
-        gc.freeze()
+        if temporal is None:
+            # A server's process: what start-up made (the modules, the model) stays for its life. Out of the
+            # collector's sight, a full collection walks only what requests made instead of pausing every
+            # request for the whole app. (Tests' apps share their process with everything else: not there.)
+            gc.collect()
+            gc.freeze()
         # The order system's catalog, asked about an exchange's replacements before the policy decides.
         async with instrument_http(httpx.AsyncClient(timeout=settings.partner_timeout_seconds)) as partner_http:
             app.state.catalog = HttpCatalog(partner_http, settings.sandbox_url)

@@ -14,14 +14,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from domain.orders import OrderIn
-from domain.returns import RefundItem
-from store import tender_claims
+from domain.returns import RefundItem, Status
+from store import returns, tender_claims
 from store.db import Database
 from store.ledger import money_lines, record_movement
 from store.migrate import alembic_config
 from store.orders import OrderConflict, get_order, upsert_order
 from tests.conftest import fresh_postgres_database
 from tests.factories import order_body, stored_order
+from tests.test_console_queues import stored_return
 
 TEE, MUG = order_body()["lines"]
 
@@ -79,6 +80,28 @@ async def test_a_credit_note_keeps_the_items_it_paid_for(database: Database) -> 
 
     assert refund.items == items
     assert fee.items == []
+
+
+async def test_the_read_of_a_return_joins_its_ledger_rows_in_order_and_none_when_it_has_none(
+    database: Database,
+) -> None:
+    paid = await stored_return(database, Status.COMPLETED, datetime.now(UTC))
+    unpaid = await stored_return(database, Status.RECEIVED, datetime.now(UTC))
+    async with database.transaction() as session:
+        for key, kind, amount in ((f"{paid.id}:refund:p1", "refund", "26.58"), (f"{paid.id}:fee:x", "fee", "-5.99")):
+            await record_movement(
+                session, paid.id, paid.order_id, idempotency_key=key, kind=kind, amount=Decimal(amount), currency="USD"
+            )
+
+    async with database.reading() as connection:
+        with_money = await returns.stored_return(connection, paid.id)
+        without = await returns.stored_return(connection, unpaid.id)
+        missing = await returns.stored_return(connection, "ret_unknown")
+
+    assert with_money is not None and without is not None and missing is None
+    assert with_money.document["id"] == paid.id and with_money.customer_id == paid.customer_id
+    assert [(line.kind, str(line.amount)) for line in with_money.money] == [("refund", "26.58"), ("fee", "-5.99")]
+    assert without.document["id"] == unpaid.id and without.money == []
 
 
 # ---- tender claims ------------------------------------------------------------------------------------------
