@@ -13,6 +13,7 @@ import uvicorn
 from returnflow.logging import configure_logging
 from returnflow.process_exit import exit_without_teardown
 from returnflow.settings import get_settings
+from returnflow.tracing import stop_tracing
 
 
 def main() -> None:
@@ -28,7 +29,9 @@ def main() -> None:
         timeout_graceful_shutdown=settings.api_graceful_shutdown_seconds,
         workers=settings.api_processes,
     )
-    exit_without_teardown(0)  # uvicorn has stopped cleanly; its Temporal client must not turn that into SIGABRT
+    # uvicorn has stopped cleanly: what is left is sent, and its Temporal client must not turn that into SIGABRT.
+    stop_tracing()
+    exit_without_teardown(0)
 
 
 if __name__ == "__main__":

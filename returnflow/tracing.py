@@ -45,6 +45,13 @@ def start_tracing(settings: Settings, service_name: str) -> None:
     _provider = provider
 
 
+def stop_tracing() -> None:
+    """Send the spans still batched. The provider does it at exit too, but a process leaving through
+    ``returnflow.process_exit`` skips what runs at exit."""
+    if _provider is not None:
+        _provider.shutdown()
+
+
 @contextmanager
 def tracing_with(provider: TracerProvider) -> Iterator[None]:
     """Trace with ``provider`` what is built inside the block (tests: an in-memory exporter)."""
