@@ -49,7 +49,7 @@ from returnflow.settings import Settings, get_settings
 from returnflow.ssrf import webhook_client
 from returnflow.temporal import TemporalUnreachable, wait_for_temporal
 from returnflow.temporal_setup import SetupRefused, setup_namespace
-from returnflow.tracing import instrument_http, start_tracing, stop_tracing
+from returnflow.tracing import instrument_http, start_tracing
 from store.db import Database
 from workflows.housekeeping import HOUSEKEEPING_WORKFLOWS
 from workflows.return_workflow import ReturnWorkflow
@@ -184,5 +184,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
-    stop_tracing()
     exit_without_teardown(0)

@@ -13,7 +13,6 @@ import uvicorn
 from returnflow.logging import configure_logging
 from returnflow.process_exit import exit_without_teardown
 from returnflow.settings import get_settings
-from returnflow.tracing import stop_tracing
 
 
 def main() -> None:
@@ -29,9 +28,7 @@ def main() -> None:
         timeout_graceful_shutdown=settings.api_graceful_shutdown_seconds,
         workers=settings.api_processes,
     )
-    # uvicorn has stopped cleanly: what is left is sent, and its Temporal client must not turn that into SIGABRT.
-    stop_tracing()
-    exit_without_teardown(0)
+    exit_without_teardown(0)  # uvicorn has stopped cleanly; its Temporal client must not turn that into SIGABRT
 
 
 if __name__ == "__main__":

@@ -136,6 +136,8 @@ async def settle(driver: Driver, return_ids: list[str], timeout_s: float = 120.0
         ]
         if pending:
             await asyncio.sleep(0.5)
+    if pending:
+        progress(f"{len(pending)} returns still not waiting for a scan after {timeout_s:.0f} s; reading anyway")
 
 
 async def mixed(driver: Driver, order_ids: list[str], return_ids: list[str], concurrency: int) -> Timed:

@@ -46,8 +46,8 @@ def start_tracing(settings: Settings, service_name: str) -> None:
 
 
 def stop_tracing() -> None:
-    """Send the spans still batched. The provider does it at exit too, but a process leaving through
-    ``returnflow.process_exit`` skips what runs at exit."""
+    """Send the spans still batched (``returnflow.process_exit``: a process leaving without teardown skips the
+    provider's own flush at exit)."""
     if _provider is not None:
         _provider.shutdown()
 

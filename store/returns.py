@@ -16,7 +16,6 @@ from domain.simulation import RecordedReturn
 from store import ledger, metrics, outbox
 from store.cursor import BadCursor as BadCursor  # what list_returns raises for a cursor it did not hand out
 from store.cursor import decode_keyset, encode_keyset
-from store.ledger import MoneyLine
 from store.orders import get_order
 from store.policies import policy_version
 from store.tables import LedgerEntry, OrderLineRow, ReturnClaim, ReturnRow, ReturnSubmission
@@ -185,7 +184,7 @@ class StoredReturn:
     document: dict[str, Any]
     customer_id: str
     submitted_lines: list[Any]
-    money: list[MoneyLine]
+    money: list[ledger.MoneyLine]
 
 
 async def stored_return(connection: AsyncConnection, return_id: str) -> StoredReturn | None:
