@@ -32,7 +32,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from anyio.from_thread import start_blocking_portal
-from selenium.common.exceptions import JavascriptException, StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import (
+    JavascriptException,
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver import Chrome, ChromeOptions
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
@@ -223,12 +228,22 @@ def wait_for_url(driver: WebDriver, expected: str, timeout: float = TIMEOUT) -> 
 
 T = TypeVar("T")
 PAGE_CHANGED = (StaleElementReferenceException, JavascriptException)
+# What chromedriver says, as a plain WebDriverException, of an element whose document was replaced while it read it.
+NODE_OF_A_REPLACED_PAGE = "does not belong to the document"
 
 
 def _wait(driver: WebDriver, found: Callable[[WebDriver], T | Literal[False]], what: str, timeout: float) -> T:
+    def look(driver: WebDriver) -> T | Literal[False]:
+        try:
+            return found(driver)
+        except WebDriverException as error:
+            if NODE_OF_A_REPLACED_PAGE in (error.msg or ""):
+                return False
+            raise
+
     try:
         # A page that navigates while we look leaves stale elements behind: look again, as after any change.
-        return WebDriverWait(driver, timeout, ignored_exceptions=PAGE_CHANGED).until(found)
+        return WebDriverWait(driver, timeout, ignored_exceptions=PAGE_CHANGED).until(look)
     except TimeoutException:
         raise AssertionError(_failure(driver, f"{what} after {timeout} s")) from None
 
