@@ -22,6 +22,19 @@ from domain.returns import (
 APPROVING_OUTCOMES = frozenset({"auto_approved", "approved"})
 
 
+def books_first(evaluation: Evaluation) -> bool:
+    """A return approved at once whose first step is booking its parcel: it opens with the booked view."""
+    return evaluation.outcome != "needs_review" and evaluation.type == "return" and evaluation.ships_back
+
+
+def first_waiting_status(evaluation: Evaluation) -> Status:
+    """Where a return waits at the end of its workflow's first task when nothing goes wrong: under review,
+    awaiting its parcel (booked in that task), or approved (its next step follows without a wait)."""
+    if evaluation.outcome == "needs_review":
+        return Status.UNDER_REVIEW
+    return Status.AWAITING_SHIPMENT if books_first(evaluation) else Status.APPROVED
+
+
 def open_view(
     return_id: str,
     order: Order,

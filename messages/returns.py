@@ -14,7 +14,7 @@ WORKFLOW_NAME = "ReturnWorkflow"
 
 
 # The shape of the saga new runs follow (workflows/shapes.py says what each shape includes).
-CURRENT_SHAPE = 1
+CURRENT_SHAPE = 2
 
 
 class StartReturn(BaseModel):

@@ -7,16 +7,19 @@ The README's ``temporal workflow list --query`` recipes use them (a test runs ea
 They carry no personal data: the order id is the merchant's reference, and the
 customer is not indexed at all (find a customer's returns by their orders).
 
-The call that starts a return sets those known then (``at_start``); at every
-step the workflow sets those that change (``changing``), in one upsert, never one
-per attribute. A return started without them (before they existed) gets them all
-at its next step (``of_return``).
+The call that starts a return sets those known then (``at_start``), including
+the status it will wait in after its first workflow task if nothing goes wrong;
+at every step the workflow sets those that changed (``changed``), in one upsert,
+never one per attribute, and none when nothing did (a happy return's first task
+upserts nothing). A return started without them (before they existed) gets them
+all at its next step (``of_return``).
 """
 
 from typing import Any, TypedDict
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
+from domain.opening import first_waiting_status, open_view
 from domain.returns import ReturnView
 from messages.returns import StartReturn, details_of, summary_of
 
@@ -69,8 +72,23 @@ def at_start(start: StartReturn) -> TypedSearchAttributes:
         SearchAttributePair(POLICY_VERSION, start.policy_version),
         SearchAttributePair(RISK_LEVEL, start.risk.level),
     ]
-    if start.evaluation is not None:
-        pairs.append(SearchAttributePair(RETURN_TYPE, start.evaluation.type))
+    evaluation = start.evaluation
+    if evaluation is not None:
+        first = open_view(
+            start.return_id,
+            start.order,
+            start.request,
+            evaluation,
+            start.policy_version,
+            start.requested_at,
+            start.requested_at,
+        )
+        pairs += [
+            SearchAttributePair(RETURN_TYPE, evaluation.type),
+            SearchAttributePair(RETURN_STATUS, first_waiting_status(evaluation).value),
+            SearchAttributePair(RETURN_PRIORITY, first.priority),
+            SearchAttributePair(REFUND_AMOUNT, float(first.refund.amount)),
+        ]
     return TypedSearchAttributes(pairs)
 
 
@@ -98,6 +116,11 @@ def changing(view: ReturnView) -> list[SearchAttributeUpdate[Any]]:
         ATTENTION_REASON.value_set(attention.reason) if attention else ATTENTION_REASON.value_unset(),
         REFUND_AMOUNT.value_set(float(view.refund.amount)),
     ]
+
+
+def changed(view: ReturnView, current: TypedSearchAttributes) -> list[SearchAttributeUpdate[Any]]:
+    """The attributes a step changed: those of ``changing`` whose value is not already ``current``'s."""
+    return [update for update in changing(view) if current.get(update.key) != update.value]
 
 
 def of_return(view: ReturnView) -> list[SearchAttributeUpdate[Any]]:

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from domain.evaluation import evaluate
-from domain.opening import open_view
+from domain.opening import first_waiting_status, open_view
 from domain.policy import DEFAULT_POLICY
 from domain.returns import Hold, Status, TimelineEntry
 from tests.policy_cases import (
@@ -69,6 +69,28 @@ def test_a_return_that_needs_review_opens_requested_with_only_the_request_on_its
     assert evaluation.outcome == "needs_review"
     assert view.status == Status.REQUESTED
     assert view.timeline == [TimelineEntry(status=Status.REQUESTED, at=REQUESTED_AT, note="")]
+
+
+@pytest.mark.parametrize(
+    ("order", "request_", "policy", "first"),
+    [
+        pytest.param(make_order(item()), make_request(), DEFAULT_POLICY, Status.AWAITING_SHIPMENT, id="booked-first"),
+        pytest.param(
+            make_order(item(unit_price="300.00")), make_request(), DEFAULT_POLICY, Status.UNDER_REVIEW, id="review"
+        ),
+        pytest.param(
+            make_order(item()),
+            make_request(),
+            make_policy(keep_item_max_amount="50.00"),
+            Status.APPROVED,
+            id="nothing-ships-back",
+        ),
+    ],
+)
+def test_a_return_first_waits_under_review_awaiting_its_booked_parcel_or_approved(order, request_, policy, first):
+    """The status its start sets for Temporal UI, so that its first workflow task need not upsert it."""
+    _, evaluation = opened(order, request_, policy)
+    assert first_waiting_status(evaluation) == first
 
 
 def test_the_decision_shows_the_outcome_the_rules_and_the_risk_of_the_evaluation():

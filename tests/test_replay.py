@@ -5,7 +5,8 @@ non-determinism error) fails here before it reaches production. Record new
 histories with ``RETURNFLOW_RECORD_HISTORIES=1 ./scripts/test tests/test_return_workflow.py
 tests/test_money_paths.py -k sqlite`` (and the other tests that call ``keep_history``) and keep the
 old ones: they stand for returns still running on older code. ``before-shapes/`` holds the runs started
-without a shape (``workflows/shapes.py``), which ask ``workflow.patched`` and take the older paths.
+without a shape (``workflows/shapes.py``), which ask ``workflow.patched`` and take the older paths, and
+``shape-1/`` those of shape 1 (search attributes upserted at every step, even when none changed).
 """
 
 import pytest
@@ -18,9 +19,10 @@ from worker import WORKFLOW_RUNNER, WORKFLOWS
 
 RECORDED = sorted(HISTORIES.rglob("*.json"))
 BEFORE_SHAPES = HISTORIES / "before-shapes"
+SHAPE_1 = HISTORIES / "shape-1"
 
 
-@pytest.mark.parametrize("folder", [HISTORIES, BEFORE_SHAPES], ids=["current", "before-shapes"])
+@pytest.mark.parametrize("folder", [HISTORIES, BEFORE_SHAPES, SHAPE_1], ids=["current", "before-shapes", "shape-1"])
 def test_histories_of_every_path_are_kept(folder) -> None:
     assert {path.stem for path in folder.glob("*.json")} >= {
         "completed",

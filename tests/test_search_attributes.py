@@ -15,7 +15,7 @@ from domain.returns import Inspection, Status
 from messages.search_attributes import SEARCH_ATTRIBUTES
 from returnflow.temporal import data_converter
 from store.db import Database
-from tests.api_client import Callers, put_order, wait_for_status
+from tests.api_client import Callers, carrier, put_order, wait_for_status
 from tests.factories import return_body
 from tests.histories_io import keep_history
 from tests.workflow_harness import NEEDS_REVIEW, reach, scan, start, tracking_of
@@ -132,14 +132,31 @@ async def test_the_api_starts_a_return_with_what_it_already_knows(api: Callers) 
         "RiskLevel": "low",
     }
     assert shown["ReturnStatus"] == "awaiting_shipment" and shown["RefundAmount"] == 19.99
-    # Set by the start call, before the workflow ran, and never upserted again: the steps upsert what changes.
+
+    # Set by the start call, before the workflow ran, with the status it waits in first: its first task upserts
+    # nothing. The order, channel, policy, risk and type are never upserted again; a step upserts what it changed.
+    def upserts() -> list[set[str]]:
+        return [
+            set(event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+            for event in events
+            if event.HasField("upsert_workflow_search_attributes_event_attributes")
+        ]
+
     events = (await handle.fetch_history()).events
     at_start = set(events[0].workflow_execution_started_event_attributes.search_attributes.indexed_fields)
-    upserted = [
-        set(event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
-        for event in events
-        if event.HasField("upsert_workflow_search_attributes_event_attributes")
-    ]
-    assert at_start == {"OrderId", "Channel", "PolicyVersion", "RiskLevel", "ReturnType"}
-    assert {"ReturnStatus", "ReturnPriority", "AttentionReason", "RefundAmount"} in upserted
-    assert not any(at_start & names for names in upserted)
+    assert at_start == {
+        "OrderId",
+        "Channel",
+        "PolicyVersion",
+        "RiskLevel",
+        "ReturnType",
+        "ReturnStatus",
+        "ReturnPriority",
+        "RefundAmount",
+    }
+    assert upserts() == []
+    await carrier(api, created.json()["logistics"]["tracking_number"], "picked_up")
+    await wait_for_status(api, created.json()["id"], "in_transit")
+    events = (await handle.fetch_history()).events
+    assert upserts() == [{"ReturnStatus"}]
+    assert (await attributes_of(handle))["ReturnStatus"] == "in_transit"

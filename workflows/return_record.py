@@ -185,14 +185,16 @@ class ReturnRecord:
             self._upsert(status)
 
     def _upsert(self, status: Status) -> None:
-        """The attributes that change, in one upsert; all of them for a return started without those known at its
-        start (as before they existed)."""
+        """The attributes that change, in one upsert (shape 2 on: none when none did); all of them for a return
+        started without those known at its start (as before they existed)."""
         if not shapes.patched(PRIORITY_ATTRIBUTE_PATCH):
             workflow.upsert_search_attributes([RETURN_STATUS.value_set(status.value)])
         elif workflow.info().typed_search_attributes.get(RETURN_TYPE) is None:
             workflow.upsert_search_attributes(search_attributes.of_return(self.view))
-        else:
+        elif not shapes.at_least(2):
             workflow.upsert_search_attributes(search_attributes.changing(self.view))
+        elif changed := search_attributes.changed(self.view, workflow.info().typed_search_attributes):
+            workflow.upsert_search_attributes(changed)
 
     def show_priority(self) -> None:
         """The priority changed without the status (an urge): Temporal UI's queries sort by it at once."""

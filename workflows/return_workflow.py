@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.compensations import CompensationStep
     from domain.evaluation import Evaluation, evaluate, refusal_errors
     from domain.inspection import apply_inspection, inspection_errors
-    from domain.opening import open_view
+    from domain.opening import books_first, open_view
     from domain.returns import (
         FINAL_STATUSES,
         CancelRequest,
@@ -124,7 +124,7 @@ class ReturnWorkflow:
             workflow.now(),
         )
         units = {ln.line_id: ln.quantity for ln in view.lines}
-        if shapes.at_least(1) and self._books_first(evaluation):
+        if shapes.at_least(1) and books_first(evaluation):
             self._record.open_at_first_write(view, units, start.request)
         elif not await self._open(view, units):
             return None
@@ -157,11 +157,6 @@ class ReturnWorkflow:
             await self._refuse(units_no_longer_returnable(taken.refusal))
             return False
         return True
-
-    @staticmethod
-    def _books_first(evaluation: Evaluation) -> bool:
-        """A return approved at once whose first step is booking its parcel opens with the booked view."""
-        return evaluation.outcome != "needs_review" and evaluation.type == "return" and evaluation.ships_back
 
     async def _forward(self, evaluation: Evaluation) -> None:
         if evaluation.outcome == "needs_review":
