@@ -1,5 +1,6 @@
 """The database dropped, down or busy: a 503 problem with Retry-After (or a transparent retry), never a 500."""
 
+import asyncio
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from temporalio.testing import WorkflowEnvironment
 
@@ -176,3 +178,24 @@ async def test_sqlite_locked_past_the_busy_timeout_is_503_and_reads_go_on(
     assert_unavailable(refused)
     assert read.status_code == 200, read.text
     assert later.status_code == 201, later.text
+
+
+async def test_sqlite_writers_of_one_process_take_turns_instead_of_colliding(tmp_path: Path) -> None:
+    """With no busy timeout at all, SQLite refuses a BEGIN IMMEDIATE the moment another holds the lock: twenty
+    writers of one process still all commit, one after the other, because they queue before SQLite."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}"
+    await upgrade_async(url)
+    database = Database(url, sqlite_busy_timeout_ms=0)
+
+    async def write(n: int) -> None:
+        async with database.transaction() as session:
+            await create_api_key(session, "service", f"writer {n}")
+            await asyncio.sleep(0.01)  # holds the lock across a turn of the event loop, as a real write does
+
+    try:
+        await asyncio.gather(*(write(n) for n in range(20)))
+        async with database.sessions() as session:
+            written = await session.scalar(text("SELECT count(*) FROM api_keys WHERE label LIKE 'writer %'"))
+    finally:
+        await database.dispose()
+    assert written == 20
