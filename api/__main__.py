@@ -3,13 +3,18 @@
 It listens on ``RETURNFLOW_API_HOST``:``RETURNFLOW_API_PORT`` and logs as every other process does
 (``returnflow/logging.py``): uvicorn's own lines go through structlog, and the access log is the
 app's ``request`` line (method, path, status, duration, request id), so uvicorn's is left off.
-It serves from ``RETURNFLOW_API_PROCESSES`` processes on that one port (uvicorn's workers: a supervisor
-that restarts any that dies), each on uvloop and httptools, which uvicorn picks when they are installed.
+It serves from ``RETURNFLOW_API_PROCESSES`` processes on that one port (uvicorn's supervisor, which
+restarts any that dies; each process listens on a socket of its own, ``api/processes.py``), each on
+uvloop and httptools, which uvicorn picks when they are installed.
 ``uvicorn api.app:create_app --factory`` works too, for uvicorn's other options (``--proxy-headers``).
 """
 
-import uvicorn
+import sys
 
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+
+from api.processes import serve_in_processes
 from returnflow.logging import configure_logging
 from returnflow.process_exit import exit_without_teardown
 from returnflow.settings import get_settings
@@ -18,7 +23,7 @@ from returnflow.settings import get_settings
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)  # before the app loads: its failure is a JSON line too
-    uvicorn.run(
+    config = uvicorn.Config(
         "api.app:create_app",
         factory=True,
         host=settings.api_host,
@@ -28,6 +33,13 @@ def main() -> None:
         timeout_graceful_shutdown=settings.api_graceful_shutdown_seconds,
         workers=settings.api_processes,
     )
+    if config.workers > 1:
+        serve_in_processes(config)
+    else:
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)  # as uvicorn.run says that its app did not start
     exit_without_teardown(0)  # uvicorn has stopped cleanly; its Temporal client must not turn that into SIGABRT
 
 

@@ -12,7 +12,9 @@ asks before it answers ``GET /v1/pickup-slots`` and before it decides a pickup r
 """
 
 import asyncio
+import contextlib
 import json
+import os
 import secrets
 import signal
 import socket
@@ -100,8 +102,13 @@ async def api_process(settings: Settings, log_dir: Path) -> AsyncIterator[ApiPro
         yield ApiProcess(url, process)
     finally:
         if process.returncode is None:
-            process.kill()
-            await process.wait()
+            # SIGTERM first: a supervisor of several processes stops them (SIGKILLed, it would leave them running).
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +252,72 @@ async def test_sigterm_lets_an_api_process_finish_the_request_it_is_answering(tw
     assert answer.status_code == 200, answer.text
     assert len(answer.json()["items"]) == 10
     assert exit_status == -signal.SIGTERM, "it drained, then exited by the signal (uvicorn re-raises it)"
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _tcp_sockets_on(port: int, state: str) -> set[str]:
+    """The inodes of the TCP sockets whose local port is ``port``, in ``state`` (01 established, 0A listening)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                inodes.add(fields[9])
+    return inodes
+
+
+def _held_by(pid: int, inodes: set[str]) -> int:
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            held += target.startswith("socket:[") and target[8:-1] in inodes
+    return held
+
+
+async def test_connections_opened_at_once_spread_over_the_api_processes_of_one_port(
+    local_env: WorkflowEnvironment, database: Database, sandbox_url: str, tmp_path: Path
+) -> None:
+    """``RETURNFLOW_API_PROCESSES=2``: each process listens on a socket of its own (api/processes.py), so
+    32 keep-alive connections a client opens together do not all land on the process that woke first."""
+    settings = settings_for(sandbox_url, database).model_copy(
+        update={
+            "temporal_address": local_env.client.service_client.config.target_host,
+            "data_dir": tmp_path,
+            "api_processes": 2,
+            "log_level": "WARNING",
+        }
+    )
+    async with api_process(settings, tmp_path) as api:
+        port = int(api.url.rsplit(":", 1)[1])
+        for _ in range(300):  # the supervisor answers once one process does; wait for the second
+            listening = _tcp_sockets_on(port, "0A")
+            # The listening children (the supervisor also has multiprocessing's resource tracker).
+            children = [child for child in _children(api.process.pid) if _held_by(child, listening)]
+            if len(children) == 2:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the second API process never listened")
+        connections = await asyncio.gather(*(asyncio.open_connection("127.0.0.1", port) for _ in range(32)))
+        try:
+            await asyncio.sleep(0.3)  # both have accepted what the kernel gave them
+            established = _tcp_sockets_on(port, "01")
+            held = sorted(_held_by(child, established) for child in children)
+        finally:
+            for _, writer in connections:
+                writer.close()
+    assert sum(held) == 32
+    # A hash spreads them: fewer than 4 of 32 on one of two processes has a chance of about one in a million.
+    assert held[0] >= 4, held
