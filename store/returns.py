@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from domain.policy import Policy
@@ -187,19 +187,21 @@ class StoredReturn:
     money: list[ledger.MoneyLine]
 
 
+# Built once: constructing it at every GET took about 7 % of the API process's time under reads (py-spy).
+_STORED_RETURN = (
+    select(ReturnRow.document, ReturnRow.customer_id, ReturnSubmission.lines, *ledger.MONEY_LINE_COLUMNS)
+    .outerjoin(ReturnSubmission, ReturnSubmission.return_id == ReturnRow.id)
+    .outerjoin(LedgerEntry, LedgerEntry.return_id == ReturnRow.id)
+    .where(ReturnRow.id == bindparam("return_id"))
+    .order_by(LedgerEntry.id)
+)
+
+
 async def stored_return(connection: AsyncConnection, return_id: str) -> StoredReturn | None:
     """The return, its submission and its ledger rows in one statement: ``GET /v1/returns/{id}`` asks at every
     call, so it is one round trip, needing no transaction around it (``Database.reading``). The return's
     columns repeat on each of its few ledger rows."""
-    rows = (
-        await connection.execute(
-            select(ReturnRow.document, ReturnRow.customer_id, ReturnSubmission.lines, *ledger.MONEY_LINE_COLUMNS)
-            .outerjoin(ReturnSubmission, ReturnSubmission.return_id == ReturnRow.id)
-            .outerjoin(LedgerEntry, LedgerEntry.return_id == ReturnRow.id)
-            .where(ReturnRow.id == return_id)
-            .order_by(LedgerEntry.id)
-        )
-    ).all()
+    rows = (await connection.execute(_STORED_RETURN, {"return_id": return_id})).all()
     if not rows:
         return None
     first = rows[0]
