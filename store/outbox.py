@@ -34,15 +34,31 @@ def event_type(status: Status) -> str:
     return f"return.{status.value}"
 
 
-async def announce(session: AsyncSession, view: ReturnView, status: Status | None = None) -> str:
+async def announce(
+    session: AsyncSession, view: ReturnView, status: Status | None = None, *, first_write: set[str] | None = None
+) -> str:
     """Record the event "this return is now ``view.status``" with its deliveries; the caller's transaction commits.
 
     ``status``: a status the return passed on its way to ``view.status`` in one write (the event carries
-    the view as it is now). Returns the event id.
+    the view as it is now). ``first_write``: for the write that stores the return's first row, the
+    notification keys it has told so far (none of the return's can be stored before it, so the store is
+    not asked). Returns the event id.
     """
     status = status or view.status
     told = STATUS_NOTIFICATIONS.get(status)
-    return await _record(session, view, event_type(status), once_key(view.id, told) if told else None)
+    key = once_key(view.id, told) if told else None
+    if key is not None and await _told_before(session, key, first_write):
+        key = None
+    return await _record(session, view, event_type(status), key)
+
+
+async def _told_before(session: AsyncSession, key: str, first_write: set[str] | None) -> bool:
+    """Whether the customer was told under ``key`` already: earlier in this first write, or in the store."""
+    if first_write is None:
+        return await _already_told(session, key)
+    told = key in first_write
+    first_write.add(key)
+    return told
 
 
 async def announce_compensation(session: AsyncSession, view: ReturnView, compensation_key: str) -> str | None:
@@ -80,7 +96,7 @@ async def _active_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
 
 
 async def _record(session: AsyncSession, view: ReturnView, kind: str, notification_key: str | None) -> str:
-    """The event with its webhook deliveries and, under ``notification_key`` unless it was told before, the
+    """The event with its webhook deliveries and, under ``notification_key`` (one not told before), the
     customer's notification. The return's row is locked by the caller, so two writers never both tell."""
     now = datetime.now(UTC)
     event = OutboxEvent(
@@ -90,23 +106,26 @@ async def _record(session: AsyncSession, view: ReturnView, kind: str, notificati
         payload=view.model_dump(mode="json"),
         created_at=now,
     )
-    # No flush: the deliveries and the notification name the event by its id, and the flush inserts the event
-    # before them (SQLAlchemy orders a flush's inserts by the tables' foreign keys).
     session.add(event)
-    for endpoint in await _active_endpoints(session):
-        if kind in endpoint.events:
-            session.add(
-                WebhookDelivery(
-                    event_id=event.id,
-                    endpoint_id=endpoint.id,
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    last_error=None,
-                    delivered_at=None,
-                )
-            )
-    if notification_key is not None and not await _already_told(session, notification_key):
+    deliveries = [
+        WebhookDelivery(
+            event_id=event.id,
+            endpoint_id=endpoint.id,
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            last_error=None,
+            delivered_at=None,
+        )
+        for endpoint in await _active_endpoints(session)
+        if kind in endpoint.events
+    ]
+    if deliveries or notification_key is not None:
+        # The event is inserted before the rows that name it: with no relationship between the classes, one flush
+        # of them all may insert a notification first (no statement more: these inserts are made either way).
+        await session.flush()
+    session.add_all(deliveries)
+    if notification_key is not None:
         session.add(
             CustomerNotification(
                 event_id=event.id, state="pending", attempts=0, last_error=None, sent_at=None, once_key=notification_key

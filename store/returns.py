@@ -131,9 +131,10 @@ async def save_return(
             )
         )
         await metrics.add_line_facts(session, view)
+        told: set[str] = set()
         for status in passed:
-            await outbox.announce(session, view, status)
-        await outbox.announce(session, view)
+            await outbox.announce(session, view, status, first_write=told)
+        await outbox.announce(session, view, first_write=told)
         return Saved(status_before=None, attention_before=None)
     if row.revision < revision:
         saved = Saved(status_before=Status(row.status), attention_before=row.attention_reason)
