@@ -9,10 +9,9 @@ uvloop and httptools, which uvicorn picks when they are installed.
 ``uvicorn api.app:create_app --factory`` works too, for uvicorn's other options (``--proxy-headers``).
 """
 
-import sys
+from typing import Any
 
 import uvicorn
-from uvicorn.config import STARTUP_FAILURE
 
 from api.processes import serve_in_processes
 from returnflow.logging import configure_logging
@@ -23,23 +22,18 @@ from returnflow.settings import get_settings
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)  # before the app loads: its failure is a JSON line too
-    config = uvicorn.Config(
-        "api.app:create_app",
-        factory=True,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=settings.api_graceful_shutdown_seconds,
-        workers=settings.api_processes,
-    )
-    if config.workers > 1:
-        serve_in_processes(config)
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.api_host,
+        "port": settings.api_port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.api_graceful_shutdown_seconds,
+    }
+    if settings.api_processes > 1:
+        serve_in_processes(uvicorn.Config("api.app:create_app", workers=settings.api_processes, **options))
     else:
-        server = uvicorn.Server(config)
-        server.run()
-        if not server.started:
-            sys.exit(STARTUP_FAILURE)  # as uvicorn.run says that its app did not start
+        uvicorn.run("api.app:create_app", **options)
     exit_without_teardown(0)  # uvicorn has stopped cleanly; its Temporal client must not turn that into SIGABRT
 
 

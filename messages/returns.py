@@ -5,9 +5,10 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from domain.evaluation import Evaluation
+from domain.opening import open_view
 from domain.orders import Order
 from domain.policy import Policy
-from domain.returns import ReturnRequest, ScanEvent
+from domain.returns import ReturnRequest, ReturnView, ScanEvent
 from domain.risk import RiskAssessment
 
 WORKFLOW_NAME = "ReturnWorkflow"
@@ -37,6 +38,13 @@ class StartReturn(BaseModel):
     evaluation: Evaluation | None = None
     # The saga's shape this run follows (workflows/shapes.py); runs started before shapes have none.
     shape: int = 0
+
+
+def opened_view(start: StartReturn, evaluation: Evaluation, now: datetime) -> ReturnView:
+    """The return's first view (``domain.opening.open_view``), from what its start carries."""
+    return open_view(
+        start.return_id, start.order, start.request, evaluation, start.policy_version, start.requested_at, now
+    )
 
 
 class CarrierScan(BaseModel):

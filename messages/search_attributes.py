@@ -19,9 +19,9 @@ from typing import Any, TypedDict
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
-from domain.opening import first_waiting_status, open_view
+from domain.opening import first_waiting_status
 from domain.returns import ReturnView
-from messages.returns import StartReturn, details_of, summary_of
+from messages.returns import StartReturn, details_of, opened_view, summary_of
 
 # Filterable in Temporal UI: `ReturnStatus = "needs_attention"`.
 RETURN_STATUS = SearchAttributeKey.for_keyword("ReturnStatus")
@@ -74,15 +74,7 @@ def at_start(start: StartReturn) -> TypedSearchAttributes:
     ]
     evaluation = start.evaluation
     if evaluation is not None:
-        first = open_view(
-            start.return_id,
-            start.order,
-            start.request,
-            evaluation,
-            start.policy_version,
-            start.requested_at,
-            start.requested_at,
-        )
+        first = opened_view(start, evaluation, start.requested_at)
         pairs += [
             SearchAttributePair(RETURN_TYPE, evaluation.type),
             SearchAttributePair(RETURN_STATUS, first_waiting_status(evaluation).value),

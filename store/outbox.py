@@ -35,29 +35,29 @@ def event_type(status: Status) -> str:
 
 
 async def announce(
-    session: AsyncSession, view: ReturnView, status: Status | None = None, *, first_write: set[str] | None = None
+    session: AsyncSession, view: ReturnView, status: Status | None = None, *, told_so_far: set[str] | None = None
 ) -> str:
     """Record the event "this return is now ``view.status``" with its deliveries; the caller's transaction commits.
 
     ``status``: a status the return passed on its way to ``view.status`` in one write (the event carries
-    the view as it is now). ``first_write``: for the write that stores the return's first row, the
-    notification keys it has told so far (none of the return's can be stored before it, so the store is
-    not asked). Returns the event id.
+    the view as it is now). ``told_so_far``: given by the write that stores the return's first row, the
+    notification keys that write has told so far; the store holds none of a new return's, so it is not
+    asked. Returns the event id.
     """
     status = status or view.status
     told = STATUS_NOTIFICATIONS.get(status)
     key = once_key(view.id, told) if told else None
-    if key is not None and await _told_before(session, key, first_write):
+    if key is not None and await _told_before(session, key, told_so_far):
         key = None
     return await _record(session, view, event_type(status), key)
 
 
-async def _told_before(session: AsyncSession, key: str, first_write: set[str] | None) -> bool:
-    """Whether the customer was told under ``key`` already: earlier in this first write, or in the store."""
-    if first_write is None:
+async def _told_before(session: AsyncSession, key: str, told_so_far: set[str] | None) -> bool:
+    """Whether the customer was told under ``key`` already: earlier in a return's first write, or in the store."""
+    if told_so_far is None:
         return await _already_told(session, key)
-    told = key in first_write
-    first_write.add(key)
+    told = key in told_so_far
+    told_so_far.add(key)
     return told
 
 

@@ -133,8 +133,8 @@ async def save_return(
         await metrics.add_line_facts(session, view)
         told: set[str] = set()
         for status in passed:
-            await outbox.announce(session, view, status, first_write=told)
-        await outbox.announce(session, view, first_write=told)
+            await outbox.announce(session, view, status, told_so_far=told)
+        await outbox.announce(session, view, told_so_far=told)
         return Saved(status_before=None, attention_before=None)
     if row.revision < revision:
         saved = Saved(status_before=Status(row.status), attention_before=row.attention_reason)

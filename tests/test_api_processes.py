@@ -36,6 +36,7 @@ from store.db import Database
 from tests.api_client import Callers, default_policy, put_order
 from tests.conftest import running_worker, settings_for
 from tests.factories import return_body
+from tests.tls_proxy import stop
 
 BURST = 4  # creations one caller may make at once; then one a minute, so none more during a test
 LEASE_SECONDS = 3  # the in-flight lease on an Idempotency-Key in these processes
@@ -101,14 +102,8 @@ async def api_process(settings: Settings, log_dir: Path) -> AsyncIterator[ApiPro
                 raise AssertionError(f"the API at {url} did not answer within 60 s:\n{log.read_text()[-3000:]}")
         yield ApiProcess(url, process)
     finally:
-        if process.returncode is None:
-            # SIGTERM first: a supervisor of several processes stops them (SIGKILLed, it would leave them running).
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), timeout=15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        # SIGTERM first: a supervisor of several processes stops them (SIGKILLed, it would leave them running).
+        await stop(process)
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.compensations import CompensationStep
     from domain.evaluation import Evaluation, evaluate, refusal_errors
     from domain.inspection import apply_inspection, inspection_errors
-    from domain.opening import books_first, open_view
+    from domain.opening import books_first
     from domain.returns import (
         FINAL_STATUSES,
         CancelRequest,
@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.urging import Urge
     from messages import return_activities as act
     from messages.errors import ErrorType
-    from messages.returns import VIEW_QUERY, WORKFLOW_NAME, CarrierScan, StartReturn
+    from messages.returns import VIEW_QUERY, WORKFLOW_NAME, CarrierScan, StartReturn, opened_view
     from workflows import shapes
     from workflows.attention import Attentions
     from workflows.booking_failures import Bookings
@@ -114,15 +114,7 @@ class ReturnWorkflow:
         if problem:
             await self._refuse(problem)
             return None
-        view = open_view(
-            start.return_id,
-            start.order,
-            start.request,
-            evaluation,
-            start.policy_version,
-            start.requested_at,
-            workflow.now(),
-        )
+        view = opened_view(start, evaluation, workflow.now())
         units = {ln.line_id: ln.quantity for ln in view.lines}
         if shapes.at_least(1) and books_first(evaluation):
             self._record.open_at_first_write(view, units, start.request)
