@@ -10,12 +10,12 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.problems import DatabaseTrouble, install_problem_handlers
+from api.problems import DatabaseTrouble, database_unavailable, install_problem_handlers
 from returnflow.serve import serve_app
 from returnflow.settings import Settings
 from store.api_keys import create_api_key
@@ -199,3 +199,64 @@ async def test_sqlite_writers_of_one_process_take_turns_instead_of_colliding(tmp
     finally:
         await database.dispose()
     assert written == 20
+
+
+async def test_sqlite_writers_of_two_processes_take_turns_instead_of_colliding(tmp_path: Path) -> None:
+    """The queue goes across processes too (``store/writer_turns.py``): two ``Database`` objects hold their turns
+    through two open file descriptions, as two processes do, and with SQLite's busy timeout at 0 (its lock is
+    refused at once when taken) their writers still all commit."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}"
+    await upgrade_async(url)
+    api, worker = Database(url), Database(url)
+    for database in (api, worker):  # after the Database's own settings, so this one holds
+        event.listen(
+            database.engine.sync_engine, "connect", lambda connection, _: connection.execute("PRAGMA busy_timeout=0")
+        )
+
+    async def write(database: Database, n: int) -> None:
+        async with database.transaction() as session:
+            await create_api_key(session, "service", f"writer {n}")
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.gather(*(write((api, worker)[n % 2], n) for n in range(20)))
+        async with api.sessions() as session:
+            written = await session.scalar(text("SELECT count(*) FROM api_keys WHERE label LIKE 'writer %'"))
+    finally:
+        await api.dispose()
+        await worker.dispose()
+    assert written == 20
+
+
+async def test_a_sqlite_writer_that_waits_too_long_for_its_turn_is_told_the_database_is_locked(
+    tmp_path: Path,
+) -> None:
+    """As after SQLite's busy timeout (which the API answers with a 503), and its place in the queue is given up:
+    once the writer ahead commits, the next write goes through."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}"
+    await upgrade_async(url)
+    holder, waiter = Database(url), Database(url, sqlite_busy_timeout_ms=200)
+    try:
+        async with holder.transaction() as session:
+            await create_api_key(session, "service", "the long write")
+            with pytest.raises(OperationalError) as refused:
+                async with waiter.transaction() as other:
+                    await create_api_key(other, "service", "refused")
+            cancelled = asyncio.create_task(write_one(waiter, "cancelled"))
+            await asyncio.sleep(0.05)
+            cancelled.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+        await write_one(waiter, "after")
+        async with waiter.sessions() as session:
+            labels = set((await session.scalars(text("SELECT label FROM api_keys"))).all())
+    finally:
+        await holder.dispose()
+        await waiter.dispose()
+    assert database_unavailable(refused.value)
+    assert {"the long write", "after"} <= labels and not {"refused", "cancelled"} & labels
+
+
+async def write_one(database: Database, label: str) -> None:
+    async with database.transaction() as session:
+        await create_api_key(session, "service", label)
