@@ -49,6 +49,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from domain.clock import as_utc
+from store.sqlite_driver import OneTripDBAPI
 from store.writer_turns import WriterTurns
 
 # as_utc: SQLite hands back naive datetimes; everything we store is UTC
@@ -106,6 +107,8 @@ class Database:
         # SQLite file has no server to drop it, and the ping would be a round trip to the driver's thread at
         # every checkout (about a millisecond of CPU, as much as a whole query).
         pre_ping = make_url(url).get_backend_name() != "sqlite"
+        if make_url(url).drivername == "sqlite+aiosqlite":
+            engine_options.setdefault("module", OneTripDBAPI())
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=pre_ping, **engine_options)
         engines: dict[Begin, AsyncEngine] = dict.fromkeys(BEGINS, self.engine)
         if self.is_sqlite:
