@@ -76,14 +76,16 @@ async def add_line_facts(session: AsyncSession, view: ReturnView) -> None:
         await session.execute(insert(ReturnLineFact), rows)
 
 
-async def update_return_facts(session: AsyncSession, row: ReturnRow, view: ReturnView) -> None:
-    """Bring a stored return's facts (its columns and its line facts' copies) to what ``view`` says."""
+async def update_return_facts(
+    session: AsyncSession, return_id: str, stored: Mapping[str, Any], view: ReturnView
+) -> dict[str, Any]:
+    """Bring a stored return's line facts' copies to what ``view`` says; the columns of its row to set with them
+    (none when ``stored``, its row's columns, already says so)."""
     columns = return_fact_columns(view)
-    if all(getattr(row, name) == value for name, value in columns.items()):
-        return
-    for name, value in columns.items():
-        setattr(row, name, value)
-    await session.execute(update(ReturnLineFact).where(ReturnLineFact.return_id == row.id).values(**columns))
+    if all(stored[name] == value for name, value in columns.items()):
+        return {}
+    await session.execute(update(ReturnLineFact).where(ReturnLineFact.return_id == return_id).values(**columns))
+    return columns
 
 
 async def recount_order(

@@ -93,6 +93,21 @@ def row_columns(view: ReturnView, revision: int) -> dict[str, Any]:
     )
 
 
+# What a write needs of the stored row (its revision, what it replaces, its facts), locked until the commit: not
+# the document, which the write replaces whole.
+_STORED_STATE = (
+    select(
+        ReturnRow.revision,
+        ReturnRow.status,
+        ReturnRow.attention_reason,
+        ReturnRow.auto_approved,
+        ReturnRow.refund_hours,
+    )
+    .where(ReturnRow.id == bindparam("return_id"))
+    .with_for_update()
+)
+
+
 @dataclass(frozen=True)
 class Saved:
     """What a write replaced: the status and attention reason stored before it (both None for the first write)."""
@@ -119,9 +134,9 @@ async def save_return(
     an older revision): the transitions counted once, whatever the retries
     (``returnflow.metrics.count_transition``).
     """
-    row = await session.get(ReturnRow, view.id, with_for_update=True)
+    stored = (await session.execute(_STORED_STATE, {"return_id": view.id})).first()
     fields = row_columns(view, revision)
-    if row is None:
+    if stored is None:
         session.add(
             ReturnRow(
                 id=view.id,
@@ -136,12 +151,14 @@ async def save_return(
             await outbox.announce(session, view, status, told_so_far=told)
         await outbox.announce(session, view, told_so_far=told)
         return Saved(status_before=None, attention_before=None)
-    if row.revision < revision:
-        saved = Saved(status_before=Status(row.status), attention_before=row.attention_reason)
-        announced = row.status
-        for name, value in fields.items():
-            setattr(row, name, value)
-        await metrics.update_return_facts(session, row, view)
+    if stored.revision < revision:
+        saved = Saved(status_before=Status(stored.status), attention_before=stored.attention_reason)
+        announced = stored.status
+        facts = await metrics.update_return_facts(session, view.id, stored._asdict(), view)
+        await session.execute(
+            update(ReturnRow).where(ReturnRow.id == view.id).values(**fields, **facts),
+            execution_options={"synchronize_session": False},
+        )
         for status in passed:
             if status.value != announced:
                 await outbox.announce(session, view, status)
@@ -163,9 +180,11 @@ async def rewrite_return(session: AsyncSession, view: ReturnView) -> str | None:
     if row is None or (row.status == view.status.value and row.document == document):
         return None
     previous = row.status
-    for name, value in row_columns(view, row.revision).items():
+    facts = await metrics.update_return_facts(
+        session, row.id, {name: getattr(row, name) for name in metrics.return_fact_columns(view)}, view
+    )
+    for name, value in (row_columns(view, row.revision) | facts).items():
         setattr(row, name, value)
-    await metrics.update_return_facts(session, row, view)
     if previous != view.status.value:
         await outbox.announce(session, view)
     return previous
