@@ -18,7 +18,7 @@ import httpx
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities.customer_notifications import CustomerNotifier
 from activities.drift_repair import ReadModelRepairer
@@ -50,6 +50,7 @@ from returnflow.ssrf import webhook_client
 from returnflow.temporal import TemporalUnreachable, wait_for_temporal
 from returnflow.temporal_setup import SetupRefused, setup_namespace
 from returnflow.tracing import instrument_http, start_tracing
+from returnflow.workflow_runner import CompiledSnippetsSandboxRunner
 from store.db import Database
 from workflows.housekeeping import HOUSEKEEPING_WORKFLOWS
 from workflows.return_workflow import ReturnWorkflow
@@ -57,8 +58,9 @@ from workflows.return_workflow import ReturnWorkflow
 WORKFLOWS = [ReturnWorkflow, *HOUSEKEEPING_WORKFLOWS]
 # The workflow code is imported once, not again into every run's sandbox: re-running return_workflow.py's
 # imports and class for each new run took 15 of the 51 ms of worker CPU a create costs (ADR 0011).
-# tests/test_layering.py keeps the workflow code off the clock, randomness and I/O instead.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+# tests/test_layering.py keeps the workflow code off the clock, randomness and I/O instead. The sandbox's own
+# snippets are compiled once (returnflow/workflow_runner.py).
+WORKFLOW_RUNNER = CompiledSnippetsSandboxRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
 )
 
