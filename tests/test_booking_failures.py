@@ -100,6 +100,24 @@ async def test_a_pickup_in_another_slot_is_watched_for_its_own_slot(
     assert missed.attention is not None and missed.attention.reason == "pickup_missed"
 
 
+async def test_a_carrier_that_answers_nothing_for_a_day_leaves_the_return_waiting_for_a_person(
+    client: Harness, database: Database, sandbox: httpx.AsyncClient, time_skipping_env: WorkflowEnvironment
+) -> None:
+    await refuse_bookings(sandbox, times=1000, mode="unavailable")
+    handle = await start(client, database)
+    waiting = await reach(handle, Status.APPROVED)  # written before the day of tries, its units claimed
+    assert waiting.logistics.tracking_number is None
+
+    await time_skipping_env.sleep(timedelta(days=1, minutes=10))
+    stuck = await booking_failed(handle)
+    assert stuck.attention is not None and "did not book the mail within a day of tries" in stuck.attention.note
+    assert await open_tickets(database, handle.id) == ["booking_failed"]
+
+    (await sandbox.delete("/sandbox/faults")).raise_for_status()
+    booked = await resolve(handle, "retry_booking")
+    assert booked.status == Status.AWAITING_SHIPMENT and booked.logistics.tracking_number
+
+
 async def test_a_refused_booking_can_be_canceled_and_the_units_are_returnable_again(
     client: Harness, database: Database, sandbox: httpx.AsyncClient
 ) -> None:
