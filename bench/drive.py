@@ -110,7 +110,9 @@ class Driver:
         poll_interval: float = 0.02,
         step_timeout: float = 60.0,
     ):
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        # Idle connections dropped before uvicorn drops them (its keep-alive is 5 s): reusing one it is closing
+        # fails with a ReadError, and the run would stop on the bench's own client.
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=2.0)
         self.service = httpx.AsyncClient(
             base_url=api_url, headers={"Authorization": f"Bearer {service_key}"}, timeout=60, limits=limits
         )
@@ -208,7 +210,7 @@ async def drive_returns(driver: Driver, order_ids: list[str], concurrency: int) 
         try:
             result.runs.append(await driver.drive_return(order_id))
         except (StuckReturn, UnexpectedResponse, httpx.HTTPError) as failure:
-            result.failures.append(f"{order_id}: {failure}")
+            result.failures.append(f"{order_id}: {failure!r}")
             raise Abort from failure
 
     try:
