@@ -45,7 +45,7 @@ from domain.metrics import return_metrics as assemble
 from domain.returns import ReturnView
 from store.db import upserting_insert
 from store.surveys import score_distribution
-from store.tables import DailyOrderCount, OrderLineRow, OrderRow, ReturnLineFact, ReturnRow, Ticket
+from store.tables import DailyOrderCount, OrderLineRow, OrderRow, ReturnLineFact, ReturnRow, Ticket, table_of
 
 # ---- writing ---------------------------------------------------------------------
 
@@ -61,6 +61,9 @@ def line_fact_rows(view: ReturnView, ordered: Mapping[str, tuple[str, str]]) -> 
     return [{**asdict(fact), **copied} for fact in line_facts(view, ordered)]
 
 
+_LINE_FACTS = table_of(ReturnLineFact)
+
+
 async def add_line_facts(session: AsyncSession, view: ReturnView) -> None:
     """Write the line facts of a return being stored for the first time."""
     ordered = {
@@ -73,7 +76,7 @@ async def add_line_facts(session: AsyncSession, view: ReturnView) -> None:
     }
     rows = line_fact_rows(view, ordered)
     if rows:  # a view may list no lines
-        await session.execute(insert(ReturnLineFact), rows)
+        await session.execute(insert(_LINE_FACTS), rows)
 
 
 async def update_return_facts(
@@ -84,7 +87,7 @@ async def update_return_facts(
     columns = return_fact_columns(view)
     if all(stored[name] == value for name, value in columns.items()):
         return {}
-    await session.execute(update(ReturnLineFact).where(ReturnLineFact.return_id == return_id).values(**columns))
+    await session.execute(update(_LINE_FACTS).where(_LINE_FACTS.c.return_id == return_id).values(**columns))
     return columns
 
 

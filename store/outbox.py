@@ -18,13 +18,13 @@ old ones whose sending is over (``_finished_before``).
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from domain.notifications import STATUS_NOTIFICATIONS, NotificationKind, once_key
 from domain.returns import FINAL_STATUSES, ReturnView, Status
-from store.tables import CustomerNotification, OutboxEvent, ReturnRow, WebhookDelivery, WebhookEndpoint
+from store.tables import CustomerNotification, OutboxEvent, ReturnRow, WebhookDelivery, WebhookEndpoint, table_of
 
 COMPENSATION_EVENT = f"return.{NotificationKind.COMPENSATION_ISSUED.value}"
 EVENT_TYPES: tuple[str, ...] = (*(f"return.{status.value}" for status in Status), COMPENSATION_EVENT)
@@ -95,43 +95,44 @@ async def _active_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
     return endpoints
 
 
+_EVENTS = table_of(OutboxEvent)
+_DELIVERIES = table_of(WebhookDelivery)
+_NOTIFICATIONS = table_of(CustomerNotification)
+
+
 async def _record(session: AsyncSession, view: ReturnView, kind: str, notification_key: str | None) -> str:
     """The event with its webhook deliveries and, under ``notification_key`` (one not told before), the
-    customer's notification. The return's row is locked by the caller, so two writers never both tell."""
+    customer's notification. The return's row is locked by the caller, so two writers never both tell.
+    Plain inserts (``table_of``): nothing reads them back in the transaction."""
     now = datetime.now(UTC)
-    event = OutboxEvent(
-        id="evt_" + secrets.token_hex(16),
-        type=kind,
-        return_id=view.id,
-        payload=view.model_dump(mode="json"),
-        created_at=now,
-    )
-    session.add(event)
-    deliveries = [
-        WebhookDelivery(
-            event_id=event.id,
-            endpoint_id=endpoint.id,
-            state="pending",
-            attempts=0,
-            next_attempt_at=now,
-            last_error=None,
-            delivered_at=None,
+    event_id = "evt_" + secrets.token_hex(16)
+    await session.execute(
+        insert(_EVENTS).values(
+            id=event_id, type=kind, return_id=view.id, payload=view.model_dump(mode="json"), created_at=now
         )
+    )
+    deliveries = [
+        {
+            "event_id": event_id,
+            "endpoint_id": endpoint.id,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": None,
+            "delivered_at": None,
+        }
         for endpoint in await _active_endpoints(session)
         if kind in endpoint.events
     ]
-    if deliveries or notification_key is not None:
-        # The event is inserted before the rows that name it: with no relationship between the classes, one flush
-        # of them all may insert a notification first (no statement more: these inserts are made either way).
-        await session.flush()
-    session.add_all(deliveries)
+    if deliveries:
+        await session.execute(insert(_DELIVERIES), deliveries)
     if notification_key is not None:
-        session.add(
-            CustomerNotification(
-                event_id=event.id, state="pending", attempts=0, last_error=None, sent_at=None, once_key=notification_key
+        await session.execute(
+            insert(_NOTIFICATIONS).values(
+                event_id=event_id, state="pending", attempts=0, last_error=None, sent_at=None, once_key=notification_key
             )
         )
-    return event.id
+    return event_id
 
 
 def _finished_before(event: type[OutboxEvent], before: datetime) -> ColumnElement[bool]:

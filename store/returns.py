@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from domain.policy import Policy
@@ -18,7 +18,7 @@ from store.cursor import BadCursor as BadCursor  # what list_returns raises for 
 from store.cursor import decode_keyset, encode_keyset
 from store.orders import get_order
 from store.policies import policy_version
-from store.tables import LedgerEntry, OrderLineRow, ReturnClaim, ReturnRow, ReturnSubmission
+from store.tables import LedgerEntry, OrderLineRow, ReturnClaim, ReturnRow, ReturnSubmission, table_of
 
 
 class NotReturnable(Exception):
@@ -93,17 +93,18 @@ def row_columns(view: ReturnView, revision: int) -> dict[str, Any]:
     )
 
 
+_RETURNS = table_of(ReturnRow)
 # What a write needs of the stored row (its revision, what it replaces, its facts), locked until the commit: not
 # the document, which the write replaces whole.
 _STORED_STATE = (
     select(
-        ReturnRow.revision,
-        ReturnRow.status,
-        ReturnRow.attention_reason,
-        ReturnRow.auto_approved,
-        ReturnRow.refund_hours,
+        _RETURNS.c.revision,
+        _RETURNS.c.status,
+        _RETURNS.c.attention_reason,
+        _RETURNS.c.auto_approved,
+        _RETURNS.c.refund_hours,
     )
-    .where(ReturnRow.id == bindparam("return_id"))
+    .where(_RETURNS.c.id == bindparam("return_id"))
     .with_for_update()
 )
 
@@ -137,8 +138,8 @@ async def save_return(
     stored = (await session.execute(_STORED_STATE, {"return_id": view.id})).first()
     fields = row_columns(view, revision)
     if stored is None:
-        session.add(
-            ReturnRow(
+        await session.execute(
+            insert(_RETURNS).values(
                 id=view.id,
                 request=request.model_dump(mode="json") if request else None,
                 **fields,
@@ -155,10 +156,7 @@ async def save_return(
         saved = Saved(status_before=Status(stored.status), attention_before=stored.attention_reason)
         announced = stored.status
         facts = await metrics.update_return_facts(session, view.id, stored._asdict(), view)
-        await session.execute(
-            update(ReturnRow).where(ReturnRow.id == view.id).values(**fields, **facts),
-            execution_options={"synchronize_session": False},
-        )
+        await session.execute(update(_RETURNS).where(_RETURNS.c.id == view.id).values(**fields, **facts))
         for status in passed:
             if status.value != announced:
                 await outbox.announce(session, view, status)

@@ -1,9 +1,21 @@
 """SQLAlchemy models. Money columns are integer minor units."""
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Double, ForeignKey, Index, String, Text, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -14,6 +26,12 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON(none_as_null=True),
         list[Any]: JSON(none_as_null=True),
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """The table of a mapped class, for plain SQL statements over it: the hot writes of a return's save use
+    those, not ORM statements, whose per-statement work ran while SQLite's write lock was held."""
+    return cast(Table, model.__table__)
 
 
 class ApiKey(Base):
