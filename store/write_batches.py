@@ -4,66 +4,65 @@ On SQLite every write transaction holds the database's one write lock, and most
 of what a return worker's write costs is not SQLite's work but the turn around
 it: the wait for its turn, ``BEGIN IMMEDIATE``, ``COMMIT``, each a trip to the
 driver's thread and a wait for the event loop and the GIL of a busy worker.
-Here a write (``write(item)``) joins a queue; one writer at a time takes
-everything queued (up to ``most``), writes each item in one transaction and
-commits once, then answers every item's caller. Nobody waits for a batch to
-fill: a write that finds no batch being written starts one at once.
+Here a write (``write(fn)``, ``fn`` what it does with a session) joins a
+queue; one writer at a time takes everything queued (up to ``most``), makes
+each write in one transaction and commits once, then answers every caller.
+Nobody waits for a batch to fill: a write that finds no batch being written
+starts one at once.
 
-Each item is still all or nothing: when the batch's transaction fails, its
-items are written again one transaction each, so one bad item fails alone and
-the others commit. A caller is answered only once its item is committed.
-A caller that is cancelled meanwhile stops waiting, but its item, already in
-the batch, may still be written: the writes batched here must be idempotent.
+Each write is still all or nothing: when the batch's transaction fails, its
+writes are made again one transaction each, so one bad write fails alone and
+the others commit. A caller is answered only once its write is committed.
+A caller that is cancelled meanwhile stops waiting, but its write, already in
+the batch, may still be made: the writes batched here must be idempotent.
 
 On PostgreSQL writers do not queue for one lock, and a batch would hold the
-row locks of many returns until its commit: there each item is written in a
+row locks of many returns until its commit: there each write is made in a
 transaction of its own, as without batches.
 
 Measured in ``./scripts/bench --worker-process`` on SQLite with the worker's
-``save_return`` batched (up to 8): returns/s 9.4–9.8 → 10.5–10.9.
+saves batched (up to 8): returns/s 9.4–9.8 → 10.9.
 """
 
 import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.db import Database
 
-Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-_Queued = tuple[Item, asyncio.Future[Result]]
+# A write: what it does in the transaction it is given, and its result.
+Write = Callable[[AsyncSession], Awaitable[Result]]
+_Queued = tuple[Write[Any], asyncio.Future[Any]]
 
 
-class WriteBatches(Generic[Item, Result]):
-    """Items written by ``write_one``, on SQLite in shared transactions of up to ``most`` items."""
+class WriteBatches:
+    """Writes made, on SQLite, in shared transactions of up to ``most`` writes."""
 
-    def __init__(
-        self, database: Database, write_one: Callable[[AsyncSession, Item], Awaitable[Result]], *, most: int
-    ) -> None:
+    def __init__(self, database: Database, *, most: int) -> None:
         self._database = database
-        self._write_one = write_one
         self._most = most
-        self._queue: list[_Queued[Item, Result]] = []
+        self._queue: list[_Queued] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def write(self, item: Item) -> Result:
-        """``write_one(session, item)``'s result, once the transaction holding it committed."""
+    async def write(self, write: Write[Result]) -> Result:
+        """``write(session)``'s result, once the transaction holding it committed."""
         if not self._database.is_sqlite:
-            return await self._alone(item)
+            return await self._alone(write)
         written: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, written))
+        self._queue.append((write, written))
         if self._writer is None:
             # In a context of its own: the first caller's (its activity, its log fields) is not the batch's.
             self._writer = asyncio.create_task(self._write_queued(), context=contextvars.Context())
         return await written
 
-    async def _alone(self, item: Item) -> Result:
+    async def _alone(self, write: Write[Result]) -> Result:
         async with self._database.transaction() as session:
-            return await self._write_one(session, item)
+            return await write(session)
 
     async def _write_queued(self) -> None:
         try:
@@ -81,21 +80,21 @@ class WriteBatches(Generic[Item, Result]):
             self._queue = []
             self._writer = None
 
-    async def _write_batch(self, batch: list[_Queued[Item, Result]]) -> None:
+    async def _write_batch(self, batch: list[_Queued]) -> None:
         if len(batch) > 1:
             try:
                 async with self._database.transaction() as session:
-                    results = [await self._write_one(session, item) for item, _ in batch]
-            except Exception:  # which item failed is found by writing them one by one
+                    results = [await write(session) for write, _ in batch]
+            except Exception:  # which write failed is found by making them one by one
                 pass
             else:
                 for (_, written), result in zip(batch, results, strict=True):
                     if not written.done():  # a cancelled caller's future is done
                         written.set_result(result)
                 return
-        for item, written in batch:
+        for write, written in batch:
             try:
-                result = await self._alone(item)
+                result = await self._alone(write)
             except Exception as failure:  # its own caller raises it
                 if not written.done():
                     written.set_exception(failure)

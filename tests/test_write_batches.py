@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import tickets
 from store.db import Database
 from store.tables import Ticket
-from store.write_batches import WriteBatches
+from store.write_batches import Write, WriteBatches
 
 
 class Refused(Exception):
@@ -25,6 +25,10 @@ async def open_ticket(session: AsyncSession, summary: str) -> str:
     if "refused" in summary:
         raise Refused(summary)
     return ticket.id
+
+
+def ticket(summary: str) -> Write[str]:
+    return lambda session: open_ticket(session, summary)
 
 
 @pytest.fixture
@@ -52,10 +56,10 @@ async def stored(database: Database, summaries: list[str]) -> list[str]:
 async def test_writes_made_together_are_all_committed_in_fewer_transactions_on_sqlite(
     database: Database, transactions: list[None]
 ) -> None:
-    batches = WriteBatches(database, open_ticket, most=8)
+    batches = WriteBatches(database, most=8)
     summaries = [f"batched {secrets.token_hex(4)}" for _ in range(20)]
 
-    ids = await asyncio.gather(*(batches.write(summary) for summary in summaries))
+    ids = await asyncio.gather(*(batches.write(ticket(summary)) for summary in summaries))
 
     assert len(set(ids)) == 20
     assert await stored(database, summaries) == sorted(summaries)
@@ -66,12 +70,12 @@ async def test_writes_made_together_are_all_committed_in_fewer_transactions_on_s
 
 
 async def test_a_write_that_fails_fails_alone_and_the_others_of_its_batch_commit(database: Database) -> None:
-    batches = WriteBatches(database, open_ticket, most=8)
+    batches = WriteBatches(database, most=8)
     good = [f"good {secrets.token_hex(4)}" for _ in range(6)]
     bad = f"refused {secrets.token_hex(4)}"
 
     outcomes = await asyncio.gather(
-        *(batches.write(summary) for summary in [*good[:3], bad, *good[3:]]), return_exceptions=True
+        *(batches.write(ticket(summary)) for summary in [*good[:3], bad, *good[3:]]), return_exceptions=True
     )
 
     assert [type(outcome) for outcome in outcomes].count(Refused) == 1
@@ -80,9 +84,9 @@ async def test_a_write_that_fails_fails_alone_and_the_others_of_its_batch_commit
 
 
 async def test_a_caller_that_stops_waiting_leaves_the_others_written(database: Database) -> None:
-    batches = WriteBatches(database, open_ticket, most=8)
+    batches = WriteBatches(database, most=8)
     summaries = [f"waited {secrets.token_hex(4)}" for _ in range(5)]
-    writes = [asyncio.create_task(batches.write(summary)) for summary in summaries]
+    writes = [asyncio.create_task(batches.write(ticket(summary))) for summary in summaries]
     await asyncio.sleep(0)
     writes[2].cancel()
 
@@ -97,9 +101,9 @@ async def test_a_caller_that_stops_waiting_leaves_the_others_written(database: D
 
 
 async def test_the_next_write_after_a_batch_starts_a_new_one(database: Database) -> None:
-    batches = WriteBatches(database, open_ticket, most=8)
-    first = await batches.write(f"first {secrets.token_hex(4)}")
-    second = await batches.write(f"second {secrets.token_hex(4)}")
+    batches = WriteBatches(database, most=8)
+    first = await batches.write(ticket(f"first {secrets.token_hex(4)}"))
+    second = await batches.write(ticket(f"second {secrets.token_hex(4)}"))
     assert first != second
     async with database.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Ticket).where(Ticket.id.in_([first, second]))) == 2
