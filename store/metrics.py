@@ -50,9 +50,13 @@ from store.tables import DailyOrderCount, OrderLineRow, OrderRow, ReturnLineFact
 # ---- writing ---------------------------------------------------------------------
 
 
+# The facts counted per return: columns of its row, and copied onto its line facts.
+RETURN_FACT_COLUMNS = ("auto_approved", "refund_hours")
+
+
 def return_fact_columns(view: ReturnView) -> dict[str, Any]:
-    """The facts counted per return: columns of its row, and copied onto its line facts."""
-    return {"auto_approved": is_auto_approved(view), "refund_hours": refund_hours(view)}
+    """The values of ``RETURN_FACT_COLUMNS`` for ``view``."""
+    return dict(zip(RETURN_FACT_COLUMNS, (is_auto_approved(view), refund_hours(view)), strict=True))
 
 
 def line_fact_rows(view: ReturnView, ordered: Mapping[str, tuple[str, str]]) -> list[dict[str, Any]]:

@@ -101,8 +101,7 @@ _STORED_STATE = (
         _RETURNS.c.revision,
         _RETURNS.c.status,
         _RETURNS.c.attention_reason,
-        _RETURNS.c.auto_approved,
-        _RETURNS.c.refund_hours,
+        *(_RETURNS.c[name] for name in metrics.RETURN_FACT_COLUMNS),
     )
     .where(_RETURNS.c.id == bindparam("return_id"))
     .with_for_update()
@@ -179,7 +178,7 @@ async def rewrite_return(session: AsyncSession, view: ReturnView) -> str | None:
         return None
     previous = row.status
     facts = await metrics.update_return_facts(
-        session, row.id, {name: getattr(row, name) for name in metrics.return_fact_columns(view)}, view
+        session, row.id, {name: getattr(row, name) for name in metrics.RETURN_FACT_COLUMNS}, view
     )
     for name, value in (row_columns(view, row.revision) | facts).items():
         setattr(row, name, value)

@@ -89,15 +89,22 @@ class WriteBatches:
                 pass
             else:
                 for (_, written), result in zip(batch, results, strict=True):
-                    if not written.done():  # a cancelled caller's future is done
-                        written.set_result(result)
+                    _answer(written, result)
                 return
         for write, written in batch:
             try:
                 result = await self._alone(write)
             except Exception as failure:  # its own caller raises it
-                if not written.done():
-                    written.set_exception(failure)
+                _answer(written, failure=failure)
             else:
-                if not written.done():
-                    written.set_result(result)
+                _answer(written, result)
+
+
+def _answer(written: asyncio.Future[Any], result: Any = None, *, failure: Exception | None = None) -> None:
+    """Give a write's caller its result or failure, unless it stopped waiting (its future is then done)."""
+    if written.done():
+        return
+    if failure is not None:
+        written.set_exception(failure)
+    else:
+        written.set_result(result)
