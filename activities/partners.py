@@ -48,7 +48,7 @@ from messages.return_activities import (
     WarehouseIntake,
 )
 from store.db import Database
-from store.orders import get_order
+from store.orders import shipping_address
 
 
 class PartnerActivities:
@@ -71,9 +71,8 @@ class PartnerActivities:
 
     @activity.defn(name=BOOK_SHIPMENT.name)
     async def book_shipment(self, booking: BookShipment) -> ShipmentBooked:
-        async with self._database.sessions() as session:
-            found = await get_order(session, booking.order_id)
-        address = found[0].shipping_address if found else None
+        async with self._database.reading() as connection:
+            address = await shipping_address(connection, booking.order_id)
         shipment = await refusals_are_final(
             self._carrier.create_shipment(
                 ShipmentRequest(
@@ -100,9 +99,8 @@ class PartnerActivities:
     @activity.defn(name=SHIP_TO_CUSTOMER.name)
     async def ship_to_customer(self, parcel: ShipToCustomer) -> ShippedToCustomer:
         """One parcel per line, each with its own key: a retry books none twice."""
-        async with self._database.sessions() as session:
-            found = await get_order(session, parcel.order_id)
-        address = found[0].shipping_address if found else None
+        async with self._database.reading() as connection:
+            address = await shipping_address(connection, parcel.order_id)
         shipments = []
         for line in parcel.lines:
             shipment = await refusals_are_final(

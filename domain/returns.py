@@ -4,6 +4,7 @@
 to the read model at every transition, and the API serves it from there.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -60,6 +61,18 @@ class Status(StrEnum):
 
 FINAL_STATUSES = frozenset({Status.COMPLETED, Status.REJECTED, Status.CANCELED, Status.EXPIRED})
 CANCELABLE_STATUSES = frozenset({Status.REQUESTED, Status.UNDER_REVIEW, Status.APPROVED, Status.AWAITING_SHIPMENT})
+
+
+def status_changes(before: Status, statuses: Sequence[Status]) -> list[Status]:
+    """The statuses a return entered going from ``before`` through ``statuses`` (those one write shows it
+    passed, then where it is now), in order: each that differs from the one it follows."""
+    entered = []
+    for status in statuses:
+        if status != before:
+            entered.append(status)
+            before = status
+    return entered
+
 
 Condition = Literal["as_new", "opened", "damaged", "not_as_described", "missing"]
 Disposition = Literal["restock", "refurbish", "liquidate", "dispose", "return_to_customer"]

@@ -4,12 +4,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from domain.languages import known_language
 from domain.metrics import order_counted_under
 from domain.money import from_minor_units, to_minor_units
-from domain.orders import Order, OrderIn, OrderLine, Payment, Shipping
+from domain.orders import Address, Order, OrderIn, OrderLine, Payment, Shipping
 from store import metrics, tender_claims
 from store.db import as_utc, upserting_insert
 from store.tables import OrderLineRow, OrderRow
@@ -108,6 +108,12 @@ def _insert_if_absent(session: AsyncSession, order_id: str, fields: dict[str, An
     """``INSERT … ON CONFLICT DO NOTHING`` for the order's row, in the session's dialect."""
     insert = upserting_insert(session)(OrderRow).values(order_id=order_id, **fields)
     return insert.on_conflict_do_nothing(index_elements=["order_id"])
+
+
+async def shipping_address(connection: AsyncConnection, order_id: str) -> Address | None:
+    """Where the order went (a parcel's pickup or return address): one column of one row, one statement."""
+    stored = await connection.scalar(select(OrderRow.shipping_address).where(OrderRow.order_id == order_id))
+    return Address.model_validate(stored) if stored else None
 
 
 async def get_order(session: AsyncSession, order_id: str) -> tuple[Order, dict[str, int]] | None:

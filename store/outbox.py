@@ -16,7 +16,8 @@ old ones whose sending is over (``_finished_before``).
 """
 
 import secrets
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,30 +36,33 @@ def event_type(status: Status) -> str:
 
 
 async def announce(
-    session: AsyncSession, view: ReturnView, status: Status | None = None, *, told_so_far: set[str] | None = None
-) -> str:
-    """Record the event "this return is now ``view.status``" with its deliveries; the caller's transaction commits.
+    session: AsyncSession, view: ReturnView, statuses: Sequence[Status] = (), *, first_write: bool = False
+) -> list[str]:
+    """Record the events "this return is now …", one per status of ``statuses`` in order (the view's own status
+    when none are given), each with its deliveries; the caller's transaction commits.
 
-    ``status``: a status the return passed on its way to ``view.status`` in one write (the event carries
-    the view as it is now). ``told_so_far``: given by the write that stores the return's first row, the
-    notification keys that write has told so far; the store holds none of a new return's, so it is not
-    asked. Returns the event id.
+    Several statuses are those a return passed in one write; each event carries the view as it is now.
+    ``first_write``: the write that stores the return's first row, whose notifications the store holds none
+    of yet, so it is not asked. All the events of a write go in one insert (and their deliveries and
+    notifications in one each): on SQLite every statement is a trip to the driver's thread with the write
+    lock held. Returns the event ids.
     """
-    status = status or view.status
+    announced = [(event_type(status), _notification_key(view, status)) for status in statuses or [view.status]]
+    wanted = {key for _, key in announced if key is not None}
+    told = set() if first_write or not wanted else await _already_told(session, wanted)
+    events: list[tuple[str, str | None]] = []
+    for kind, key in announced:
+        if key is None or key in told:
+            events.append((kind, None))
+        else:
+            events.append((kind, key))
+            told.add(key)
+    return await _record(session, view, events)
+
+
+def _notification_key(view: ReturnView, status: Status) -> str | None:
     told = STATUS_NOTIFICATIONS.get(status)
-    key = once_key(view.id, told) if told else None
-    if key is not None and await _told_before(session, key, told_so_far):
-        key = None
-    return await _record(session, view, event_type(status), key)
-
-
-async def _told_before(session: AsyncSession, key: str, told_so_far: set[str] | None) -> bool:
-    """Whether the customer was told under ``key`` already: earlier in a return's first write, or in the store."""
-    if told_so_far is None:
-        return await _already_told(session, key)
-    told = key in told_so_far
-    told_so_far.add(key)
-    return told
+    return once_key(view.id, told) if told else None
 
 
 async def announce_compensation(session: AsyncSession, view: ReturnView, compensation_key: str) -> str | None:
@@ -68,16 +72,16 @@ async def announce_compensation(session: AsyncSession, view: ReturnView, compens
     Returns the event id, None when it was already recorded. Call it in the transaction that writes the view.
     """
     key = once_key(view.id, NotificationKind.COMPENSATION_ISSUED, compensation_key)
-    if await _already_told(session, key):
+    if await _already_told(session, {key}):
         return None
-    return await _record(session, view, COMPENSATION_EVENT, key)
+    [event_id] = await _record(session, view, [(COMPENSATION_EVENT, key)])
+    return event_id
 
 
-async def _already_told(session: AsyncSession, key: str) -> bool:
-    return (
-        await session.scalar(select(CustomerNotification.event_id).where(CustomerNotification.once_key == key))
-        is not None
-    )
+async def _already_told(session: AsyncSession, keys: set[str]) -> set[str]:
+    """Which of ``keys`` the customer was told under already."""
+    query = select(CustomerNotification.once_key).where(CustomerNotification.once_key.in_(keys))
+    return {key for key in (await session.scalars(query)).all() if key is not None}
 
 
 _ENDPOINTS_READ = "returnflow_active_webhook_endpoints"
@@ -100,39 +104,45 @@ _DELIVERIES = table_of(WebhookDelivery)
 _NOTIFICATIONS = table_of(CustomerNotification)
 
 
-async def _record(session: AsyncSession, view: ReturnView, kind: str, notification_key: str | None) -> str:
-    """The event with its webhook deliveries and, under ``notification_key`` (one not told before), the
-    customer's notification. The return's row is locked by the caller, so two writers never both tell.
-    Plain inserts (``table_of``): nothing reads them back in the transaction."""
+async def _record(session: AsyncSession, view: ReturnView, events: list[tuple[str, str | None]]) -> list[str]:
+    """The events (type, and the customer's notification key when one is due) with their webhook deliveries
+    and notifications. The return's row is locked by the caller, so two writers never both tell. Plain
+    inserts (``table_of``): nothing reads them back in the transaction."""
     now = datetime.now(UTC)
-    event_id = "evt_" + secrets.token_hex(16)
-    await session.execute(
-        insert(_EVENTS).values(
-            id=event_id, type=kind, return_id=view.id, payload=view.model_dump(mode="json"), created_at=now
-        )
-    )
+    payload = view.model_dump(mode="json")
+    ids = ["evt_" + secrets.token_hex(16) for _ in events]
+    # A microsecond apart: what reads and sends events oldest first keeps the order the return passed them.
+    times = [now + timedelta(microseconds=place) for place in range(len(events))]
+    rows = [
+        {"id": event_id, "type": kind, "return_id": view.id, "payload": payload, "created_at": at}
+        for event_id, (kind, _), at in zip(ids, events, times, strict=True)
+    ]
+    await session.execute(insert(_EVENTS), rows)
+    endpoints = await _active_endpoints(session)
     deliveries = [
         {
             "event_id": event_id,
             "endpoint_id": endpoint.id,
             "state": "pending",
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": at,
             "last_error": None,
             "delivered_at": None,
         }
-        for endpoint in await _active_endpoints(session)
+        for event_id, (kind, _), at in zip(ids, events, times, strict=True)
+        for endpoint in endpoints
         if kind in endpoint.events
     ]
     if deliveries:
         await session.execute(insert(_DELIVERIES), deliveries)
-    if notification_key is not None:
-        await session.execute(
-            insert(_NOTIFICATIONS).values(
-                event_id=event_id, state="pending", attempts=0, last_error=None, sent_at=None, once_key=notification_key
-            )
-        )
-    return event_id
+    notifications = [
+        {"event_id": event_id, "state": "pending", "attempts": 0, "last_error": None, "sent_at": None, "once_key": key}
+        for event_id, (_, key) in zip(ids, events, strict=True)
+        if key is not None
+    ]
+    if notifications:
+        await session.execute(insert(_NOTIFICATIONS), notifications)
+    return ids
 
 
 def _finished_before(event: type[OutboxEvent], before: datetime) -> ColumnElement[bool]:

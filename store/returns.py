@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from domain.policy import Policy
 from domain.queues import status_since
-from domain.returns import ReturnRequest, ReturnView, Status
+from domain.returns import ReturnRequest, ReturnView, Status, status_changes
 from domain.risk import RiskAssessment
 from domain.simulation import RecordedReturn
 from store import ledger, metrics, outbox
@@ -146,22 +146,14 @@ async def save_return(
             )
         )
         await metrics.add_line_facts(session, view)
-        told: set[str] = set()
-        for status in passed:
-            await outbox.announce(session, view, status, told_so_far=told)
-        await outbox.announce(session, view, told_so_far=told)
+        await outbox.announce(session, view, [*passed, view.status], first_write=True)
         return Saved(status_before=None, attention_before=None)
     if stored.revision < revision:
         saved = Saved(status_before=Status(stored.status), attention_before=stored.attention_reason)
-        announced = stored.status
         facts = await metrics.update_return_facts(session, view.id, stored._asdict(), view)
         await session.execute(update(_RETURNS).where(_RETURNS.c.id == view.id).values(**fields, **facts))
-        for status in passed:
-            if status.value != announced:
-                await outbox.announce(session, view, status)
-                announced = status.value
-        if view.status.value != announced:
-            await outbox.announce(session, view)
+        if changes := status_changes(Status(stored.status), [*passed, view.status]):
+            await outbox.announce(session, view, changes)
         return saved
     return None
 

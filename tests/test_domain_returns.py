@@ -7,7 +7,15 @@ from domain.evaluation import OVERRIDABLE, OverriddenRule, evaluate
 from domain.opening import open_view
 from domain.orders import returnable_quantity
 from domain.policy import DEFAULT_POLICY
-from domain.returns import FINAL_STATUSES, ReturnLine, Status, dispute_refusal, scan_progress, virtual_lines
+from domain.returns import (
+    FINAL_STATUSES,
+    ReturnLine,
+    Status,
+    dispute_refusal,
+    scan_progress,
+    status_changes,
+    virtual_lines,
+)
 from tests.policy_cases import DAY, EVIDENCE, NOW, item, judge_one, make_order, make_request, want
 
 OVERRIDE = "goodwill: loyal customer"
@@ -197,3 +205,14 @@ def test_the_bent_rules_travel_with_the_evaluation():
     again = type(evaluation).model_validate_json(evaluation.model_dump_json())
     assert again.overridden == evaluation.overridden
     assert again.overridden[0].code == "window_expired"
+
+
+def test_a_write_announces_each_status_the_return_entered_once_in_order() -> None:
+    # In transit when stored; the write passed received (twice, as two steps of one task) to refund pending.
+    passed = [Status.IN_TRANSIT, Status.RECEIVED, Status.RECEIVED, Status.REFUND_PENDING]
+    assert status_changes(Status.IN_TRANSIT, passed) == [Status.RECEIVED, Status.REFUND_PENDING]
+    assert status_changes(Status.REFUND_PENDING, [Status.REFUND_PENDING]) == []
+    assert status_changes(Status.RECEIVED, [Status.NEEDS_ATTENTION, Status.RECEIVED]) == [
+        Status.NEEDS_ATTENTION,
+        Status.RECEIVED,
+    ]

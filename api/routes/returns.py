@@ -115,8 +115,9 @@ async def create_return(
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         **search_attributes.shown_from_start(start),
     )
-    async with request.app.state.database.transaction() as session:
-        await submissions.save_submission(session, start.return_id, start.order.customer_id, submitted_lines(body))
+    if written := submitted_lines(body):  # a write (SQLite's one write lock) only when there is something to keep
+        async with request.app.state.database.transaction() as session:
+            await submissions.save_submission(session, start.return_id, start.order.customer_id, written)
     try:
         view: ReturnView = await temporal.execute_update_with_start_workflow(
             DECISION, start_workflow_operation=operation
