@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 
 from domain.notifications import STATUS_NOTIFICATIONS, NotificationKind, once_key
 from domain.returns import FINAL_STATUSES, ReturnView, Status
+from store.db import upserting_insert
 from store.tables import CustomerNotification, OutboxEvent, ReturnRow, WebhookDelivery, WebhookEndpoint, table_of
 
 COMPENSATION_EVENT = f"return.{NotificationKind.COMPENSATION_ISSUED.value}"
@@ -35,29 +36,17 @@ def event_type(status: Status) -> str:
     return f"return.{status.value}"
 
 
-async def announce(
-    session: AsyncSession, view: ReturnView, statuses: Sequence[Status] = (), *, first_write: bool = False
-) -> list[str]:
+async def announce(session: AsyncSession, view: ReturnView, statuses: Sequence[Status] = ()) -> list[str]:
     """Record the events "this return is now …", one per status of ``statuses`` in order (the view's own status
     when none are given), each with its deliveries; the caller's transaction commits.
 
     Several statuses are those a return passed in one write; each event carries the view as it is now.
-    ``first_write``: the write that stores the return's first row, whose notifications the store holds none
-    of yet, so it is not asked. All the events of a write go in one insert (and their deliveries and
-    notifications in one each): on SQLite every statement is a trip to the driver's thread with the write
-    lock held. Returns the event ids.
+    All the events of a write go in one insert (and their deliveries and notifications in one each): on
+    SQLite every statement is a trip to the driver's thread with the write lock held. Returns the event ids.
     """
-    announced = [(event_type(status), _notification_key(view, status)) for status in statuses or [view.status]]
-    wanted = {key for _, key in announced if key is not None}
-    told = set() if first_write or not wanted else await _already_told(session, wanted)
-    events: list[tuple[str, str | None]] = []
-    for kind, key in announced:
-        if key is None or key in told:
-            events.append((kind, None))
-        else:
-            events.append((kind, key))
-            told.add(key)
-    return await _record(session, view, events)
+    return await _record(
+        session, view, [(event_type(status), _notification_key(view, status)) for status in statuses or [view.status]]
+    )
 
 
 def _notification_key(view: ReturnView, status: Status) -> str | None:
@@ -72,16 +61,17 @@ async def announce_compensation(session: AsyncSession, view: ReturnView, compens
     Returns the event id, None when it was already recorded. Call it in the transaction that writes the view.
     """
     key = once_key(view.id, NotificationKind.COMPENSATION_ISSUED, compensation_key)
-    if await _already_told(session, {key}):
+    if await _already_told(session, key):
         return None
     [event_id] = await _record(session, view, [(COMPENSATION_EVENT, key)])
     return event_id
 
 
-async def _already_told(session: AsyncSession, keys: set[str]) -> set[str]:
-    """Which of ``keys`` the customer was told under already."""
-    query = select(CustomerNotification.once_key).where(CustomerNotification.once_key.in_(keys))
-    return {key for key in (await session.scalars(query)).all() if key is not None}
+async def _already_told(session: AsyncSession, key: str) -> bool:
+    return (
+        await session.scalar(select(CustomerNotification.event_id).where(CustomerNotification.once_key == key))
+        is not None
+    )
 
 
 _ENDPOINTS_READ = "returnflow_active_webhook_endpoints"
@@ -105,7 +95,7 @@ _NOTIFICATIONS = table_of(CustomerNotification)
 
 
 async def _record(session: AsyncSession, view: ReturnView, events: list[tuple[str, str | None]]) -> list[str]:
-    """The events (type, and the customer's notification key when one is due) with their webhook deliveries
+    """The events (type, and the customer's notification key when it has one) with their webhook deliveries
     and notifications. The return's row is locked by the caller, so two writers never both tell. Plain
     inserts (``table_of``): nothing reads them back in the transaction."""
     now = datetime.now(UTC)
@@ -140,8 +130,11 @@ async def _record(session: AsyncSession, view: ReturnView, events: list[tuple[st
         for event_id, (_, key) in zip(ids, events, strict=True)
         if key is not None
     ]
-    if notifications:
-        await session.execute(insert(_NOTIFICATIONS), notifications)
+    if notifications:  # a key told before (by an earlier write, or earlier in this one) tells nothing again
+        await session.execute(
+            upserting_insert(session)(_NOTIFICATIONS).on_conflict_do_nothing(index_elements=["once_key"]),
+            notifications,
+        )
     return ids
 
 

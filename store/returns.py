@@ -146,7 +146,7 @@ async def save_return(
             )
         )
         await metrics.add_line_facts(session, view)
-        await outbox.announce(session, view, [*passed, view.status], first_write=True)
+        await outbox.announce(session, view, [*passed, view.status])
         return Saved(status_before=None, attention_before=None)
     if stored.revision < revision:
         saved = Saved(status_before=Status(stored.status), attention_before=stored.attention_reason)
