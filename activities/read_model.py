@@ -25,6 +25,7 @@ from messages.return_activities import (
     RecordMoney,
     RefundedSoFar,
     ReleaseTenderClaims,
+    RequestedBy,
     ResolveTicket,
     ReturnRef,
     SnapshotOfReturn,
@@ -32,7 +33,7 @@ from messages.return_activities import (
     TenderClaims,
 )
 from returnflow.metrics import count_money, count_transition
-from store import ledger, returns, tender_claims, tickets
+from store import audit, ledger, returns, tender_claims, tickets
 from store.db import Database
 from store.write_batches import WriteBatches
 
@@ -49,12 +50,15 @@ class ReadModelActivities:
 
     @activity.defn(name=OPEN_RETURN.name)
     async def open_return(self, opening: OpenReturn) -> None:
-        """Claim the returned units and write the first row; all or nothing. Alone, not in a batch of saves: a
-        create waits for it (batched with the saves, creates took longer and returns/s did not rise)."""
+        """Claim the returned units and write the first row, with its audit entry; all or nothing. Alone, not in
+        a batch of saves: a create waits for it (batched with the saves, creates took longer and returns/s did
+        not rise)."""
         try:
             async with self._database.transaction() as session:
                 await returns.claim_units(session, opening.view.id, opening.view.order_id, opening.units)
                 saved, recorded = await _save(session, opening, request=opening.request)
+                if saved is not None and opening.requested_by is not None:  # not again when a retry wrote nothing
+                    await _audit_creation(session, opening.view, opening.requested_by, opening.request)
         except returns.NotReturnable as refusal:
             detail = {"line_id": refusal.line_id, "code": "quantity_exceeds_returnable", "message": str(refusal)}
             raise ApplicationError(str(refusal), detail, type=ErrorType.NOT_RETURNABLE, non_retryable=True) from None
@@ -142,6 +146,25 @@ async def _save(
     view = snapshot.view
     saved = await returns.save_return(session, view, snapshot.revision, request=request, passed=snapshot.passed)
     return saved, await _record_movements(session, view.id, view.order_id, snapshot.money)
+
+
+async def _audit_creation(
+    session: AsyncSession, view: ReturnView, asked: RequestedBy, request: ReturnRequest | None
+) -> None:
+    """The audit entry ``return.create``: who asked, and what the policy decided for them."""
+    await audit.record(
+        session,
+        asked.actor,
+        "return.create",
+        view.id,
+        outcome=view.decision.outcome,
+        rules=view.decision.rules,
+        risk=view.decision.risk,
+        risk_reasons=view.decision.risk_reasons,
+        policy_version=view.policy_version,
+        override_reason=request.override_reason if request is not None and request.override else None,
+        overridden=[rule.model_dump() for rule in asked.overridden],
+    )
 
 
 def _count(

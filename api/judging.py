@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.audit import actor_of
 from api.auth import Caller
 from api.idempotency import idempotent_id
 from api.pickup_slots import refuse_unoffered_slot
@@ -89,6 +90,7 @@ async def judge(request: Request, body: ReturnRequest, caller: Caller) -> tuple[
         risk=risk,
         evaluation=evaluation,
         shape=CURRENT_SHAPE,
+        requested_by=str(actor_of(caller)),
     )
     return start, evaluation
 

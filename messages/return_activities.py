@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from domain.evaluation import OverriddenRule
 from domain.ledger import MoneyMovement
 from domain.money import Amount
 from domain.returns import DropOffPoint, ReturnRequest, ReturnShipment, ReturnView, Status
@@ -29,11 +30,20 @@ class SnapshotOfReturn(BaseModel):
     money: list[MoneyMovement] = Field(default_factory=list)
 
 
+class RequestedBy(BaseModel):
+    """Who asked for a return, and the rules staff overrode for it: its audit entry ``return.create``."""
+
+    actor: str = Field(description='The caller as the audit trail names it, "role:id".')
+    overridden: list[OverriddenRule] = Field(default_factory=list)
+
+
 class OpenReturn(SnapshotOfReturn):
-    """Claim the units and write the first read-model row, in one transaction."""
+    """Claim the units and write the first read-model row, in one transaction (with its audit entry, when
+    ``requested_by`` says who asked)."""
 
     units: dict[str, int]
     request: ReturnRequest | None = None
+    requested_by: RequestedBy | None = None
 
 
 class ReturnRef(BaseModel):

@@ -10,6 +10,7 @@ from domain.orders import Order
 from domain.policy import Policy
 from domain.returns import ReturnRequest, ReturnView, ScanEvent
 from domain.risk import RiskAssessment
+from messages.return_activities import RequestedBy
 
 WORKFLOW_NAME = "ReturnWorkflow"
 
@@ -38,6 +39,9 @@ class StartReturn(BaseModel):
     evaluation: Evaluation | None = None
     # The saga's shape this run follows (workflows/shapes.py); runs started before shapes have none.
     shape: int = 0
+    # Who asked ("role:id", as the audit trail names actors): the return's first write records its "return.create"
+    # entry in the same transaction. Runs started before have none (the API recorded the entry itself).
+    requested_by: str | None = None
 
 
 def opened_view(start: StartReturn, evaluation: Evaluation, now: datetime) -> ReturnView:
@@ -45,6 +49,14 @@ def opened_view(start: StartReturn, evaluation: Evaluation, now: datetime) -> Re
     return open_view(
         start.return_id, start.order, start.request, evaluation, start.policy_version, start.requested_at, now
     )
+
+
+def requested_by(start: StartReturn, evaluation: Evaluation) -> RequestedBy | None:
+    """Who asked for the return, for the audit entry its first write records; None for a start that does not
+    say (the API recorded the entry)."""
+    if start.requested_by is None:
+        return None
+    return RequestedBy(actor=start.requested_by, overridden=evaluation.overridden)
 
 
 class CarrierScan(BaseModel):

@@ -43,8 +43,8 @@ class UnitsTaken(Exception):
 class ReturnRecord:
     def __init__(self) -> None:
         self._view: ReturnView | None = None
-        # The units to claim and the request, until the first write (``open_at_first_write``).
-        self._opening: tuple[dict[str, int], ReturnRequest] | None = None
+        # The units to claim, the request and who asked, until the first write (``open_at_first_write``).
+        self._opening: tuple[dict[str, int], ReturnRequest, act.RequestedBy | None] | None = None
         self._revision = 0
         # The saga step we are in; the shown status can differ (needs_attention).
         self.stage = Status.REQUESTED
@@ -79,15 +79,19 @@ class ReturnRecord:
         self._revision += 1
         return self._revision
 
-    async def open(self, view: ReturnView, units: dict[str, int], request: ReturnRequest) -> None:
+    async def open(
+        self, view: ReturnView, units: dict[str, int], request: ReturnRequest, requested_by: act.RequestedBy | None
+    ) -> None:
         """Claim the units and write the first view now (``UnitsTaken`` if they are gone)."""
-        await self._write_opening(view, units, request, passed=[])
+        await self._write_opening(view, units, request, requested_by, passed=[])
         self._adopt(view)
 
-    def open_at_first_write(self, view: ReturnView, units: dict[str, int], request: ReturnRequest) -> None:
+    def open_at_first_write(
+        self, view: ReturnView, units: dict[str, int], request: ReturnRequest, requested_by: act.RequestedBy | None
+    ) -> None:
         """The first view, written and its units claimed by the first save (``UnitsTaken`` if they are gone)."""
         self._adopt(view)
-        self._opening = (units, request)
+        self._opening = (units, request, requested_by)
         self._entered.append(view.status)  # announced by that write as a status the return passed
         self._unsaved = True
 
@@ -97,9 +101,21 @@ class ReturnRecord:
         self.show(view.status, "")
 
     async def _write_opening(
-        self, view: ReturnView, units: dict[str, int], request: ReturnRequest, passed: list[Status]
+        self,
+        view: ReturnView,
+        units: dict[str, int],
+        request: ReturnRequest,
+        requested_by: act.RequestedBy | None,
+        passed: list[Status],
     ) -> None:
-        opening = act.OpenReturn(view=view, revision=self.next_revision(), passed=passed, units=units, request=request)
+        opening = act.OpenReturn(
+            view=view,
+            revision=self.next_revision(),
+            passed=passed,
+            units=units,
+            request=request,
+            requested_by=requested_by,
+        )
         try:
             await store(act.OPEN_RETURN, opening)
         except (ActivityError, ApplicationError) as refusal:
@@ -145,8 +161,8 @@ class ReturnRecord:
         # The last status entered is the view's own; the ones before it were shown and left since the last write.
         passed, self._entered, self._unsaved = self._entered[:-1], [], False
         if self._opening is not None:
-            units, request = self._opening
-            await self._write_opening(self.view, units, request, passed)
+            units, request, requested_by = self._opening
+            await self._write_opening(self.view, units, request, requested_by, passed)
             self._opening = None
             return
         money, self._money = self._money, []

@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.urging import Urge
     from messages import return_activities as act
     from messages.errors import ErrorType
-    from messages.returns import VIEW_QUERY, WORKFLOW_NAME, CarrierScan, StartReturn, opened_view
+    from messages.returns import VIEW_QUERY, WORKFLOW_NAME, CarrierScan, StartReturn, opened_view, requested_by
     from workflows import shapes
     from workflows.attention import Attentions
     from workflows.booking_failures import Bookings
@@ -117,8 +117,8 @@ class ReturnWorkflow:
         view = opened_view(start, evaluation, workflow.now())
         units = {ln.line_id: ln.quantity for ln in view.lines}
         if shapes.at_least(1) and books_first(evaluation):
-            self._record.open_at_first_write(view, units, start.request)
-        elif not await self._open(view, units):
+            self._record.open_at_first_write(view, units, start.request, requested_by(start, evaluation))
+        elif not await self._open(view, units, requested_by(start, evaluation)):
             return None
         self._compensations.add(CompensationStep.RELEASE_UNITS, self._release_units)
         try:
@@ -141,10 +141,10 @@ class ReturnWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._record.view
 
-    async def _open(self, view: ReturnView, units: dict[str, int]) -> bool:
+    async def _open(self, view: ReturnView, units: dict[str, int], asked: act.RequestedBy | None) -> bool:
         """Claim the units and write the first view; False (the request refused) if they are gone."""
         try:
-            await self._record.open(view, units, self._start.request)
+            await self._record.open(view, units, self._start.request, asked)
         except UnitsTaken as taken:
             await self._refuse(units_no_longer_returnable(taken.refusal))
             return False

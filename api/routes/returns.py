@@ -12,7 +12,6 @@ from temporalio.service import RPCError
 
 from api import return_acts
 from api.attention import resolve_attention
-from api.audit import actor_of
 from api.auth import Caller, allow
 from api.deps import AppSettings, Session, Temporal
 from api.judging import judge, no_override_for_customers
@@ -37,7 +36,7 @@ from domain.returns import (
 )
 from domain.surveys import SurveyAnswer
 from messages import search_attributes
-from store import audit, evidence, returns, submissions
+from store import evidence, returns, submissions
 from store.ledger import MoneyLine
 from store.tickets import TicketView
 from workflows.return_workflow import ReturnWorkflow
@@ -130,22 +129,11 @@ async def create_return(
     except RPCError as error:
         await _forget_submission(request, start.return_id)
         raise problem_for_rpc_error(error) from None
-    # One write transaction for both: on SQLite each takes the one write lock, which the worker's writes share.
-    async with request.app.state.database.transaction() as session:
-        await evidence.mark_used(session, body.evidence_ids, start.return_id)
-        await audit.record(
-            session,
-            actor_of(caller),
-            "return.create",
-            view.id,
-            outcome=view.decision.outcome,
-            rules=view.decision.rules,
-            risk=view.decision.risk,
-            risk_reasons=view.decision.risk_reasons,
-            policy_version=view.policy_version,
-            override_reason=body.override_reason if body.override else None,
-            overridden=[rule.model_dump() for rule in evaluation.overridden],
-        )
+    # The audit entry was written with the return's first row, by its workflow (StartReturn.requested_by). The
+    # photos' ids never reach Temporal (only placeholders do): their return is noted here.
+    if body.evidence_ids:
+        async with request.app.state.database.transaction() as session:
+            await evidence.mark_used(session, body.evidence_ids, start.return_id)
     return view
 
 
