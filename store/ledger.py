@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.money import Amount, from_minor_units, to_minor_units
 from domain.returns import RefundItem
-from store.db import as_utc
-from store.tables import LedgerEntry
+from store.db import as_utc, upserting_insert
+from store.tables import LedgerEntry, table_of
+
+_LEDGER = table_of(LedgerEntry)
 
 
 class MoneyLine(BaseModel):
@@ -43,11 +45,11 @@ async def record_movement(
     credit_note: str | None = None,
     items: list[RefundItem] | None = None,
 ) -> bool:
-    """Add the row unless its idempotency key is already in the ledger; True when it was added."""
-    if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)):
-        return False
-    session.add(
-        LedgerEntry(
+    """Add the row unless its idempotency key is already in the ledger; True when it was added. One statement:
+    the key's uniqueness decides (another unique column that clashes, a credit note, still fails)."""
+    added = await session.execute(
+        upserting_insert(session)(_LEDGER)
+        .values(
             idempotency_key=idempotency_key,
             return_id=return_id,
             order_id=order_id,
@@ -60,8 +62,9 @@ async def record_movement(
             items=[item.model_dump(mode="json") for item in items] if items else None,
             created_at=datetime.now(UTC),
         )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
-    return True
+    return bool(added.rowcount == 1)  # type: ignore[attr-defined]
 
 
 # What a MoneyLine is read from, for money_lines and for a read that joins the ledger (store.returns.stored_return).
