@@ -96,8 +96,8 @@ _NOTIFICATIONS = table_of(CustomerNotification)
 
 async def _record(session: AsyncSession, view: ReturnView, events: list[tuple[str, str | None]]) -> list[str]:
     """The events (type, and the customer's notification key when it has one) with their webhook deliveries
-    and notifications. The return's row is locked by the caller, so two writers never both tell. Plain
-    inserts (``table_of``): nothing reads them back in the transaction."""
+    and notifications; a notification key told before tells nothing again (it is unique). Plain inserts
+    (``table_of``): nothing reads them back in the transaction."""
     now = datetime.now(UTC)
     payload = view.model_dump(mode="json")
     ids = ["evt_" + secrets.token_hex(16) for _ in events]
@@ -130,7 +130,7 @@ async def _record(session: AsyncSession, view: ReturnView, events: list[tuple[st
         for event_id, (_, key) in zip(ids, events, strict=True)
         if key is not None
     ]
-    if notifications:  # a key told before (by an earlier write, or earlier in this one) tells nothing again
+    if notifications:
         await session.execute(
             upserting_insert(session)(_NOTIFICATIONS).on_conflict_do_nothing(index_elements=["once_key"]),
             notifications,

@@ -13,7 +13,8 @@ from store.tables import OrderRow, ReturnSubmission
 
 
 async def save_submission(session: AsyncSession, return_id: str, customer_id: str, lines: list[SubmittedLine]) -> None:
-    if lines and await session.get(ReturnSubmission, return_id) is None:
+    """Keep what the customer wrote (the caller writes only lines with something in them); a retry keeps the first."""
+    if await session.get(ReturnSubmission, return_id) is None:
         session.add(
             ReturnSubmission(
                 return_id=return_id,

@@ -122,12 +122,14 @@ async def create_return(
             DECISION, start_workflow_operation=operation
         )
     except WorkflowUpdateFailedError as failure:
-        await _forget_submission(request, start.return_id)
+        if written:
+            await _forget_submission(request, start.return_id)
         raise await explain_update_failure(temporal, start.return_id, failure) from None
     except WorkflowAlreadyStartedError:
         return await _already_created(request, start.return_id)
     except RPCError as error:
-        await _forget_submission(request, start.return_id)
+        if written:
+            await _forget_submission(request, start.return_id)
         raise problem_for_rpc_error(error) from None
     # The audit entry was written with the return's first row, by its workflow (StartReturn.requested_by). The
     # photos' ids never reach Temporal (only placeholders do): their return is noted here.
