@@ -169,7 +169,7 @@ async def main() -> None:
     except (TemporalUnreachable, SetupRefused) as error:
         log.error(f"worker cannot start: {error}")
         exit_without_teardown(1)
-    database = Database(settings.effective_database_url)
+    database = Database(settings.effective_database_url, pool_size=settings.database_pool_size)
     try:
         async with (
             build_worker(client, settings, database) as worker,

@@ -62,7 +62,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owns_database = database is None
         app.state.settings = settings
-        app.state.database = database or Database(settings.effective_database_url)
+        app.state.database = database or Database(
+            settings.effective_database_url, pool_size=settings.database_pool_size
+        )
         app.state.api_keys = KeyCache(settings.api_key_cache_seconds)
         # One Temporal client per process, shared by every request; None while it is connecting (api/deps.py).
         # Its SDK metrics join GET /metrics.

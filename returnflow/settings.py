@@ -20,6 +20,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL of the app database; empty means SQLite in data_dir.",
         validation_alias="DATABASE_URL",
     )
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        description="Database connections one process (an API process, a worker) keeps open for its requests "
+        "and activities; a burst may open 10 more, closed when given back. On PostgreSQL each is a server "
+        "process: keep all processes' sum (plus 10 each) under its max_connections, or put PgBouncer between.",
+    )
     # The connection to Temporal (returnflow/temporal.py; docs/operations.md#connecting-to-a-temporal-cluster).
     temporal_address: str = Field("127.0.0.1:7233", description="Temporal frontend host:port.")
     temporal_namespace: str = Field("default", description="Temporal namespace.")

@@ -8,7 +8,9 @@ import asyncio
 import os
 
 import pytest
+from sqlalchemy import event, text
 
+from store.db import POOL_SIZE, Database
 from tests.api_client import Callers, put_order
 from tests.factories import order_body, return_body
 
@@ -23,6 +25,29 @@ ROUNDS = int(os.environ.get("RETURNFLOW_TEST_RACE_ROUNDS", "5"))
 def no_creation_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hundreds of creates from one caller: the per-caller rate limit is not what is tested here."""
     monkeypatch.setenv("RETURNFLOW_CREATE_RATE_PER_MINUTE", "0")
+
+
+async def test_bursts_of_concurrent_reads_reuse_the_pooled_connections(database: Database) -> None:
+    """An API process has about 16 requests in flight at 32 concurrent: they share connections kept open
+    instead of opening (on PostgreSQL, forking a server process for) and closing one per request."""
+    opened: list[object] = []
+
+    def count(connection: object, _record: object) -> None:
+        opened.append(connection)
+
+    event.listen(database.engine.sync_engine, "connect", count)
+
+    async def read() -> None:
+        async with database.reading() as connection:
+            await connection.execute(text("SELECT 1"))
+            await asyncio.sleep(0.05)  # the burst holds its connections at once
+
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(read() for _ in range(16)))
+    finally:
+        event.remove(database.engine.sync_engine, "connect", count)
+    assert len(opened) <= 16 <= POOL_SIZE, f"{len(opened)} connections opened for 3 bursts of 16 reads"
 
 
 def server_errors(answers: list) -> list[tuple[int, str]]:
