@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.baseline import measure_bare
 from bench.databases import add_postgres_server_argument, app_database
 from bench.drive import RETURN_BODY, Driver, run_at_most
+from bench.http_client import Answer, NoAnswer
 from bench.measure import percentiles, progress_for, verdict, write_results
 from bench.stack import running_stack
 from bench.wrk import require_wrk, wrk_reads
@@ -75,11 +74,11 @@ class Timed:
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
 
-    def record(self, started: float, answer: httpx.Response | Exception, expected: int) -> None:
+    def record(self, started: float, answer: Answer | Exception, expected: int) -> None:
         if isinstance(answer, Exception):
             self.errors.append(f"{type(answer).__name__}: {answer}")
         elif answer.status_code != expected:
-            self.errors.append(f"{answer.request.method} {answer.request.url.path} {answer.status_code}")
+            self.errors.append(f"{answer.method} {answer.path} {answer.status_code}")
         else:
             self.latencies.append(time.perf_counter() - started)
 
@@ -94,11 +93,11 @@ class Timed:
         }
 
 
-async def answered(request: Awaitable[httpx.Response]) -> httpx.Response | Exception:
+async def answered(request: Awaitable[Answer]) -> Answer | Exception:
     """The answer, or the connection's failure as a value: under load a failed request is a figure, not a crash."""
     try:
         return await request
-    except httpx.HTTPError as failure:
+    except NoAnswer as failure:
         return failure
 
 
@@ -114,7 +113,7 @@ async def create_returns(driver: Driver, order_ids: list[str], concurrency: int)
             )
         )
         timed.record(started, answer, 201)
-        if isinstance(answer, httpx.Response) and answer.status_code == 201:
+        if isinstance(answer, Answer) and answer.status_code == 201:
             created.append(answer.json()["id"])
 
     began = time.perf_counter()
@@ -132,7 +131,7 @@ async def settle(driver: Driver, return_ids: list[str], timeout_s: float = 120.0
         pending = [
             return_id
             for return_id, answer in zip(pending, answers, strict=True)
-            if not (isinstance(answer, httpx.Response) and answer.json().get("status") == "awaiting_shipment")
+            if not (isinstance(answer, Answer) and answer.json().get("status") == "awaiting_shipment")
         ]
         if pending:
             await asyncio.sleep(0.5)

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.drive import Driver, StuckReturn, UnexpectedResponse, order_body, run_at_most
+from bench.http_client import NoAnswer
 from bench.measure import progress_for
 from returnflow.settings import Settings
 
@@ -131,7 +130,7 @@ async def fill(driver: Driver, shop: DemoShop, concurrency: int) -> dict[str, An
         demo = planned[order_id]
         try:
             run = await driver.drive_return(order_id, demo.request, demo.inspection)
-        except (StuckReturn, UnexpectedResponse, httpx.HTTPError) as failure:
+        except (StuckReturn, UnexpectedResponse, NoAnswer) as failure:
             failures.append(f"{order_id}: {failure}")
             return
         outcome["bad" if demo.bad else "good"] += 1

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+from bench.http_client import Answer, JsonClient, NoAnswer
 
 
 class StuckReturn(Exception):
@@ -110,21 +110,14 @@ class Driver:
         poll_interval: float = 0.02,
         step_timeout: float = 60.0,
     ):
-        # Idle connections dropped before uvicorn drops them (its keep-alive is 5 s): reusing one it is closing
-        # fails with a ReadError, and the run would stop on the bench's own client.
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=2.0)
-        self.service = httpx.AsyncClient(
-            base_url=api_url, headers={"Authorization": f"Bearer {service_key}"}, timeout=60, limits=limits
-        )
-        self.operator = httpx.AsyncClient(
-            base_url=api_url, headers={"Authorization": f"Bearer {operator_key}"}, timeout=60, limits=limits
-        )
+        self.service = JsonClient(api_url, {"Authorization": f"Bearer {service_key}"})
+        self.operator = JsonClient(api_url, {"Authorization": f"Bearer {operator_key}"})
         self.poll_interval = poll_interval
         self.step_timeout = step_timeout
 
     async def close(self) -> None:
-        await self.service.aclose()
-        await self.operator.aclose()
+        await self.service.close()
+        await self.operator.close()
 
     async def put_orders(self, prefix: str, count: int, concurrency: int) -> list[str]:
         ids = [f"{prefix}-{i:05d}" for i in range(count)]
@@ -213,7 +206,7 @@ async def drive_returns(driver: Driver, order_ids: list[str], concurrency: int) 
     async def one(order_id: str) -> None:
         try:
             result.runs.append(await driver.drive_return(order_id))
-        except (StuckReturn, UnexpectedResponse, httpx.HTTPError) as failure:
+        except (StuckReturn, UnexpectedResponse, NoAnswer) as failure:
             result.failures.append(f"{order_id}: {failure!r}")
             raise Abort from failure
 
@@ -245,13 +238,12 @@ class UnexpectedResponse(Exception):
     pass
 
 
-def _expect(response: httpx.Response, status: int) -> Any:
-    if response.status_code != status:
+def _expect(answer: Answer, status: int) -> Any:
+    if answer.status_code != status:
         raise UnexpectedResponse(
-            f"{response.request.method} {response.request.url.path} answered "
-            f"{response.status_code}, expected {status}: {response.text[:300]}"
+            f"{answer.method} {answer.path} answered {answer.status_code}, expected {status}: {answer.text[:300]}"
         )
-    return response.json()
+    return answer.json()
 
 
 def _lap(mark: float) -> tuple[float, float]:

@@ -23,9 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.drive import RETURN_BODY, Driver, run_at_most
+from bench.http_client import NoAnswer
 from bench.measure import percentiles, progress_for, verdict, write_results
 from bench.stack import running_stack
 from returnflow.settings import Settings
@@ -94,7 +93,7 @@ async def create_return(driver: Driver, order_id: str, creates: Creates) -> None
                 json={"order_id": order_id, **RETURN_BODY},
                 headers={"Idempotency-Key": f"open-{order_id}"},
             )
-        except httpx.TransportError as failure:  # no answer: timed out, or the connection was reset
+        except NoAnswer as failure:  # timed out, or the connection was reset
             outcome = type(failure).__name__
         else:
             if answer.status_code == 201:

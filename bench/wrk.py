@@ -1,8 +1,9 @@
 """Reads at a fixed concurrency from wrk (Debian's ``wrk``, installed by ./scripts/bootstrap), not from Python.
 
-The bench's own httpx client spends about 8 ms of CPU per request, four times what the API spends answering
-one: on a 2-core machine a Python reader measures itself. wrk is a small C load generator (epoll, one
-thread here) that costs next to nothing per request, so the cores go to the API being measured.
+An httpx client spends about 2.4 ms of CPU per request, more than the API spends answering one: on a
+2-core machine a Python reader measures itself (the driver's aiohttp client, bench/http_client.py, still
+spends 0.2 ms). wrk is a small C load generator (epoll, one thread here) that costs next to nothing per
+request, so the cores go to the API being measured.
 
 A generated Lua script picks one of the paths at random for each request, sends the bearer key, and prints
 its summary as one JSON line at the end: the requests, the failures (connection errors, timeouts, non-2xx
