@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import structlog
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
@@ -50,19 +51,24 @@ from returnflow.ssrf import webhook_client
 from returnflow.temporal import TemporalUnreachable, wait_for_temporal
 from returnflow.temporal_setup import SetupRefused, setup_namespace
 from returnflow.tracing import instrument_http, start_tracing
-from returnflow.workflow_runner import CompiledSnippetsSandboxRunner
+from returnflow.workflow_runner import CompiledSnippetsSandboxRunner, ignores_serialization_context
 from store.db import Database
 from workflows.housekeeping import HOUSEKEEPING_WORKFLOWS
 from workflows.return_workflow import ReturnWorkflow
 
 WORKFLOWS = [ReturnWorkflow, *HOUSEKEEPING_WORKFLOWS]
+
+
 # The workflow code is imported once, not again into every run's sandbox: re-running return_workflow.py's
 # imports and class for each new run took 15 of the 51 ms of worker CPU a create costs (ADR 0011).
 # tests/test_layering.py keeps the workflow code off the clock, randomness and I/O instead. The sandbox's own
 # snippets are compiled once (returnflow/workflow_runner.py).
-WORKFLOW_RUNNER = CompiledSnippetsSandboxRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
-)
+def workflow_runner(converter: DataConverter) -> CompiledSnippetsSandboxRunner:
+    """The runner of the worker (and of the replay tests) whose data converter is ``converter``."""
+    return CompiledSnippetsSandboxRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"),
+        context_free=ignores_serialization_context(converter),
+    )
 
 
 @asynccontextmanager
@@ -111,7 +117,7 @@ async def build_worker(client: Client, settings: Settings, database: Database) -
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            workflow_runner=WORKFLOW_RUNNER,
+            workflow_runner=workflow_runner(client.data_converter),
             activities=[
                 *ReadModelActivities(database).all(),
                 *partners.all(),

@@ -65,7 +65,7 @@ def test_a_layer_imports_only_what_it_may(package: str) -> None:
 
 # What a workflow runs (workflows/, and the domain/ and messages/ code it calls) must not read the clock, draw
 # random numbers or reach the environment: a replay would then take another path (CONTRIBUTING.md). Temporal's
-# sandbox does not re-check this at run time for code imported once (worker.WORKFLOW_RUNNER, ADR 0011), so
+# sandbox does not re-check this at run time for code imported once (worker.workflow_runner, ADR 0011), so
 # it is checked here, in the source.
 NONDETERMINISTIC_MODULES = frozenset({"random", "secrets", "uuid", "time", "os", "threading", "socket", "subprocess"})
 # Calls by attribute: datetime.now(), date.today() (workflow.now() is the workflow's clock).

@@ -15,7 +15,7 @@ from temporalio.worker import Replayer
 
 from returnflow.temporal import data_converter
 from tests.histories_io import HISTORIES
-from worker import WORKFLOW_RUNNER, WORKFLOWS
+from worker import WORKFLOWS, workflow_runner
 
 RECORDED = sorted(HISTORIES.rglob("*.json"))
 BEFORE_SHAPES = HISTORIES / "before-shapes"
@@ -52,5 +52,7 @@ def test_histories_of_every_path_are_kept(folder) -> None:
 @pytest.mark.parametrize("path", RECORDED, ids=[str(p.relative_to(HISTORIES).with_suffix("")) for p in RECORDED])
 async def test_recorded_history_replays(path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER, data_converter=data_converter())
+    replayer = Replayer(
+        workflows=WORKFLOWS, workflow_runner=workflow_runner(data_converter()), data_converter=data_converter()
+    )
     await replayer.replay_workflow(history)
