@@ -25,7 +25,8 @@ class Settings(BaseSettings):
         ge=1,
         description="Database connections one process (an API process, a worker) keeps open for its requests "
         "and activities; a burst may open 10 more, closed when given back. On PostgreSQL each is a server "
-        "process: keep all processes' sum (plus 10 each) under its max_connections, or put PgBouncer between.",
+        "process: keep all processes' sum (plus 10 each) under its max_connections, or put PgBouncer (session "
+        "pooling) between.",
     )
     # The connection to Temporal (returnflow/temporal.py; docs/operations.md#connecting-to-a-temporal-cluster).
     temporal_address: str = Field("127.0.0.1:7233", description="Temporal frontend host:port.")

@@ -50,6 +50,26 @@ async def test_bursts_of_concurrent_reads_reuse_the_pooled_connections(database:
     assert len(opened) <= 16 <= POOL_SIZE, f"{len(opened)} connections opened for 3 bursts of 16 reads"
 
 
+async def test_a_read_on_postgresql_costs_its_statement_and_a_one_trip_ping(database: Database) -> None:
+    """What a storefront's GET costs on PostgreSQL: the pool's pre-ping and the statement, two round trips,
+    without the BEGIN and ROLLBACK around each of them (six, when the pool held 5 and the ping was wrapped)."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only: a SQLite read makes no round trips to a server")
+    one_connection = Database(database.url, pool_size=1)
+    sent: list[str] = []
+    try:
+        async with one_connection.reading() as connection:
+            await connection.execute(text("SELECT 1"))  # a new connection: no ping
+            raw = await connection.get_raw_connection()
+            raw.driver_connection.add_query_logger(lambda query: sent.append(query.query))
+        async with one_connection.reading() as connection:
+            await connection.execute(text("SELECT 2"))
+    finally:
+        await one_connection.dispose()
+    # asyncpg's query logger sees the statements sent as text (BEGIN, ROLLBACK, the ping), not the prepared one.
+    assert sent == [";"]
+
+
 def server_errors(answers: list) -> list[tuple[int, str]]:
     return [(a.status_code, a.text[:300]) for a in answers if a.status_code >= 500]
 
