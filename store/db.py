@@ -79,7 +79,8 @@ def _ping_outside_a_transaction(dbapi_connection: Any) -> bool:
     SQLAlchemy's asyncpg adapter wraps its ``;`` in BEGIN … ROLLBACK unless the connection is in autocommit
     (for PgBouncer's transaction pooling, sqlalchemy#10226); a connection being checked out is in no
     transaction, so it pings in autocommit and goes back to its own isolation level. Under 32 concurrent GETs
-    the two extra round trips were a quarter of an API process's CPU (py-spy)."""
+    these two and the read's own BEGIN and ROLLBACK (``Database.reading``) were about a quarter of an API
+    process's CPU (py-spy)."""
     dbapi_connection.autocommit = True
     try:
         dbapi_connection.ping()
