@@ -60,8 +60,9 @@ async def test_a_read_on_postgresql_costs_its_statement_and_a_one_trip_ping(data
     try:
         async with one_connection.reading() as connection:
             await connection.execute(text("SELECT 1"))  # a new connection: no ping
-            raw = await connection.get_raw_connection()
-            raw.driver_connection.add_query_logger(lambda query: sent.append(query.query))
+            asyncpg_connection = (await connection.get_raw_connection()).driver_connection
+            assert asyncpg_connection is not None
+            asyncpg_connection.add_query_logger(lambda query: sent.append(query.query))
         async with one_connection.reading() as connection:
             await connection.execute(text("SELECT 2"))
     finally:
