@@ -1,5 +1,6 @@
 """An order as synced from the merchant's order system (contract: Orders)."""
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -37,15 +38,25 @@ class StrictModel(BaseModel):
     def _as_json_writes_them(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        errors: list[Any] = []
-        for name, field in cls.model_fields.items():
-            key = field.alias or name
-            wire = _WIRE_CHECKS.get(field.annotation)
-            if wire is not None and key in data and not wire[1](data[key]):
-                errors.append({"type": wire[0], "loc": (key,), "input": data[key]})
+        errors: list[Any] = [
+            {"type": error_type, "loc": (key,), "input": data[key]}
+            for key, error_type, check in _wire_checked_fields(cls)
+            if key in data and not check(data[key])
+        ]
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return data
+
+
+@functools.cache
+def _wire_checked_fields(model: type[BaseModel]) -> tuple[tuple[str, str, Callable[[Any], bool]], ...]:
+    """The fields of ``model`` that take values only as JSON writes them: key, error type and check. Found once
+    per model: looking through every field at every validation was 4 % of the worker's CPU (py-spy)."""
+    return tuple(
+        (field.alias or name, *_WIRE_CHECKS[field.annotation])
+        for name, field in model.model_fields.items()
+        if field.annotation in _WIRE_CHECKS
+    )
 
 
 class OrderLine(StrictModel):
