@@ -4,6 +4,8 @@ On each database asked for (SQLite and PostgreSQL by default), a whole stack com
 return worker as its own process and the API as ``--api-processes`` processes (``python -m api``
 with ``RETURNFLOW_API_PROCESSES``), one per CPU as the docs recommend. Then, on the same server:
 
+0. ``POST /v1/returns`` one at a time (``ALONE`` of them): a create's own latency, nothing queued beside it
+   (no target; it says how much of the latency at 4 is waiting for the others).
 1. ``POST /v1/returns`` 4 at a time: the latency a storefront sees (p50, p99).
 2. Bare six-activity workflows 32 at a time: the engine's floor (bench/bare_workflow.py).
 3. ``POST /v1/returns`` 32 at a time: creates per second, and that ÷ bare workflows per second.
@@ -38,6 +40,7 @@ from bench.wrk import require_wrk, wrk_reads
 RESULTS = Path(__file__).parent / "results" / "api.json"
 CREATE_P50_MS, CREATE_P99_MS = 100.0, 250.0
 CREATE_RATIO_MIN = 1.0
+ALONE = 50
 READS_PER_S_MIN, READ_P99_MS = 500.0, 100.0
 # docs/operations.md#running-several-workers-and-api-processes: one API process per core.
 API_PROCESSES = os.cpu_count() or 1
@@ -168,12 +171,17 @@ async def run_on(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         driver = Driver(stack.api_url, stack.service_key, stack.operator_key)
         try:
             prefix = "api-" + secrets.token_hex(3)
-            orders = await driver.put_orders(prefix, 2 * args.creates + args.mixed + 2, 32)
-            await create_returns(driver, orders[:2], 1)  # warm-up, not counted
+            orders = await driver.put_orders(prefix, 2 + ALONE + 2 * args.creates + args.mixed, 32)
+            warmup, alone_orders, rest = orders[:2], orders[2 : 2 + ALONE], orders[2 + ALONE :]
+            await create_returns(driver, warmup, 1)  # not counted
             await measure_bare(stack.client, 1, 1)
-            low, first_half = orders[2 : 2 + args.creates], orders[2 + args.creates : 2 + 2 * args.creates]
+            low, first_half = rest[: args.creates], rest[args.creates : 2 * args.creates]
+            mixed_orders = rest[2 * args.creates :]
+            progress(f"{kind}: {ALONE} creates one at a time")
+            alone, created = await create_returns(driver, alone_orders, 1)
             progress(f"{kind}: {args.creates} creates 4 at a time")
-            at_4, created = await create_returns(driver, low, 4)
+            at_4, more = await create_returns(driver, low, 4)
+            created += more
             progress(f"{kind}: {args.bare} bare workflows 32 at a time")
             bare = await measure_bare(stack.client, args.bare, 32)
             progress(f"{kind}: {args.creates} creates 32 at a time")
@@ -184,12 +192,13 @@ async def run_on(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             paths = [f"/v1/returns/{return_id}" for return_id in created]
             reads = await wrk_reads(stack.api_url, stack.service_key, paths, 32, args.read_seconds)
             progress(f"{kind}: {2 * args.mixed} creates and reads, 50 at a time")
-            at_50 = await mixed(driver, orders[2 + 2 * args.creates :], created, 50)
+            at_50 = await mixed(driver, mixed_orders, created, 50)
         finally:
             await driver.close()
     create_ratio = at_32.figures()["per_s"] / bare["per_s"] if bare["per_s"] else 0.0
     return {
         "database": kind,
+        "create_alone": alone.figures(),
         "create_at_4": at_4.figures(),
         "bare": {"per_s": round(bare["per_s"], 1), "latency_ms": bare["latency_ms"]},
         "create_at_32": {**at_32.figures(), "ratio_to_bare": round(create_ratio, 3)},
@@ -221,6 +230,11 @@ def print_table(results: dict[str, Any]) -> None:
         ok = verdicts(result)
         at_4, at_32, reads, at_50 = (result[k] for k in ("create_at_4", "create_at_32", "read_at_32", "mixed_at_50"))
         print(f"  {result['database']} (load {result['load_average_1m']})")
+        alone = result["create_alone"]["ms"]
+        print(
+            f"    POST /v1/returns at 1      p50 {alone.get('p50', 0):>6.0f} ms  p99 {alone.get('p99', 0):>6.0f} ms   "
+            "a create alone (no target)"
+        )
         p50, p99 = at_4["ms"].get("p50", 0), at_4["ms"].get("p99", 0)
         print(
             f"    POST /v1/returns at 4      p50 {p50:>6.0f} ms  p99 {p99:>6.0f} ms   "
@@ -238,7 +252,7 @@ def print_table(results: dict[str, Any]) -> None:
             f"    errors at 50              {at_50['errors']:>6} of {at_50['ok'] + at_50['errors']}   "
             f"target 0  {verdict(ok['mixed_at_50'])}"
         )
-        for phase in (at_4, at_32, reads, at_50):
+        for phase in (result["create_alone"], at_4, at_32, reads, at_50):
             for error in phase["error_sample"]:
                 print(f"    ERROR {error}")
     print(f"  runtime {results['runtime_s']:.0f} s")
