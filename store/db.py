@@ -132,14 +132,16 @@ class Database:
         **engine_options: Any,
     ):
         self.url = url
-        if _database_file(url) is not None or make_url(url).get_backend_name() != "sqlite":  # a pool of its own
+        parsed = make_url(url)
+        on_sqlite = parsed.get_backend_name() == "sqlite"
+        if not on_sqlite or _database_file(url) is not None:  # a pool of its own (one in memory has none)
             engine_options.setdefault("pool_size", pool_size)
             engine_options.setdefault("max_overflow", POOL_OVERFLOW)
         # pre-ping: a connection the server dropped while it sat in the pool is replaced before it is used. A
         # SQLite file has no server to drop it, and the ping would be a round trip to the driver's thread at
         # every checkout (about a millisecond of CPU, as much as a whole query).
-        pre_ping = make_url(url).get_backend_name() != "sqlite"
-        if make_url(url).drivername == "sqlite+aiosqlite":
+        pre_ping = not on_sqlite
+        if parsed.drivername == "sqlite+aiosqlite":
             engine_options.setdefault("module", OneTripDBAPI())
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=pre_ping, **engine_options)
         engines: dict[Begin, AsyncEngine] = dict.fromkeys(BEGINS, self.engine)
@@ -151,12 +153,12 @@ class Database:
             event.listen(sync_engine, "commit", _sqlite_transaction_ended)
             event.listen(sync_engine, "rollback", _sqlite_transaction_ended)
             engines = {begin: self.engine.execution_options(**{_SQLITE_BEGIN: begin}) for begin in BEGINS}
-        if make_url(url).drivername == "postgresql+asyncpg":
+        if parsed.drivername == "postgresql+asyncpg":
             self.engine.dialect.do_ping = _ping_outside_a_transaction  # type: ignore[method-assign]
         # Reads outside a transaction: on SQLite no BEGIN until a write; on PostgreSQL autocommit, so the adapter
         # says no BEGIN before the statement and no ROLLBACK when the connection goes back to the pool.
         self._reading_engine = (
-            engines["at_first_write"] if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            engines["at_first_write"] if on_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         # The turns of the "immediate" SQLite transactions (the module docstring).
         self._immediate_turns = (

@@ -12,6 +12,7 @@ from sqlalchemy import event, text
 
 from store.db import POOL_SIZE, Database
 from tests.api_client import Callers, put_order
+from tests.conftest import fresh_postgres_database
 from tests.factories import order_body, return_body
 
 TEE = order_body()["lines"][0]
@@ -50,25 +51,29 @@ async def test_bursts_of_concurrent_reads_reuse_the_pooled_connections(database:
     assert len(opened) <= 16 <= POOL_SIZE, f"{len(opened)} connections opened for 3 bursts of 16 reads"
 
 
-async def test_a_read_on_postgresql_costs_its_statement_and_a_one_trip_ping(database: Database) -> None:
-    """What a storefront's GET costs on PostgreSQL: the pool's pre-ping and the statement, two round trips,
-    without the BEGIN and ROLLBACK around each of them (six, when the pool held 5 and the ping was wrapped)."""
-    if database.is_sqlite:
-        pytest.skip("PostgreSQL only: a SQLite read makes no round trips to a server")
-    one_connection = Database(database.url, pool_size=1)
+async def test_a_read_on_postgresql_costs_its_statement_and_a_one_trip_ping() -> None:
+    """What a storefront's GET costs on PostgreSQL (a SQLite read makes no round trips to a server): the pool's
+    pre-ping and the statement, two round trips, without a BEGIN and a ROLLBACK around each (six before)."""
     sent: list[str] = []
-    try:
-        async with one_connection.reading() as connection:
-            await connection.execute(text("SELECT 1"))  # a new connection: no ping
-            asyncpg_connection = (await connection.get_raw_connection()).driver_connection
-            assert asyncpg_connection is not None
-            asyncpg_connection.add_query_logger(lambda query: sent.append(query.query))
-        async with one_connection.reading() as connection:
-            await connection.execute(text("SELECT 2"))
-    finally:
-        await one_connection.dispose()
+    async with fresh_postgres_database() as url:
+        one_connection = Database(url, pool_size=1)
+        try:
+            await read_twice_logging_the_second(one_connection, sent)
+        finally:
+            await one_connection.dispose()
     # asyncpg's query logger sees the statements sent as text (BEGIN, ROLLBACK, the ping), not the prepared one.
     assert sent == [";"]
+
+
+async def read_twice_logging_the_second(database: Database, sent: list[str]) -> None:
+    """Two reads on the pool's one connection; what the second sends as text goes to ``sent``."""
+    async with database.reading() as connection:
+        await connection.execute(text("SELECT 1"))  # a new connection: no ping
+        asyncpg_connection = (await connection.get_raw_connection()).driver_connection
+        assert asyncpg_connection is not None
+        asyncpg_connection.add_query_logger(lambda query: sent.append(query.query))
+    async with database.reading() as connection:
+        await connection.execute(text("SELECT 2"))
 
 
 def server_errors(answers: list) -> list[tuple[int, str]]:
